@@ -1,0 +1,33 @@
+// One jest run covers every project (libs, services, e2e); `--selectProjects <name>` runs one.
+// Type checking is done once by `npm run typecheck`, so ts-jest only transpiles here.
+const { readdirSync, existsSync } = require('node:fs');
+const { join } = require('node:path');
+
+const transform = {
+  '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json', transpilation: true }],
+};
+
+function project(name, dir) {
+  return {
+    displayName: name,
+    rootDir: __dirname,
+    roots: [`<rootDir>/${dir}`],
+    testEnvironment: 'node',
+    transform,
+    moduleNameMapper: { '^@opsdesk/(.*)$': '<rootDir>/libs/$1/src' },
+    testMatch: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts'],
+  };
+}
+
+const projects = [];
+for (const group of ['libs', 'services']) {
+  for (const d of readdirSync(join(__dirname, group))) {
+    if (existsSync(join(__dirname, group, d, 'project.json'))) {
+      const name = require(join(__dirname, group, d, 'project.json')).name;
+      projects.push(project(name, `${group}/${d}`));
+    }
+  }
+}
+if (existsSync(join(__dirname, 'e2e'))) projects.push(project('e2e', 'e2e'));
+
+module.exports = { projects, testTimeout: 60_000 };

@@ -1,0 +1,51 @@
+import { ExecutionContext, ForbiddenException, Inject, Injectable, Optional, UnauthorizedException, type CanActivate } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard } from '@nestjs/passport';
+import { roleHas, type Permission } from '@opsdesk/contracts';
+import { IS_PUBLIC, PERMISSION } from './decorators';
+import type { Principal } from './principal';
+
+/** Authenticates every route except @Public() ones: personal API token first, then JWT. */
+@Injectable()
+export class AuthenticationGuard extends AuthGuard(['api-token', 'jwt']) {
+  constructor(private readonly reflector: Reflector) {
+    super();
+  }
+
+  override canActivate(context: ExecutionContext) {
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
+    return super.canActivate(context);
+  }
+
+  override handleRequest<T = Principal>(err: unknown, user: T | false): T {
+    if (err instanceof UnauthorizedException) throw err;
+    if (err || !user) throw new UnauthorizedException('Authentication required');
+    return user;
+  }
+}
+
+export type DeniedListener = (principal: Principal, permission: Permission, request: unknown) => void;
+export const DENIED_LISTENER = Symbol('DENIED_LISTENER');
+
+/**
+ * RBAC from the contracts permission table. Denials are reported (the gateway turns them into
+ * `gateway.request.denied` events).
+ */
+@Injectable()
+export class PermissionsGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    @Optional() @Inject(DENIED_LISTENER) private readonly onDenied?: DeniedListener,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
+    const permission = this.reflector.getAllAndOverride<Permission>(PERMISSION, [context.getHandler(), context.getClass()]) ?? 'self';
+    const req = context.switchToHttp().getRequest<{ user?: Principal }>();
+    const principal = req.user;
+    if (!principal) throw new UnauthorizedException('Authentication required');
+    if (roleHas(principal.role, permission)) return true;
+    this.onDenied?.(principal, permission, req);
+    throw new ForbiddenException(`Role ${principal.role} lacks permission ${permission}`);
+  }
+}

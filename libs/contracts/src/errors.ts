@@ -1,0 +1,83 @@
+/**
+ * Error codes are strings so they survive crossing a process boundary (NATS reply, JSON body).
+ * Services throw them; only the gateway maps them to HTTP statuses (see services/gateway/src/problem).
+ */
+export const ErrorCodes = {
+  // generic
+  VALIDATION_FAILED: 'COMMON.VALIDATION_FAILED',
+  NOT_FOUND: 'COMMON.NOT_FOUND',
+  INTERNAL: 'COMMON.INTERNAL',
+  UNAUTHENTICATED: 'AUTH.UNAUTHENTICATED',
+  FORBIDDEN: 'AUTH.FORBIDDEN',
+  RATE_LIMITED: 'GATEWAY.RATE_LIMITED',
+  UPSTREAM_TIMEOUT: 'GATEWAY.UPSTREAM_TIMEOUT',
+  UPSTREAM_UNAVAILABLE: 'GATEWAY.UPSTREAM_UNAVAILABLE',
+  PAYLOAD_TOO_LARGE: 'COMMON.PAYLOAD_TOO_LARGE',
+  PRECONDITION_FAILED: 'COMMON.PRECONDITION_FAILED',
+  CONFLICT: 'COMMON.CONFLICT',
+  // auth
+  INVALID_CREDENTIALS: 'AUTH.INVALID_CREDENTIALS',
+  MFA_REQUIRED: 'AUTH.MFA_REQUIRED',
+  MFA_INVALID_CODE: 'AUTH.MFA_INVALID_CODE',
+  /** a code given while setting up / disabling MFA does not match (400, not a failed login) */
+  MFA_CODE_MISMATCH: 'AUTH.MFA_CODE_MISMATCH',
+  MFA_ALREADY_ENABLED: 'AUTH.MFA_ALREADY_ENABLED',
+  MFA_NOT_ENABLED: 'AUTH.MFA_NOT_ENABLED',
+  MFA_NOT_SET_UP: 'AUTH.MFA_NOT_SET_UP',
+  INVALID_REFRESH_TOKEN: 'AUTH.INVALID_REFRESH_TOKEN',
+  REFRESH_TOKEN_REUSED: 'AUTH.REFRESH_TOKEN_REUSED',
+  TOKEN_REVOKED: 'AUTH.TOKEN_REVOKED',
+  INVALID_TOKEN: 'AUTH.INVALID_TOKEN',
+  USER_INACTIVE: 'AUTH.USER_INACTIVE',
+  USER_NOT_FOUND: 'AUTH.USER_NOT_FOUND',
+  EMAIL_TAKEN: 'AUTH.EMAIL_TAKEN',
+  WEAK_PASSWORD: 'AUTH.WEAK_PASSWORD',
+  WRONG_PASSWORD: 'AUTH.WRONG_PASSWORD',
+  API_TOKEN_NOT_FOUND: 'AUTH.API_TOKEN_NOT_FOUND',
+  CANNOT_MODIFY_SELF: 'AUTH.CANNOT_MODIFY_SELF',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes] | `${string}.${string}`;
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** The shape of every error that crosses a process boundary (RPC error payload). */
+export interface AppErrorPayload {
+  code: ErrorCode;
+  message: string;
+  errors?: FieldError[];
+  /** optional machine-readable extras (e.g. retry_after, conflicting field) */
+  meta?: Record<string, unknown>;
+}
+
+export function isAppErrorPayload(value: unknown): value is AppErrorPayload {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { code?: unknown }).code === 'string' &&
+    typeof (value as { message?: unknown }).message === 'string'
+  );
+}
+
+/** A plain error with a code; services convert it to an RpcException at the transport edge. */
+export class AppError extends Error {
+  constructor(
+    public readonly code: ErrorCode,
+    message: string,
+    public readonly errors?: FieldError[],
+    public readonly meta?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  toPayload(): AppErrorPayload {
+    const p: AppErrorPayload = { code: this.code, message: this.message };
+    if (this.errors?.length) p.errors = this.errors;
+    if (this.meta) p.meta = this.meta;
+    return p;
+  }
+}

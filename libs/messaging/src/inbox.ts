@@ -1,0 +1,201 @@
+import { AckPolicy, DeliverPolicy, nanos, type ConsumerConfig, type ConsumerMessages, type JsMsg, type NatsHandles } from './nats-types';
+import type { DataSource, EntityManager } from 'typeorm';
+import { parseEventEnvelope, type EventEnvelope } from '@opsdesk/contracts';
+import { Metrics, SpanKind, contextFromHeaders, withSpan } from '@opsdesk/observability';
+import { isNotFound } from './nats';
+
+export interface DeliveryMeta {
+  subject: string;
+  deliveryCount: number;
+  streamSequence: number;
+}
+
+/** An event handler runs inside the transaction that also records the event id in the inbox. */
+export type InboxHandler = (event: EventEnvelope, manager: EntityManager, meta: DeliveryMeta) => Promise<void>;
+
+export interface InboxConsumerOptions {
+  /** durable consumer name, also the inbox `consumer` key */
+  durable: string;
+  stream: string;
+  /** full filter subject, e.g. `opsdesk.inventory.host.deleted` or `opsdesk.>` */
+  filterSubject: string;
+  schema: string;
+  maxDeliver?: number;
+  ackWaitMs?: number;
+  batch?: number;
+  logger?: { warn(msg: string): void; error(msg: string): void; log(msg: string): void };
+  /** test hook: runs after the transaction committed and before the ack (crash window) */
+  afterCommit?: (event: EventEnvelope) => Promise<void> | void;
+}
+
+/**
+ * Durable pull consumer with explicit ack. Effects happen exactly once: the event id goes into the inbox
+ * in the same transaction as the handler's effects; a redelivered id is acknowledged without effects.
+ * Poison handling is explicit:
+ *   - unparseable / invalid envelope -> dead-letter row + term (never redelivered, never blocks the stream)
+ *   - handler error                 -> nak with exponential backoff
+ *   - handler error on the last allowed delivery (MaxDeliver) -> dead-letter row + term, metric
+ */
+export class InboxConsumer {
+  private messages: ConsumerMessages | null = null;
+  private loop: Promise<void> | null = null;
+  private stopped = false;
+  private lagTimer: NodeJS.Timeout | null = null;
+  readonly maxDeliver: number;
+  private readonly consumed = Metrics.eventsConsumed();
+  private readonly deadLetters = Metrics.deadLetters();
+  private readonly invalid = Metrics.invalidMessages();
+  private readonly lag = Metrics.consumerLag();
+
+  constructor(
+    private readonly nats: NatsHandles,
+    private readonly dataSource: DataSource,
+    private readonly handler: InboxHandler,
+    private readonly opts: InboxConsumerOptions,
+  ) {
+    this.maxDeliver = opts.maxDeliver ?? 5;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.ensureConsumer();
+    const consumer = await this.nats.js.consumers.get(this.opts.stream, this.opts.durable);
+    this.messages = await consumer.consume({ max_messages: this.opts.batch ?? 100 });
+    const messages = this.messages;
+    this.loop = (async () => {
+      for await (const m of messages) {
+        await this.process(m).catch((err) => {
+          this.opts.logger?.error(`consumer ${this.opts.durable}: unexpected ${(err as Error).stack ?? String(err)}`);
+          m.nak(1000);
+        });
+        if (this.stopped) break;
+      }
+    })();
+    this.lagTimer = setInterval(() => void this.updateLag(), 5000);
+    this.lagTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.lagTimer) clearInterval(this.lagTimer);
+    this.messages?.stop();
+    await this.loop?.catch(() => undefined);
+    this.messages = null;
+    this.loop = null;
+  }
+
+  private async ensureConsumer(): Promise<void> {
+    const config: Partial<ConsumerConfig> = {
+      durable_name: this.opts.durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: this.opts.filterSubject,
+      // JetStream stops at max_deliver; our last attempt writes the dead letter and terms explicitly.
+      max_deliver: this.maxDeliver,
+      ack_wait: nanos(this.opts.ackWaitMs ?? 30_000),
+      max_ack_pending: 1000,
+    };
+    try {
+      const info = await this.nats.jsm.consumers.info(this.opts.stream, this.opts.durable);
+      if (info.config.filter_subject !== config.filter_subject || info.config.max_deliver !== config.max_deliver) {
+        await this.nats.jsm.consumers.update(this.opts.stream, this.opts.durable, {
+          filter_subject: config.filter_subject,
+          max_deliver: config.max_deliver,
+          ack_wait: config.ack_wait,
+        });
+      }
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await this.nats.jsm.consumers.add(this.opts.stream, config);
+    }
+  }
+
+  private async updateLag(): Promise<void> {
+    try {
+      const info = await this.nats.jsm.consumers.info(this.opts.stream, this.opts.durable);
+      this.lag.set({ consumer: this.opts.durable }, info.num_pending + info.num_ack_pending);
+    } catch {
+      // lag is best effort; NATS may be reconnecting
+    }
+  }
+
+  /** Handles one message; exported for tests of the poison paths. */
+  async process(m: JsMsg): Promise<void> {
+    const meta: DeliveryMeta = { subject: m.subject, deliveryCount: m.info.deliveryCount, streamSequence: m.seq };
+    let raw: unknown;
+    try {
+      raw = JSON.parse(Buffer.from(m.data).toString('utf8'));
+    } catch (err) {
+      return this.poison(m, meta, 'invalid', `not JSON: ${(err as Error).message}`, null);
+    }
+    const parsed = parseEventEnvelope(raw);
+    if (!parsed.ok) {
+      const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : null;
+      return this.poison(m, meta, 'invalid', parsed.error, id);
+    }
+    const event = parsed.event;
+    const parent = contextFromHeaders((k) => m.headers?.get(k) || undefined);
+    try {
+      await withSpan(
+        `consume ${event.type}`,
+        SpanKind.CONSUMER,
+        { 'messaging.system': 'nats', 'messaging.destination.name': m.subject, 'messaging.consumer.group.name': this.opts.durable },
+        async () => {
+          let duplicate = false;
+          await this.dataSource.transaction(async (manager) => {
+            const inserted: unknown[] = await manager.query(
+              `INSERT INTO "${this.opts.schema}".inbox (consumer, event_id) VALUES ($1, $2)
+               ON CONFLICT DO NOTHING RETURNING event_id`,
+              [this.opts.durable, event.id],
+            );
+            if (inserted.length === 0) {
+              duplicate = true;
+              return;
+            }
+            await this.handler(event, manager, meta);
+          });
+          if (this.opts.afterCommit) await this.opts.afterCommit(event);
+          m.ack();
+          this.consumed.inc({ consumer: this.opts.durable, outcome: duplicate ? 'duplicate' : 'ok' });
+        },
+        parent,
+      );
+    } catch (err) {
+      const message = (err as Error)?.message ?? String(err);
+      if (meta.deliveryCount >= this.maxDeliver) {
+        return this.poison(m, meta, 'max_deliver', message, event.id, event);
+      }
+      const delay = Math.min(500 * 2 ** (meta.deliveryCount - 1), 30_000);
+      this.opts.logger?.warn(`consumer ${this.opts.durable}: ${event.type} ${event.id} failed (delivery ${meta.deliveryCount}), retry in ${delay} ms: ${message}`);
+      this.consumed.inc({ consumer: this.opts.durable, outcome: 'retry' });
+      m.nak(delay);
+    }
+  }
+
+  private async poison(
+    m: JsMsg,
+    meta: DeliveryMeta,
+    reason: 'invalid' | 'max_deliver',
+    error: string,
+    eventId: string | null,
+    _event?: EventEnvelope,
+  ): Promise<void> {
+    try {
+      await this.dataSource.query(
+        `INSERT INTO "${this.opts.schema}".dead_letters (consumer, event_id, subject, stream_seq, payload, reason, error, deliveries)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [this.opts.durable, eventId, meta.subject, meta.streamSequence, Buffer.from(m.data).toString('utf8').slice(0, 1_000_000), reason, error.slice(0, 4000), meta.deliveryCount],
+      );
+    } catch (dbErr) {
+      // Without the dead-letter row we must not drop the message: retry later.
+      this.opts.logger?.error(`consumer ${this.opts.durable}: cannot write dead letter: ${(dbErr as Error).message}`);
+      m.nak(5000);
+      return;
+    }
+    if (reason === 'invalid') this.invalid.inc({ consumer: this.opts.durable });
+    else this.deadLetters.inc({ consumer: this.opts.durable });
+    this.consumed.inc({ consumer: this.opts.durable, outcome: reason });
+    this.opts.logger?.warn(`consumer ${this.opts.durable}: message seq ${meta.streamSequence} on ${meta.subject} dead-lettered (${reason}): ${error}`);
+    m.term(reason);
+  }
+}

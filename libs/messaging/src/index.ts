@@ -1,0 +1,6 @@
+export * from './nats';
+export * from './messaging-tables';
+export * from './outbox';
+export * from './inbox';
+export * from './rpc';
+export * from './messaging.module';

@@ -1,0 +1,191 @@
+import {
+  DynamicModule,
+  Global,
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type BeforeApplicationShutdown,
+  type Provider,
+  SetMetadata,
+} from '@nestjs/common';
+import { DiscoveryModule, DiscoveryService, MetadataScanner } from '@nestjs/core';
+import { ExternalContextCreator } from '@nestjs/core/helpers/external-context-creator';
+import { isObservable, lastValueFrom } from 'rxjs';
+import { DataSource } from 'typeorm';
+import { connectNats, ensureEventsStream, type NatsHandles } from './nats';
+import { OutboxRelay, OutboxWriter, type RelayOptions } from './outbox';
+import { InboxConsumer, type DeliveryMeta, type InboxConsumerOptions } from './inbox';
+import { RpcClient } from './rpc';
+import type { EventEnvelope } from '@opsdesk/contracts';
+import type { EntityManager } from 'typeorm';
+
+export interface MessagingModuleOptions {
+  /** service name: NATS connection name, queue group, event `source`, durable consumer prefix */
+  service: string;
+  servers: string[];
+  stream: string;
+  eventPrefix: string;
+  rpcPrefix: string;
+  requestTimeoutMs: number;
+  streamReplicas?: number;
+  /** the service's own schema: enables the outbox writer, the relay and event consumers */
+  schema?: string;
+  relay?: Partial<Omit<RelayOptions, 'schema'>>;
+  consumer?: Partial<Pick<InboxConsumerOptions, 'maxDeliver' | 'ackWaitMs' | 'afterCommit'>>;
+}
+
+export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
+export const NATS_HANDLES = Symbol('NATS_HANDLES');
+
+export const EVENT_HANDLER_METADATA = 'opsdesk:event-handler';
+export interface EventHandlerOptions {
+  /** subject filter below the event prefix: an event type (`inventory.host.deleted`) or a wildcard (`>`) */
+  filter: string;
+  /** durable consumer name suffix; the full name is `<service>-<name>` */
+  name: string;
+  maxDeliver?: number;
+}
+
+/**
+ * Marks a provider method as a JetStream event handler (discovered at boot, like @MessagePattern).
+ * Signature: (event: EventEnvelope, manager: EntityManager, meta: DeliveryMeta) => Promise<void>;
+ * the method runs inside the inbox transaction, through Nest's interceptors and guards.
+ */
+export const EventHandler = (options: EventHandlerOptions): MethodDecorator => SetMetadata(EVENT_HANDLER_METADATA, options);
+
+@Injectable()
+export class NatsLifecycle implements OnApplicationShutdown {
+  constructor(@Inject(NATS_HANDLES) private readonly nats: NatsHandles) {}
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.nats.nc.isClosed()) await this.nats.nc.drain().catch(() => this.nats.nc.close());
+  }
+}
+
+@Injectable()
+export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('OutboxRelay');
+  readonly relay: OutboxRelay;
+  constructor(
+    @Inject(MESSAGING_OPTIONS) opts: MessagingModuleOptions,
+    @Inject(NATS_HANDLES) nats: NatsHandles,
+    dataSource: DataSource,
+  ) {
+    this.relay = new OutboxRelay(dataSource, nats.js, { ...opts.relay, schema: opts.schema as string, logger: this.logger });
+  }
+  async onApplicationBootstrap(): Promise<void> {
+    await this.relay.start();
+  }
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.relay.stop();
+  }
+}
+
+/** Finds every @EventHandler method and runs one durable inbox consumer per handler. */
+@Injectable()
+export class EventConsumersService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('EventConsumers');
+  readonly consumers: InboxConsumer[] = [];
+
+  constructor(
+    @Inject(MESSAGING_OPTIONS) private readonly opts: MessagingModuleOptions,
+    @Inject(NATS_HANDLES) private readonly nats: NatsHandles,
+    private readonly dataSource: DataSource,
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly externalContextCreator: ExternalContextCreator,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    for (const wrapper of this.discovery.getProviders()) {
+      const instance = wrapper.instance as Record<string, unknown> | undefined;
+      if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) continue;
+      const proto = Object.getPrototypeOf(instance) as object;
+      for (const methodName of this.scanner.getAllMethodNames(proto)) {
+        const method = instance[methodName] as (...args: unknown[]) => unknown;
+        const meta = Reflect.getMetadata(EVENT_HANDLER_METADATA, method) as EventHandlerOptions | undefined;
+        if (!meta) continue;
+        // Run through Nest's context creator so interceptors/guards/filters declared on the method apply.
+        const invoke = this.externalContextCreator.create(instance, method, methodName, undefined, undefined, undefined, undefined, undefined, 'event');
+        const handler = async (event: EventEnvelope, manager: EntityManager, delivery: DeliveryMeta) => {
+          const r: unknown = await invoke(event, manager, delivery);
+          if (isObservable(r)) await lastValueFrom(r, { defaultValue: undefined });
+        };
+        const consumer = new InboxConsumer(this.nats, this.dataSource, handler, {
+          durable: `${this.opts.service}-${meta.name}`,
+          stream: this.opts.stream,
+          filterSubject: `${this.opts.eventPrefix}.${meta.filter}`,
+          schema: this.opts.schema as string,
+          maxDeliver: meta.maxDeliver ?? this.opts.consumer?.maxDeliver,
+          ackWaitMs: this.opts.consumer?.ackWaitMs,
+          afterCommit: this.opts.consumer?.afterCommit,
+          logger: this.logger,
+        });
+        await consumer.start();
+        this.consumers.push(consumer);
+        this.logger.log(`consuming ${this.opts.eventPrefix}.${meta.filter} as ${this.opts.service}-${meta.name}`);
+      }
+    }
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all(this.consumers.map((c) => c.stop()));
+  }
+}
+
+@Global()
+@Module({})
+export class MessagingModule {
+  static forRoot(options: MessagingModuleOptions): DynamicModule {
+    const providers: Provider[] = [
+      { provide: MESSAGING_OPTIONS, useValue: options },
+      {
+        provide: NATS_HANDLES,
+        useFactory: async () => {
+          const handles = await connectNats(options.servers, `opsdesk-${options.service}`);
+          await ensureEventsStream(handles.jsm, {
+            name: options.stream,
+            subjectPrefix: options.eventPrefix,
+            replicas: options.streamReplicas,
+          });
+          return handles;
+        },
+      },
+      NatsLifecycle,
+      {
+        provide: RpcClient,
+        useFactory: async () => {
+          const client = new RpcClient({
+            servers: options.servers,
+            subjectPrefix: options.rpcPrefix,
+            timeoutMs: options.requestTimeoutMs,
+            name: `opsdesk-${options.service}-rpc-client`,
+          });
+          await client.connect();
+          return client;
+        },
+      },
+    ];
+    const exported: Array<symbol | (new (...a: never[]) => unknown)> = [MESSAGING_OPTIONS, NATS_HANDLES, RpcClient];
+    if (options.schema) {
+      providers.push(
+        {
+          provide: OutboxWriter,
+          useFactory: () => new OutboxWriter({ schema: options.schema as string, source: options.service, subjectPrefix: options.eventPrefix }),
+        },
+        OutboxRelayService,
+        EventConsumersService,
+      );
+      exported.push(OutboxWriter, OutboxRelayService, EventConsumersService);
+    }
+    return {
+      module: MessagingModule,
+      imports: options.schema ? [DiscoveryModule] : [],
+      providers,
+      exports: exported,
+    };
+  }
+}
+

@@ -1,0 +1,273 @@
+import { randomUUID } from 'node:crypto';
+import { Client as PgClient } from 'pg';
+import { headers as natsHeaders, type JetStreamClient } from 'nats';
+import type { DataSource, EntityManager } from 'typeorm';
+import { eventSubject, type EventEnvelope, type NewEvent } from '@opsdesk/contracts';
+import { Metrics, gauge, traceHeaders } from '@opsdesk/observability';
+
+export interface OutboxOptions {
+  schema: string;
+  /** service name, the `source` of every event */
+  source: string;
+  subjectPrefix: string;
+}
+
+/**
+ * Writes events into the outbox inside the caller's transaction: the event exists if and only if the
+ * change committed. The active trace context is stored with the row so the relay can continue the trace.
+ */
+export class OutboxWriter {
+  constructor(private readonly opts: OutboxOptions) {}
+
+  async add(manager: EntityManager, events: NewEvent | NewEvent[]): Promise<EventEnvelope[]> {
+    const list = Array.isArray(events) ? events : [events];
+    if (list.length === 0) return [];
+    const envelopes: EventEnvelope[] = list.map((e) => ({
+      id: randomUUID(),
+      type: e.type,
+      version: e.version ?? 1,
+      occurred_at: new Date().toISOString(),
+      source: this.opts.source,
+      actor: e.actor,
+      request_id: e.request_id,
+      subject: e.subject,
+      data: e.data,
+    }));
+    const headers = traceHeaders();
+    const values: unknown[] = [];
+    const rows = envelopes.map((env, i) => {
+      values.push(env.id, eventSubject(this.opts.subjectPrefix, env.type), JSON.stringify(env), JSON.stringify(headers));
+      const b = i * 4;
+      return `($${b + 1}, $${b + 2}, $${b + 3}::jsonb, $${b + 4}::jsonb)`;
+    });
+    await manager.query(
+      `INSERT INTO "${this.opts.schema}".outbox (id, subject, payload, headers) VALUES ${rows.join(', ')}`,
+      values,
+    );
+    return envelopes;
+  }
+}
+
+export interface OutboxRow {
+  seq: string;
+  id: string;
+  subject: string;
+  payload: EventEnvelope;
+  headers: Record<string, string>;
+}
+
+export interface RelayOptions {
+  schema: string;
+  batchSize?: number;
+  pollIntervalMs?: number;
+  /** published rows are kept this long for inspection, then deleted */
+  retentionHours?: number;
+  publishTimeoutMs?: number;
+  logger?: { warn(msg: string): void; error(msg: string): void; log(msg: string): void };
+  /**
+   * Fault injection for tests of the crash window between "published" and "marked published".
+   * Called after each successful publish, before the batch is marked.
+   */
+  afterPublish?: (row: OutboxRow) => Promise<void> | void;
+}
+
+/**
+ * Publishes outbox rows to JetStream in `seq` order with Nats-Msg-Id = event id.
+ *
+ * - Wakes on LISTEN/NOTIFY (`<schema>_outbox`) and polls as a fallback.
+ * - Several replicas may run: a transaction-scoped advisory lock lets one relay work a batch at a time.
+ * - Crash between publish and mark: the rows stay unmarked and are published again; JetStream drops the
+ *   copy inside the stream's duplicate window, and consumers dedupe by event id (inbox) beyond it.
+ * - NATS down: publishing fails, the batch keeps its unpublished rows, the relay backs off and retries.
+ * Ordering: events of one entity keep their causal order (the entity row lock orders their transactions
+ * before the outbox insert); unrelated concurrent transactions are ordered by sequence allocation.
+ */
+export class OutboxRelay {
+  private listener: PgClient | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private again = false;
+  private stopped = true;
+  private failures = 0;
+  private lastCleanup = 0;
+  private idle: Promise<void> = Promise.resolve();
+  private readonly batchSize: number;
+  private readonly published = Metrics.outboxPublished();
+  private readonly publishFailures = Metrics.outboxPublishFailures();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly js: JetStreamClient,
+    private readonly opts: RelayOptions,
+  ) {
+    this.batchSize = opts.batchSize ?? 500;
+    registerBacklogCollector(opts.schema, dataSource);
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.listen();
+    const interval = this.opts.pollIntervalMs ?? 1000;
+    this.timer = setInterval(() => this.kick(), interval);
+    this.timer.unref();
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    const l = this.listener;
+    this.listener = null;
+    await l?.end().catch(() => undefined);
+    await this.idle;
+  }
+
+  /** Ask for a run now; runs are never concurrent within one relay. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    this.idle = this.drain().finally(() => {
+      this.running = false;
+    });
+  }
+
+  private async drain(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        let n: number;
+        do {
+          n = await this.runOnce();
+        } while (n === this.batchSize && !this.stopped);
+        this.failures = 0;
+        await this.cleanup();
+      } catch (err) {
+        this.failures++;
+        this.publishFailures.inc();
+        const delay = Math.min(250 * 2 ** Math.min(this.failures, 6), 10_000);
+        this.opts.logger?.warn(`outbox relay: ${(err as Error).message}; retrying in ${delay} ms`);
+        await sleep(delay);
+        if (!this.stopped) this.again = true;
+      }
+    } while (this.again && !this.stopped);
+  }
+
+  /** Publishes one batch. Returns the number of rows published (0 when another replica holds the lock). */
+  async runOnce(): Promise<number> {
+    const qr = this.dataSource.createQueryRunner();
+    await qr.connect();
+    let committed = false;
+    try {
+      await qr.startTransaction();
+      const [{ locked }] = await qr.query(`SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked`, [
+        `opsdesk.outbox.${this.opts.schema}`,
+      ]);
+      if (!locked) {
+        await qr.rollbackTransaction();
+        committed = true;
+        return 0;
+      }
+      const rows: OutboxRow[] = await qr.query(
+        `SELECT seq, id, subject, payload, headers FROM "${this.opts.schema}".outbox
+          WHERE published_at IS NULL ORDER BY seq LIMIT $1`,
+        [this.batchSize],
+      );
+      const done: string[] = [];
+      let failure: unknown = null;
+      for (const row of rows) {
+        try {
+          const h = natsHeaders();
+          for (const [k, v] of Object.entries(row.headers ?? {})) h.set(k, String(v));
+          await this.js.publish(row.subject, Buffer.from(JSON.stringify(row.payload)), {
+            msgID: row.id,
+            headers: h,
+            timeout: this.opts.publishTimeoutMs ?? 5000,
+          });
+        } catch (err) {
+          failure = err;
+          break;
+        }
+        done.push(row.seq);
+        if (this.opts.afterPublish) await this.opts.afterPublish(row);
+      }
+      if (done.length > 0) {
+        await qr.query(`UPDATE "${this.opts.schema}".outbox SET published_at = now() WHERE seq = ANY($1::bigint[])`, [done]);
+      }
+      await qr.commitTransaction();
+      committed = true;
+      this.published.inc(done.length);
+      if (failure) throw failure;
+      return done.length;
+    } finally {
+      if (!committed) await qr.rollbackTransaction().catch(() => undefined);
+      await qr.release();
+    }
+  }
+
+  private async cleanup(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastCleanup < 10 * 60_000) return;
+    this.lastCleanup = now;
+    await this.dataSource.query(
+      `DELETE FROM "${this.opts.schema}".outbox WHERE published_at < now() - make_interval(hours => $1)`,
+      [this.opts.retentionHours ?? 24],
+    );
+  }
+
+  private async listen(): Promise<void> {
+    const url = (this.dataSource.options as { url?: string }).url;
+    if (!url || this.stopped) return;
+    const client = new PgClient({ connectionString: url, application_name: `opsdesk-${this.opts.schema}-relay` });
+    client.on('notification', () => this.kick());
+    client.on('error', (err) => {
+      this.opts.logger?.warn(`outbox listener lost: ${err.message}; polling until it is back`);
+      if (this.listener === client) this.listener = null;
+      client.end().catch(() => undefined);
+      if (!this.stopped) setTimeout(() => void this.listen().catch(() => undefined), 2000).unref();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN "${this.opts.schema}_outbox"`);
+      this.listener = client;
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      this.opts.logger?.warn(`outbox LISTEN failed: ${(err as Error).message}; polling only`);
+      if (!this.stopped) setTimeout(() => void this.listen().catch(() => undefined), 2000).unref();
+    }
+  }
+}
+
+const backlogSources = new Map<string, DataSource>();
+/** Backlog and age are read from the outbox at scrape time, so they are right even while the relay is stuck. */
+function registerBacklogCollector(schema: string, ds: DataSource): void {
+  backlogSources.set(schema, ds);
+  const age = gauge('opsdesk_outbox_oldest_age_seconds', 'Age of the oldest unpublished outbox row');
+  gauge('opsdesk_outbox_backlog', 'Unpublished outbox rows', [], async function collect() {
+    let total = 0;
+    let oldest = 0;
+    for (const [s, source] of backlogSources) {
+      if (!source.isInitialized) continue;
+      try {
+        const [r] = await source.query(
+          `SELECT count(*)::int AS n, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float AS age
+             FROM "${s}".outbox WHERE published_at IS NULL`,
+        );
+        total += r.n;
+        oldest = Math.max(oldest, r.age);
+      } catch {
+        // a scrape must not fail because the database blips; opsdesk_db_connection_errors_total covers that
+      }
+    }
+    this.set(total);
+    age.set(oldest);
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,37 @@
+import { createTestDatabase, type TestDatabase } from './database';
+import { natsIsolation, TEST_NATS_URL } from './nats';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-production-use-0123456789';
+
+export interface TestEnv {
+  db: TestDatabase;
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Environment for one isolated suite: its own database, stream, subject prefixes and KV bucket on the
+ * shared NATS (or on `natsUrl`), ports chosen by the OS, fast Argon2 parameters are NOT used: tests run
+ * the production hashing settings.
+ */
+export async function createTestEnv(label: string, extra: NodeJS.ProcessEnv = {}, natsUrl = TEST_NATS_URL): Promise<TestEnv> {
+  const db = await createTestDatabase(label);
+  const env: NodeJS.ProcessEnv = {
+    ENVIRONMENT: 'test',
+    LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
+    DATABASE_URL: db.url,
+    DB_POOL_SIZE: '5',
+    DB_MAX_OVERFLOW: '2',
+    NATS_URL: natsUrl,
+    JWT_SECRET: TEST_JWT_SECRET,
+    REQUEST_TIMEOUT: '10',
+    GATEWAY_PORT: '0',
+    AUTH_PORT: '0',
+    INVENTORY_PORT: '0',
+    AUDIT_PORT: '0',
+    ARTIFACTS_PORT: '0',
+    ...natsIsolation(label),
+    ...extra,
+  };
+  return { db, env };
+}

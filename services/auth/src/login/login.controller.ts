@@ -1,0 +1,34 @@
+import { Controller } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { z } from 'zod';
+import { RpcPatterns, loginRequestSchema, refreshRequestSchema, type TokenPair } from '@opsdesk/contracts';
+import { unpack } from '../common/rpc-request';
+import { SessionsService } from '../sessions/sessions.service';
+import { LoginService } from './login.service';
+
+@Controller()
+export class LoginController {
+  constructor(
+    private readonly login: LoginService,
+    private readonly sessions: SessionsService,
+  ) {}
+
+  @MessagePattern(RpcPatterns.Auth.LOGIN)
+  async onLogin(@Payload() payload: unknown): Promise<TokenPair> {
+    const { ctx, data } = unpack(payload, loginRequestSchema);
+    return this.login.login(data, ctx);
+  }
+
+  @MessagePattern(RpcPatterns.Auth.REFRESH)
+  async onRefresh(@Payload() payload: unknown): Promise<TokenPair> {
+    const { ctx, data } = unpack(payload, refreshRequestSchema);
+    return this.sessions.refresh(data.refresh_token, ctx);
+  }
+
+  @MessagePattern(RpcPatterns.Auth.LOGOUT)
+  async onLogout(@Payload() payload: unknown): Promise<{ ok: true }> {
+    const { ctx, data } = unpack(payload, z.object({ session_id: z.string().uuid() }));
+    await this.sessions.logout(data.session_id, ctx);
+    return { ok: true };
+  }
+}

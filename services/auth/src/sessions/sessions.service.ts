@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { DataSource, type EntityManager } from 'typeorm';
+import {
+  AppError,
+  ErrorCodes,
+  EventTypes,
+  JWT_AUDIENCE,
+  JWT_ISSUER,
+  RevocationKeys,
+  type AccessTokenClaims,
+  type RpcContext,
+  type TokenPair,
+} from '@opsdesk/contracts';
+import { OutboxWriter } from '@opsdesk/messaging';
+import { AUTH_CONFIG, type AuthConfig } from '../config/auth.config';
+import { authEvent } from '../common/auth-event';
+import { randomToken, sha256Hex } from '../security/crypto';
+import { RevocationService } from '../revocation/revocation.service';
+import { User } from '../users/user.entity';
+import { Session } from './session.entity';
+import { RefreshToken } from './refresh-token.entity';
+
+/**
+ * Sessions and tokens. A session is one login; its refresh tokens form a family. Refresh rotates the
+ * token; presenting a token that was already rotated is a replay: the whole family (session) is revoked.
+ */
+@Injectable()
+export class SessionsService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly jwt: JwtService,
+    private readonly outbox: OutboxWriter,
+    private readonly revocations: RevocationService,
+    @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
+  ) {}
+
+  private refreshTtlMs(): number {
+    return this.config.JWT_REFRESH_EXPIRATION_DAYS * 24 * 3600_000;
+  }
+
+  accessToken(user: Pick<User, 'id' | 'email' | 'role'>, sid: string): { token: string; expiresIn: number } {
+    const expiresIn = Math.round(this.config.JWT_EXPIRATION_HOURS * 3600);
+    const claims: AccessTokenClaims = { sub: user.id, sid, jti: randomUUID(), email: user.email, role: user.role, iat_ms: Date.now() };
+    const token = this.jwt.sign(claims, {
+      algorithm: this.config.JWT_ALGORITHM,
+      expiresIn,
+      issuer: JWT_ISSUER,
+      audience: JWT_AUDIENCE,
+    });
+    return { token, expiresIn };
+  }
+
+  /** Creates a session with its first refresh token, inside the caller's transaction. */
+  async open(manager: EntityManager, user: User, ctx: RpcContext): Promise<{ pair: TokenPair; sessionId: string }> {
+    const sessionId = randomUUID();
+    const now = new Date();
+    await manager.insert(Session, {
+      id: sessionId,
+      userId: user.id,
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt: new Date(now.getTime() + this.refreshTtlMs()),
+      ip: ctx.actor?.ip ?? null,
+      userAgent: ctx.actor?.user_agent?.slice(0, 500) ?? null,
+    });
+    const refresh = await this.newRefreshToken(manager, sessionId);
+    const access = this.accessToken(user, sessionId);
+    return { sessionId, pair: { access_token: access.token, refresh_token: refresh, token_type: 'bearer', expires_in: access.expiresIn } };
+  }
+
+  private async newRefreshToken(manager: EntityManager, sessionId: string): Promise<string> {
+    const token = `odr_${randomToken(32)}`;
+    await manager.insert(RefreshToken, {
+      id: randomUUID(),
+      sessionId,
+      tokenHash: sha256Hex(token),
+      createdAt: new Date(),
+      expiresAt: new Date(Date.now() + this.refreshTtlMs()),
+    });
+    return token;
+  }
+
+  async refresh(refreshToken: string, ctx: RpcContext): Promise<TokenPair> {
+    const outcome = await this.dataSource.transaction(async (m) => {
+      const rows: Array<{ id: string; session_id: string; used_at: Date | null; expires_at: Date; revoked_at: Date | null; session_expires: Date; user_id: string }> =
+        await m.query(
+          `SELECT t.id, t.session_id, t.used_at, t.expires_at, s.revoked_at, s.expires_at AS session_expires, s.user_id
+             FROM auth.refresh_tokens t JOIN auth.sessions s ON s.id = t.session_id
+            WHERE t.token_hash = $1 FOR UPDATE OF t, s`,
+          [sha256Hex(refreshToken)],
+        );
+      const row = rows[0];
+      if (!row) return { error: new AppError(ErrorCodes.INVALID_REFRESH_TOKEN, 'Invalid refresh token') };
+      const user = await m.findOne(User, { where: { id: row.user_id } });
+      const entity = { type: 'user', id: row.user_id };
+      const actorCtx: RpcContext = { ...ctx, actor: ctx.actor ? { ...ctx.actor, user_id: row.user_id, email: user?.email ?? null } : null };
+      if (row.used_at) {
+        // Replay of a rotated token: someone else holds this family. Kill it.
+        if (!row.revoked_at) {
+          await m.update(Session, { id: row.session_id }, { revokedAt: new Date(), revokedReason: 'refresh_token_reuse' });
+          await this.outbox.add(m, authEvent(EventTypes.SESSION_REUSE_DETECTED, actorCtx, entity, { session_id: row.session_id, user_id: row.user_id }));
+        }
+        return { error: new AppError(ErrorCodes.REFRESH_TOKEN_REUSED, 'Refresh token was already used; the session has been revoked'), revokeSid: row.session_id };
+      }
+      if (row.revoked_at || row.expires_at < new Date() || row.session_expires < new Date()) {
+        return { error: new AppError(ErrorCodes.INVALID_REFRESH_TOKEN, 'Refresh token expired or revoked') };
+      }
+      if (!user || !user.isActive) return { error: new AppError(ErrorCodes.INVALID_REFRESH_TOKEN, 'Invalid refresh token') };
+      await m.update(RefreshToken, { id: row.id }, { usedAt: new Date() });
+      await m.update(Session, { id: row.session_id }, { lastUsedAt: new Date(), expiresAt: new Date(Date.now() + this.refreshTtlMs()) });
+      const next = await this.newRefreshToken(m, row.session_id);
+      const access = this.accessToken(user, row.session_id);
+      const pair: TokenPair = { access_token: access.token, refresh_token: next, token_type: 'bearer', expires_in: access.expiresIn };
+      return { pair };
+    });
+    if (outcome.revokeSid) await this.revocations.putNow([[RevocationKeys.session(outcome.revokeSid), { reason: 'refresh_token_reuse' }]]);
+    if (outcome.error) throw outcome.error;
+    return outcome.pair as TokenPair;
+  }
+
+  async logout(sessionId: string, ctx: RpcContext): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      const r = await m.update(Session, { id: sessionId, revokedAt: null as unknown as Date }, { revokedAt: new Date(), revokedReason: 'logout' });
+      if ((r.affected ?? 0) > 0) {
+        await this.outbox.add(m, authEvent(EventTypes.LOGOUT, ctx, { type: 'user', id: ctx.actor?.user_id ?? null }, { session_id: sessionId }));
+      }
+    });
+    await this.revocations.putNow([[RevocationKeys.session(sessionId), { reason: 'logout' }]]);
+  }
+
+  /** Revokes every live session of a user (except one, when given); returns their ids. */
+  async revokeAll(m: EntityManager, userId: string, reason: string, exceptSid?: string): Promise<string[]> {
+    const rows: Array<{ id: string }> = await m.query(
+      `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = $2
+        WHERE user_id = $1 AND revoked_at IS NULL AND ($3::uuid IS NULL OR id <> $3::uuid) RETURNING id`,
+      [userId, reason, exceptSid ?? null],
+    );
+    return rows.map((r) => r.id);
+  }
+}

@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import {
+  API_TOKEN_PREFIX,
+  AppError,
+  ErrorCodes,
+  EventTypes,
+  RevocationKeys,
+  type ApiTokenView,
+  type CreateApiTokenRequest,
+  type RpcContext,
+  type VerifiedPrincipal,
+} from '@opsdesk/contracts';
+import { OutboxWriter } from '@opsdesk/messaging';
+import { authEvent, callerId } from '../common/auth-event';
+import { randomToken, sha256Hex } from '../security/crypto';
+import { RevocationService } from '../revocation/revocation.service';
+import { User } from '../users/user.entity';
+import { ApiToken, toApiTokenView } from './api-token.entity';
+
+/** Personal API tokens: shown once, stored as SHA-256 (they are 256-bit random, so no slow hash is needed). */
+@Injectable()
+export class ApiTokensService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly outbox: OutboxWriter,
+    private readonly revocations: RevocationService,
+  ) {}
+
+  async list(ctx: RpcContext): Promise<{ items: ApiTokenView[] }> {
+    const rows = await this.dataSource.getRepository(ApiToken).find({ where: { userId: callerId(ctx) }, order: { createdAt: 'DESC' } });
+    return { items: rows.map(toApiTokenView) };
+  }
+
+  async create(req: CreateApiTokenRequest, ctx: RpcContext): Promise<ApiTokenView & { token: string }> {
+    const userId = callerId(ctx);
+    const token = `${API_TOKEN_PREFIX}${randomToken(32)}`;
+    return this.dataSource.transaction(async (m) => {
+      const row = m.create(ApiToken, {
+        id: randomUUID(),
+        userId,
+        name: req.name,
+        prefix: token.slice(0, 12),
+        tokenHash: sha256Hex(token),
+        createdAt: new Date(),
+        expiresAt: new Date(Date.now() + req.expires_in_days * 24 * 3600_000),
+        lastUsedAt: null,
+        revokedAt: null,
+      });
+      await m.insert(ApiToken, row);
+      await this.outbox.add(m, authEvent(EventTypes.TOKEN_CREATED, ctx, { type: 'api_token', id: row.id }, { token_id: row.id, name: row.name, prefix: row.prefix, expires_at: row.expiresAt.toISOString() }));
+      return { ...toApiTokenView(row), token };
+    });
+  }
+
+  async revoke(id: string, ctx: RpcContext): Promise<void> {
+    const userId = callerId(ctx);
+    await this.dataSource.transaction(async (m) => {
+      const row = await m.findOne(ApiToken, { where: { id, userId }, lock: { mode: 'pessimistic_write' } });
+      if (!row) throw new AppError(ErrorCodes.API_TOKEN_NOT_FOUND, 'API token not found');
+      if (row.revokedAt) return;
+      await m.update(ApiToken, { id }, { revokedAt: new Date() });
+      await this.outbox.add(m, authEvent(EventTypes.TOKEN_REVOKED, ctx, { type: 'api_token', id }, { token_id: id, name: row.name, prefix: row.prefix }));
+    });
+    await this.revocations.putNow([[RevocationKeys.apiToken(id), { reason: EventTypes.TOKEN_REVOKED }]]);
+  }
+
+  /** Called by the gateway for `Authorization: Bearer odp_…`. */
+  async verify(token: string): Promise<VerifiedPrincipal> {
+    if (!token.startsWith(API_TOKEN_PREFIX)) throw new AppError(ErrorCodes.INVALID_TOKEN, 'Invalid API token');
+    const rows: Array<{ id: string; user_id: string; expires_at: Date; revoked_at: Date | null; last_used_at: Date | null }> = await this.dataSource.query(
+      `SELECT id, user_id, expires_at, revoked_at, last_used_at FROM auth.api_tokens WHERE token_hash = $1`,
+      [sha256Hex(token)],
+    );
+    const row = rows[0];
+    if (!row || row.revoked_at || row.expires_at < new Date()) throw new AppError(ErrorCodes.INVALID_TOKEN, 'Invalid, expired or revoked API token');
+    const user = await this.dataSource.getRepository(User).findOne({ where: { id: row.user_id } });
+    if (!user || !user.isActive) throw new AppError(ErrorCodes.INVALID_TOKEN, 'Invalid, expired or revoked API token');
+    // last_used_at is informational: at most one write a minute per token.
+    if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > 60_000) {
+      await this.dataSource.query(`UPDATE auth.api_tokens SET last_used_at = now() WHERE id = $1`, [row.id]);
+    }
+    return { user_id: user.id, email: user.email, role: user.role, token_id: row.id, expires_at: row.expires_at.toISOString() };
+  }
+}

@@ -1,0 +1,40 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { natsServers } from '@opsdesk/config';
+import { RevocationStore } from '@opsdesk/auth';
+import { MessagingModule, NATS_HANDLES, isNatsUsable, type NatsHandles } from '@opsdesk/messaging';
+import { HealthModule } from '@opsdesk/observability';
+import { AuthModule } from './auth/auth.module';
+import { GatewayConfigModule } from './config/gateway-config.module';
+import type { GatewayConfig } from './config/gateway.config';
+import { SecurityModule } from './security/security.module';
+import { UsersModule } from './users/users.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: GatewayConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        GatewayConfigModule.forRoot(config),
+        MessagingModule.forRoot({
+          service: 'gateway',
+          servers: natsServers(config.NATS_URL),
+          stream: config.EVENTS_STREAM,
+          eventPrefix: config.EVENTS_SUBJECT_PREFIX,
+          rpcPrefix: config.RPC_SUBJECT_PREFIX,
+          requestTimeoutMs: config.REQUEST_TIMEOUT * 1000,
+        }),
+        SecurityModule,
+        HealthModule.forRoot({
+          inject: [NATS_HANDLES, RevocationStore],
+          useFactory: (nats: NatsHandles, store: RevocationStore) => [
+            { name: 'nats', check: () => isNatsUsable(nats.nc) },
+            { name: 'revocations', check: async () => store.ready },
+          ],
+        }),
+        AuthModule,
+        UsersModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,90 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { JsonLogger, initMetrics, installHttpMetrics, requestContext } from '@opsdesk/observability';
+import { AppModule } from './app.module';
+import type { GatewayConfig } from './config/gateway.config';
+import { ProblemFilter } from './common/problem.filter';
+
+/** The deployment guide's headers (nginx sets them too; the gateway must be safe without nginx). */
+const SECURITY_HEADERS: Record<string, string> = {
+  'X-Frame-Options': 'SAMEORIGIN',
+  'X-Content-Type-Options': 'nosniff',
+  'X-XSS-Protection': '1; mode=block',
+  'Referrer-Policy': 'no-referrer-when-downgrade',
+  'Strict-Transport-Security': 'max-age=31536000; includeSubDomains',
+  'Content-Security-Policy':
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; frame-ancestors 'self'; base-uri 'self'",
+};
+
+export interface GatewayBootOptions {
+  quiet?: boolean;
+}
+
+export async function bootstrapGateway(config: GatewayConfig, opts: GatewayBootOptions = {}): Promise<NestFastifyApplication> {
+  initMetrics('gateway');
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    trustProxy: config.TRUST_PROXY,
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const h = req.headers['x-request-id'];
+      return typeof h === 'string' && /^[\w.:-]{1,128}$/.test(h) ? h : randomUUID();
+    },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    logger: opts.quiet ? false : new JsonLogger('gateway', config.LOG_LEVEL),
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  installHttpMetrics(fastify);
+
+  fastify.addHook('onRequest', (req, reply, done) => {
+    reply.header('X-Request-Id', String(req.id));
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
+    if (req.url.startsWith('/api/') && !req.url.startsWith('/api/docs')) reply.header('Cache-Control', 'no-store');
+    requestContext.run({ request_id: String(req.id) }, done);
+  });
+
+  // An empty body with Content-Type: application/json is an empty object, not an error (logout, setup).
+  const defaultJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '' || (typeof body === 'string' && body.trim() === '')) return done(null, {});
+    return defaultJson(req, body as string, done);
+  });
+
+  // Errors raised by Fastify itself (body too large, malformed JSON) before Nest sees the request.
+  const filter = new ProblemFilter();
+  fastify.setErrorHandler((error: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+    const body = filter.toProblem(error, String(req.id));
+    void reply.status(body.status).type('application/problem+json').send(body);
+  });
+
+  app.setGlobalPrefix('api', { exclude: ['healthz', 'readyz', 'metrics'] });
+  app.useGlobalFilters(filter);
+  app.enableCors({
+    origin: config.CORS_ORIGINS,
+    credentials: true,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'Range', 'X-Request-Id'],
+    exposedHeaders: ['X-Request-Id', 'ETag', 'Retry-After', 'Content-Disposition', 'Content-Range'],
+    maxAge: 600,
+  });
+
+  const doc = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('OpsDesk API')
+      .setDescription('Host inventory, governed access, telemetry, artifacts and audit. Errors are RFC 9457 problem documents.')
+      .setVersion('1')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Access token (JWT) or personal API token (odp_…)' })
+      .build(),
+  );
+  SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/openapi.json', raw: ['json'] });
+
+  app.enableShutdownHooks();
+  await app.listen(config.GATEWAY_PORT, config.HOST);
+  return app;
+}

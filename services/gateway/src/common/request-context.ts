@@ -1,0 +1,20 @@
+import type { FastifyRequest } from 'fastify';
+import type { Actor, RpcContext } from '@opsdesk/contracts';
+import type { Principal } from '@opsdesk/auth';
+
+export type AuthedRequest = FastifyRequest & { user?: Principal };
+
+export function actorOf(req: AuthedRequest): Actor {
+  const ua = req.headers['user-agent'];
+  return {
+    user_id: req.user?.user_id ?? null,
+    email: req.user?.email ?? null,
+    ip: req.ip ?? null,
+    user_agent: typeof ua === 'string' ? ua.slice(0, 500) : null,
+  };
+}
+
+/** What travels with every RPC: who asks (user, ip, user agent) and for which request. */
+export function rpcContext(req: AuthedRequest): RpcContext {
+  return { actor: actorOf(req), request_id: String(req.id) };
+}

@@ -1,0 +1,33 @@
+import { boolEnv, commonEnvShape, corsOriginsSchema, intEnv, jwtEnvShape, loadConfigOrExit, parseConfig, portEnv } from '@opsdesk/config';
+import { z } from 'zod';
+
+export const gatewayEnvShape = {
+  ...commonEnvShape,
+  ...jwtEnvShape,
+  GATEWAY_PORT: portEnv(8000),
+  CORS_ORIGINS: corsOriginsSchema,
+  /** honour X-Forwarded-For from a reverse proxy (nginx) for client IPs */
+  TRUST_PROXY: boolEnv(false),
+  /** login and MFA attempts per minute per IP, and the burst allowed (the guide: 5/min, burst 5) */
+  RATE_LIMIT_AUTH_PER_MINUTE: intEnv(5, 1, 100_000),
+  RATE_LIMIT_AUTH_BURST: intEnv(5, 1, 100_000),
+  /** API requests per minute per user */
+  RATE_LIMIT_API_PER_MINUTE: intEnv(100, 1, 1_000_000),
+  /** API token verification cache */
+  API_TOKEN_CACHE_SECONDS: intEnv(30, 0, 3600),
+  /** where the built web console lives (served at /) */
+  WEB_DIST_PATH: z.string().optional(),
+  /** largest JSON body accepted */
+  BODY_LIMIT_BYTES: intEnv(1024 * 1024, 1024, 64 * 1024 * 1024),
+};
+
+export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;
+export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
+
+export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
+  return parseConfig(gatewayEnvShape, env);
+}
+
+export function loadGatewayConfigOrExit() {
+  return loadConfigOrExit(gatewayEnvShape);
+}

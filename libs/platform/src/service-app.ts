@@ -47,12 +47,14 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestFas
     requestContext.run({ request_id: String(req.id) }, done);
   });
   if (opts.rpc) {
-    app.connectMicroservice(
+    const ms = app.connectMicroservice(
       { strategy: new PrefixedNatsServer({ servers: opts.rpc.servers, queue: opts.service, name: `opsdesk-${opts.service}-rpc` }, opts.rpc.subjectPrefix) },
-      { inheritAppConfig: true },
+      // deferred: handlers are bound at startAllMicroservices(), after the global filter and interceptor below
+      { inheritAppConfig: false, deferInitialization: true },
     );
-    app.useGlobalFilters(new RpcErrorFilter());
-    app.useGlobalInterceptors(new RpcObservabilityInterceptor());
+    // RPC handlers get the error mapping (AppError -> {code,message,errors}) and tracing/metrics.
+    ms.useGlobalFilters(new RpcErrorFilter());
+    ms.useGlobalInterceptors(new RpcObservabilityInterceptor());
   }
   await opts.configure?.(app);
   app.enableShutdownHooks();

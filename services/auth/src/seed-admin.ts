@@ -12,7 +12,7 @@ import { findRepoRoot, loadEnvFile } from '@opsdesk/config';
 import { runMigrations } from '@opsdesk/database';
 import { OutboxWriter } from '@opsdesk/messaging';
 import { authEnvShape } from './config/auth.config';
-import { authDataSource } from './database/data-source';
+import { createDataSource } from './database/data-source';
 import { loadConfigOrExit } from '@opsdesk/config';
 import { User } from './users/user.entity';
 
@@ -31,7 +31,7 @@ export async function seedAdmin(env: NodeJS.ProcessEnv = process.env): Promise<S
   const { JWT_SECRET: _unused, ...shape } = { ...authEnvShape };
   const config = loadConfigOrExit(shape, env);
   const email = config.ADMIN_EMAIL.toLowerCase();
-  const ds = authDataSource(config.DATABASE_URL);
+  const ds = createDataSource(config.DATABASE_URL);
   await ds.initialize();
   try {
     await runMigrations(ds);

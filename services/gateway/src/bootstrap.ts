@@ -36,6 +36,8 @@ export async function bootstrapGateway(config: GatewayConfig, opts: GatewayBootO
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     logger: opts.quiet ? false : new JsonLogger('gateway', config.LOG_LEVEL),
+    // JSON parsing is registered below (empty bodies allowed); Nest must not add its own parser.
+    bodyParser: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
   installHttpMetrics(fastify);

@@ -5,7 +5,7 @@ import { authMigrations } from './migrations';
 
 export const AUTH_SCHEMA = 'auth';
 
-/** The DataSource `npm run migrate` and the seed script use (the running service builds its own via DatabaseModule). */
-export function authDataSource(url: string, poolSize = 5): DataSource {
+/** Convention for every service with a schema: `createDataSource(url)`, used by `npm run migrate` and scripts (the running service builds its own via DatabaseModule). */
+export function createDataSource(url: string, poolSize = 5): DataSource {
   return createServiceDataSource({ url, schema: AUTH_SCHEMA, entities: authEntities, migrations: authMigrations, poolSize, maxOverflow: 0 });
 }

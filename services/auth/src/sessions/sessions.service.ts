@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource, IsNull, type EntityManager } from 'typeorm';
 import {
   AppError,
   ErrorCodes,
@@ -122,7 +122,7 @@ export class SessionsService {
 
   async logout(sessionId: string, ctx: RpcContext): Promise<void> {
     await this.dataSource.transaction(async (m) => {
-      const r = await m.update(Session, { id: sessionId, revokedAt: null as unknown as Date }, { revokedAt: new Date(), revokedReason: 'logout' });
+      const r = await m.update(Session, { id: sessionId, revokedAt: IsNull() }, { revokedAt: new Date(), revokedReason: 'logout' });
       if ((r.affected ?? 0) > 0) {
         await this.outbox.add(m, authEvent(EventTypes.LOGOUT, ctx, { type: 'user', id: ctx.actor?.user_id ?? null }, { session_id: sessionId }));
       }

@@ -1,71 +1,126 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
+import type { DataSource } from 'typeorm';
 import { createTestEnv, waitFor, type TestDatabase } from '@opsdesk/testing';
 import { runMigrations } from '@opsdesk/database';
-import { loadAuthConfig } from '../../services/auth/src/config/auth.config';
-import { bootstrapAuth } from '../../services/auth/src/bootstrap';
-import { createDataSource as authDataSource } from '../../services/auth/src/database/data-source';
-import { seedAdmin } from '../../services/auth/src/seed-admin';
-import { loadGatewayConfig } from '../../services/gateway/src/config/gateway.config';
-import { bootstrapGateway } from '../../services/gateway/src/bootstrap';
-import type { AuthAppOverrides } from '../../services/auth/src/app.module';
 
 export const ADMIN_EMAIL = 'admin@e2e.test';
 export const ADMIN_PASSWORD = 'E2e-Admin-Passw0rd!';
 
+const SERVICES_DIR = join(__dirname, '..', '..', 'services');
+
+/**
+ * Every service follows one convention, so the stack needs no per-service code:
+ *   services/<name>/src/bootstrap.ts            exports bootstrapFromEnv(env, options)
+ *   services/<name>/src/database/data-source.ts exports createDataSource(url)   (services with a schema)
+ * After a service boots, its URL is put into the environment as <NAME>_URL for the ones booted after it.
+ */
+interface ServiceModule {
+  bootstrapFromEnv(env: NodeJS.ProcessEnv, opts?: Record<string, unknown>): Promise<NestFastifyApplication>;
+}
+interface DataSourceModule {
+  createDataSource(url: string): DataSource;
+}
+
 export interface Stack {
   env: NodeJS.ProcessEnv;
   db: TestDatabase;
-  auth: NestFastifyApplication;
+  /** running internal services by name (auth, inventory, audit, artifacts) */
+  apps: Record<string, NestFastifyApplication>;
   gateways: NestFastifyApplication[];
   /** base URL of the first gateway */
   url: string;
   urls: string[];
+  /** stops and boots one service again (same env; options e.g. fault-injection hooks) */
+  restart(name: string, opts?: Record<string, unknown>): Promise<NestFastifyApplication>;
+  stopService(name: string): Promise<void>;
+  startService(name: string, opts?: Record<string, unknown>): Promise<NestFastifyApplication>;
   stop(): Promise<void>;
-  restartAuth(overrides?: AuthAppOverrides): Promise<void>;
 }
 
-function urlOf(app: NestFastifyApplication): string {
+export function urlOf(app: NestFastifyApplication): string {
   const addr = app.getHttpServer().address();
   if (!addr || typeof addr === 'string') throw new Error('app is not listening');
   return `http://127.0.0.1:${addr.port}`;
 }
 
+function serviceModule(name: string): ServiceModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- services are found by convention at run time
+  return require(join(SERVICES_DIR, name, 'src', 'bootstrap')) as ServiceModule;
+}
+
+/** Applies the migrations of the given services (or of every service with a schema). */
+export async function migrate(url: string, names?: string[]): Promise<void> {
+  for (const name of names ?? ['auth', 'inventory', 'audit', 'artifacts']) {
+    const file = join(SERVICES_DIR, name, 'src', 'database', 'data-source.ts');
+    if (!existsSync(file)) continue;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- found by convention
+    const mod = require(file.replace(/\.ts$/, '')) as DataSourceModule;
+    await runMigrations(mod.createDataSource(url));
+  }
+}
+
+export interface StackOptions {
+  /** internal services to boot, in order (default: auth) */
+  services?: string[];
+  gateways?: number;
+  env?: NodeJS.ProcessEnv;
+  /** per-service boot options, e.g. { auth: { relay: {...} } } */
+  options?: Record<string, Record<string, unknown>>;
+  natsUrl?: string;
+}
+
 /**
  * Boots the real system in-process for one suite: migrations on its own database, the seeded admin,
- * the auth service and one or more gateway replicas on free ports, wired by its own JetStream stream,
- * subject prefixes and KV bucket on the real NATS.
+ * the internal services and one or more gateway replicas on free ports, wired by its own JetStream
+ * stream, subject prefixes and KV bucket on the real NATS.
  */
-export async function startStack(label: string, opts: { gateways?: number; env?: NodeJS.ProcessEnv; authOverrides?: AuthAppOverrides; natsUrl?: string } = {}): Promise<Stack> {
+export async function startStack(label: string, opts: StackOptions = {}): Promise<Stack> {
+  const names = opts.services ?? ['auth'];
   const { db, env } = await createTestEnv(label, { ADMIN_EMAIL, ADMIN_PASSWORD, TRUST_PROXY: 'true', ...opts.env }, opts.natsUrl);
-  await runMigrations(authDataSource(db.url));
+  await migrate(db.url, names);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- found by convention, like the services
+  const { seedAdmin } = require(join(SERVICES_DIR, 'auth', 'src', 'seed-admin')) as { seedAdmin(env: NodeJS.ProcessEnv): Promise<unknown> };
   await seedAdmin(env);
-  let auth = await bootstrapAuth(loadAuthConfig(env), { quiet: true, ...opts.authOverrides });
+  const apps: Record<string, NestFastifyApplication> = {};
+  const start = async (name: string, o?: Record<string, unknown>) => {
+    const app = await serviceModule(name).bootstrapFromEnv(env, { quiet: true, ...(opts.options?.[name] ?? {}), ...(o ?? {}) });
+    apps[name] = app;
+    env[`${name.toUpperCase()}_URL`] = urlOf(app);
+    return app;
+  };
+  for (const name of names) await start(name);
   const gateways: NestFastifyApplication[] = [];
-  for (let i = 0; i < (opts.gateways ?? 1); i++) gateways.push(await bootstrapGateway(loadGatewayConfig(env), { quiet: true }));
+  for (let i = 0; i < (opts.gateways ?? 1); i++) gateways.push(await serviceModule('gateway').bootstrapFromEnv(env, { quiet: true }));
   const urls = gateways.map(urlOf);
+  const stopService = async (name: string) => {
+    await apps[name]?.close().catch(() => undefined);
+    delete apps[name];
+  };
   return {
     env,
     db,
-    get auth() {
-      return auth;
-    },
+    apps,
     gateways,
     url: urls[0],
     urls,
-    async restartAuth(overrides?: AuthAppOverrides) {
-      await auth.close();
-      auth = await bootstrapAuth(loadAuthConfig(env), { quiet: true, ...overrides });
+    stopService,
+    startService: start,
+    async restart(name, o) {
+      await stopService(name);
+      return start(name, o);
     },
     async stop() {
       for (const g of gateways) await g.close().catch(() => undefined);
-      await auth.close().catch(() => undefined);
+      for (const name of Object.keys(apps).reverse()) await stopService(name);
       await db.drop().catch(() => undefined);
     },
   };
 }
 
-/** Logs in through the gateway (each call from its own fake client IP so rate limits stay per test). */
+/** Logs in through the gateway (each call from its own client IP so the per-IP limit stays per test). */
 export async function login(url: string, email: string, password: string, ip = randomIp()): Promise<{ access: string; refresh: string }> {
   const res = await request(url).post('/api/auth/login').set('X-Forwarded-For', ip).send({ email, password });
   if (res.status !== 200) throw new Error(`login ${email} failed: ${res.status} ${JSON.stringify(res.body)}`);
@@ -73,16 +128,25 @@ export async function login(url: string, email: string, password: string, ip = r
 }
 
 let ipCounter = 1;
-/** Documentation range addresses (TEST-NET-3): only ever a header value, never a connection target. */
+/** Documentation-range addresses (TEST-NET-3): only ever a header value, never a connection target. */
 export function randomIp(): string {
   ipCounter++;
   return `203.0.113.${ipCounter % 250}`;
 }
 
-export async function createUser(url: string, adminToken: string, email: string, role: string, password = 'Us3r-Passw0rd!x'): Promise<{ id: string; email: string; password: string }> {
+export async function createUser(
+  url: string,
+  adminToken: string,
+  email: string,
+  role: string,
+  password = 'Us3r-Passw0rd!x',
+): Promise<{ id: string; email: string; password: string; token: string }> {
   const res = await request(url).post('/api/users').set('Authorization', `Bearer ${adminToken}`).send({ email, password, role });
   if (res.status !== 201) throw new Error(`create user failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return { id: res.body.id, email, password };
+  const { access } = await login(url, email, password);
+  return { id: res.body.id, email, password, token: access };
 }
+
+export const bearer = (t: string) => ({ Authorization: `Bearer ${t}` });
 
 export { waitFor };

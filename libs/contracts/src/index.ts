@@ -4,3 +4,6 @@ export * from './events';
 export * from './rpc';
 export * from './pagination';
 export * from './auth';
+export * from './inventory';
+export * from './audit';
+export * from './artifacts';

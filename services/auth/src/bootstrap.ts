@@ -2,7 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { natsServers } from '@opsdesk/config';
 import { createServiceApp } from '@opsdesk/platform';
 import { AppModule, type AuthAppOverrides } from './app.module';
-import type { AuthConfig } from './config/auth.config';
+import { loadAuthConfig, type AuthConfig } from './config/auth.config';
 
 /** Used by main.ts and by tests that boot the service in-process. */
 export function bootstrapAuth(config: AuthConfig, overrides: AuthAppOverrides & { quiet?: boolean } = {}): Promise<NestFastifyApplication> {
@@ -15,4 +15,9 @@ export function bootstrapAuth(config: AuthConfig, overrides: AuthAppOverrides & 
     rpc: { servers: natsServers(config.NATS_URL), subjectPrefix: config.RPC_SUBJECT_PREFIX },
     logger: overrides.quiet ? false : undefined,
   });
+}
+
+/** Convention shared by every service (used by the e2e stack): boot from an environment map. */
+export function bootstrapFromEnv(env: NodeJS.ProcessEnv, opts: AuthAppOverrides & { quiet?: boolean } = {}): Promise<NestFastifyApplication> {
+  return bootstrapAuth(loadAuthConfig(env), opts);
 }

@@ -8,6 +8,10 @@ import { GatewayConfigModule } from './config/gateway-config.module';
 import type { GatewayConfig } from './config/gateway.config';
 import { SecurityModule } from './security/security.module';
 import { UsersModule } from './users/users.module';
+import { HostsModule } from './hosts/hosts.module';
+import { SettingsModule } from './settings/settings.module';
+import { AuditModule } from './audit/audit.module';
+import { ArtifactsModule } from './artifacts/artifacts.module';
 
 @Module({})
 export class AppModule {
@@ -34,6 +38,10 @@ export class AppModule {
         }),
         AuthModule,
         UsersModule,
+        HostsModule,
+        SettingsModule,
+        AuditModule,
+        ArtifactsModule,
       ],
     };
   }

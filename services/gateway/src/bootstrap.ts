@@ -6,7 +6,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { JsonLogger, initMetrics, installHttpMetrics, requestContext } from '@opsdesk/observability';
 import { AppModule } from './app.module';
-import type { GatewayConfig } from './config/gateway.config';
+import { loadGatewayConfig, type GatewayConfig } from './config/gateway.config';
 import { ProblemFilter } from './common/problem.filter';
 
 /** The deployment guide's headers (nginx sets them too; the gateway must be safe without nginx). */
@@ -89,4 +89,9 @@ export async function bootstrapGateway(config: GatewayConfig, opts: GatewayBootO
   app.enableShutdownHooks();
   await app.listen(config.GATEWAY_PORT, config.HOST);
   return app;
+}
+
+/** Convention shared by every service (used by the e2e stack): boot from an environment map. */
+export function bootstrapFromEnv(env: NodeJS.ProcessEnv, opts: GatewayBootOptions = {}): Promise<NestFastifyApplication> {
+  return bootstrapGateway(loadGatewayConfig(env), opts);
 }

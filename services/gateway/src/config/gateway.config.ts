@@ -17,6 +17,8 @@ export const gatewayEnvShape = {
   API_TOKEN_CACHE_SECONDS: intEnv(30, 0, 3600),
   /** where the built web console lives (served at /) */
   WEB_DIST_PATH: z.string().optional(),
+  /** internal HTTP base URL of the artifacts service (bodies are streamed there, never over NATS) */
+  ARTIFACTS_URL: z.string().url().default('http://127.0.0.1:8004'),
   /** largest JSON body accepted */
   BODY_LIMIT_BYTES: intEnv(1024 * 1024, 1024, 64 * 1024 * 1024),
 };

@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+
+/** HTTP routes for /api/artifacts, mapped to RPCs of the owning service (filled in by its issue). */
+@Module({ controllers: [] })
+export class ArtifactsModule {}

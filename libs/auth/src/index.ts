@@ -4,3 +4,4 @@ export * from './decorators';
 export * from './jwt.strategy';
 export * from './api-token.strategy';
 export * from './guards';
+export * from './internal-token';

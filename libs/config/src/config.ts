@@ -128,3 +128,8 @@ export const corsOriginsSchema = z
 export function natsServers(natsUrl: string): string[] {
   return natsUrl.split(',').map((s) => s.trim()).filter(Boolean);
 }
+
+/** Secret for internal gateway→service HTTP tokens; falls back to JWT_SECRET (a distinct key is derived). */
+export const internalTokenEnvShape = {
+  INTERNAL_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+};

@@ -4,6 +4,7 @@ import { RevocationStore } from '@opsdesk/auth';
 import { MessagingModule, NATS_HANDLES, isNatsUsable, type NatsHandles } from '@opsdesk/messaging';
 import { HealthModule } from '@opsdesk/observability';
 import { AuthModule } from './auth/auth.module';
+import { CommonModule } from './common/common.module';
 import { GatewayConfigModule } from './config/gateway-config.module';
 import type { GatewayConfig } from './config/gateway.config';
 import { SecurityModule } from './security/security.module';
@@ -29,6 +30,7 @@ export class AppModule {
           requestTimeoutMs: config.REQUEST_TIMEOUT * 1000,
         }),
         SecurityModule,
+        CommonModule,
         HealthModule.forRoot({
           inject: [NATS_HANDLES, RevocationStore],
           useFactory: (nats: NatsHandles, store: RevocationStore) => [

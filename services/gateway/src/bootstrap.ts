@@ -57,6 +57,12 @@ export async function bootstrapGateway(config: GatewayConfig, opts: GatewayBootO
     return defaultJson(req, body as string, done);
   });
 
+  // Streamed bodies (artifact uploads, CSV imports) are never parsed or buffered by the gateway: the
+  // route handler pipes req.raw to the owning service's internal port (see common/internal-proxy.ts).
+  for (const type of ['multipart/form-data', 'text/csv', 'application/octet-stream']) {
+    fastify.addContentTypeParser(type, (_req, _payload, done) => done(null));
+  }
+
   // Errors raised by Fastify itself (body too large, malformed JSON) before Nest sees the request.
   const filter = new ProblemFilter();
   fastify.setErrorHandler((error: FastifyError, req: FastifyRequest, reply: FastifyReply) => {

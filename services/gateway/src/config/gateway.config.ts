@@ -1,9 +1,10 @@
-import { boolEnv, commonEnvShape, corsOriginsSchema, intEnv, jwtEnvShape, loadConfigOrExit, parseConfig, portEnv } from '@opsdesk/config';
+import { boolEnv, commonEnvShape, corsOriginsSchema, intEnv, internalTokenEnvShape, jwtEnvShape, loadConfigOrExit, parseConfig, portEnv } from '@opsdesk/config';
 import { z } from 'zod';
 
 export const gatewayEnvShape = {
   ...commonEnvShape,
   ...jwtEnvShape,
+  ...internalTokenEnvShape,
   GATEWAY_PORT: portEnv(8000),
   CORS_ORIGINS: corsOriginsSchema,
   /** honour X-Forwarded-For from a reverse proxy (nginx) for client IPs */
@@ -19,6 +20,9 @@ export const gatewayEnvShape = {
   WEB_DIST_PATH: z.string().optional(),
   /** internal HTTP base URL of the artifacts service (bodies are streamed there, never over NATS) */
   ARTIFACTS_URL: z.string().url().default('http://127.0.0.1:8004'),
+  /** internal HTTP base URLs (streamed bodies: CSV import/export, audit export) */
+  INVENTORY_URL: z.string().url().default('http://127.0.0.1:8002'),
+  AUDIT_URL: z.string().url().default('http://127.0.0.1:8003'),
   /** largest JSON body accepted */
   BODY_LIMIT_BYTES: intEnv(1024 * 1024, 1024, 64 * 1024 * 1024),
 };

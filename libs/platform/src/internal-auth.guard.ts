@@ -1,0 +1,30 @@
+import { ExecutionContext, Injectable, UnauthorizedException, createParamDecorator, type CanActivate } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { InternalTokens, type InternalClaims } from '@opsdesk/auth';
+
+/**
+ * Guards an internal HTTP route (a service's own port): only the gateway, holding the shared secret, can
+ * mint the `Authorization: Internal <token>` it requires. Put the verified claims on the request.
+ */
+@Injectable()
+export class InternalAuthGuard implements CanActivate {
+  constructor(private readonly tokens: InternalTokens) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const req = context.switchToHttp().getRequest<FastifyRequest & { internal?: InternalClaims }>();
+    const header = req.headers.authorization ?? '';
+    const m = /^Internal\s+(\S+)$/.exec(header);
+    const path = (req.raw.url ?? req.url).split('?')[0];
+    const claims = m ? this.tokens.verify(m[1], req.method, path) : null;
+    if (!claims) throw new UnauthorizedException('Internal route: missing or invalid internal token');
+    req.internal = claims;
+    return true;
+  }
+}
+
+/** The caller (principal, actor, request id) the gateway vouched for. */
+export const InternalCaller = createParamDecorator((_: unknown, ctx: ExecutionContext): InternalClaims => {
+  const req = ctx.switchToHttp().getRequest<{ internal?: InternalClaims }>();
+  if (!req.internal) throw new UnauthorizedException('Internal route without InternalAuthGuard');
+  return req.internal;
+});

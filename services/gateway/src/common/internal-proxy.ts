@@ -1,0 +1,141 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { InternalTokens } from '@opsdesk/auth';
+import { ErrorCodes, type FieldError } from '@opsdesk/contracts';
+import { traceHeaders } from '@opsdesk/observability';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
+import { problem } from './problem';
+import { actorOf, type AuthedRequest } from './request-context';
+
+/** Response headers an internal service may pass to the client. */
+const PASS_HEADERS = [
+  'content-type',
+  'content-length',
+  'content-range',
+  'accept-ranges',
+  'etag',
+  'last-modified',
+  'content-disposition',
+  'x-content-type-options',
+  'retry-after',
+  'location',
+  'x-total-count',
+];
+/** Request headers the gateway forwards. */
+const FORWARD_HEADERS = ['content-type', 'content-length', 'range', 'if-none-match', 'if-match', 'if-range', 'accept'];
+
+export interface ForwardOptions {
+  /** stream the client's request body upstream (uploads, CSV import) */
+  streamBody?: boolean;
+  /** or send this JSON body */
+  json?: unknown;
+  /** query string to append (without '?') */
+  query?: string;
+  method?: string;
+}
+
+/**
+ * Streams a request to an internal service's HTTP port and the answer back, for bodies that must never
+ * travel over NATS (SPEC §2). Nothing is buffered: request and response are piped with backpressure.
+ * The service is told who calls with a short-lived internal token bound to this method and path.
+ * Upstream errors (JSON {code, message, errors}) become RFC 9457 problems like every other error.
+ */
+@Injectable()
+export class InternalProxy {
+  private readonly logger = new Logger(InternalProxy.name);
+
+  constructor(
+    private readonly tokens: InternalTokens,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+  ) {}
+
+  forward(req: AuthedRequest, reply: FastifyReply, baseUrl: string, path: string, opts: ForwardOptions = {}): Promise<void> {
+    const method = (opts.method ?? req.method).toUpperCase();
+    const requestId = String(req.id);
+    if (!req.user) throw new Error('InternalProxy.forward needs an authenticated request');
+    const token = this.tokens.sign({ principal: req.user, actor: actorOf(req), request_id: requestId, method, path });
+    const headers: Record<string, string> = { authorization: `Internal ${token}`, 'x-request-id': requestId, ...traceHeaders() };
+    if (opts.streamBody) {
+      for (const h of FORWARD_HEADERS) {
+        const v = req.headers[h];
+        if (typeof v === 'string') headers[h] = v;
+      }
+    } else {
+      for (const h of ['range', 'if-none-match', 'if-match', 'if-range', 'accept']) {
+        const v = req.headers[h];
+        if (typeof v === 'string') headers[h] = v;
+      }
+    }
+    let payload: Buffer | null = null;
+    if (opts.json !== undefined) {
+      payload = Buffer.from(JSON.stringify(opts.json));
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(payload.length);
+    }
+    const url = new URL(`${path}${opts.query ? `?${opts.query}` : ''}`, baseUrl);
+
+    return new Promise<void>((resolve) => {
+      const upstream = httpRequest(url, { method, headers, timeout: this.config.REQUEST_TIMEOUT * 1000 });
+      let settled = false;
+      const done = () => {
+        if (!settled) {
+          settled = true;
+          resolve();
+        }
+      };
+      const fail = (status: number, code: string, detail: string, errors?: FieldError[]) => {
+        if (!reply.sent) {
+          void reply.status(status).type('application/problem+json').send(problem(status, code, detail, requestId, errors ? { errors } : {}));
+        }
+        done();
+      };
+      upstream.on('timeout', () => upstream.destroy(new Error('upstream idle timeout')));
+      upstream.on('error', (err) => {
+        this.logger.warn(`internal ${method} ${url.pathname}: ${err.message}`);
+        if (!reply.sent) fail(503, ErrorCodes.UPSTREAM_UNAVAILABLE, 'Service unavailable');
+        else reply.raw.destroy(err);
+        done();
+      });
+      upstream.on('response', (res: IncomingMessage) => {
+        const status = res.statusCode ?? 502;
+        if (status >= 400) {
+          // Error bodies are small JSON documents; read them and answer with a problem.
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size <= 64 * 1024) chunks.push(c);
+          });
+          res.on('end', () => {
+            let body: { code?: string; message?: string; errors?: FieldError[]; meta?: Record<string, unknown> } = {};
+            try {
+              body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
+            } catch {
+              // not JSON: keep the status, use a generic code
+            }
+            const retry = res.headers['retry-after'];
+            if (typeof retry === 'string') reply.header('Retry-After', retry);
+            fail(status, body.code ?? (status >= 500 ? ErrorCodes.INTERNAL : `HTTP.${status}`), status >= 500 && !body.code ? 'Internal error' : (body.message ?? 'Request failed'), body.errors);
+          });
+          res.on('error', () => fail(502, ErrorCodes.UPSTREAM_UNAVAILABLE, 'Upstream response failed'));
+          return;
+        }
+        reply.status(status);
+        for (const h of PASS_HEADERS) {
+          const v = res.headers[h];
+          if (v !== undefined) reply.header(h, v);
+        }
+        res.on('end', done);
+        res.on('error', done);
+        void reply.send(res);
+      });
+      // A client that goes away mid-upload must not leave the upstream waiting.
+      req.raw.on('close', () => {
+        if (!req.raw.complete && opts.streamBody) upstream.destroy(new Error('client aborted'));
+      });
+      if (opts.streamBody) req.raw.pipe(upstream);
+      else upstream.end(payload ?? undefined);
+    });
+  }
+}

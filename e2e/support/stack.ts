@@ -62,6 +62,13 @@ export async function migrate(url: string, names?: string[]): Promise<void> {
   }
 }
 
+/** auth's `npm run seed:admin` in-process (ADMIN_EMAIL / ADMIN_PASSWORD from env). */
+export async function seedAdmin(env: NodeJS.ProcessEnv): Promise<unknown> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- found by convention, like the services
+  const mod = require(join(SERVICES_DIR, 'auth', 'src', 'seed-admin')) as { seedAdmin(env: NodeJS.ProcessEnv): Promise<unknown> };
+  return mod.seedAdmin(env);
+}
+
 export interface StackOptions {
   /** internal services to boot, in order (default: auth) */
   services?: string[];
@@ -81,8 +88,6 @@ export async function startStack(label: string, opts: StackOptions = {}): Promis
   const names = opts.services ?? ['auth'];
   const { db, env } = await createTestEnv(label, { ADMIN_EMAIL, ADMIN_PASSWORD, TRUST_PROXY: 'true', ...opts.env }, opts.natsUrl);
   await migrate(db.url, names);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- found by convention, like the services
-  const { seedAdmin } = require(join(SERVICES_DIR, 'auth', 'src', 'seed-admin')) as { seedAdmin(env: NodeJS.ProcessEnv): Promise<unknown> };
   await seedAdmin(env);
   const apps: Record<string, NestFastifyApplication> = {};
   const start = async (name: string, o?: Record<string, unknown>) => {

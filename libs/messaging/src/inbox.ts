@@ -8,6 +8,8 @@ export interface DeliveryMeta {
   subject: string;
   deliveryCount: number;
   streamSequence: number;
+  /** NATS message headers (e.g. `traceparent`), lower-cased names; absent when the message had none */
+  headers?: Record<string, string>;
 }
 
 /** An event handler runs inside the transaction that also records the event id in the inbox. */
@@ -122,6 +124,11 @@ export class InboxConsumer {
   /** Handles one message; exported for tests of the poison paths. */
   async process(m: JsMsg): Promise<void> {
     const meta: DeliveryMeta = { subject: m.subject, deliveryCount: m.info.deliveryCount, streamSequence: m.seq };
+    if (m.headers) {
+      const headers: Record<string, string> = {};
+      for (const k of m.headers.keys()) headers[k.toLowerCase()] = m.headers.get(k);
+      meta.headers = headers;
+    }
     let raw: unknown;
     try {
       raw = JSON.parse(Buffer.from(m.data).toString('utf8'));

@@ -2,3 +2,4 @@ export * from './database';
 export * from './nats';
 export * from './wait';
 export * from './env';
+export * from './stream-reader';

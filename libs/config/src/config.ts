@@ -83,7 +83,7 @@ export function parseConfig<S extends Shape>(shape: S, env: NodeJS.ProcessEnv = 
     const issue = result.error.issues[0];
     const variable = String(issue.path[0] ?? 'configuration');
     const detail = issue.code === 'invalid_type' && issue.received === 'undefined' ? 'is required' : issue.message;
-    throw new ConfigError(variable, detail.startsWith('is ') || detail.startsWith('must') ? detail : `: ${detail}`);
+    throw new ConfigError(variable, detail.startsWith('is ') || detail.startsWith('must') ? detail : `is invalid (${detail})`);
   }
   return result.data as z.infer<z.ZodObject<S>>;
 }

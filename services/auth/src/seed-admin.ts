@@ -69,8 +69,8 @@ export async function seedAdmin(env: NodeJS.ProcessEnv = process.env): Promise<S
       });
     });
     if (generated) {
-      const root = findRepoRoot() ?? process.cwd();
-      const dir = join(root, '.opsdesk');
+      // OPSDESK_STATE_DIR: where npm start keeps local state (.opsdesk in the repository by default)
+      const dir = env.OPSDESK_STATE_DIR || join(findRepoRoot() ?? process.cwd(), '.opsdesk');
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'admin-password'), `${generated}\n`, { mode: 0o600 });
     }

@@ -13,6 +13,11 @@ export interface ServiceDataSourceOptions {
   poolSize?: number;
   maxOverflow?: number;
   applicationName?: string;
+  /**
+   * run every pooled connection as this role (`SET ROLE` at connection start), e.g. a NOLOGIN role with
+   * fewer rights than the login user that owns the schema and runs migrations
+   */
+  sessionRole?: string;
   /** called for every pool-level connection error (drives opsdesk_db_connection_errors_total) */
   onConnectionError?: (err: Error) => void;
 }
@@ -26,6 +31,7 @@ export const SCHEMA_NAME_RE = /^[a-z_][a-z0-9_]*$/;
  */
 export function createServiceDataSource(opts: ServiceDataSourceOptions): DataSource {
   if (!SCHEMA_NAME_RE.test(opts.schema)) throw new Error(`invalid schema name: ${opts.schema}`);
+  if (opts.sessionRole !== undefined && !SCHEMA_NAME_RE.test(opts.sessionRole)) throw new Error(`invalid role name: ${opts.sessionRole}`);
   const poolSize = opts.poolSize ?? 20;
   const max = poolSize + (opts.maxOverflow ?? 10);
   const options: DataSourceOptions = {
@@ -47,7 +53,7 @@ export function createServiceDataSource(opts: ServiceDataSourceOptions): DataSou
       connectionTimeoutMillis: 10_000,
       application_name: opts.applicationName ?? `opsdesk-${opts.schema}`,
       // Every connection resolves unqualified names in the service's own schema first.
-      options: `-c search_path=${opts.schema},public`,
+      options: `-c search_path=${opts.schema},public${opts.sessionRole ? ` -c role=${opts.sessionRole}` : ''}`,
     },
   };
   return new DataSource(options);

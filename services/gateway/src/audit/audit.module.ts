@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
+import { AuditController } from './audit.controller';
 
-/** HTTP routes for /api/audit, mapped to RPCs of the owning service (filled in by its issue). */
-@Module({ controllers: [] })
+/** HTTP routes for /api/audit: list and verify over RPC, exports streamed from the audit service's internal port. */
+@Module({ controllers: [AuditController] })
 export class AuditModule {}

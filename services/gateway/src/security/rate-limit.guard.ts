@@ -1,4 +1,4 @@
-import { ExecutionContext, HttpException, Inject, Injectable, SetMetadata, type CanActivate } from '@nestjs/common';
+import { ExecutionContext, HttpException, Inject, Injectable, Optional, SetMetadata, type CanActivate } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ErrorCodes } from '@opsdesk/contracts';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
@@ -28,7 +28,9 @@ export class RateLimitGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     @Inject(GATEWAY_CONFIG) config: GatewayConfig,
+    @Optional() @Inject(RATE_LIMIT_LISTENER) listener?: RateLimitListener,
   ) {
+    this.listener = listener ?? null;
     this.auth = new RateLimiter(config.RATE_LIMIT_AUTH_PER_MINUTE, config.RATE_LIMIT_AUTH_BURST);
     this.api = new RateLimiter(config.RATE_LIMIT_API_PER_MINUTE, config.RATE_LIMIT_API_PER_MINUTE);
   }

@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import {
   AuthenticationGuard,
+  DENIED_LISTENER,
   PermissionsGuard,
   RevocationStore,
   createApiTokenStrategy,
@@ -11,7 +12,12 @@ import {
 import { RpcPatterns, type VerifiedPrincipal } from '@opsdesk/contracts';
 import { NATS_HANDLES, RpcCallError, RpcClient, type NatsHandles } from '@opsdesk/messaging';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
-import { RateLimitGuard } from './rate-limit.guard';
+import { GatewayEventPublisher } from '../events/gateway-event.publisher';
+import { GatewayEventsModule } from '../events/events.module';
+import { deniedEvent, rateLimitedEvent } from '../events/security-events';
+import type { AuthedRequest } from '../common/request-context';
+import { RATE_LIMIT_LISTENER, RateLimitGuard, type RateLimitListener } from './rate-limit.guard';
+import type { DeniedListener } from '@opsdesk/auth';
 
 @Injectable()
 class RevocationStoreLifecycle implements OnApplicationShutdown {
@@ -27,7 +33,7 @@ class RevocationStoreLifecycle implements OnApplicationShutdown {
  */
 @Global()
 @Module({
-  imports: [PassportModule],
+  imports: [PassportModule, GatewayEventsModule],
   providers: [
     {
       provide: RevocationStore,
@@ -61,6 +67,21 @@ class RevocationStoreLifecycle implements OnApplicationShutdown {
           store,
           config.API_TOKEN_CACHE_SECONDS * 1000,
         ))(),
+    },
+    // every 403 and 429 becomes an event (gateway.request.denied, gateway.rate.limited)
+    {
+      provide: DENIED_LISTENER,
+      inject: [GatewayEventPublisher],
+      useFactory: (events: GatewayEventPublisher): DeniedListener => (principal, permission, req) => {
+        events.emit(deniedEvent(req as AuthedRequest, { permission, principal }));
+      },
+    },
+    {
+      provide: RATE_LIMIT_LISTENER,
+      inject: [GatewayEventPublisher],
+      useFactory: (events: GatewayEventPublisher): RateLimitListener => (req, bucket, retryAfter) => {
+        events.emit(rateLimitedEvent(req, bucket, retryAfter));
+      },
     },
     RateLimitGuard,
     { provide: APP_GUARD, useClass: AuthenticationGuard },

@@ -1,0 +1,104 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { EventEnvelope } from '@opsdesk/contracts';
+import { counter } from '@opsdesk/observability';
+import { AUDIT_CONFIG, type AuditConfig } from '../config/audit.config';
+import {
+  checkpointSignature,
+  recordHash,
+  resolveSigningKey,
+  sanitize,
+  signingKeyId,
+  type ChainedRecord,
+  type RecordBody,
+} from './canonical';
+import { insertRecordParams, insertRecordSql } from './record-row';
+import { traceIdFromTraceparent } from './traceparent';
+
+export type RecordInput = Omit<RecordBody, 'seq' | 'recorded_at'>;
+
+/** What the chain stores for one event (normalised once; the hash covers exactly these values). */
+export function recordInputFromEvent(event: EventEnvelope, headers?: Record<string, string>): RecordInput {
+  return sanitize({
+    event_id: event.id,
+    type: event.type,
+    source: event.source,
+    occurred_at: new Date(event.occurred_at).toISOString(),
+    actor: event.actor ? { user_id: event.actor.user_id, email: event.actor.email, ip: event.actor.ip, user_agent: event.actor.user_agent } : null,
+    entity_type: event.subject.entity_type,
+    entity_id: event.subject.entity_id,
+    request_id: event.request_id,
+    trace_id: traceIdFromTraceparent(headers?.['traceparent']),
+    data: event.data,
+  });
+}
+
+/**
+ * Appends to the hash chain. Every append locks the single chain_head row (FOR UPDATE) inside the
+ * caller's transaction, so seq is gapless and prev_hash is always the committed head, whatever the
+ * number of replicas. Signed checkpoints are written every AUDIT_CHECKPOINT_EVERY records (same
+ * transaction) and every AUDIT_CHECKPOINT_MINUTES by a timer when records arrived since the last one.
+ */
+@Injectable()
+export class ChainService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(ChainService.name);
+  readonly key: Buffer;
+  readonly keyId: string;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly appended = counter('opsdesk_audit_records_total', 'Audit records appended to the chain');
+  private readonly checkpoints = counter('opsdesk_audit_checkpoints_total', 'Signed audit checkpoints written');
+
+  constructor(
+    @Inject(AUDIT_CONFIG) private readonly config: AuditConfig,
+    private readonly dataSource: DataSource,
+  ) {
+    const key = resolveSigningKey(config.AUDIT_SIGNING_KEY, config.JWT_SECRET);
+    if (!key) throw new Error('AUDIT_SIGNING_KEY is required');
+    this.key = key;
+    this.keyId = signingKeyId(key);
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.checkpointIfBehind().catch((err: Error) => this.logger.warn(`checkpoint: ${err.message}`)), this.config.AUDIT_CHECKPOINT_MINUTES * 60_000);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Returns the appended record, or null when the event id is already in the chain. */
+  async append(manager: EntityManager, input: RecordInput): Promise<ChainedRecord | null> {
+    const [head] = (await manager.query(`SELECT seq, hash FROM audit.chain_head WHERE id = 1 FOR UPDATE`)) as Array<{ seq: string; hash: string }>;
+    const seq = Number(head.seq) + 1;
+    const body: RecordBody = { ...input, seq, recorded_at: new Date().toISOString() };
+    const record: ChainedRecord = { ...body, prev_hash: head.hash, hash: recordHash(head.hash, body) };
+    const inserted = (await manager.query(insertRecordSql(), insertRecordParams(record))) as unknown[];
+    if (inserted.length === 0) return null; // UNIQUE(event_id): recorded before under another inbox key
+    await manager.query(`UPDATE audit.chain_head SET seq = $1, hash = $2, updated_at = now() WHERE id = 1`, [seq, record.hash]);
+    if (seq % this.config.AUDIT_CHECKPOINT_EVERY === 0) await this.writeCheckpoint(manager, seq, record.hash);
+    this.appended.inc();
+    return record;
+  }
+
+  async writeCheckpoint(manager: EntityManager, seq: number, hash: string): Promise<void> {
+    const created_at = new Date().toISOString();
+    const signature = checkpointSignature(this.key, { seq, hash, created_at });
+    await manager.query(
+      `INSERT INTO audit.checkpoints (seq, hash, created_at, key_id, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq) DO NOTHING`,
+      [seq, hash, created_at, this.keyId, signature],
+    );
+    this.checkpoints.inc();
+  }
+
+  /** Timer path: a checkpoint of the current head when it moved since the last checkpoint. */
+  async checkpointIfBehind(): Promise<boolean> {
+    return this.dataSource.transaction(async (m) => {
+      const [head] = (await m.query(`SELECT seq, hash FROM audit.chain_head WHERE id = 1 FOR UPDATE`)) as Array<{ seq: string; hash: string }>;
+      const [last] = (await m.query(`SELECT COALESCE(max(seq), 0) AS seq FROM audit.checkpoints`)) as Array<{ seq: string }>;
+      if (Number(head.seq) === 0 || Number(head.seq) <= Number(last.seq)) return false;
+      await this.writeCheckpoint(m, Number(head.seq), head.hash);
+      return true;
+    });
+  }
+}

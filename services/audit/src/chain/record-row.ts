@@ -1,0 +1,83 @@
+import type { AuditCheckpointView } from '@opsdesk/contracts';
+import type { ChainActor, ChainedRecord } from './canonical';
+
+/** Columns selected wherever records are read (list, export, verify). */
+export const RECORD_COLUMNS =
+  'seq, event_id, type, source, occurred_at, recorded_at, actor, entity_type, entity_id, request_id, trace_id, data, prev_hash, hash';
+
+export interface RecordRow {
+  seq: string | number;
+  event_id: string;
+  type: string;
+  source: string;
+  occurred_at: Date | string;
+  recorded_at: Date | string;
+  actor: ChainActor | null;
+  entity_type: string;
+  entity_id: string | null;
+  request_id: string | null;
+  trace_id: string | null;
+  data: Record<string, unknown>;
+  prev_hash: string;
+  hash: string;
+}
+
+const iso = (v: Date | string) => (v instanceof Date ? v.toISOString() : new Date(v).toISOString());
+
+/** Row -> record exactly as it was hashed (timestamps are stored at millisecond precision). */
+export function toRecord(row: RecordRow): ChainedRecord {
+  return {
+    seq: Number(row.seq),
+    event_id: row.event_id,
+    type: row.type,
+    source: row.source,
+    occurred_at: iso(row.occurred_at),
+    recorded_at: iso(row.recorded_at),
+    actor: row.actor ?? null,
+    entity_type: row.entity_type,
+    entity_id: row.entity_id,
+    request_id: row.request_id,
+    trace_id: row.trace_id,
+    data: row.data,
+    prev_hash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+export interface CheckpointRow {
+  seq: string | number;
+  hash: string;
+  created_at: Date | string;
+  key_id: string;
+  signature: string;
+}
+
+export function toCheckpoint(row: CheckpointRow): AuditCheckpointView {
+  return { seq: Number(row.seq), hash: row.hash, created_at: iso(row.created_at), key_id: row.key_id, signature: row.signature };
+}
+
+/** The INSERT of one chained record; the values are exactly what was hashed. */
+export function insertRecordSql(): string {
+  return `INSERT INTO audit.records (${RECORD_COLUMNS})
+          VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12::jsonb, $13, $14)
+          ON CONFLICT (event_id) DO NOTHING RETURNING seq`;
+}
+
+export function insertRecordParams(r: ChainedRecord): unknown[] {
+  return [
+    r.seq,
+    r.event_id,
+    r.type,
+    r.source,
+    r.occurred_at,
+    r.recorded_at,
+    r.actor === null ? null : JSON.stringify(r.actor),
+    r.entity_type,
+    r.entity_id,
+    r.request_id,
+    r.trace_id,
+    JSON.stringify(r.data),
+    r.prev_hash,
+    r.hash,
+  ];
+}

@@ -1,0 +1,124 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { EventTypes, type Actor, type AuditFilters } from '@opsdesk/contracts';
+import { OutboxWriter } from '@opsdesk/messaging';
+import { ChainService } from '../chain/chain.service';
+import { RECORD_COLUMNS, toCheckpoint, toRecord, type CheckpointRow, type RecordRow } from '../chain/record-row';
+import { filterConditions, givenFilters } from '../query/audit-filters';
+import { csvLine } from './csv';
+
+export type ExportFormat = 'csv' | 'jsonl';
+export const EXPORT_FORMAT_VERSION = 'opsdesk-audit-export/1';
+const BATCH = 1000;
+
+export const CSV_COLUMNS = [
+  'seq', 'event_id', 'type', 'occurred_at', 'recorded_at', 'actor_user_id', 'actor_email', 'actor_ip', 'actor_user_agent',
+  'entity_type', 'entity_id', 'request_id', 'trace_id', 'source', 'data', 'prev_hash', 'hash',
+];
+
+export interface ExportSnapshot {
+  head_seq: number;
+  head_hash: string;
+  /**
+   * checkpoints up to here are exported: the head, or further when checkpoints exist beyond the head
+   * (honest trails never have any; a rewound head does, and the file must carry that evidence)
+   */
+  checkpoint_limit: number;
+}
+
+/**
+ * Exports are streamed: records are read in keyset batches of 1000 (oldest first, bounded by the head seen
+ * at the start so the file is a consistent prefix of the chain) and each batch is yielded as text, so the
+ * service never holds more than one batch whatever the size. The consumer (an HTTP response) pulls with
+ * backpressure.
+ */
+@Injectable()
+export class ExportService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly outbox: OutboxWriter,
+    private readonly chain: ChainService,
+  ) {}
+
+  /** Records the export itself as an event (auditing the auditors) and fixes the snapshot it covers. */
+  async begin(format: ExportFormat, filters: AuditFilters, actor: Actor, requestId: string): Promise<ExportSnapshot> {
+    return this.dataSource.transaction(async (m) => {
+      // one statement, one snapshot: the head and the highest checkpoint seen together
+      const [head] = (await m.query(
+        `SELECT h.seq, h.hash, (SELECT COALESCE(max(seq), 0) FROM audit.checkpoints) AS max_cp FROM audit.chain_head h WHERE h.id = 1`,
+      )) as Array<{ seq: string; hash: string; max_cp: string }>;
+      const snapshot = { head_seq: Number(head.seq), head_hash: head.hash, checkpoint_limit: Math.max(Number(head.seq), Number(head.max_cp)) };
+      await this.outbox.add(m, {
+        type: EventTypes.AUDIT_EXPORTED,
+        actor,
+        request_id: requestId,
+        subject: { entity_type: 'audit_export', entity_id: null },
+        data: { format, filters: givenFilters(filters), head_seq: snapshot.head_seq },
+      });
+      return snapshot;
+    });
+  }
+
+  async *records(filters: AuditFilters, snapshot: ExportSnapshot): AsyncGenerator<RecordRow[]> {
+    let after = 0;
+    for (;;) {
+      const params: unknown[] = [];
+      const where = filterConditions(filters, params);
+      params.push(after, snapshot.head_seq);
+      where.push(`seq > $${params.length - 1}`, `seq <= $${params.length}`);
+      const rows = (await this.dataSource.query(
+        `SELECT ${RECORD_COLUMNS} FROM audit.records WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ${BATCH}`,
+        params,
+      )) as RecordRow[];
+      if (rows.length > 0) yield rows;
+      if (rows.length < BATCH) return;
+      after = Number(rows[rows.length - 1].seq);
+    }
+  }
+
+  async *csv(filters: AuditFilters, snapshot: ExportSnapshot): AsyncGenerator<string> {
+    yield csvLine(CSV_COLUMNS);
+    for await (const rows of this.records(filters, snapshot)) {
+      let chunk = '';
+      for (const row of rows) {
+        const r = toRecord(row);
+        chunk += csvLine([
+          r.seq, r.event_id, r.type, r.occurred_at, r.recorded_at, r.actor?.user_id, r.actor?.email, r.actor?.ip, r.actor?.user_agent,
+          r.entity_type, r.entity_id, r.request_id, r.trace_id, r.source, r.data, r.prev_hash, r.hash,
+        ]);
+      }
+      yield chunk;
+    }
+  }
+
+  /**
+   * JSONL: a header line, then the signed checkpoints up to the snapshot, then the records, one object per
+   * line with a `kind` of header | checkpoint | record. Everything the offline verifier needs is in the file.
+   */
+  async *jsonl(filters: AuditFilters, snapshot: ExportSnapshot): AsyncGenerator<string> {
+    const given = givenFilters(filters);
+    yield `${JSON.stringify({
+      kind: 'header',
+      format: EXPORT_FORMAT_VERSION,
+      exported_at: new Date().toISOString(),
+      filtered: Object.keys(given).length > 0,
+      filters: given,
+      head_seq: snapshot.head_seq,
+      head_hash: snapshot.head_hash,
+      key_id: this.chain.keyId,
+    })}\n`;
+    let after = 0;
+    for (;;) {
+      const rows = (await this.dataSource.query(
+        `SELECT seq, hash, created_at, key_id, signature FROM audit.checkpoints WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT ${BATCH}`,
+        [after, snapshot.checkpoint_limit],
+      )) as CheckpointRow[];
+      if (rows.length > 0) yield rows.map((r) => `${JSON.stringify({ kind: 'checkpoint', ...toCheckpoint(r) })}\n`).join('');
+      if (rows.length < BATCH) break;
+      after = Number(rows[rows.length - 1].seq);
+    }
+    for await (const rows of this.records(filters, snapshot)) {
+      yield rows.map((row) => `${JSON.stringify({ kind: 'record', ...toRecord(row) })}\n`).join('');
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import { Controller, Get, Inject, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import {
+  AuditRpc,
+  Permissions,
+  auditFiltersSchema,
+  listAuditSchema,
+  verifyAuditSchema,
+  type AuditFilters,
+  type AuditRecordView,
+  type AuditVerifyResult,
+  type ListAuditRequest,
+  type Page,
+  type VerifyAuditRequest,
+} from '@opsdesk/contracts';
+import { RequirePermission } from '@opsdesk/auth';
+import { RpcClient } from '@opsdesk/messaging';
+import { InternalProxy } from '../common/internal-proxy';
+import { rpcContext, type AuthedRequest } from '../common/request-context';
+import { ZodPipe } from '../common/zod-body.pipe';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
+
+/** Verifying millions of records takes longer than an ordinary request. */
+const VERIFY_TIMEOUT_MS = 15 * 60_000;
+
+@ApiTags('audit')
+@ApiBearerAuth()
+@Controller('audit')
+export class AuditController {
+  constructor(
+    private readonly rpc: RpcClient,
+    private readonly proxy: InternalProxy,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+  ) {}
+
+  @Get()
+  @RequirePermission(Permissions.AUDIT_READ)
+  @ApiOperation({ summary: 'Search the audit trail, newest first (keyset pagination: limit, cursor → next_cursor)' })
+  list(@Query(new ZodPipe(listAuditSchema)) query: ListAuditRequest, @Req() req: AuthedRequest): Promise<Page<AuditRecordView>> {
+    return this.rpc.call(AuditRpc.LIST, query, rpcContext(req));
+  }
+
+  @Get('verify')
+  @RequirePermission(Permissions.AUDIT_READ)
+  @ApiOperation({ summary: 'Recompute the hash chain and check the signed checkpoints (optional from_seq/to_seq)' })
+  verify(@Query(new ZodPipe(verifyAuditSchema)) query: VerifyAuditRequest, @Req() req: AuthedRequest): Promise<AuditVerifyResult> {
+    return this.rpc.call(AuditRpc.VERIFY, query, rpcContext(req), VERIFY_TIMEOUT_MS);
+  }
+
+  @Get('export.csv')
+  @RequirePermission(Permissions.AUDIT_READ)
+  @ApiProduces('text/csv')
+  @ApiOperation({ summary: 'Streamed CSV export (same filters; spreadsheet formulas neutralised)' })
+  exportCsv(@Query(new ZodPipe(auditFiltersSchema)) _filters: AuditFilters, @Req() req: AuthedRequest, @Res() reply: FastifyReply): Promise<void> {
+    return this.forwardExport('csv', req, reply);
+  }
+
+  @Get('export.jsonl')
+  @RequirePermission(Permissions.AUDIT_READ)
+  @ApiProduces('application/x-ndjson')
+  @ApiOperation({ summary: 'Streamed JSONL export with hashes and signed checkpoints (verifiable offline: npm run audit:verify)' })
+  exportJsonl(@Query(new ZodPipe(auditFiltersSchema)) _filters: AuditFilters, @Req() req: AuthedRequest, @Res() reply: FastifyReply): Promise<void> {
+    return this.forwardExport('jsonl', req, reply);
+  }
+
+  /** Validated above; the raw query string is forwarded so the service parses exactly what the client sent. */
+  private forwardExport(format: 'csv' | 'jsonl', req: AuthedRequest, reply: FastifyReply): Promise<void> {
+    const raw = req.raw.url ?? req.url;
+    const q = raw.includes('?') ? raw.slice(raw.indexOf('?') + 1) : '';
+    return this.proxy.forward(req, reply, this.config.AUDIT_URL, `/internal/audit/export.${format}`, { query: q, method: 'GET' });
+  }
+}

@@ -26,6 +26,12 @@ export interface InboxConsumerOptions {
   ackWaitMs?: number;
   batch?: number;
   logger?: { warn(msg: string): void; error(msg: string): void; log(msg: string): void };
+  /**
+   * Up to this many messages already delivered to the client are handled in one transaction (one commit,
+   * one lock acquisition for chained writers). A failing event rolls the batch back and the batch is then
+   * handled one message at a time, so only the bad message is retried or dead-lettered. Default 1.
+   */
+  transactionBatch?: number;
   /** test hook: runs after the transaction committed and before the ack (crash window) */
   afterCommit?: (event: EventEnvelope) => Promise<void> | void;
 }
@@ -64,11 +70,31 @@ export class InboxConsumer {
     const consumer = await this.nats.js.consumers.get(this.opts.stream, this.opts.durable);
     this.messages = await consumer.consume({ max_messages: this.opts.batch ?? 100 });
     const messages = this.messages;
+    const maxBatch = Math.max(1, this.opts.transactionBatch ?? 1);
     this.loop = (async () => {
-      for await (const m of messages) {
-        await this.process(m).catch((err) => {
+      const it = messages[Symbol.asyncIterator]();
+      // A next() that did not resolve in time is kept for the following round, so no message is lost.
+      let pending: Promise<IteratorResult<JsMsg>> | null = null;
+      const take = () => (pending ??= it.next());
+      const NONE = Symbol('none');
+      for (;;) {
+        const first = await take();
+        pending = null;
+        if (first.done) break;
+        // Take only what is already buffered (never wait for more): batching adds no latency. A buffered
+        // message resolves within the microtasks before setImmediate fires.
+        const batch: JsMsg[] = [first.value];
+        while (batch.length < maxBatch) {
+          const r = await Promise.race([take(), new Promise<typeof NONE>((res) => setImmediate(() => res(NONE)))]);
+          if (r === NONE) break;
+          pending = null;
+          if (r.done) break;
+          batch.push(r.value);
+        }
+        const run = batch.length === 1 ? this.process(batch[0]) : this.processBatch(batch);
+        await run.catch((err) => {
           this.opts.logger?.error(`consumer ${this.opts.durable}: unexpected ${(err as Error).stack ?? String(err)}`);
-          m.nak(1000);
+          for (const m of batch) m.nak(1000);
         });
         if (this.stopped) break;
       }
@@ -121,8 +147,8 @@ export class InboxConsumer {
     }
   }
 
-  /** Handles one message; exported for tests of the poison paths. */
-  async process(m: JsMsg): Promise<void> {
+  /** Parses a message; invalid ones are dead-lettered and terminated here (null returned). */
+  private async decode(m: JsMsg): Promise<{ event: EventEnvelope; meta: DeliveryMeta } | null> {
     const meta: DeliveryMeta = { subject: m.subject, deliveryCount: m.info.deliveryCount, streamSequence: m.seq };
     if (m.headers) {
       const headers: Record<string, string> = {};
@@ -133,29 +159,78 @@ export class InboxConsumer {
     try {
       raw = JSON.parse(Buffer.from(m.data).toString('utf8'));
     } catch (err) {
-      return this.poison(m, meta, 'invalid', `not JSON: ${(err as Error).message}`, null);
+      await this.poison(m, meta, 'invalid', `not JSON: ${(err as Error).message}`, null);
+      return null;
     }
     const parsed = parseEventEnvelope(raw);
     if (!parsed.ok) {
       const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : null;
-      return this.poison(m, meta, 'invalid', parsed.error, id);
+      await this.poison(m, meta, 'invalid', parsed.error, id);
+      return null;
     }
-    const event = parsed.event;
+    return { event: parsed.event, meta };
+  }
+
+  private async claim(manager: EntityManager, eventId: string): Promise<boolean> {
+    const inserted: unknown[] = await manager.query(
+      `INSERT INTO "${this.opts.schema}".inbox (consumer, event_id) VALUES ($1, $2)
+       ON CONFLICT DO NOTHING RETURNING event_id`,
+      [this.opts.durable, eventId],
+    );
+    return inserted.length > 0;
+  }
+
+  private spanAttrs(m: JsMsg) {
+    return { 'messaging.system': 'nats', 'messaging.destination.name': m.subject, 'messaging.consumer.group.name': this.opts.durable };
+  }
+
+  /** Several messages, one transaction; on any failure, falls back to one message at a time. */
+  async processBatch(msgs: JsMsg[]): Promise<void> {
+    const items: Array<{ m: JsMsg; event: EventEnvelope; meta: DeliveryMeta }> = [];
+    for (const m of msgs) {
+      const d = await this.decode(m);
+      if (d) items.push({ m, ...d });
+    }
+    if (items.length === 0) return;
+    let duplicates: boolean[];
+    try {
+      duplicates = await this.dataSource.transaction(async (manager) => {
+        const dup: boolean[] = [];
+        for (const it of items) {
+          const fresh = await this.claim(manager, it.event.id);
+          dup.push(!fresh);
+          if (!fresh) continue;
+          const parent = contextFromHeaders((k) => it.m.headers?.get(k) || undefined);
+          await withSpan(`consume ${it.event.type}`, SpanKind.CONSUMER, this.spanAttrs(it.m), () => this.handler(it.event, manager, it.meta), parent);
+        }
+        return dup;
+      });
+    } catch {
+      for (const it of items) await this.process(it.m);
+      return;
+    }
+    for (let i = 0; i < items.length; i++) {
+      if (this.opts.afterCommit) await this.opts.afterCommit(items[i].event);
+      items[i].m.ack();
+      this.consumed.inc({ consumer: this.opts.durable, outcome: duplicates[i] ? 'duplicate' : 'ok' });
+    }
+  }
+
+  /** Handles one message in its own transaction. */
+  async process(m: JsMsg): Promise<void> {
+    const decoded = await this.decode(m);
+    if (!decoded) return;
+    const { event, meta } = decoded;
     const parent = contextFromHeaders((k) => m.headers?.get(k) || undefined);
     try {
       await withSpan(
         `consume ${event.type}`,
         SpanKind.CONSUMER,
-        { 'messaging.system': 'nats', 'messaging.destination.name': m.subject, 'messaging.consumer.group.name': this.opts.durable },
+        this.spanAttrs(m),
         async () => {
           let duplicate = false;
           await this.dataSource.transaction(async (manager) => {
-            const inserted: unknown[] = await manager.query(
-              `INSERT INTO "${this.opts.schema}".inbox (consumer, event_id) VALUES ($1, $2)
-               ON CONFLICT DO NOTHING RETURNING event_id`,
-              [this.opts.durable, event.id],
-            );
-            if (inserted.length === 0) {
+            if (!(await this.claim(manager, event.id))) {
               duplicate = true;
               return;
             }

@@ -47,6 +47,8 @@ export interface EventHandlerOptions {
   /** durable consumer name suffix; the full name is `<service>-<name>` */
   name: string;
   maxDeliver?: number;
+  /** handle up to this many already-delivered messages per transaction (see InboxConsumer) */
+  transactionBatch?: number;
 }
 
 /**
@@ -129,6 +131,7 @@ export class EventConsumersService implements OnApplicationBootstrap, BeforeAppl
           filterSubject: `${this.opts.eventPrefix}.${meta.filter}`,
           schema: this.opts.schema as string,
           maxDeliver: meta.maxDeliver ?? this.opts.consumer?.maxDeliver,
+          transactionBatch: meta.transactionBatch,
           ackWaitMs: this.opts.consumer?.ackWaitMs,
           afterCommit: this.opts.consumer?.afterCommit,
           logger: this.logger,

@@ -58,8 +58,9 @@ describe('inbox consumer (real Postgres + JetStream)', () => {
     });
   };
 
-  async function start(name: string, filter: string, handler: (e: EventEnvelope, m: import('typeorm').EntityManager) => Promise<void>, maxDeliver = 3) {
+  async function start(name: string, filter: string, handler: (e: EventEnvelope, m: import('typeorm').EntityManager) => Promise<void>, maxDeliver = 3, transactionBatch = 1) {
     const c = new InboxConsumer(nats, ds, (e, m) => handler(e, m), {
+      transactionBatch,
       durable: name,
       stream: iso.EVENTS_STREAM,
       filterSubject: `${iso.EVENTS_SUBJECT_PREFIX}.${filter}`,
@@ -129,5 +130,24 @@ describe('inbox consumer (real Postgres + JetStream)', () => {
     // a failed attempt leaves no inbox row, so nothing is marked processed that was not
     const inbox = await ds.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.inbox WHERE event_id = $1`, [broken.id]);
     expect(inbox[0].n).toBe(0);
+  });
+
+  it('in batch mode, one bad event does not lose or repeat the others of its batch', async () => {
+    const events = Array.from({ length: 30 }, (_, i) => envelope('d.item', { i }));
+    const bad = events[17];
+    await start('batched', 'd.>', async (e, m) => {
+      if (e.id === bad.id) throw new Error('bad item');
+      await m.query(`INSERT INTO ${SCHEMA}.effects VALUES ($1, 4)`, [e.id]);
+    }, 2, 50);
+    for (const e of events) await publish('d.item', e);
+    await publish('d.item', events[3]); // a duplicate delivery inside the flow
+    await waitFor(
+      async () => (await ds.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.dead_letters WHERE consumer = 'batched'`))[0].n === 1,
+      { timeoutMs: 20_000, what: 'bad item dead-lettered' },
+    );
+    await waitFor(async () => (await ds.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.effects WHERE n = 4`))[0].n === 29, { what: 'good items applied' });
+    const counts = await ds.query(`SELECT event_id, count(*)::int AS n FROM ${SCHEMA}.effects WHERE n = 4 GROUP BY event_id HAVING count(*) > 1`);
+    expect(counts).toEqual([]);
+    expect(await effectsOf(bad.id)).toBe(0);
   });
 });

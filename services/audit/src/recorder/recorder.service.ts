@@ -14,7 +14,8 @@ import { ChainService, recordInputFromEvent } from '../chain/chain.service';
 export class RecorderService {
   constructor(private readonly chain: ChainService) {}
 
-  @EventHandler({ filter: '>', name: 'recorder' })
+  // Batches share one transaction and one chain-head lock: the chain is appended in stream order either way.
+  @EventHandler({ filter: '>', name: 'recorder', transactionBatch: 200 })
   async record(event: EventEnvelope, manager: EntityManager, meta: DeliveryMeta): Promise<void> {
     await this.chain.append(manager, recordInputFromEvent(event, meta?.headers));
   }

@@ -1,0 +1,459 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { parseAllDocuments } from 'yaml';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, createUser, login, randomIp, startStack, waitFor, type Stack } from './support/stack';
+import {
+  DEPLOY,
+  ROOT,
+  collectExprs,
+  envExampleNames,
+  exportedNames,
+  hasPath,
+  isRecord,
+  metricNames,
+  readYaml,
+  rel,
+  unknownKeys,
+  valuesPaths,
+  walk,
+  writeNginxTree,
+} from './support/deploy-files';
+
+/**
+ * deploy/ validated with the real tools (promtool, nginx, nats-server, tsc) and against the real services:
+ * every metric a dashboard or alert uses must be exported by a running OpsDesk service.
+ */
+
+const PROMTOOL = '/usr/bin/promtool';
+const NGINX = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
+const NATS_SERVER = existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server';
+const ALL_SERVICES = ['gateway', 'auth', 'inventory', 'audit', 'artifacts'];
+const INTERNAL = ['auth', 'inventory', 'audit', 'artifacts'];
+const PORTS: Record<string, number> = { gateway: 8000, auth: 8001, inventory: 8002, audit: 8003, artifacts: 8004 };
+
+function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): { status: number | null; out: string } {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...opts.env }, cwd: opts.cwd ?? ROOT, timeout: 60_000 });
+  if (r.error) throw new Error(`${cmd} could not run: ${r.error.message}`);
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+/** A missing tool fails the suite with the fix in the message (CI installs them), never a silent skip. */
+function requireTool(path: string, versionArg: string, hint: string): void {
+  const probe = spawnSync(path, [versionArg], { encoding: 'utf8' });
+  if (probe.error) throw new Error(`${path} is not installed: ${hint}`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const yamlFiles = walk(DEPLOY).filter((f) => /\.ya?ml$/.test(f) && !f.includes(join('helm', 'opsdesk', 'templates')));
+const alertFiles = walk(join(DEPLOY, 'prometheus')).filter((f) => /alerts.*\.ya?ml$/.test(f));
+const dashboardFiles = walk(join(DEPLOY, 'grafana', 'dashboards')).filter((f) => f.endsWith('.json'));
+
+describe('deploy: Prometheus config and rules (promtool)', () => {
+  beforeAll(() => requireTool(PROMTOOL, '--version', 'install prometheus (Debian: apt-get install prometheus); CI does'));
+
+  it('promtool check config accepts the scrape config (and the rule files it loads)', () => {
+    const r = run(PROMTOOL, ['check', 'config', join(DEPLOY, 'prometheus', 'opsdesk.yml')]);
+    expect({ status: r.status, out: r.out }).toEqual({ status: 0, out: expect.stringContaining('SUCCESS') });
+  });
+
+  it('promtool check rules accepts every alert file', () => {
+    expect(alertFiles.length).toBeGreaterThan(0);
+    const r = run(PROMTOOL, ['check', 'rules', ...alertFiles]);
+    expect({ status: r.status, out: r.out }).toEqual({ status: 0, out: expect.stringContaining('SUCCESS') });
+  });
+
+  it('keeps the guide: job opsdesk-api on gateway:8000, the guide three alerts with their expressions, and every rule documented', () => {
+    const cfg = readYaml(join(DEPLOY, 'prometheus', 'opsdesk.yml'));
+    const jobs = isRecord(cfg) && Array.isArray(cfg.scrape_configs) ? cfg.scrape_configs.filter(isRecord) : [];
+    const api = jobs.find((j) => j.job_name === 'opsdesk-api');
+    expect(JSON.stringify(api?.static_configs)).toContain('gateway:8000');
+    expect(jobs.map((j) => j.job_name)).toEqual(expect.arrayContaining(['opsdesk-api', 'opsdesk-services', 'opsdesk-db']));
+    const services = jobs.find((j) => j.job_name === 'opsdesk-services');
+    for (const n of INTERNAL) expect(JSON.stringify(services?.static_configs)).toContain(`${n}:${PORTS[n]}`);
+
+    const rules = alertFiles.flatMap((f) => {
+      const doc = readYaml(f);
+      const groups = isRecord(doc) && Array.isArray(doc.groups) ? doc.groups.filter(isRecord) : [];
+      return groups.flatMap((g) => (Array.isArray(g.rules) ? g.rules.filter(isRecord) : []));
+    });
+    const exprs = rules.map((r) => String(r.expr).replace(/\s+/g, ' ').trim());
+    expect(exprs).toEqual(
+      expect.arrayContaining([
+        'up{job="opsdesk-api"} == 0',
+        'rate(opsdesk_db_connection_errors_total[5m]) > 0.1',
+        'rate(opsdesk_artifact_uploads_total[5m]) > 100',
+      ]),
+    );
+    const undocumented = rules.filter((r) => {
+      const labels = isRecord(r.labels) ? r.labels : {};
+      const ann = isRecord(r.annotations) ? r.annotations : {};
+      return !r.for || !labels.severity || !ann.summary || !ann.description;
+    });
+    expect(undocumented.map((r) => r.alert)).toEqual([]);
+
+    // Every alert has a row in the operations runbook.
+    const ops = readFileSync(join(ROOT, 'docs', 'OPERATIONS.md'), 'utf8');
+    expect(rules.map((r) => String(r.alert)).filter((a) => !ops.includes(a))).toEqual([]);
+  });
+});
+
+describe('deploy: dashboards and alerts reference only metrics the services export', () => {
+  let stack: Stack;
+  let storage: string;
+  const present = INTERNAL.filter((n) => existsSync(join(ROOT, 'services', n, 'src', 'bootstrap.ts')));
+
+  beforeAll(async () => {
+    storage = mkdtempSync(join(tmpdir(), 'opsdesk-deploy-artifacts-'));
+    stack = await startStack('deploy', {
+      services: present,
+      env: { ARTIFACT_STORAGE_PATH: storage, PROMETHEUS_URL: 'http://127.0.0.1:9' },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    rmSync(storage, { recursive: true, force: true });
+  });
+
+  it('every opsdesk_*, process_*, nodejs_* name in alerts and dashboards is a # HELP/# TYPE line of some /metrics', async () => {
+    // Traffic first, so labelled series (logins by outcome, HTTP by status) exist as well as the declarations.
+    const admin = await login(stack.url, ADMIN_EMAIL, ADMIN_PASSWORD);
+    const failed = await request(stack.url).post('/api/auth/login').set('X-Forwarded-For', randomIp()).send({ email: ADMIN_EMAIL, password: 'wrong-Passw0rd!' });
+    expect(failed.status).toBe(401);
+    const viewer = await createUser(stack.url, admin.access, `viewer-${Date.now()}@deploy.test`, 'viewer');
+    const forbidden = await request(stack.url).get('/api/users').set(bearer(viewer.token));
+    expect(forbidden.status).toBe(403);
+
+    const urls = [stack.url, ...present.map((n) => stack.env[`${n.toUpperCase()}_URL`]).filter((u): u is string => !!u)];
+    expect(urls).toHaveLength(present.length + 1);
+    const exported = new Set<string>();
+    let expositions = '';
+    await waitFor(async () => {
+      expositions = '';
+      for (const u of urls) {
+        const res = await request(u).get('/metrics');
+        expect(res.status).toBe(200);
+        expositions += res.text;
+        for (const n of exportedNames(res.text)) exported.add(n);
+      }
+      // The failed login is counted by auth after it answers; wait for it rather than sleep.
+      return /opsdesk_logins_total\{[^}]*outcome="wrong_password"/.test(expositions);
+    });
+
+    const referenced = new Map<string, Set<string>>();
+    const sources: [string, unknown][] = [
+      ...alertFiles.map((f): [string, unknown] => [rel(f), readYaml(f)]),
+      ...dashboardFiles.map((f): [string, unknown] => [rel(f), JSON.parse(readFileSync(f, 'utf8')) as unknown]),
+    ];
+    for (const [file, doc] of sources) {
+      const exprs = collectExprs(doc);
+      expect(exprs.length).toBeGreaterThan(0);
+      for (const e of exprs) for (const name of metricNames(e)) referenced.set(name, (referenced.get(name) ?? new Set()).add(file));
+    }
+    // `up` is Prometheus' own series; pg_* come from postgres-exporter (not matched by the pattern anyway).
+    const missing = [...referenced.entries()]
+      .filter(([name]) => name !== 'up' && !name.startsWith('pg_'))
+      .filter(([name]) => !exported.has(name))
+      .map(([name, files]) => `${name} (${[...files].join(', ')})`);
+    expect(missing).toEqual([]);
+    // The guide's names must be among them.
+    expect(referenced.has('opsdesk_db_connection_errors_total')).toBe(true);
+    expect(referenced.has('opsdesk_artifact_uploads_total')).toBe(true);
+  });
+
+  it('backup.sh dumps the real schemas and restore.sh restores them into a new database and checks the audit chain', async () => {
+    const u = new URL(stack.db.url);
+    const pg: NodeJS.ProcessEnv = { PGHOST: u.hostname, PGPORT: u.port || '5432', PGUSER: decodeURIComponent(u.username), PGPASSWORD: decodeURIComponent(u.password) };
+    const psql = (db: string, sql: string) => run('psql', ['-d', db, '-XtAc', sql], { env: pg });
+    // Records in the live chain at dump time (the audit consumer may still be catching up; any count works).
+    const sourceRecords = present.includes('audit') ? Number(psql(stack.db.name, 'SELECT count(*) FROM audit.records').out.trim()) : 0;
+    const dir = mkdtempSync(join(tmpdir(), 'opsdesk-backup-'));
+    const target = `opsdesk_deploy_restore_${process.pid}`;
+    try {
+      const backup = run('bash', [join(DEPLOY, 'backup', 'backup.sh')], { env: { DATABASE_URL: stack.db.url, BACKUP_DIR: dir, RETENTION_DAYS: '1', S3_BUCKET: '' } });
+      expect({ status: backup.status, out: backup.out }).toEqual({ status: 0, out: expect.stringContaining('Backup completed') });
+      const [stamp] = walk(dir).filter((f) => f.endsWith('SHA256SUMS')).map((f) => join(f, '..'));
+      for (const s of present) expect(existsSync(join(stamp, `opsdesk_${s}.sql.gz`))).toBe(true);
+      const restore = run('bash', [join(DEPLOY, 'backup', 'restore.sh'), stamp, target], { env: pg });
+      expect({ status: restore.status, out: restore.out }).toEqual({ status: 0, out: expect.stringContaining(`restored into ${target}`) });
+      for (const s of present) {
+        expect(psql(target, `SELECT count(*) FROM information_schema.tables WHERE table_schema = '${s}'`).out.trim()).not.toBe('0');
+      }
+      if (present.includes('audit')) {
+        // The live chain may have grown since the dump, never shrunk: the restore holds at least what was counted before it.
+        expect(Number(psql(target, 'SELECT count(*) FROM audit.records').out.trim())).toBeGreaterThanOrEqual(sourceRecords);
+        expect(restore.out).toContain('seq contiguous');
+      }
+      // A restore never overwrites.
+      expect(run('bash', [join(DEPLOY, 'backup', 'restore.sh'), stamp, target], { env: pg }).status).not.toBe(0);
+    } finally {
+      run('psql', ['-d', 'postgres', '-Xqc', `DROP DATABASE IF EXISTS ${target}`], { env: pg });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('nginx in front of a real gateway proxies /api/auth/login with the security headers and hides /metrics', async () => {
+    requireTool(NGINX, '-v', 'install nginx');
+    const dir = mkdtempSync(join(tmpdir(), 'opsdesk-nginx-live-'));
+    let proc: ChildProcess | null = null;
+    try {
+      const gatewayHostPort = new URL(stack.url).host;
+      const tree = writeNginxTree(dir, gatewayHostPort, await freePort(), await freePort());
+      makeCert(dir);
+      proc = spawn(NGINX, ['-c', tree.conf, '-p', dir, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      const get = (path: string, body?: string) => httpsCall(tree.httpsPort, path, body);
+      const nginx = proc;
+      await waitFor(
+        async () => {
+          if (nginx.exitCode !== null) throw new Error(`nginx exited: ${stderr}`);
+          return (await get('/healthz').catch(() => null))?.status === 200;
+        },
+        { what: 'nginx to proxy /healthz' },
+      );
+
+      const res = await get('/api/auth/login', JSON.stringify({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD }));
+      expect(res.status).toBe(200);
+      expect(JSON.parse(res.body)).toHaveProperty('access_token');
+      expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+      expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['x-xss-protection']).toBe('1; mode=block');
+      expect(res.headers['referrer-policy']).toBe('no-referrer-when-downgrade');
+      // The gateway echoes the request id nginx passed through.
+      expect(res.headers['x-request-id']).toBe('deploy-e2e-req-1');
+      expect((await get('/metrics')).status).toBe(404);
+    } finally {
+      if (proc && proc.exitCode === null) {
+        const exited = new Promise((r) => proc?.once('exit', r));
+        proc.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+function makeCert(dir: string): void {
+  const r = run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
+  if (r.status !== 0) throw new Error(`openssl failed: ${r.out}`);
+}
+
+function httpsCall(port: number, path: string, body?: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: body ? 'POST' : 'GET',
+        // Self-signed test certificate: trust is not what this test is about.
+        rejectUnauthorized: false,
+        headers: { 'content-type': 'application/json', 'x-request-id': 'deploy-e2e-req-1' },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('deploy: nginx and NATS configs (real binaries)', () => {
+  it('nginx -t accepts the conf.d layout (upstream on 127.0.0.1, temp self-signed cert)', async () => {
+    requireTool(NGINX, '-v', 'install nginx');
+    const dir = mkdtempSync(join(tmpdir(), 'opsdesk-nginx-'));
+    try {
+      const tree = writeNginxTree(dir, '127.0.0.1:8000', await freePort(), await freePort());
+      makeCert(dir);
+      const r = run(NGINX, ['-t', '-c', tree.conf, '-p', dir]);
+      expect({ status: r.status, out: r.out }).toEqual({ status: 0, out: expect.stringContaining('test is successful') });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('nginx keeps the guide: rate limits, security headers, streaming, body size, request id', () => {
+    const http = readFileSync(join(DEPLOY, 'nginx', 'conf.d', 'opsdesk-http.conf'), 'utf8');
+    const server = readFileSync(join(DEPLOY, 'nginx', 'opsdesk.conf'), 'utf8');
+    expect(http).toMatch(/limit_req_zone \$binary_remote_addr zone=api_limit:10m rate=10r\/s;/);
+    expect(http).toMatch(/limit_req_zone \$binary_remote_addr zone=auth_limit:10m rate=5r\/m;/);
+    expect(http).toMatch(/upstream opsdesk_gateway \{[^}]*:8000[^}]*keepalive \d+;/s);
+    expect(server).toMatch(/location \/api\/auth\/ \{[^}]*limit_req zone=auth_limit burst=5 nodelay;/s);
+    expect(server).toMatch(/location \/api\/ \{[^}]*limit_req zone=api_limit/s);
+    for (const h of ['Strict-Transport-Security', 'X-Frame-Options', 'X-Content-Type-Options', 'X-XSS-Protection', 'Referrer-Policy']) {
+      expect(server).toMatch(new RegExp(`add_header ${h} "[^"]+" always;`));
+    }
+    expect(server).toContain('client_max_body_size 510m;');
+    expect(server).toContain('proxy_request_buffering off;');
+    expect(server).toContain('proxy_buffering off;');
+    expect(server).toMatch(/proxy_set_header X-Request-Id /);
+    expect(server).toMatch(/location = \/healthz/);
+  });
+
+  it('nats-server -t accepts the single-node and the 3-node cluster configs', () => {
+    requireTool(NATS_SERVER, '--version', 'install nats-server');
+    const single = run(NATS_SERVER, ['-t', '-c', join(DEPLOY, 'nats', 'nats-server.conf')]);
+    expect({ status: single.status, out: single.out }).toEqual({ status: 0, out: expect.stringContaining('valid') });
+    const cluster = run(NATS_SERVER, ['-t', '-c', join(DEPLOY, 'nats', 'nats-cluster.conf')], { env: { NATS_SERVER_NAME: 'nats-1' } });
+    expect({ status: cluster.status, out: cluster.out }).toEqual({ status: 0, out: expect.stringContaining('valid') });
+    const conf = readFileSync(join(DEPLOY, 'nats', 'nats-cluster.conf'), 'utf8');
+    expect(conf).toMatch(/name: opsdesk/);
+    expect(conf.match(/nats-route:\/\/nats-\d:6222/g)).toHaveLength(3);
+  });
+});
+
+describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
+  const envNames = envExampleNames();
+
+  it('every YAML file in deploy/ parses (Helm templates excluded: they are Go templates)', () => {
+    expect(yamlFiles.length).toBeGreaterThan(8);
+    const broken = yamlFiles.flatMap((f) =>
+      parseAllDocuments(readFileSync(f, 'utf8')).flatMap((d) => d.errors.map((e) => `${rel(f)}: ${e.message}`)),
+    );
+    expect(broken).toEqual([]);
+    for (const f of dashboardFiles) expect(() => JSON.parse(readFileSync(f, 'utf8'))).not.toThrow();
+  });
+
+  it('docker-compose files use only env.example names (plus documented compose-internal ones) and publish only the gateway', () => {
+    // Not OpsDesk configuration: read by third-party images or by the image/compose themselves.
+    const composeInternal = new Set([
+      'POSTGRES_USER', // postgres image
+      'POSTGRES_DB', // postgres image
+      'POSTGRES_PASSWORD', // postgres image (must match DATABASE_URL)
+      'DATA_SOURCE_NAME', // postgres-exporter
+      'SERVICE', // selects the service in the OpsDesk image
+      'OPSDESK_IMAGE', // image tag interpolation
+    ]);
+    const unknown: string[] = [];
+    const started = new Set<string>();
+    for (const file of ['docker-compose.yml', 'docker-compose.prod.yml']) {
+      const text = readFileSync(join(DEPLOY, file), 'utf8');
+      for (const m of text.matchAll(/\$\{([A-Z_][A-Z0-9_]*)/g)) if (!envNames.has(m[1]) && !composeInternal.has(m[1])) unknown.push(`${file}: \${${m[1]}}`);
+      const doc = readYaml(join(DEPLOY, file));
+      const services = isRecord(doc) && isRecord(doc.services) ? doc.services : {};
+      for (const [name, svc] of Object.entries(services)) {
+        if (!isRecord(svc)) continue;
+        const env = isRecord(svc.environment) ? svc.environment : {};
+        for (const key of Object.keys(env)) if (!envNames.has(key) && !composeInternal.has(key)) unknown.push(`${file}: ${name}.environment.${key}`);
+        if (typeof env.SERVICE === 'string') started.add(env.SERVICE);
+        if (file === 'docker-compose.yml' && typeof svc.image === 'string' && svc.image.includes('OPSDESK_IMAGE')) {
+          expect({ name, env_file: svc.env_file }).toEqual({ name, env_file: '../.env' });
+        }
+        const ports = Array.isArray(svc.ports) ? svc.ports.map(String) : [];
+        for (const p of ports) {
+          const publicPort = !p.startsWith('127.0.0.1:');
+          if (publicPort) expect({ service: name, port: p }).toEqual({ service: 'gateway', port: '8000:8000' });
+        }
+        if (file === 'docker-compose.prod.yml' && ALL_SERVICES.includes(name)) {
+          const hc = isRecord(svc.healthcheck) ? svc.healthcheck : {};
+          expect({ name, test: hc.test }).toEqual({ name, test: ['CMD', 'curl', '-f', `http://localhost:${PORTS[name]}/readyz`] });
+          expect(svc.restart).toBe('always');
+          expect(env).toMatchObject({ ENVIRONMENT: 'production', LOG_LEVEL: 'info' });
+        }
+      }
+    }
+    expect(unknown).toEqual([]);
+    expect([...started].sort()).toEqual([...ALL_SERVICES].sort());
+  });
+
+  it('Helm: templates only use values that exist, values-prod.yaml only overrides known keys, config/secret keys are env.example names', () => {
+    const chart = join(DEPLOY, 'helm', 'opsdesk');
+    const values = readYaml(join(chart, 'values.yaml'));
+    const prod = readYaml(join(chart, 'values-prod.yaml'));
+    const templates = walk(join(chart, 'templates')).filter((f) => /\.(ya?ml|tpl|txt)$/.test(f));
+    expect(templates.length).toBeGreaterThan(5);
+    const missing = templates.flatMap((f) => valuesPaths(readFileSync(f, 'utf8')).filter((p) => !hasPath(values, p)).map((p) => `${rel(f)}: .Values.${p}`));
+    expect(missing).toEqual([]);
+    expect(unknownKeys(prod, values)).toEqual([]);
+    // The guide's values-prod shape.
+    for (const key of ['replicas', 'image', 'ingress', 'postgresql', 'resources', 'autoscaling']) expect(hasPath(prod, key)).toBe(true);
+    for (const key of ['autoscaling.enabled', 'autoscaling.minReplicas', 'autoscaling.maxReplicas', 'autoscaling.targetCPUUtilizationPercentage', 'postgresql.primary.persistence.size']) {
+      expect(hasPath(prod, key)).toBe(true);
+    }
+    const section = (doc: unknown, key: string): Record<string, unknown> => (isRecord(doc) && isRecord(doc[key]) ? doc[key] : {});
+    const envKeys = [...Object.keys(section(values, 'config')), ...Object.keys(section(values, 'secrets')).filter((k) => k !== 'existingSecret')];
+    expect(envKeys.filter((k) => !envNames.has(k))).toEqual([]);
+    // One Deployment + Service per service, at the SPEC ports.
+    const svcs = section(values, 'services');
+    expect(Object.keys(svcs).sort()).toEqual([...ALL_SERVICES].sort());
+    for (const n of ALL_SERVICES) expect(section(svcs, n).port).toBe(PORTS[n]);
+    const deployment = readFileSync(join(chart, 'templates', 'deployments.yaml'), 'utf8');
+    expect(deployment).toMatch(/kind: Deployment/);
+    expect(deployment).toMatch(/name: SERVICE/);
+    expect(readFileSync(join(chart, 'templates', 'services.yaml'), 'utf8')).toMatch(/type: ClusterIP/);
+    expect(readFileSync(join(chart, 'templates', 'migrate-job.yaml'), 'utf8')).toMatch(/"helm\.sh\/hook": pre-install,pre-upgrade/);
+    expect(section(section(values, 'probes'), 'readiness').path).toBe('/readyz');
+    expect(section(section(values, 'probes'), 'liveness').path).toBe('/healthz');
+    expect(section(values, 'podSecurityContext').runAsNonRoot).toBe(true);
+  });
+
+  it('Dockerfile: node:20-bookworm-slim multi-stage, non-root, and its CMD/job paths are outputs of `npm run build`', () => {
+    const dockerfile = readFileSync(join(DEPLOY, 'docker', 'Dockerfile'), 'utf8');
+    const froms = [...dockerfile.matchAll(/^FROM (\S+)(?: AS (\S+))?/gm)];
+    expect(froms.length).toBeGreaterThanOrEqual(2);
+    expect(dockerfile).toMatch(/ARG NODE_IMAGE=node:20-bookworm-slim/);
+    expect(dockerfile).toMatch(/RUN npm ci/);
+    expect(dockerfile).toMatch(/npm run build/);
+    expect(dockerfile).toMatch(/npm prune --omit=dev/);
+    expect(dockerfile).toMatch(/^USER (?!root)\S+/m);
+    expect(dockerfile).toMatch(/^HEALTHCHECK .*healthz/m);
+    const cmd = /^CMD \[(.*)\]$/m.exec(dockerfile);
+    expect(cmd?.[1]).toContain('node dist/services/${SERVICE}/src/main.js');
+
+    // What `npm run build` emits: tsconfig.build.json's inputs, mapped from rootDir to outDir.
+    const build = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as { compilerOptions: { outDir: string; rootDir: string } };
+    expect(build.compilerOptions).toMatchObject({ outDir: 'dist', rootDir: '.' });
+    const listed = run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--listFilesOnly']);
+    expect(listed.status).toBe(0);
+    const inputs = new Set(listed.out.split('\n').map((l) => l.trim()).filter((l) => l.startsWith(ROOT)).map((l) => rel(l)));
+    const emitted = (src: string) => join(build.compilerOptions.outDir, src.replace(/\.ts$/, '.js'));
+    for (const n of ALL_SERVICES) {
+      expect(inputs.has(`services/${n}/src/main.ts`)).toBe(true);
+      expect(emitted(`services/${n}/src/main.ts`)).toBe(`dist/services/${n}/src/main.js`);
+    }
+    // The migrate job / compose one-shot: scripts are copied as they are; the seed is compiled.
+    expect(inputs.has('services/auth/src/seed-admin.ts')).toBe(true);
+    expect(existsSync(join(ROOT, 'scripts', 'migrate.mjs'))).toBe(true);
+    const jobCommands = [readFileSync(join(DEPLOY, 'docker-compose.yml'), 'utf8'), readFileSync(join(DEPLOY, 'helm', 'opsdesk', 'templates', 'migrate-job.yaml'), 'utf8')];
+    for (const text of jobCommands) expect(text).toContain('node scripts/migrate.mjs && node dist/services/auth/src/seed-admin.js');
+    // The healthcheck knows every service's port.
+    const hc = readFileSync(join(DEPLOY, 'docker', 'healthcheck.sh'), 'utf8');
+    for (const n of ALL_SERVICES) expect(hc).toContain(`${n.toUpperCase()}_PORT:-${PORTS[n]}`);
+  });
+
+  it('backup/restore scripts pass bash -n and are strict (set -euo pipefail)', () => {
+    for (const f of ['backup.sh', 'restore.sh']) {
+      const path = join(DEPLOY, 'backup', f);
+      const r = run('bash', ['-n', path]);
+      expect({ file: f, status: r.status, out: r.out }).toEqual({ file: f, status: 0, out: '' });
+      expect(readFileSync(path, 'utf8')).toContain('set -euo pipefail');
+    }
+    const sc = spawnSync('shellcheck', ['--version']);
+    if (!sc.error) {
+      const r = run('shellcheck', [join(DEPLOY, 'backup', 'backup.sh'), join(DEPLOY, 'backup', 'restore.sh'), join(DEPLOY, 'docker', 'healthcheck.sh')]);
+      expect({ status: r.status, out: r.out }).toEqual({ status: 0, out: '' });
+    }
+  });
+});

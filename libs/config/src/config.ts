@@ -23,6 +23,8 @@ export const commonEnvShape = {
       'must be a comma-separated list of nats:// URLs',
     ),
   EVENTS_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/).default('OPSDESK_EVENTS'),
+  /** JetStream replicas of the events stream (3 on a 3-node NATS cluster) */
+  EVENTS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   EVENTS_SUBJECT_PREFIX: z.string().regex(/^[a-z0-9_]+(\.[a-z0-9_]+)*$/).default('opsdesk'),
   RPC_SUBJECT_PREFIX: z.string().regex(/^[a-z0-9_]+(\.[a-z0-9_]+)*$/).default('rpc'),
   REVOCATION_BUCKET: z.string().regex(/^[A-Za-z0-9_-]+$/).default('OPSDESK_REVOCATIONS'),

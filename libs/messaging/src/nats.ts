@@ -59,7 +59,8 @@ export async function ensureEventsStream(jsm: JetStreamManager, opts: EventsStre
     const info = await jsm.streams.info(opts.name);
     const same =
       info.config.subjects?.join(',') === config.subjects?.join(',') &&
-      info.config.duplicate_window === config.duplicate_window;
+      info.config.duplicate_window === config.duplicate_window &&
+      info.config.num_replicas === config.num_replicas;
     if (!same) await jsm.streams.update(opts.name, { ...info.config, ...config } as StreamConfig);
   } catch (err) {
     if (!isNotFound(err)) throw err;

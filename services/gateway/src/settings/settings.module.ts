@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
+import { SettingsController } from './settings.controller';
 
-/** HTTP routes for /api/settings, mapped to RPCs of the owning service (filled in by its issue). */
-@Module({ controllers: [] })
+/** HTTP routes for /api/settings, mapped to inventory RPCs. */
+@Module({ controllers: [SettingsController] })
 export class SettingsModule {}

@@ -1,0 +1,17 @@
+import { Controller } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { InventoryRpc, accessCommandSchema, type AccessCommandView } from '@opsdesk/contracts';
+import { z } from 'zod';
+import { unpack } from '../common/rpc-request';
+import { AccessService } from './access.service';
+
+@Controller()
+export class AccessController {
+  constructor(private readonly access: AccessService) {}
+
+  @MessagePattern(InventoryRpc.ACCESS_ISSUE)
+  issue(@Payload() payload: unknown): Promise<AccessCommandView> {
+    const { ctx, data } = unpack(payload, z.object({ id: z.string().uuid(), request: accessCommandSchema }));
+    return this.access.issue(data.id, data.request, ctx);
+  }
+}

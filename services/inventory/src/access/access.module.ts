@@ -1,0 +1,7 @@
+import { Module } from '@nestjs/common';
+import { HostsModule } from '../hosts/hosts.module';
+import { AccessController } from './access.controller';
+import { AccessService } from './access.service';
+
+@Module({ imports: [HostsModule], controllers: [AccessController], providers: [AccessService] })
+export class AccessModule {}

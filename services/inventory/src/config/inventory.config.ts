@@ -1,0 +1,37 @@
+import { commonEnvShape, databaseEnvShape, intEnv, internalTokenEnvShape, loadConfigOrExit, parseConfig, portEnv } from '@opsdesk/config';
+import { z } from 'zod';
+
+export const inventoryEnvShape = {
+  ...commonEnvShape,
+  ...databaseEnvShape,
+  ...internalTokenEnvShape,
+  /** internal tokens from the gateway are keyed by INTERNAL_TOKEN_SECRET, or by JWT_SECRET when that is unset */
+  JWT_SECRET: z.string({ required_error: 'is required' }).min(16, 'must be at least 16 characters (32 in production)'),
+  INVENTORY_PORT: portEnv(8002),
+  /** the team's Prometheus (node_exporter series); the admin's integration setting overrides it */
+  PROMETHEUS_URL: z.string().url('must be an http(s) URL').regex(/^https?:\/\//, 'must be an http(s) URL').optional(),
+  PROMETHEUS_TIMEOUT_MS: intEnv(5000, 100, 60_000),
+  /** default Prometheus `instance` label of a host's node_exporter ({ip}, {hostname}, {fqdn}) */
+  METRICS_INSTANCE_TEMPLATE: z.string().min(1).default('{ip}:9100'),
+  /** default lifetime of a metrics snapshot */
+  METRICS_SNAPSHOT_TTL_SECONDS: intEnv(7 * 24 * 3600, 60, 365 * 24 * 3600),
+  /** how often expired snapshots are deleted */
+  METRICS_CLEANUP_INTERVAL_SECONDS: intEnv(300, 1, 24 * 3600),
+  /** CSV import limits (413 beyond them) */
+  IMPORT_MAX_BYTES: intEnv(100 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
+  IMPORT_MAX_ROWS: intEnv(200_000, 1, 5_000_000),
+  /** rows per write batch; one inventory.hosts.imported event per batch */
+  IMPORT_BATCH_ROWS: intEnv(5000, 1, 50_000),
+  APP_VERSION: z.string().default('0.1.0'),
+};
+
+export type InventoryConfig = ReturnType<typeof loadInventoryConfig>;
+export const INVENTORY_CONFIG = Symbol('INVENTORY_CONFIG');
+
+export function loadInventoryConfig(env: NodeJS.ProcessEnv = process.env) {
+  return parseConfig(inventoryEnvShape, env);
+}
+
+export function loadInventoryConfigOrExit() {
+  return loadConfigOrExit(inventoryEnvShape);
+}

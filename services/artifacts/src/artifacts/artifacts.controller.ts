@@ -1,0 +1,36 @@
+import { Controller } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { ArtifactsRpc, artifactIdSchema, listArtifactsSchema, type ArtifactView, type Page, type VerifyResult } from '@opsdesk/contracts';
+import { unpack } from '../common/rpc-request';
+import { ArtifactsService } from './artifacts.service';
+
+/** Small JSON operations over NATS RPC; permissions are checked by the gateway (SPEC §3). */
+@Controller()
+export class ArtifactsController {
+  constructor(private readonly artifacts: ArtifactsService) {}
+
+  @MessagePattern(ArtifactsRpc.LIST)
+  list(@Payload() payload: unknown): Promise<Page<ArtifactView>> {
+    const { data } = unpack(payload, listArtifactsSchema);
+    return this.artifacts.list(data);
+  }
+
+  @MessagePattern(ArtifactsRpc.GET)
+  get(@Payload() payload: unknown): Promise<ArtifactView> {
+    const { data } = unpack(payload, artifactIdSchema);
+    return this.artifacts.get(data.id);
+  }
+
+  @MessagePattern(ArtifactsRpc.DELETE)
+  async delete(@Payload() payload: unknown): Promise<{ ok: true }> {
+    const { ctx, data } = unpack(payload, artifactIdSchema);
+    await this.artifacts.delete(data.id, ctx);
+    return { ok: true };
+  }
+
+  @MessagePattern(ArtifactsRpc.VERIFY)
+  verify(@Payload() payload: unknown): Promise<VerifyResult> {
+    const { ctx, data } = unpack(payload, artifactIdSchema);
+    return this.artifacts.verify(data.id, ctx);
+  }
+}

@@ -1,0 +1,36 @@
+import { isAbsolute, join, resolve } from 'node:path';
+import { commonEnvShape, databaseEnvShape, findRepoRoot, intEnv, internalTokenEnvShape, jwtEnvShape, loadConfigOrExit, parseConfig, portEnv } from '@opsdesk/config';
+import { z } from 'zod';
+
+export const artifactsEnvShape = {
+  ...commonEnvShape,
+  ...databaseEnvShape,
+  // JWT_SECRET is the fallback key for internal gateway tokens (INTERNAL_TOKEN_SECRET when set)
+  ...jwtEnvShape,
+  ...internalTokenEnvShape,
+  ARTIFACTS_PORT: portEnv(8004),
+  /** largest artifact accepted, enforced while streaming (the guide: 500) */
+  MAX_ARTIFACT_SIZE_MB: intEnv(500, 1, 1024 * 1024),
+  /** blob store root (blobs/ and tmp/ live below it, on one filesystem so renames are atomic) */
+  ARTIFACT_STORAGE_PATH: z.string().min(1).default('.opsdesk/artifacts'),
+  /** how often blobs no artifact references any more are collected (they are also collected right after deletes) */
+  ARTIFACT_GC_INTERVAL_SECONDS: intEnv(300, 1, 86400),
+};
+
+export type ArtifactsConfig = ReturnType<typeof loadArtifactsConfig>;
+export const ARTIFACTS_CONFIG = Symbol('ARTIFACTS_CONFIG');
+
+/** A relative ARTIFACT_STORAGE_PATH is resolved against the repository root (development), else the cwd. */
+function withResolvedStorage<T extends { ARTIFACT_STORAGE_PATH: string; MAX_ARTIFACT_SIZE_MB: number }>(c: T): T & { maxBytes: number } {
+  const p = c.ARTIFACT_STORAGE_PATH;
+  const root = findRepoRoot() ?? process.cwd();
+  return { ...c, ARTIFACT_STORAGE_PATH: isAbsolute(p) ? p : resolve(join(root, p)), maxBytes: c.MAX_ARTIFACT_SIZE_MB * 1024 * 1024 };
+}
+
+export function loadArtifactsConfig(env: NodeJS.ProcessEnv = process.env) {
+  return withResolvedStorage(parseConfig(artifactsEnvShape, env));
+}
+
+export function loadArtifactsConfigOrExit() {
+  return withResolvedStorage(loadConfigOrExit(artifactsEnvShape));
+}

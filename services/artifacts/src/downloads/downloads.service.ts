@@ -1,0 +1,99 @@
+import { open } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import { pipeline } from 'node:stream';
+import { Injectable, Logger } from '@nestjs/common';
+import { create as contentDisposition } from 'content-disposition';
+import type { FastifyReply } from 'fastify';
+import type { InternalClaims } from '@opsdesk/auth';
+import { AppError, ArtifactsErrors, Permissions, roleHas } from '@opsdesk/contracts';
+import { ArtifactsService } from '../artifacts/artifacts.service';
+import { ArtifactMetrics } from '../common/artifacts.metrics';
+import { BlobStore } from '../storage/blob-store';
+import { contextOf } from '../uploads/uploads.service';
+import { DownloadMeter } from './download-meter';
+import { contentRange, ifNoneMatchHits, ifRangeAllows, parseRange } from './range';
+
+/**
+ * Streams a stored blob: ETag = sha256 (If-None-Match → 304), one byte range (206; 416 when unsatisfiable),
+ * always as an attachment with a safe RFC 6266 file name and nosniff. A blob known to be corrupt is refused
+ * (409 ARTIFACTS.INTEGRITY_CONFLICT); a whole-file download is hash-checked while it streams and is cut
+ * short if the blob turns out corrupt (which is then recorded like a failed verification).
+ */
+@Injectable()
+export class DownloadsService {
+  private readonly logger = new Logger(DownloadsService.name);
+  private readonly downloads = ArtifactMetrics.downloads();
+  private readonly bytes = ArtifactMetrics.downloadBytes();
+  private readonly duration = ArtifactMetrics.downloadDuration();
+
+  constructor(
+    private readonly artifacts: ArtifactsService,
+    private readonly store: BlobStore,
+  ) {}
+
+  async serve(id: string, caller: InternalClaims, req: IncomingMessage, reply: FastifyReply): Promise<void> {
+    if (!roleHas(caller.principal.role, Permissions.ARTIFACTS_DOWNLOAD))
+      throw new AppError(ArtifactsErrors.FORBIDDEN, 'Downloading artifacts needs the artifacts:download permission');
+    const ctx = contextOf(caller);
+    const a = await this.artifacts.findOne(id);
+    const etag = `"${a.sha256}"`;
+    if (await this.artifacts.isBlobCorrupt(a.sha256))
+      throw new AppError(ArtifactsErrors.INTEGRITY_CONFLICT, 'The stored file failed its integrity check and is not served; see POST /api/artifacts/:id/verify');
+    void reply.header('ETag', etag).header('Accept-Ranges', 'bytes').header('X-Content-Type-Options', 'nosniff').header('Cache-Control', 'private, no-cache');
+    void reply.header('Content-Disposition', contentDisposition(a.filename, { type: 'attachment' }));
+    if (ifNoneMatchHits(header(req, 'if-none-match'), etag)) {
+      await reply.status(304).send();
+      return;
+    }
+    const range = ifRangeAllows(header(req, 'if-range'), etag) ? parseRange(header(req, 'range'), a.size) : ({ kind: 'full' } as const);
+    if (range.kind === 'unsatisfiable')
+      throw new AppError(ArtifactsErrors.RANGE_NOT_SATISFIABLE, `The range is outside the file (${a.size} bytes)`, undefined, { content_range: `bytes */${a.size}` });
+
+    let fh;
+    try {
+      fh = await open(this.store.pathOf(a.sha256), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await this.artifacts.recordVerification(a, null, false, ctx, 'download');
+      throw new AppError(ArtifactsErrors.INTEGRITY_CONFLICT, 'The stored file is missing and is not served');
+    }
+    const partial = range.kind === 'partial' ? { start: range.start, end: range.end } : null;
+    try {
+      await this.artifacts.recordDownload(a, partial, ctx);
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+    const start = partial?.start ?? 0;
+    const end = partial?.end ?? a.size - 1;
+    const length = a.size === 0 ? 0 : end - start + 1;
+    const source = fh.createReadStream({ start, end: Math.max(end, start), highWaterMark: 1024 * 1024 });
+    const meter = new DownloadMeter(
+      partial
+        ? null
+        : {
+            sha256: a.sha256,
+            size: a.size,
+            onMismatch: (actual) => {
+              this.logger.error(`artifact ${a.id}: blob ${a.sha256} does not match (read ${actual.sha256}, ${actual.size} bytes); download cut`);
+              void this.artifacts.recordVerification(a, actual, false, ctx, 'download').catch((e: Error) => this.logger.error(e.message));
+            },
+          },
+    );
+    const started = process.hrtime.bigint();
+    const body = pipeline(source, meter, () => {
+      this.bytes.inc(meter.bytes);
+      this.duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    this.downloads.inc({ kind: partial ? 'partial' : 'full' });
+    void reply.header('Content-Type', a.contentType).header('Content-Length', String(length));
+    if (partial) void reply.status(206).header('Content-Range', contentRange(partial.start, partial.end, a.size));
+    else void reply.status(200);
+    await reply.send(body);
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return typeof v === 'string' ? v : undefined;
+}

@@ -1,0 +1,18 @@
+// Tracing must start before Nest, pg and http are loaded, so it comes first.
+import { loadEnvFile } from '@opsdesk/config';
+loadEnvFile();
+import { startTracing } from '@opsdesk/observability';
+startTracing('artifacts');
+
+import { loadArtifactsConfigOrExit } from './config/artifacts.config';
+import { bootstrapArtifacts } from './bootstrap';
+
+async function main(): Promise<void> {
+  const config = loadArtifactsConfigOrExit();
+  await bootstrapArtifacts(config);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`artifacts failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,135 @@
+import type { IncomingMessage } from 'node:http';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import type { InternalClaims } from '@opsdesk/auth';
+import {
+  AppError,
+  ArtifactsErrors,
+  ErrorCodes,
+  InventoryErrors,
+  InventoryRpc,
+  Permissions,
+  roleHas,
+  uploadFieldsSchema,
+  type ArtifactView,
+  type RpcContext,
+} from '@opsdesk/contracts';
+import { RpcCallError, RpcClient, zodFieldErrors } from '@opsdesk/messaging';
+import { ArtifactsService } from '../artifacts/artifacts.service';
+import { ArtifactMetrics } from '../common/artifacts.metrics';
+import { ARTIFACTS_CONFIG, type ArtifactsConfig } from '../config/artifacts.config';
+import { BlobStore } from '../storage/blob-store';
+import { detectContentType } from './content-type';
+import { safeFilename, storedOriginalName } from './filename';
+import { UploadAborted, receiveMultipart, type ReceivedFile, type ReceivingUpload } from './multipart-receiver';
+
+export function contextOf(caller: InternalClaims): RpcContext {
+  return { actor: caller.actor, request_id: caller.request_id };
+}
+
+/**
+ * One upload: host check (inventory RPC) before a byte is read, then the body streamed to a temp file
+ * (hashed, size-checked), then blob + metadata + event committed together. Whatever fails, the temp file
+ * is gone before the answer is sent.
+ */
+@Injectable()
+export class UploadsService implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(UploadsService.name);
+  private readonly active = new Set<ReceivingUpload>();
+  private readonly uploads = ArtifactMetrics.uploads();
+  private readonly failures = ArtifactMetrics.uploadFailures();
+  private readonly bytes = ArtifactMetrics.uploadBytes();
+  private readonly duration = ArtifactMetrics.uploadDuration();
+
+  constructor(
+    private readonly artifacts: ArtifactsService,
+    private readonly store: BlobStore,
+    private readonly rpc: RpcClient,
+    @Inject(ARTIFACTS_CONFIG) private readonly config: ArtifactsConfig,
+  ) {}
+
+  async upload(hostId: string, caller: InternalClaims, req: IncomingMessage): Promise<ArtifactView> {
+    const started = process.hrtime.bigint();
+    try {
+      if (!roleHas(caller.principal.role, Permissions.ARTIFACTS_WRITE)) throw new AppError(ArtifactsErrors.FORBIDDEN, 'Uploading artifacts needs the artifacts:write permission');
+      const ctx = contextOf(caller);
+      await this.checkHost(hostId, ctx);
+      const receiving = receiveMultipart(req, this.store, this.config.maxBytes);
+      this.active.add(receiving);
+      let file: ReceivedFile;
+      try {
+        file = await receiving.done;
+      } finally {
+        this.active.delete(receiving);
+      }
+      try {
+        const parsed = uploadFieldsSchema.safeParse(file.fields);
+        if (!parsed.success) throw new AppError(ErrorCodes.VALIDATION_FAILED, 'Request validation failed', zodFieldErrors(parsed.error));
+        const { view } = await this.artifacts.recordUpload(
+          {
+            hostId,
+            tempPath: file.tempPath,
+            originalName: storedOriginalName(file.clientName),
+            filename: safeFilename(file.clientName),
+            kind: parsed.data.kind,
+            description: parsed.data.description,
+            size: file.size,
+            sha256: file.sha256,
+            contentType: detectContentType(file.head, file.size),
+            uploadedBy: caller.principal.user_id,
+            uploadedByEmail: caller.principal.email ?? null,
+          },
+          ctx,
+        );
+        this.uploads.inc();
+        this.bytes.inc(file.size);
+        this.duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+        return view;
+      } finally {
+        // after a commit the temp file was renamed away; after a failure it must not stay
+        await this.store.removeTemp(file.tempPath).catch(() => undefined);
+      }
+    } catch (err) {
+      this.failures.inc({ reason: failureReason(err) });
+      throw err;
+    }
+  }
+
+  /** A host must exist now (a host created a moment ago does: inventory answers from its own database). */
+  private async checkHost(hostId: string, ctx: RpcContext): Promise<void> {
+    try {
+      await this.rpc.call(InventoryRpc.HOSTS_GET, { id: hostId }, ctx);
+    } catch (err) {
+      if (err instanceof RpcCallError && (err.code === InventoryErrors.HOST_NOT_FOUND || err.code.endsWith('NOT_FOUND')))
+        throw new AppError(ArtifactsErrors.HOST_NOT_FOUND, 'Host not found');
+      if (err instanceof RpcCallError && err.code === ErrorCodes.VALIDATION_FAILED) throw new AppError(ArtifactsErrors.HOST_NOT_FOUND, 'Host not found');
+      this.logger.warn(`host check failed: ${(err as Error).message}`);
+      throw new AppError(ArtifactsErrors.INVENTORY_UNAVAILABLE, 'The inventory service could not confirm the host; try again');
+    }
+  }
+
+  /** Shutdown: uploads in flight are aborted and their temp files removed, so nothing half-written stays. */
+  async beforeApplicationShutdown(): Promise<void> {
+    const all = [...this.active];
+    for (const r of all) r.abort(new UploadAborted('service shutting down'), true);
+    await Promise.allSettled(all.map((r) => r.done));
+  }
+}
+
+function failureReason(err: unknown): string {
+  if (err instanceof UploadAborted) return 'aborted';
+  if (err instanceof AppError) {
+    switch (err.code) {
+      case ArtifactsErrors.TOO_LARGE:
+        return 'too_large';
+      case ArtifactsErrors.HOST_NOT_FOUND:
+        return 'host_not_found';
+      case ArtifactsErrors.FORBIDDEN:
+        return 'forbidden';
+      case ArtifactsErrors.INVENTORY_UNAVAILABLE:
+        return 'inventory_unavailable';
+      default:
+        return 'invalid';
+    }
+  }
+  return 'error';
+}

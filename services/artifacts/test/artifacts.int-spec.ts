@@ -1,0 +1,211 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Client } from 'pg';
+import request from 'supertest';
+import type { DataSource } from 'typeorm';
+import { InternalTokens, type Principal } from '@opsdesk/auth';
+import { ArtifactsInternalPaths, ArtifactsRpc, InventoryRpc, type RpcContext } from '@opsdesk/contracts';
+import { runMigrations } from '@opsdesk/database';
+import { RpcClient } from '@opsdesk/messaging';
+import { TEST_JWT_SECRET, createTestEnv, waitFor, type TestDatabase } from '@opsdesk/testing';
+import { bootstrapFromEnv } from '../src/bootstrap';
+import { createDataSource } from '../src/database/data-source';
+
+/**
+ * The artifacts service on its own: internal HTTP body routes called with gateway-style internal tokens,
+ * RPC for metadata, the real inventory service for host checks and host deletion, real Postgres and NATS.
+ */
+const INVENTORY_DIR = join(__dirname, '..', '..', 'inventory', 'src');
+interface ServiceModule {
+  bootstrapFromEnv(env: NodeJS.ProcessEnv, opts?: Record<string, unknown>): Promise<NestFastifyApplication>;
+}
+
+let env: NodeJS.ProcessEnv;
+let testDb: TestDatabase;
+let storage: string;
+let inventory: NestFastifyApplication;
+let app: NestFastifyApplication;
+let url: string;
+let rpc: RpcClient;
+let pg: Client;
+const tokens = new InternalTokens(TEST_JWT_SECRET);
+
+const principal = (role: Principal['role']): Principal => ({ kind: 'jwt', user_id: '11111111-1111-4111-8111-111111111111', email: `${role}@int.test`, role });
+const ctx: RpcContext = { actor: { user_id: principal('admin').user_id, email: 'admin@int.test', ip: '127.0.0.1', user_agent: 'int-spec' }, request_id: 'int-spec' };
+function internal(method: string, path: string, role: Principal['role'] = 'operator'): string {
+  return `Internal ${tokens.sign({ principal: principal(role), actor: ctx.actor!, request_id: `req-${randomBytes(4).toString('hex')}`, method, path })}`;
+}
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function uploadReq(hostId: string, fields: Array<[string, string]>, file: { name: string; content: Buffer } | null, fieldsFirst = true, role: Principal['role'] = 'operator') {
+  const path = ArtifactsInternalPaths.upload(hostId);
+  const r = request(url).post(path).set('Authorization', internal('POST', path, role));
+  const attachFile = () => (file ? r.attach('file', file.content, file.name) : r);
+  if (!fieldsFirst) attachFile();
+  for (const [k, v] of fields) r.field(k, v);
+  if (fieldsFirst) attachFile();
+  return r;
+}
+
+function downloadReq(id: string, headers: Record<string, string> = {}, role: Principal['role'] = 'auditor') {
+  const path = ArtifactsInternalPaths.download(id);
+  return request(url)
+    .get(path)
+    .set('Authorization', internal('GET', path, role))
+    .set(headers)
+    .buffer(true)
+    .parse((res, cb) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => cb(null, Buffer.concat(chunks)));
+      res.on('error', (e) => cb(e, Buffer.concat(chunks)));
+    });
+}
+
+async function createHost(): Promise<string> {
+  const h = await rpc.call<{ id: string }>(
+    InventoryRpc.HOSTS_CREATE,
+    { hostname: `int-${randomBytes(4).toString('hex')}`, ip: `10.9.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250) + 1}`, environment: 'dev' },
+    ctx,
+  );
+  return h.id;
+}
+
+const tempFiles = () => readdirSync(join(storage, 'tmp'));
+const blobPath = (h: string) => join(storage, 'blobs', h.slice(0, 2), h.slice(2, 4), h);
+
+beforeAll(async () => {
+  storage = mkdtempSync(join(tmpdir(), 'opsdesk-artifacts-int-'));
+  const t = await createTestEnv('artifactsint', { MAX_ARTIFACT_SIZE_MB: '1', ARTIFACT_STORAGE_PATH: storage });
+  env = t.env;
+  testDb = t.db;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the inventory service is found by convention, like in the e2e stack
+  const invData = require(join(INVENTORY_DIR, 'database', 'data-source')) as { createDataSource(url: string): DataSource };
+  await runMigrations(invData.createDataSource(testDb.url));
+  await runMigrations(createDataSource(testDb.url));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- found by convention
+  inventory = await (require(join(INVENTORY_DIR, 'bootstrap')) as ServiceModule).bootstrapFromEnv(env, { quiet: true });
+  app = await bootstrapFromEnv(env, { quiet: true });
+  const addr = app.getHttpServer().address();
+  url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  rpc = new RpcClient({ servers: [env.NATS_URL as string], subjectPrefix: env.RPC_SUBJECT_PREFIX as string, timeoutMs: 10_000, name: 'artifacts-int-spec' });
+  await rpc.connect();
+  pg = new Client({ connectionString: testDb.url });
+  await pg.connect();
+}, 60_000);
+
+afterAll(async () => {
+  await pg?.end().catch(() => undefined);
+  await rpc?.onModuleDestroy().catch(() => undefined);
+  await app?.close().catch(() => undefined);
+  await inventory?.close().catch(() => undefined);
+  await testDb?.drop().catch(() => undefined);
+  if (storage) rmSync(storage, { recursive: true, force: true });
+});
+
+async function outboxTypes(artifactId: string): Promise<Array<{ type: string; data: Record<string, unknown> }>> {
+  const r = await pg.query<{ payload: { type: string; data: Record<string, unknown> } }>(
+    `SELECT payload FROM artifacts.outbox WHERE payload->'subject'->>'entity_id' = $1 ORDER BY seq`,
+    [artifactId],
+  );
+  return r.rows.map((x) => x.payload);
+}
+
+describe('internal identity', () => {
+  it('refuses body routes without a valid token for that exact route', async () => {
+    const host = await createHost();
+    const path = ArtifactsInternalPaths.upload(host);
+    await request(url).post(path).field('kind', 'log').attach('file', Buffer.from('x'), 'x.log').expect(401);
+    await request(url).post(path).set('Authorization', 'Internal forged.token').field('kind', 'log').attach('file', Buffer.from('x'), 'x.log').expect(401);
+    // minted for another path: cannot be replayed here
+    await request(url).post(path).set('Authorization', internal('POST', ArtifactsInternalPaths.upload(await createHost()))).field('kind', 'log').attach('file', Buffer.from('x'), 'x.log').expect(401);
+    await uploadReq(host, [['kind', 'log']], { name: 'x.log', content: Buffer.from('x') }, true, 'viewer').expect(403);
+  });
+});
+
+describe('upload and download on the internal port', () => {
+  it('streams, hashes, detects, records events; downloads with ranges and conditionals', async () => {
+    const host = await createHost();
+    const content = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(200_000)]);
+    const up = await uploadReq(host, [['kind', 'crash_dump'], ['description', 'd']], { name: 'dump.pdf', content }, false).expect(201);
+    expect(up.body).toMatchObject({ host_id: host, size: content.length, sha256: sha(content), content_type: 'application/pdf', kind: 'crash_dump', uploaded_by: principal('operator').user_id });
+    const id = up.body.id as string;
+
+    const full = await downloadReq(id).expect(200);
+    expect(sha(full.body as Buffer)).toBe(sha(content));
+    expect(full.headers['content-disposition']).toBe(`attachment; filename=dump.pdf`);
+    await downloadReq(id, { Range: 'bytes=0-8' }).expect(206).expect('Content-Range', `bytes 0-8/${content.length}`);
+    const unsat = await downloadReq(id, { Range: 'bytes=999999999-' }).expect(416);
+    expect(unsat.headers['content-range']).toBe(`bytes */${content.length}`);
+    await downloadReq(id, { 'If-None-Match': `W/"${sha(content)}"` }).expect(304);
+    await downloadReq(id, { Range: 'bytes=0-8', 'If-Range': '"stale"' }).expect(200);
+    await downloadReq(id, {}, 'viewer').expect(403);
+
+    const list = await rpc.call<{ items: Array<{ id: string }> }>(ArtifactsRpc.LIST, { host_id: host }, ctx);
+    expect(list.items.map((a) => a.id)).toEqual([id]);
+    const v = await rpc.call<{ ok: boolean }>(ArtifactsRpc.VERIFY, { id }, ctx);
+    expect(v.ok).toBe(true);
+
+    const events = await waitFor(async () => {
+      const e = await outboxTypes(id);
+      return e.length >= 5 ? e : null;
+    });
+    expect(events.map((e) => e.type)).toEqual([
+      'artifacts.artifact.uploaded',
+      'artifacts.artifact.downloaded',
+      'artifacts.artifact.downloaded',
+      'artifacts.artifact.downloaded',
+      'artifacts.artifact.verified',
+    ]);
+    expect(events[2].data).toMatchObject({ range: { start: 0, end: 8 }, bytes: 9, sha256: sha(content) });
+  });
+
+  it('a whole-file download of a blob that went bad is cut short, flagged, and refused afterwards', async () => {
+    const host = await createHost();
+    const content = randomBytes(3 * 1024 * 1024 - 10).subarray(0, 900_000);
+    const up = await uploadReq(host, [['kind', 'other']], { name: 'b.bin', content }).expect(201);
+    const bad = Buffer.from(content);
+    bad[bad.length - 5] ^= 0x01;
+    writeFileSync(blobPath(up.body.sha256), bad);
+    const res = await downloadReq(up.body.id).then(
+      (r) => ({ ok: true, body: r.body as Buffer }),
+      (err: Error) => ({ ok: false, body: Buffer.alloc(0), err }),
+    );
+    // never a complete body with the wrong content
+    if (res.ok) expect(res.body.length).toBeLessThan(content.length);
+    await waitFor(async () => (await downloadReq(up.body.id)).status === 409, { what: 'the corrupt blob to be refused' });
+    const events = await outboxTypes(up.body.id);
+    expect(events.find((e) => e.type === 'artifacts.artifact.verified')?.data).toMatchObject({ ok: false, trigger: 'download', expected_sha256: up.body.sha256, actual_sha256: sha(bad) });
+  });
+
+  it('413 one byte over the limit with nothing left behind', async () => {
+    const host = await createHost();
+    const res = await uploadReq(host, [['kind', 'log']], { name: 'big.log', content: Buffer.alloc(1024 * 1024 + 1, 0x61) });
+    expect(res.status).toBe(413);
+    expect(res.body.code).toBe('ARTIFACTS.TOO_LARGE');
+    expect(tempFiles()).toEqual([]);
+    expect(existsSync(blobPath(sha(Buffer.alloc(1024 * 1024 + 1, 0x61))))).toBe(false);
+    const n = await pg.query(`SELECT count(*)::int AS n FROM artifacts.artifacts WHERE host_id = $1`, [host]);
+    expect(n.rows[0].n).toBe(0);
+  });
+
+  it('unknown host 404 before reading the body; host deletion removes artifacts exactly once', async () => {
+    await uploadReq('00000000-0000-4000-8000-000000000001', [['kind', 'log']], { name: 'x', content: Buffer.from('x') }).expect(404);
+    const host = await createHost();
+    const content = Buffer.from(`host-scoped ${randomBytes(6).toString('hex')}`);
+    const up = await uploadReq(host, [['kind', 'log']], { name: 'h.log', content }).expect(201);
+    await rpc.call(InventoryRpc.HOSTS_DELETE, { id: host }, ctx);
+    await waitFor(async () => (await rpc.call<{ items: unknown[] }>(ArtifactsRpc.LIST, { host_id: host }, ctx)).items.length === 0, {
+      timeoutMs: 15_000,
+      what: 'host artifacts to be removed',
+    });
+    await waitFor(() => !existsSync(blobPath(up.body.sha256)), { what: 'blob to be collected' });
+    const deleted = (await outboxTypes(up.body.id)).filter((e) => e.type === 'artifacts.artifact.deleted');
+    expect(deleted).toHaveLength(1);
+    expect(deleted[0].data).toMatchObject({ reason: 'host_deleted', sha256: up.body.sha256 });
+    await uploadReq(host, [['kind', 'log']], { name: 'late', content }).expect(404);
+  });
+});

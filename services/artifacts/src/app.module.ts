@@ -41,6 +41,7 @@ export class AppModule {
           service: 'artifacts',
           servers: natsServers(config.NATS_URL),
           stream: config.EVENTS_STREAM,
+          streamReplicas: config.EVENTS_STREAM_REPLICAS,
           eventPrefix: config.EVENTS_SUBJECT_PREFIX,
           rpcPrefix: config.RPC_SUBJECT_PREFIX,
           requestTimeoutMs: config.REQUEST_TIMEOUT * 1000,

@@ -7,12 +7,10 @@ import { join } from 'node:path';
 import { createTestEnv } from '@opsdesk/testing';
 import { runMigrations } from '@opsdesk/database';
 // Benchmarks drive the services like the e2e stack does, through each service's bootstrap convention.
-/* eslint-disable @nx/enforce-module-boundaries -- a benchmark boots services in-process on purpose */
 import { bootstrapFromEnv as bootAuth } from '../../services/auth/src/bootstrap';
 import { bootstrapFromEnv as bootGateway } from '../../services/gateway/src/bootstrap';
 import { createDataSource } from '../../services/auth/src/database/data-source';
 import { seedAdmin } from '../../services/auth/src/seed-admin';
-/* eslint-enable @nx/enforce-module-boundaries */
 
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];

@@ -1,10 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { natsServers } from '@opsdesk/config';
-import { isDatabaseUsable } from '@opsdesk/database';
-import { MessagingModule, NATS_HANDLES, isNatsUsable, type NatsHandles } from '@opsdesk/messaging';
-import { HealthModule } from '@opsdesk/observability';
-import { DatabaseModule } from '@opsdesk/platform';
+import type { MessagingModule } from '@opsdesk/messaging';
+import { serviceInfrastructure } from '@opsdesk/platform';
 import { ArtifactsModule } from './artifacts/artifacts.module';
 import { HostCleanupModule } from './cleanup/host-cleanup.module';
 import { InternalAuthModule } from './common/internal-auth.module';
@@ -29,31 +25,13 @@ export class AppModule {
       module: AppModule,
       imports: [
         ArtifactsConfigModule.forRoot(config),
-        DatabaseModule.forRoot({
-          url: config.DATABASE_URL,
+        ...serviceInfrastructure({
+          service: 'artifacts',
           schema: ARTIFACTS_SCHEMA,
+          config,
           entities: artifactsEntities,
           migrations: artifactsMigrations,
-          poolSize: config.DB_POOL_SIZE,
-          maxOverflow: config.DB_MAX_OVERFLOW,
-        }),
-        MessagingModule.forRoot({
-          service: 'artifacts',
-          servers: natsServers(config.NATS_URL),
-          stream: config.EVENTS_STREAM,
-          streamReplicas: config.EVENTS_STREAM_REPLICAS,
-          eventPrefix: config.EVENTS_SUBJECT_PREFIX,
-          rpcPrefix: config.RPC_SUBJECT_PREFIX,
-          requestTimeoutMs: config.REQUEST_TIMEOUT * 1000,
-          schema: ARTIFACTS_SCHEMA,
           relay: overrides.relay,
-        }),
-        HealthModule.forRoot({
-          inject: [DataSource, NATS_HANDLES],
-          useFactory: (ds: DataSource, nats: NatsHandles) => [
-            { name: 'database', check: () => isDatabaseUsable(ds) },
-            { name: 'nats', check: () => isNatsUsable(nats.nc) },
-          ],
         }),
         InternalAuthModule,
         StorageModule,

@@ -1,10 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { isDatabaseUsable } from '@opsdesk/database';
-import { MessagingModule, NATS_HANDLES, isNatsUsable, type NatsHandles } from '@opsdesk/messaging';
-import { HealthModule } from '@opsdesk/observability';
-import { DatabaseModule } from '@opsdesk/platform';
-import { natsServers } from '@opsdesk/config';
+import type { MessagingModule } from '@opsdesk/messaging';
+import { serviceInfrastructure } from '@opsdesk/platform';
 import type { AuthConfig } from './config/auth.config';
 import { AuthConfigModule } from './config/auth-config.module';
 import { AUTH_SCHEMA } from './database/data-source';
@@ -28,31 +24,13 @@ export class AppModule {
       module: AppModule,
       imports: [
         AuthConfigModule.forRoot(config),
-        DatabaseModule.forRoot({
-          url: config.DATABASE_URL,
+        ...serviceInfrastructure({
+          service: 'auth',
           schema: AUTH_SCHEMA,
+          config,
           entities: authEntities,
           migrations: authMigrations,
-          poolSize: config.DB_POOL_SIZE,
-          maxOverflow: config.DB_MAX_OVERFLOW,
-        }),
-        MessagingModule.forRoot({
-          service: 'auth',
-          servers: natsServers(config.NATS_URL),
-          stream: config.EVENTS_STREAM,
-          streamReplicas: config.EVENTS_STREAM_REPLICAS,
-          eventPrefix: config.EVENTS_SUBJECT_PREFIX,
-          rpcPrefix: config.RPC_SUBJECT_PREFIX,
-          requestTimeoutMs: config.REQUEST_TIMEOUT * 1000,
-          schema: AUTH_SCHEMA,
           relay: overrides.relay,
-        }),
-        HealthModule.forRoot({
-          inject: [DataSource, NATS_HANDLES],
-          useFactory: (ds: DataSource, nats: NatsHandles) => [
-            { name: 'database', check: () => isDatabaseUsable(ds) },
-            { name: 'nats', check: () => isNatsUsable(nats.nc) },
-          ],
         }),
         RevocationModule,
         LoginModule,

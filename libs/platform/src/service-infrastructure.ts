@@ -1,0 +1,72 @@
+import type { DynamicModule } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { natsServers } from '@opsdesk/config';
+import { isDatabaseUsable, type ServiceDataSourceOptions } from '@opsdesk/database';
+import { MessagingModule, NATS_HANDLES, isNatsUsable, type MessagingModuleOptions, type NatsHandles } from '@opsdesk/messaging';
+import { HealthModule } from '@opsdesk/observability';
+import { DatabaseModule } from './database.module';
+
+/** The config fields every service with a schema has (libs/config commonEnvShape + databaseEnvShape). */
+export interface ServiceInfraConfig {
+  DATABASE_URL: string;
+  DB_POOL_SIZE: number;
+  DB_MAX_OVERFLOW: number;
+  NATS_URL: string;
+  EVENTS_STREAM: string;
+  EVENTS_STREAM_REPLICAS: number;
+  EVENTS_SUBJECT_PREFIX: string;
+  RPC_SUBJECT_PREFIX: string;
+  REQUEST_TIMEOUT: number;
+}
+
+export interface ServiceInfraOptions {
+  service: string;
+  schema: string;
+  config: ServiceInfraConfig;
+  entities?: ServiceDataSourceOptions['entities'];
+  migrations: ServiceDataSourceOptions['migrations'];
+  /** role the pooled connections switch to (audit: INSERT/SELECT only) */
+  sessionRole?: string;
+  /** tests: fault injection */
+  relay?: MessagingModuleOptions['relay'];
+  consumer?: MessagingModuleOptions['consumer'];
+}
+
+/**
+ * What every service with a schema stands on, wired the same way everywhere: its DataSource (one schema,
+ * migrations only), NATS with the events stream, the outbox relay and @EventHandler consumers, and
+ * /healthz, /readyz (database + NATS) and /metrics. A service adds its config module and features.
+ */
+export function serviceInfrastructure(o: ServiceInfraOptions): DynamicModule[] {
+  const c = o.config;
+  return [
+    DatabaseModule.forRoot({
+      url: c.DATABASE_URL,
+      schema: o.schema,
+      entities: o.entities ?? [],
+      migrations: o.migrations,
+      poolSize: c.DB_POOL_SIZE,
+      maxOverflow: c.DB_MAX_OVERFLOW,
+      sessionRole: o.sessionRole,
+    }),
+    MessagingModule.forRoot({
+      service: o.service,
+      servers: natsServers(c.NATS_URL),
+      stream: c.EVENTS_STREAM,
+      streamReplicas: c.EVENTS_STREAM_REPLICAS,
+      eventPrefix: c.EVENTS_SUBJECT_PREFIX,
+      rpcPrefix: c.RPC_SUBJECT_PREFIX,
+      requestTimeoutMs: c.REQUEST_TIMEOUT * 1000,
+      schema: o.schema,
+      relay: o.relay,
+      consumer: o.consumer,
+    }),
+    HealthModule.forRoot({
+      inject: [DataSource, NATS_HANDLES],
+      useFactory: (ds: DataSource, nats: NatsHandles) => [
+        { name: 'database', check: () => isDatabaseUsable(ds) },
+        { name: 'nats', check: () => isNatsUsable(nats.nc) },
+      ],
+    }),
+  ];
+}

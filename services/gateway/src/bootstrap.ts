@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -7,6 +8,7 @@ import { JsonLogger, initMetrics, installHttpMetrics, requestContext } from '@op
 import { AppModule } from './app.module';
 import { loadGatewayConfig, type GatewayConfig } from './config/gateway.config';
 import { ProblemFilter } from './common/problem.filter';
+import { registerConsole } from './console/console';
 
 /** The deployment guide's headers (nginx sets them too; the gateway must be safe without nginx). */
 const SECURITY_HEADERS: Record<string, string> = {
@@ -84,6 +86,10 @@ export async function bootstrapGateway(config: GatewayConfig, opts: GatewayBootO
       .build(),
   );
   SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/openapi.json', raw: ['json'] });
+
+  // The web console (web/public, or WEB_DIST_PATH) at `/`, after Swagger so both static registrations
+  // coexist (Swagger's does not decorate the reply). Skipped with one log line when the folder is missing.
+  await registerConsole(app, config.WEB_DIST_PATH, new Logger('WebConsole'));
 
   app.enableShutdownHooks();
   await app.listen(config.GATEWAY_PORT, config.HOST);

@@ -17,7 +17,7 @@ import { isObservable, lastValueFrom } from 'rxjs';
 import { DataSource } from 'typeorm';
 import { connectNats, ensureEventsStream, type NatsHandles } from './nats';
 import { OutboxRelay, OutboxWriter, type RelayOptions } from './outbox';
-import { InboxConsumer, type DeliveryMeta, type InboxConsumerOptions } from './inbox';
+import { InboxConsumer, type DeliveryMeta, type InboxBatchHandler, type InboxConsumerOptions } from './inbox';
 import { RpcClient } from './rpc';
 import type { EventEnvelope } from '@opsdesk/contracts';
 import type { EntityManager } from 'typeorm';
@@ -49,6 +49,11 @@ export interface EventHandlerOptions {
   maxDeliver?: number;
   /** handle up to this many already-delivered messages per transaction (see InboxConsumer) */
   transactionBatch?: number;
+  /**
+   * The method takes a whole batch: (items: Array<{event, meta}>, manager). Use with transactionBatch for
+   * writers that gain from multi-row statements (the audit recorder).
+   */
+  batch?: boolean;
 }
 
 /**
@@ -121,10 +126,14 @@ export class EventConsumersService implements OnApplicationBootstrap, BeforeAppl
         if (!meta) continue;
         // Run through Nest's context creator so interceptors/guards/filters declared on the method apply.
         const invoke = this.externalContextCreator.create(instance, method, methodName, undefined, undefined, undefined, undefined, undefined, 'event');
-        const handler = async (event: EventEnvelope, manager: EntityManager, delivery: DeliveryMeta) => {
-          const r: unknown = await invoke(event, manager, delivery);
+        const call = async (...args: unknown[]) => {
+          const r: unknown = await invoke(...args);
           if (isObservable(r)) await lastValueFrom(r, { defaultValue: undefined });
         };
+        const batchHandler: InboxBatchHandler | undefined = meta.batch ? (items, manager) => call(items, manager) : undefined;
+        const handler = meta.batch
+          ? (event: EventEnvelope, manager: EntityManager, delivery: DeliveryMeta) => call([{ event, meta: delivery }], manager)
+          : (event: EventEnvelope, manager: EntityManager, delivery: DeliveryMeta) => call(event, manager, delivery);
         const consumer = new InboxConsumer(this.nats, this.dataSource, handler, {
           durable: `${this.opts.service}-${meta.name}`,
           stream: this.opts.stream,
@@ -132,6 +141,7 @@ export class EventConsumersService implements OnApplicationBootstrap, BeforeAppl
           schema: this.opts.schema as string,
           maxDeliver: meta.maxDeliver ?? this.opts.consumer?.maxDeliver,
           transactionBatch: meta.transactionBatch,
+          batchHandler,
           ackWaitMs: this.opts.consumer?.ackWaitMs,
           afterCommit: this.opts.consumer?.afterCommit,
           logger: this.logger,

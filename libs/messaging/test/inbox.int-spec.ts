@@ -150,4 +150,32 @@ describe('inbox consumer (real Postgres + JetStream)', () => {
     expect(counts).toEqual([]);
     expect(await effectsOf(bad.id)).toBe(0);
   });
+
+  it('a batch handler gets each new event once, in stream order, with in-batch and redelivered duplicates removed', async () => {
+    const calls: string[][] = [];
+    const c = new InboxConsumer(nats, ds, async () => {
+      throw new Error('the single-event path is not used by this consumer');
+    }, {
+      durable: 'batchhandler',
+      stream: iso.EVENTS_STREAM,
+      filterSubject: `${iso.EVENTS_SUBJECT_PREFIX}.e.>`,
+      schema: SCHEMA,
+      transactionBatch: 100,
+      batchHandler: async (items, m) => {
+        calls.push(items.map((i) => i.event.id));
+        for (const i of items) await m.query(`INSERT INTO ${SCHEMA}.effects VALUES ($1, 5)`, [i.event.id]);
+      },
+    });
+    // the consumer starts after the messages are in the stream, so they arrive together in batches
+    const events = Array.from({ length: 40 }, (_, i) => envelope('e.item', { i }));
+    for (const e of events) await publish('e.item', e);
+    await publish('e.item', events[5]);
+    await publish('e.item', events[5]);
+    await c.start();
+    consumers.push(c);
+    await waitFor(async () => (await ds.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.effects WHERE n = 5`))[0].n === 40, { what: 'batch applied' });
+    const seen = calls.flat();
+    expect(seen).toEqual(events.map((e) => e.id)); // once each, in order
+    expect(calls.some((b) => b.length > 1)).toBe(true); // really batched
+  });
 });

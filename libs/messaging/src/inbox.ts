@@ -73,7 +73,8 @@ export class InboxConsumer {
     this.stopped = false;
     await this.ensureConsumer();
     const consumer = await this.nats.js.consumers.get(this.opts.stream, this.opts.durable);
-    this.messages = await consumer.consume({ max_messages: this.opts.batch ?? 100 });
+    // the client buffer is at least one transaction batch, so a full batch can be taken at once
+    this.messages = await consumer.consume({ max_messages: Math.max(this.opts.batch ?? 100, this.opts.transactionBatch ?? 1) });
     const messages = this.messages;
     const maxBatch = Math.max(1, this.opts.transactionBatch ?? 1);
     this.loop = (async () => {

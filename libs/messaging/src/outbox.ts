@@ -226,7 +226,7 @@ export class OutboxRelay {
     const client = new PgClient({ connectionString: url, application_name: `opsdesk-${this.opts.schema}-relay` });
     client.on('notification', () => this.kick());
     client.on('error', (err) => {
-      this.opts.logger?.warn(`outbox listener lost: ${err.message}; polling until it is back`);
+      if (!this.stopped) this.opts.logger?.warn(`outbox listener lost: ${err.message}; polling until it is back`);
       if (this.listener === client) this.listener = null;
       client.end().catch(() => undefined);
       if (!this.stopped) setTimeout(() => void this.listen().catch(() => undefined), 2000).unref();

@@ -1,11 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { parseAllDocuments } from 'yaml';
+import { freePort } from '@opsdesk/testing';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, createUser, login, randomIp, startStack, waitFor, type Stack } from './support/stack';
 import {
   DEPLOY,
@@ -48,17 +48,6 @@ function requireTool(path: string, versionArg: string, hint: string): void {
   if (probe.error) throw new Error(`${path} is not installed: ${hint}`);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const yamlFiles = walk(DEPLOY).filter((f) => /\.ya?ml$/.test(f) && !f.includes(join('helm', 'opsdesk', 'templates')));
 const alertFiles = walk(join(DEPLOY, 'prometheus')).filter((f) => /alerts.*\.ya?ml$/.test(f));

@@ -1,4 +1,5 @@
-import type { HostView } from '@opsdesk/contracts';
+import { HOST_DATA_FIELDS, type HostView } from '@opsdesk/contracts';
+
 
 /**
  * Hosts are read and written with SQL, not an ORM entity: `inet`, arrays, a generated search column and
@@ -33,24 +34,8 @@ export function toHostView(v: HostJson): HostView {
   };
 }
 
-/** Column list in insert order, matching HOST_DATA_FIELDS. */
-export const HOST_COLUMNS = [
-  'hostname',
-  'fqdn',
-  'ip',
-  'os',
-  'environment',
-  'owner',
-  'team',
-  'criticality',
-  'tags',
-  'notes',
-  'connection_method',
-  'ssh_user',
-  'ssh_port',
-  'bastion_host',
-  'bastion_port',
-] as const;
+/** Column list in insert order: the contract's data fields (one list, so CSV, API and SQL agree). */
+export const HOST_COLUMNS = HOST_DATA_FIELDS;
 
 export const UNIQUE_VIOLATION = '23505';
 

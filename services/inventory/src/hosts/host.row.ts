@@ -1,6 +1,5 @@
 import { HOST_DATA_FIELDS, type HostView } from '@opsdesk/contracts';
 
-
 /**
  * Hosts are read and written with SQL, not an ORM entity: `inet`, arrays, a generated search column and
  * COPY-based imports do not fit TypeORM's model. Every read goes through the SQL function

@@ -43,6 +43,9 @@ const INSERT_EXPR: Record<HostDataField, string> = {
   bastion_port: 'coalesce(r.bastion_port, 22)',
 };
 
+/** Rows are handed to COPY in chunks of about this many characters. */
+const COPY_CHUNK_CHARS = 64 * 1024;
+
 interface Classified {
   line: number;
   first_host_line: number;
@@ -103,6 +106,7 @@ export class ImportService {
       const rowsByLine = new Map<number, string>();
       let mapping: HeaderMapping | null = null;
       let rows = 0;
+      let pending = '';
       const maxRows = this.config.IMPORT_MAX_ROWS;
       const validate = new Transform({
         objectMode: true,
@@ -127,7 +131,16 @@ export class ImportService {
           }
           if (warnings.length) warningsByLine.set(line, warnings);
           rowsByLine.set(line, row.hostname as string);
-          done(null, copyLine(line, row));
+          // pg-copy-streams writes every chunk to the socket as its own CopyData message (two writes): gather
+          // rows into ~64 KB chunks so the COPY costs a few hundred socket writes instead of two per row
+          pending += copyLine(line, row);
+          if (pending.length < COPY_CHUNK_CHARS) return done();
+          const out = pending;
+          pending = '';
+          done(null, out);
+        },
+        flush(done) {
+          done(null, pending || undefined);
         },
       });
       const copy = client.query(copyFrom(`COPY import_rows (${TEMP_COLUMNS}) FROM STDIN (FORMAT csv)`));
@@ -166,7 +179,8 @@ export class ImportService {
 
       const createLines: number[] = [];
       const updateLines: number[] = [];
-      const invalidLines: number[] = [];
+      // neither created nor updated (errors, unchanged): rows the writes must leave alone
+      const skipLines: number[] = [];
       for (const c of classified) {
         const hostname = rowsByLine.get(c.line) ?? null;
         const warnings = warningsByLine.get(c.line);
@@ -178,7 +192,7 @@ export class ImportService {
         if (!errors.length && c.existing_id && q.on_conflict === 'fail') errors.push({ field: 'hostname', message: 'already exists (on_conflict=fail)' });
         if (errors.length) {
           reports.push({ ...base, status: 'error', errors });
-          invalidLines.push(c.line);
+          skipLines.push(c.line);
         } else if (!c.existing_id) {
           reports.push({ ...base, status: 'created' });
           createLines.push(c.line);
@@ -186,6 +200,7 @@ export class ImportService {
           reports.push({ ...base, status: 'updated', id: c.existing_id });
           updateLines.push(c.line);
         } else {
+          skipLines.push(c.line);
           reports.push({ ...base, status: 'unchanged', id: c.existing_id, ...(c.changed ? { warnings: [...(warnings ?? []), { field: 'hostname', message: 'exists; skipped (on_conflict=skip)' }] } : {}) });
         }
       }
@@ -194,7 +209,7 @@ export class ImportService {
       const commit = !q.dry_run && !(q.atomic && errorCount > 0);
       if (commit) {
         const importId = randomUUID();
-        const ids = await this.apply(client, importId, createLines, updateLines, present, ctx, { total_rows: reports.length, errors: errorCount });
+        const ids = await this.apply(client, importId, createLines, updateLines, skipLines, present, ctx, { total_rows: reports.length, errors: errorCount });
         for (const r of reports) if (r.status === 'created') r.id = ids.get((r.hostname as string).toLowerCase());
         await client.query('COMMIT');
       } else {
@@ -226,6 +241,7 @@ export class ImportService {
     importId: string,
     createLines: number[],
     updateLines: number[],
+    skipLines: number[],
     present: Set<HostDataField>,
     ctx: RpcContext,
     totals: { total_rows: number; errors: number },
@@ -238,9 +254,14 @@ export class ImportService {
     const size = this.config.IMPORT_BATCH_ROWS;
     const fields = Object.keys(INSERT_EXPR) as HostDataField[];
     // Mark the rows once (hash join with the line list), then write batches as line ranges over the primary key:
-    // a large `line = ANY(array)` per batch would cost rows × array length.
-    for (const [action, lines] of [['c', createLines], ['u', updateLines]] as const)
+    // a large `line = ANY(array)` per batch would cost rows × array length. Updates are marked 'u'; creates are
+    // either marked 'c' or, when that touches fewer rows, are the unmarked rows once the skipped ones are marked
+    // 'x' — so a fresh import (all creates) rewrites nothing in the temp table.
+    const markCreates = createLines.length <= skipLines.length;
+    const marks: Array<[string, number[]]> = [['u', updateLines], markCreates ? ['c', createLines] : ['x', createLines.length ? skipLines : []]];
+    for (const [action, lines] of marks)
       if (lines.length) await client.query(`UPDATE import_rows r SET action = $1 FROM unnest($2::int[]) AS u(line) WHERE r.line = u.line`, [action, lines]);
+    const isCreate = markCreates ? `r.action = 'c'` : 'r.action IS NULL';
     const batches: Array<{ kind: 'create' | 'update'; action: 'c' | 'u'; from: number; to: number; lines: number[] }> = [];
     for (let i = 0; i < createLines.length; i += size) {
       const lines = createLines.slice(i, i + size);
@@ -259,7 +280,7 @@ export class ImportService {
           `WITH ins AS (
              INSERT INTO inventory.hosts AS h (${fields.join(', ')}, created_at, updated_at)
              SELECT ${fields.map((f) => INSERT_EXPR[f]).join(', ')}, $2::timestamptz, $2::timestamptz
-               FROM import_rows r WHERE r.action = 'c' AND r.line BETWEEN $1 AND $5 ORDER BY r.line
+               FROM import_rows r WHERE ${isCreate} AND r.line BETWEEN $1 AND $5 ORDER BY r.line
              RETURNING h.id, h.hostname, inventory.host_view(h) AS v),
            rev AS (
              INSERT INTO inventory.host_revisions (host_id, revision, action, at, actor, request_id, source, before, after)

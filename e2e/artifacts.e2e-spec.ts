@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
@@ -332,6 +333,54 @@ describe('crash safety', () => {
     expect(await rowCount(`SELECT count(*) AS n FROM artifacts.artifacts WHERE host_id = $1`, [host])).toBe(0);
     // the restarted service works
     await upload(operator.token, host, [{ name: 'kind', value: 'log' }, { name: 'file', filename: 'after.log', content: Buffer.from('after restart\n') }]).expect(201);
+  });
+
+  it('SIGKILL of a real artifacts process mid-upload: nothing visible, and nothing left after the next start', async () => {
+    const main = join(__dirname, '..', 'dist', 'services', 'artifacts', 'src', 'main.js');
+    if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first (npm test does)`);
+    const host = await createHost();
+    const blobsBefore = blobFiles().length;
+    // Replace the in-process service by a real process on the same port (the gateway keeps its ARTIFACTS_URL).
+    const port = new URL(stack.env.ARTIFACTS_URL as string).port;
+    stack.env.ARTIFACTS_PORT = port; // the in-process restart below comes back on the same port too
+    await stack.stopService('artifacts');
+    const child: ChildProcess = spawn(process.execPath, [main], {
+      env: { ...stack.env, ARTIFACTS_PORT: port, LOG_LEVEL: 'error' },
+      stdio: 'ignore',
+    });
+    try {
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.ok, { timeoutMs: 30_000, what: 'artifacts process ready' });
+      const boundary = 'killboundary';
+      const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nlog\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="killed.log"\r\n\r\n`);
+      let req: ClientRequest | null = null;
+      const outcome = new Promise<number | string>((resolve) => {
+        req = httpRequest(new URL(`/api/hosts/${host}/artifacts`, stack.url), {
+          method: 'POST',
+          headers: { ...bearer(operator.token), 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': String(head.length + 900_000 + 100) },
+        });
+        req.on('response', (res: IncomingMessage) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', (err) => resolve(err.message));
+        req.write(head);
+        req.write(randomBytes(300_000)); // part of the file, then the client stalls
+      });
+      await waitFor(() => tempFiles().length === 1, { what: 'the upload to reach a temp file' });
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      expect(await outcome).not.toBe(201);
+      (req as ClientRequest | null)?.destroy();
+      // nothing is visible: no metadata row (the transaction never ran)
+      expect(await rowCount(`SELECT count(*) AS n FROM artifacts.artifacts WHERE host_id = $1`, [host])).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await stack.startService('artifacts');
+    }
+    // and the next start removed what the killed process left on disk
+    expect(tempFiles()).toEqual([]);
+    expect(blobFiles().length).toBe(blobsBefore);
+    await upload(operator.token, host, [{ name: 'kind', value: 'log' }, { name: 'file', filename: 'after-kill.log', content: Buffer.from('after kill\n') }]).expect(201);
   });
 
   it('a hard crash (temp file and an unrecorded blob left on disk) is cleaned at the next start', async () => {

@@ -114,8 +114,11 @@ export class InternalProxy {
             } catch {
               // not JSON: keep the status, use a generic code
             }
-            const retry = res.headers['retry-after'];
-            if (typeof retry === 'string') reply.header('Retry-After', retry);
+            // headers that give an error its meaning: when to retry (429/503), the real size (416)
+            for (const h of ['retry-after', 'content-range']) {
+              const v = res.headers[h];
+              if (typeof v === 'string') reply.header(h, v);
+            }
             fail(status, body.code ?? (status >= 500 ? ErrorCodes.INTERNAL : `HTTP.${status}`), status >= 500 && !body.code ? 'Internal error' : (body.message ?? 'Request failed'), body.errors);
           });
           res.on('error', () => fail(502, ErrorCodes.UPSTREAM_UNAVAILABLE, 'Upstream response failed'));

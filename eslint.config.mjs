@@ -1,5 +1,7 @@
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
+import js from '@eslint/js';
+import globals from 'globals';
 
 export default [
   { ignores: ['**/dist/**', '**/node_modules/**', '.opsdesk/**', '.nx/**', 'web/dist/**', '**/*.cjs', '**/*.mjs', 'jest.config.js'] },
@@ -33,6 +35,13 @@ export default [
     // the restriction above is for contracts only
     files: ['libs/!(contracts)/**/*.ts', 'services/**/*.ts', 'e2e/**/*.ts', 'bench/**/*.ts'],
     rules: { 'no-restricted-imports': 'off' },
+  },
+  {
+    // The console ships as plain browser ES modules (no build step): lint them as such.
+    files: ['web/public/**/*.js'],
+    ...js.configs.recommended,
+    languageOptions: { sourceType: 'module', globals: { ...globals.browser } },
+    rules: { ...js.configs.recommended.rules, 'no-unused-vars': ['error', { argsIgnorePattern: '^_' }] },
   },
   {
     files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', 'e2e/**/*.ts', 'libs/testing/**/*.ts'],

@@ -301,34 +301,40 @@ describe('roles', () => {
   });
 });
 
+/**
+ * Starts an upload that sends the head of a 900 kB file and then stalls, so a test can stop or kill the
+ * service while the body is in flight. `outcome` is the status the gateway answered, or the socket error.
+ */
+function stalledUpload(token: string, hostId: string, filename: string): { outcome: Promise<number | string>; cancel(): void } {
+  const boundary = `stall${randomBytes(6).toString('hex')}`;
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nlog\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\n\r\n`);
+  const req: ClientRequest = httpRequest(new URL(`/api/hosts/${hostId}/artifacts`, stack.url), {
+    method: 'POST',
+    headers: { ...bearer(token), 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': String(head.length + 900_000 + 100) },
+  });
+  const outcome = new Promise<number | string>((resolve) => {
+    req.on('response', (res: IncomingMessage) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', (err) => resolve(err.message));
+  });
+  req.write(head);
+  req.write(randomBytes(300_000)); // a third of the file, then the client stalls
+  return { outcome, cancel: () => req.destroy() };
+}
+
 describe('crash safety', () => {
   it('stopping the service mid-upload leaves nothing visible and nothing behind after restart', async () => {
     const host = await createHost();
     const blobsBefore = blobFiles().length;
-    const boundary = 'crashboundary';
-    const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nlog\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.log"\r\n\r\n`);
-    const url = new URL(`/api/hosts/${host}/artifacts`, stack.url);
-    let req: ClientRequest | null = null;
-    const outcome = new Promise<number | string>((resolve) => {
-      req = httpRequest(url, {
-        method: 'POST',
-        headers: { ...bearer(operator.token), 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': String(head.length + 900_000 + 100) },
-      });
-      req.on('response', (res: IncomingMessage) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-      req.on('error', (err) => resolve(err.message));
-      req.write(head);
-      req.write(randomBytes(300_000)); // a third of the file, then the client stalls
-    });
+    const upload1 = stalledUpload(operator.token, host, 'big.log');
     await waitFor(() => tempFiles().length === 1, { what: 'the upload to reach a temp file' });
     // restart on the same port (the gateway keeps its ARTIFACTS_URL)
     stack.env.ARTIFACTS_PORT = new URL(stack.env.ARTIFACTS_URL as string).port;
     await stack.restart('artifacts');
-    const result = await outcome;
-    expect(result).not.toBe(201);
-    (req as ClientRequest | null)?.destroy();
+    expect(await upload1.outcome).not.toBe(201);
+    upload1.cancel();
     expect(tempFiles()).toEqual([]);
     expect(blobFiles().length).toBe(blobsBefore);
     expect(await rowCount(`SELECT count(*) AS n FROM artifacts.artifacts WHERE host_id = $1`, [host])).toBe(0);
@@ -351,27 +357,12 @@ describe('crash safety', () => {
     });
     try {
       await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.ok, { timeoutMs: 30_000, what: 'artifacts process ready' });
-      const boundary = 'killboundary';
-      const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nlog\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="killed.log"\r\n\r\n`);
-      let req: ClientRequest | null = null;
-      const outcome = new Promise<number | string>((resolve) => {
-        req = httpRequest(new URL(`/api/hosts/${host}/artifacts`, stack.url), {
-          method: 'POST',
-          headers: { ...bearer(operator.token), 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': String(head.length + 900_000 + 100) },
-        });
-        req.on('response', (res: IncomingMessage) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
-        req.on('error', (err) => resolve(err.message));
-        req.write(head);
-        req.write(randomBytes(300_000)); // part of the file, then the client stalls
-      });
+      const upload2 = stalledUpload(operator.token, host, 'killed.log');
       await waitFor(() => tempFiles().length === 1, { what: 'the upload to reach a temp file' });
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
-      expect(await outcome).not.toBe(201);
-      (req as ClientRequest | null)?.destroy();
+      expect(await upload2.outcome).not.toBe(201);
+      upload2.cancel();
       // nothing is visible: no metadata row (the transaction never ran)
       expect(await rowCount(`SELECT count(*) AS n FROM artifacts.artifacts WHERE host_id = $1`, [host])).toBe(0);
     } finally {

@@ -5,6 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { PrefixedNatsServer, RpcErrorFilter, RpcObservabilityInterceptor } from '@opsdesk/messaging';
 import { JsonLogger, initMetrics, installHttpMetrics, requestContext } from '@opsdesk/observability';
+import { natsServers as natsServersOf } from '@opsdesk/config';
 
 export interface ServiceAppOptions {
   service: string;
@@ -65,4 +66,36 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestFas
 
 export async function closeQuietly(app: INestApplication | null | undefined): Promise<void> {
   if (app) await app.close().catch(() => undefined);
+}
+
+/** The config fields every internal service has (libs/config commonEnvShape). */
+export interface ServiceAppConfig {
+  HOST: string;
+  LOG_LEVEL: string;
+  NATS_URL: string;
+  RPC_SUBJECT_PREFIX: string;
+}
+
+/**
+ * createServiceApp from a service's validated config: HTTP on HOST:port, RPC on NATS_URL under
+ * RPC_SUBJECT_PREFIX, logs at LOG_LEVEL (silent with `quiet`, for in-process tests).
+ */
+export function bootstrapService(opts: {
+  service: string;
+  module: ServiceAppOptions['module'];
+  config: ServiceAppConfig;
+  port: number;
+  quiet?: boolean;
+  configure?: ServiceAppOptions['configure'];
+}): Promise<NestFastifyApplication> {
+  return createServiceApp({
+    service: opts.service,
+    module: opts.module,
+    host: opts.config.HOST,
+    port: opts.port,
+    logLevel: opts.config.LOG_LEVEL,
+    rpc: { servers: natsServersOf(opts.config.NATS_URL), subjectPrefix: opts.config.RPC_SUBJECT_PREFIX },
+    logger: opts.quiet ? false : undefined,
+    configure: opts.configure,
+  });
 }

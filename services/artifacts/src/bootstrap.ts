@@ -1,19 +1,16 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { natsServers } from '@opsdesk/config';
-import { createServiceApp } from '@opsdesk/platform';
+import { bootstrapService } from '@opsdesk/platform';
 import { AppModule, type ArtifactsAppOverrides } from './app.module';
 import { loadArtifactsConfig, type ArtifactsConfig } from './config/artifacts.config';
 
 /** Used by main.ts and by tests that boot the service in-process. */
 export function bootstrapArtifacts(config: ArtifactsConfig, overrides: ArtifactsAppOverrides & { quiet?: boolean } = {}): Promise<NestFastifyApplication> {
-  return createServiceApp({
+  return bootstrapService({
     service: 'artifacts',
     module: AppModule.forRoot(config, overrides),
-    host: config.HOST,
+    config,
     port: config.ARTIFACTS_PORT,
-    logLevel: config.LOG_LEVEL,
-    rpc: { servers: natsServers(config.NATS_URL), subjectPrefix: config.RPC_SUBJECT_PREFIX },
-    logger: overrides.quiet ? false : undefined,
+    quiet: overrides.quiet,
     configure: (app) => {
       // Upload bodies are streamed by the route itself (busboy on req.raw): Fastify must not parse or buffer them.
       app.getHttpAdapter().getInstance().addContentTypeParser('multipart/form-data', (_req, _payload, done) => done(null));

@@ -1,19 +1,16 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { natsServers } from '@opsdesk/config';
-import { createServiceApp } from '@opsdesk/platform';
+import { bootstrapService } from '@opsdesk/platform';
 import { AppModule, type AuthAppOverrides } from './app.module';
 import { loadAuthConfig, type AuthConfig } from './config/auth.config';
 
 /** Used by main.ts and by tests that boot the service in-process. */
 export function bootstrapAuth(config: AuthConfig, overrides: AuthAppOverrides & { quiet?: boolean } = {}): Promise<NestFastifyApplication> {
-  return createServiceApp({
+  return bootstrapService({
     service: 'auth',
     module: AppModule.forRoot(config, overrides),
-    host: config.HOST,
+    config,
     port: config.AUTH_PORT,
-    logLevel: config.LOG_LEVEL,
-    rpc: { servers: natsServers(config.NATS_URL), subjectPrefix: config.RPC_SUBJECT_PREFIX },
-    logger: overrides.quiet ? false : undefined,
+    quiet: overrides.quiet,
   });
 }
 

@@ -1,19 +1,16 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { natsServers } from '@opsdesk/config';
-import { createServiceApp } from '@opsdesk/platform';
+import { bootstrapService } from '@opsdesk/platform';
 import { AppModule, type InventoryAppOverrides } from './app.module';
 import { loadInventoryConfig, type InventoryConfig } from './config/inventory.config';
 
 /** Used by main.ts and by tests that boot the service in-process. */
 export function bootstrapInventory(config: InventoryConfig, overrides: InventoryAppOverrides & { quiet?: boolean } = {}): Promise<NestFastifyApplication> {
-  return createServiceApp({
+  return bootstrapService({
     service: 'inventory',
     module: AppModule.forRoot(config, overrides),
-    host: config.HOST,
+    config,
     port: config.INVENTORY_PORT,
-    logLevel: config.LOG_LEVEL,
-    rpc: { servers: natsServers(config.NATS_URL), subjectPrefix: config.RPC_SUBJECT_PREFIX },
-    logger: overrides.quiet ? false : undefined,
+    quiet: overrides.quiet,
     configure: (app) => {
       // CSV uploads are streamed by the import route (req.raw), never parsed or buffered by Fastify.
       const fastify = app.getHttpAdapter().getInstance();

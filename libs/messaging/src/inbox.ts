@@ -35,7 +35,11 @@ export interface InboxConsumerOptions {
    * handled one message at a time, so only the bad message is retried or dead-lettered. Default 1.
    */
   transactionBatch?: number;
-  /** when set, batches go to this handler in one call (ids claimed in one statement) */
+  /**
+   * When set, every event goes to this handler, never to the single-event one: batches in one call (ids
+   * claimed in one statement), a lone message or the one-at-a-time fallback after a failed batch as a
+   * batch of one.
+   */
   batchHandler?: InboxBatchHandler;
   /** test hook: runs after the transaction committed and before the ack (crash window) */
   afterCommit?: (event: EventEnvelope) => Promise<void> | void;
@@ -267,7 +271,9 @@ export class InboxConsumer {
               duplicate = true;
               return;
             }
-            await this.handler(event, manager, meta);
+            // a batch consumer sees a lone message as a batch of one: the same code path for every event
+            if (this.opts.batchHandler) await this.opts.batchHandler([{ event, meta }], manager);
+            else await this.handler(event, manager, meta);
           });
           if (this.opts.afterCommit) await this.opts.afterCommit(event);
           m.ack();

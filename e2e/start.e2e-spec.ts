@@ -1,0 +1,139 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, waitFor } from '@opsdesk/testing';
+
+/**
+ * The README's first command, as a newcomer runs it: `npm start` (scripts/start.mjs; `npm test` has built
+ * dist/ already) with no DATABASE_URL, NATS_URL, JWT_SECRET or ADMIN_PASSWORD. It must bring up an embedded
+ * Postgres, its own nats-server, migrations, the admin with a generated password, every service supervised,
+ * and stop all of it on Ctrl-C. State and ports are this suite's own, so a developer's `npm start` is safe.
+ */
+const ROOT = join(__dirname, '..');
+const SERVICES = ['auth', 'inventory', 'audit', 'artifacts', 'gateway'];
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** The direct children of a process, with their command lines (Linux /proc). */
+function childrenOf(pid: number): Array<{ pid: number; cmd: string }> {
+  const out: Array<{ pid: number; cmd: string }> = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // the command name may contain spaces and parentheses: the ppid is the second field after the last ')'
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push({ pid: Number(name), cmd: readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ') });
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
+}
+
+/** The promise's value, or 'timeout' after ms (the timer is cleared either way, so nothing keeps jest alive). */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const alive = (pid: number) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+
+describe('npm start on a fresh state directory (embedded Postgres, own nats-server, supervised services)', () => {
+  let state: string;
+  let proc: ChildProcess;
+  let out = '';
+  const ports: Record<string, number> = {};
+  let exited: Promise<number | null>;
+
+  beforeAll(async () => {
+    // the embedded Postgres runs as the `postgres` user when we are root: it must be able to reach its directory
+    state = mkdtempSync(join(tmpdir(), 'opsdesk-start-'));
+    chmodSync(state, 0o755);
+    for (const name of [...SERVICES, 'pg', 'nats']) ports[name] = await freePort();
+    const env: NodeJS.ProcessEnv = { ...process.env, OPSDESK_STATE_DIR: state, LOG_LEVEL: 'warn', EMBEDDED_PG_PORT: String(ports.pg), EMBEDDED_NATS_PORT: String(ports.nats) };
+    for (const v of ['DATABASE_URL', 'NATS_URL', 'JWT_SECRET', 'ADMIN_PASSWORD', 'ADMIN_EMAIL', 'ARTIFACT_STORAGE_PATH', 'PROMETHEUS_URL']) delete env[v];
+    for (const s of SERVICES) env[`${s.toUpperCase()}_PORT`] = String(ports[s]);
+    // its own process group, so a failed test can still take everything down (afterAll)
+    proc = spawn(process.execPath, [join(ROOT, 'scripts', 'start.mjs')], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+  });
+
+  afterAll(async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGINT');
+      if ((await within(exited, 60_000)) === 'timeout') process.kill(-proc.pid!, 'SIGKILL');
+    }
+    rmSync(state, { recursive: true, force: true });
+  }, 90_000);
+
+  const gateway = () => `http://127.0.0.1:${ports.gateway}`;
+
+  it('comes up with everything and prints the URL and the generated login', async () => {
+    await waitFor(() => out.includes('OpsDesk is up') || proc.exitCode !== null, { timeoutMs: 180_000, intervalMs: 250, what: 'npm start to report the system up' });
+    expect(proc.exitCode).toBeNull();
+    expect(out).toContain(`OpsDesk is up: http://127.0.0.1:${ports.gateway}`);
+    expect(out).toContain(`embedded Postgres on 127.0.0.1:${ports.pg}`);
+    expect(out).toMatch(new RegExp(`nats: \\S*nats-server on nats://127\\.0\\.0\\.1:${ports.nats} with JetStream`));
+    // a generated admin password, printed once and saved with owner-only permissions
+    const passwordFile = join(state, 'admin-password');
+    const password = readFileSync(passwordFile, 'utf8').trim();
+    expect(password.length).toBeGreaterThanOrEqual(16);
+    expect(statSync(passwordFile).mode & 0o777).toBe(0o600);
+    expect(out).toContain(`admin@opsdesk.local / ${password}`);
+    for (const s of SERVICES) expect(await listening(ports[s])).toBe(true);
+
+    const login = await fetch(`${gateway()}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@opsdesk.local', password }) });
+    expect(login.status).toBe(200);
+    const { access_token } = (await login.json()) as { access_token: string };
+    const me = await fetch(`${gateway()}/api/auth/me`, { headers: { authorization: `Bearer ${access_token}` } });
+    expect(await me.json()).toMatchObject({ email: 'admin@opsdesk.local', role: 'admin' });
+    expect((await fetch(`${gateway()}/`)).status).toBe(200); // the console
+  }, 200_000);
+
+  it('restarts a service that dies, and the API works again through it', async () => {
+    const inventory = childrenOf(proc.pid!).find((c) => c.cmd.includes(join('services', 'inventory', 'src', 'main.js')));
+    expect(inventory).toBeDefined();
+    process.kill(inventory!.pid, 'SIGKILL');
+    await waitFor(() => out.includes('inventory exited (SIGKILL); restarting'), { timeoutMs: 10_000, what: 'the supervisor to notice' });
+    const password = readFileSync(join(state, 'admin-password'), 'utf8').trim();
+    const login = await fetch(`${gateway()}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@opsdesk.local', password }) });
+    const { access_token } = (await login.json()) as { access_token: string };
+    await waitFor(async () => (await fetch(`${gateway()}/api/hosts`, { headers: { authorization: `Bearer ${access_token}` } })).status === 200, {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+      what: 'host list through the restarted inventory service',
+    });
+    const again = childrenOf(proc.pid!).find((c) => c.cmd.includes(join('services', 'inventory', 'src', 'main.js')));
+    expect(again && again.pid !== inventory!.pid).toBe(true);
+  }, 90_000);
+
+  it('Ctrl-C stops the services, NATS and Postgres, and leaves no process behind', async () => {
+    const children = childrenOf(proc.pid!).map((c) => c.pid);
+    expect(children.length).toBeGreaterThanOrEqual(SERVICES.length + 1); // the services and nats-server at least
+    proc.kill('SIGINT');
+    const code = await within(exited, 60_000);
+    expect(code).toBe(0);
+    expect(out).toContain('stopping Postgres');
+    expect(out).toContain('stopping NATS');
+    for (const pid of children) expect(alive(pid)).toBe(false);
+    for (const name of [...SERVICES, 'pg', 'nats']) expect(await listening(ports[name])).toBe(false);
+  }, 90_000);
+});

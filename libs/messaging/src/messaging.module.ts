@@ -130,10 +130,9 @@ export class EventConsumersService implements OnApplicationBootstrap, BeforeAppl
           const r: unknown = await invoke(...args);
           if (isObservable(r)) await lastValueFrom(r, { defaultValue: undefined });
         };
+        // a batch handler gets every event, lone ones as a batch of one (InboxConsumer), never the single-event path
         const batchHandler: InboxBatchHandler | undefined = meta.batch ? (items, manager) => call(items, manager) : undefined;
-        const handler = meta.batch
-          ? (event: EventEnvelope, manager: EntityManager, delivery: DeliveryMeta) => call([{ event, meta: delivery }], manager)
-          : (event: EventEnvelope, manager: EntityManager, delivery: DeliveryMeta) => call(event, manager, delivery);
+        const handler = (event: EventEnvelope, manager: EntityManager, delivery: DeliveryMeta) => call(event, manager, delivery);
         const consumer = new InboxConsumer(this.nats, this.dataSource, handler, {
           durable: `${this.opts.service}-${meta.name}`,
           stream: this.opts.stream,

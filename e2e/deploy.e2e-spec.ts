@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -323,6 +323,24 @@ describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
     );
     expect(broken).toEqual([]);
     for (const f of dashboardFiles) expect(() => JSON.parse(readFileSync(f, 'utf8'))).not.toThrow();
+  });
+
+  it('env.example documents every variable a service reads, and nothing else (plus the npm start ones)', () => {
+    // by convention every service's src/config/<name>.config.ts exports its validated shape as <name>EnvShape
+    const services = readdirSync(join(ROOT, 'services')).filter((n) => existsSync(join(ROOT, 'services', n, 'src', 'config', `${n}.config.ts`)));
+    expect(services.length).toBeGreaterThanOrEqual(5);
+    const read = new Set(
+      services.flatMap((n) => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- services are found by convention, like the e2e stack does
+        const shape = (require(join(ROOT, 'services', n, 'src', 'config', `${n}.config`)) as Record<string, object>)[`${n}EnvShape`];
+        expect(shape).toBeDefined();
+        return Object.keys(shape);
+      }),
+    );
+    const startOnly = ['OPSDESK_STATE_DIR', 'EMBEDDED_PG_PORT', 'EMBEDDED_NATS_PORT']; // scripts/start.mjs
+    const documented = envExampleNames();
+    expect([...read].filter((n) => !documented.has(n)).sort()).toEqual([]);
+    expect([...documented].filter((n) => !read.has(n) && !startOnly.includes(n)).sort()).toEqual([]);
   });
 
   it('docker-compose files use only env.example names (plus documented compose-internal ones) and publish only the gateway', () => {

@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import request from 'supertest';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, createUser, login, startStack, waitFor, type Stack } from './support/stack';
 import { bearer, createHost, streamEvents } from './support/inventory';
@@ -9,7 +10,7 @@ let operator: string;
 const MAX_BYTES = 256 * 1024;
 
 beforeAll(async () => {
-  stack = await startStack('inventoryimp', { services: ['auth', 'inventory'], env: { RATE_LIMIT_API_PER_MINUTE: '100000', IMPORT_MAX_BYTES: String(MAX_BYTES), IMPORT_BATCH_ROWS: '2' } });
+  stack = await startStack('inventoryimp', { services: ['auth', 'inventory'], env: { RATE_LIMIT_API_PER_MINUTE: '100000', IMPORT_MAX_BYTES: String(MAX_BYTES), IMPORT_BATCH_ROWS: '2', IMPORT_ANALYZE_MIN_ROWS: '3' } });
   admin = (await login(stack.url, ADMIN_EMAIL, ADMIN_PASSWORD)).access;
   operator = (await createUser(stack.url, admin, 'imp-op@inv.test', 'operator')).token;
 }, 120_000);
@@ -32,6 +33,18 @@ async function allHosts(q = ''): Promise<Host[]> {
     cursor = res.body.next_cursor;
   } while (cursor);
   return out;
+}
+
+/** Manual ANALYZEs of inventory.hosts so far (autovacuum's are counted apart). */
+async function manualAnalyzeCount(): Promise<number> {
+  const pg = new Client({ connectionString: stack.db.url });
+  await pg.connect();
+  try {
+    const { rows } = await pg.query(`SELECT analyze_count::int AS n FROM pg_stat_user_tables WHERE schemaname = 'inventory' AND relname = 'hosts'`);
+    return rows[0].n as number;
+  } finally {
+    await pg.end();
+  }
 }
 
 const importCsv = (csv: string, qs = '') => request(stack.url).post(`/api/hosts/import${qs}`).set(bearer(operator)).set('Content-Type', 'text/csv').send(csv);
@@ -70,8 +83,11 @@ describe('CSV import', () => {
   });
 
   it('commit lands the good rows, reports ids, and emits hosts.imported per batch with the ids', async () => {
+    const analyzed = await manualAnalyzeCount();
     const res = await importCsv(CSV).expect(200);
     expect(res.body).toMatchObject({ committed: true, summary: { created: 3, error: 3 } });
+    // 3 hosts written reaches IMPORT_ANALYZE_MIN_ROWS here: the planner statistics were refreshed (manual ANALYZE)
+    await waitFor(async () => (await manualAnalyzeCount()) > analyzed, { timeoutMs: 20_000, what: 'ANALYZE inventory.hosts after the import' });
     const hosts = await allHosts('&q=imp-');
     expect(hosts.map((h) => h.hostname).sort()).toEqual(['imp-formula', 'imp-good-1', 'imp-good-2']);
     const good1 = hosts.find((h) => h.hostname === 'imp-good-1')!;

@@ -22,6 +22,8 @@ export const inventoryEnvShape = {
   IMPORT_MAX_ROWS: intEnv(200_000, 1, 5_000_000),
   /** rows per write batch; one inventory.hosts.imported event per batch */
   IMPORT_BATCH_ROWS: intEnv(5000, 1, 50_000),
+  /** an import that writes at least this many hosts refreshes the planner statistics (ANALYZE) before answering */
+  IMPORT_ANALYZE_MIN_ROWS: intEnv(10_000, 1, 10_000_000),
   APP_VERSION: z.string().default('0.1.0'),
 };
 

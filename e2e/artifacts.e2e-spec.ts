@@ -8,6 +8,7 @@ import { parse as parseContentDisposition } from 'content-disposition';
 import { Client } from 'pg';
 import request from 'supertest';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, createUser, login, startStack, waitFor, type Stack } from './support/stack';
+import { rawBody } from '@opsdesk/testing';
 
 /**
  * Artifacts end to end through the real gateway: auth, inventory (hosts), audit (when present) and
@@ -93,11 +94,7 @@ function download(token: string, id: string, headers: Record<string, string> = {
     .set(bearer(token))
     .set(headers)
     .buffer(true)
-    .parse((res, cb) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => cb(null, Buffer.concat(chunks)));
-    });
+    .parse(rawBody);
 }
 
 function blobFiles(): string[] {

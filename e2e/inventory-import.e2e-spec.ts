@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import request from 'supertest';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, createUser, login, startStack, waitFor, type Stack } from './support/stack';
+import { rawBody } from '@opsdesk/testing';
 import { bearer, createHost, streamEvents } from './support/inventory';
 
 let stack: Stack;
@@ -173,16 +174,11 @@ describe('CSV export', () => {
     await createHost(stack, operator, { hostname: 'rt-plain', ip: '10.80.0.2', environment: 'stage', os: 'macos' });
 
     const before = await allHosts();
-    const exp = await request(stack.url).get('/api/hosts/export.csv').set(bearer(admin)).buffer(true).parse((res, cb) => {
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (data += c));
-      res.on('end', () => cb(null, data));
-    });
+    const exp = await request(stack.url).get('/api/hosts/export.csv').set(bearer(admin)).buffer(true).parse(rawBody);
     expect(exp.status).toBe(200);
     expect(exp.headers['content-type']).toMatch(/text\/csv/);
     expect(exp.headers['content-disposition']).toMatch(/attachment; filename="opsdesk-hosts-.*\.csv"/);
-    const csv = exp.body as string;
+    const csv = (exp.body as Buffer).toString('utf8');
     expect(csv.split('\r\n')[0]).toBe('hostname,fqdn,ip,os,environment,owner,team,criticality,tags,notes,connection_method,ssh_user,ssh_port,bastion_host,bastion_port');
     expect(csv).toContain(`'=1+2 looks like a formula`);
     expect(csv).toContain(`"'=HYPERLINK(""http://evil.example"",""click"")"`);

@@ -3,3 +3,4 @@ export * from './nats';
 export * from './wait';
 export * from './env';
 export * from './stream-reader';
+export * from './http';

@@ -10,7 +10,7 @@ import { InternalTokens, type Principal } from '@opsdesk/auth';
 import { ArtifactsInternalPaths, ArtifactsRpc, InventoryRpc, type RpcContext } from '@opsdesk/contracts';
 import { runMigrations } from '@opsdesk/database';
 import { RpcClient } from '@opsdesk/messaging';
-import { TEST_JWT_SECRET, createTestEnv, waitFor, type TestDatabase } from '@opsdesk/testing';
+import { TEST_JWT_SECRET, createTestEnv, rawBody, waitFor, type TestDatabase } from '@opsdesk/testing';
 import { bootstrapFromEnv } from '../src/bootstrap';
 import { createDataSource } from '../src/database/data-source';
 
@@ -57,12 +57,7 @@ function downloadReq(id: string, headers: Record<string, string> = {}, role: Pri
     .set('Authorization', internal('GET', path, role))
     .set(headers)
     .buffer(true)
-    .parse((res, cb) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => cb(null, Buffer.concat(chunks)));
-      res.on('error', (e) => cb(e, Buffer.concat(chunks)));
-    });
+    .parse(rawBody);
 }
 
 async function createHost(): Promise<string> {

@@ -7,7 +7,6 @@ import {
   InventoryErrors,
   decodeCursor,
   encodeCursor,
-  type Actor,
   type MetricsSnapshotView,
   type Page,
   type RpcContext,
@@ -21,15 +20,8 @@ import { SettingsService } from '../settings/settings.service';
 import { hasSeries, nodeQueries, renderInstance, toSnapshot, type PromSample, type SnapshotData } from './node-metrics';
 import { PrometheusClient } from './prometheus.client';
 
-interface SnapshotRow {
-  id: string;
-  host_id: string;
-  instance: string;
-  collected_at: string;
-  collected_by: Actor | null;
-  expires_at: string;
-  data: SnapshotData;
-}
+/** A stored snapshot: the view's identity fields, and the measurements as one JSON column. */
+type SnapshotRow = Pick<MetricsSnapshotView, 'id' | 'host_id' | 'instance' | 'collected_at' | 'collected_by' | 'expires_at'> & { data: SnapshotData };
 
 const SNAPSHOT_COLUMNS = `id, host_id, instance, inventory.iso(collected_at) AS collected_at, collected_by, inventory.iso(expires_at) AS expires_at, data`;
 

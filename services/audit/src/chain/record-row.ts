@@ -1,26 +1,16 @@
 import type { AuditCheckpointView } from '@opsdesk/contracts';
-import type { ChainActor, ChainedRecord } from './canonical';
+import type { ChainedRecord } from './canonical';
 
 /** Columns selected wherever records are read (list, export, verify). */
 export const RECORD_COLUMNS =
   'seq, event_id, type, source, occurred_at, recorded_at, actor, entity_type, entity_id, request_id, trace_id, data, prev_hash, hash';
 
-export interface RecordRow {
+/** A record as pg returns it: the bigint seq may come as a string, timestamps as Date. */
+export type RecordRow = Omit<ChainedRecord, 'seq' | 'occurred_at' | 'recorded_at'> & {
   seq: string | number;
-  event_id: string;
-  type: string;
-  source: string;
   occurred_at: Date | string;
   recorded_at: Date | string;
-  actor: ChainActor | null;
-  entity_type: string;
-  entity_id: string | null;
-  request_id: string | null;
-  trace_id: string | null;
-  data: Record<string, unknown>;
-  prev_hash: string;
-  hash: string;
-}
+};
 
 const iso = (v: Date | string) => (v instanceof Date ? v.toISOString() : new Date(v).toISOString());
 

@@ -177,4 +177,58 @@ describe('web console', () => {
 
     expect(pageErrors).toEqual([]);
   }, 60_000);
+
+  it('pages through hosts and audit records with keyset "next" and "first" buttons', async () => {
+    const paged = Array.from({ length: 55 }, (_, i) => `paged-${String(i).padStart(3, '0')}`);
+    for (let i = 0; i < paged.length; i += 11) {
+      await Promise.all(paged.slice(i, i + 11).map((hostname, j) => createHost(stack, admin, { hostname, ip: `198.51.100.${i + j + 1}` })));
+    }
+    await page.goto(stack.url);
+    await fillLogin(ADMIN_EMAIL, ADMIN_PASSWORD);
+    await page.locator('#app-header').waitFor({ state: 'visible' });
+    await page.fill('#host-search', 'paged-');
+    await page.press('#host-search', 'Enter');
+    await waitFor(async () => (await shownHostnames()).length === 50 && (await shownHostnames()).every((n) => n.startsWith('paged-')), {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+      what: 'a first page of 50 paged hosts',
+    });
+    const firstPage = await shownHostnames();
+    expect(await page.isVisible('#hosts-next')).toBe(true);
+    expect(await page.isHidden('#hosts-first')).toBe(true);
+
+    await page.click('#hosts-next');
+    await waitFor(async () => (await shownHostnames()).length === 5, { timeoutMs: 10_000, intervalMs: 100, what: 'the last 5 paged hosts' });
+    expect([...firstPage, ...(await shownHostnames())].sort()).toEqual(paged); // no gap, no repeat
+    expect(await page.isHidden('#hosts-next')).toBe(true);
+    expect(await page.isVisible('#hosts-first')).toBe(true);
+
+    await page.click('#hosts-first');
+    await waitFor(async () => (await shownHostnames()).length === 50, { timeoutMs: 10_000, intervalMs: 100, what: 'the first page again' });
+    expect(await shownHostnames()).toEqual(firstPage);
+    expect(await page.isHidden('#hosts-first')).toBe(true);
+
+    // the audit trail has more than a page by now (55 host creations alone): older records, then newest again
+    // events reach the recorder asynchronously: wait until well over a page is recorded before opening the page
+    await waitFor(async () => ((await request(stack.url).get('/api/audit?limit=100').set(bearer(admin))).body.items?.length ?? 0) >= 60, {
+      timeoutMs: 20_000,
+      what: 'more than a page of audit records',
+    });
+    const seqs = async () => (await page.locator('#audit-table tbody tr').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-seq')))));
+    await page.click('#nav-audit');
+    await waitFor(async () => (await seqs()).length === 50, { timeoutMs: 10_000, intervalMs: 100, what: 'a first audit page of 50' });
+    const newest = await seqs();
+    expect(await page.isHidden('#audit-first')).toBe(true);
+    await page.click('#audit-next');
+    await waitFor(async () => (await seqs())[0] < Math.min(...newest), { timeoutMs: 10_000, intervalMs: 100, what: 'older audit records' });
+    const older = await seqs();
+    expect(older).toEqual([...older].sort((a, b) => b - a)); // newest first within the page too
+    expect(older[0]).toBe(Math.min(...newest) - 1); // keyset: the page continues exactly where the first ended
+    expect(await page.isVisible('#audit-first')).toBe(true);
+    await page.click('#audit-first');
+    await waitFor(async () => (await seqs())[0] >= newest[0], { timeoutMs: 10_000, intervalMs: 100, what: 'the newest audit records again' });
+    expect(await page.isHidden('#audit-first')).toBe(true);
+
+    expect(pageErrors).toEqual([]);
+  }, 90_000);
 });

@@ -1,6 +1,6 @@
 // The audit trail (admin, auditor): newest records first, keyset pages.
 import { api, query } from './api.js';
-import { errorBox, formatTime, h, replace, text } from './dom.js';
+import { errorBox, formatTime, h, keysetPager, replace, text } from './dom.js';
 
 /** @param {HTMLElement} view */
 export function renderAudit(view) {
@@ -17,19 +17,16 @@ export function renderAudit(view) {
   );
   replace(view, h('section', {}, h('h1', {}, 'Audit trail'), error, status, table, h('div', { className: 'pager' }, first, next)));
 
-  let cursor = null;
-  let nextCursor = null;
+  const pager = keysetPager(first, next, load);
 
   async function load() {
     status.textContent = 'Loading…';
     replace(error);
     try {
-      const page = await api('GET', `/api/audit${query({ limit: 50, cursor })}`);
-      nextCursor = page.next_cursor;
+      const page = await api('GET', `/api/audit${query({ limit: 50, cursor: pager.cursor() })}`);
       replace(tbody, page.items.map(row));
       status.textContent = page.items.length ? '' : 'No records.';
-      next.hidden = !nextCursor;
-      first.hidden = !cursor;
+      pager.shown(page.next_cursor);
     } catch (err) {
       status.textContent = '';
       replace(error, errorBox(err, 'audit-error'));
@@ -50,13 +47,5 @@ export function renderAudit(view) {
     );
   }
 
-  next.addEventListener('click', () => {
-    cursor = nextCursor;
-    void load();
-  });
-  first.addEventListener('click', () => {
-    cursor = null;
-    void load();
-  });
   void load();
 }

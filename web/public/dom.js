@@ -56,3 +56,33 @@ export function errorBox(err, id) {
   if (err && err.requestId) meta.push(`request ${err.requestId}`);
   return h('div', { className: 'error', id, role: 'alert' }, h('span', { className: 'detail' }, detail), meta.length ? h('small', {}, ` (${meta.join(', ')})`) : null);
 }
+
+/**
+ * Keyset paging of a list, shared by the hosts and audit pages. The "next" button follows the server's
+ * next_cursor and "first" starts over; both call `load`, which fetches `pager.cursor()` and then reports
+ * the answer's next_cursor with `pager.shown(nextCursor)` (that shows or hides the buttons).
+ * `pager.reset()` returns to the first page (a new search).
+ */
+export function keysetPager(first, next, load) {
+  let cursor = null; // cursor of the page shown (null: the first page)
+  let nextCursor = null;
+  next.addEventListener('click', () => {
+    cursor = nextCursor;
+    void load();
+  });
+  first.addEventListener('click', () => {
+    cursor = null;
+    void load();
+  });
+  return {
+    cursor: () => cursor,
+    reset: () => {
+      cursor = null;
+    },
+    shown: (answerNextCursor) => {
+      nextCursor = answerNextCursor;
+      next.hidden = !nextCursor;
+      first.hidden = !cursor;
+    },
+  };
+}

@@ -1,7 +1,7 @@
 // Hosts: the searchable, filterable list (keyset pages) and one host's detail with its history
 // and, for admin/operator, the governed SSH command.
 import { api, ApiError, query } from './api.js';
-import { errorBox, formatTime, h, replace, text } from './dom.js';
+import { errorBox, formatTime, h, keysetPager, replace, text } from './dom.js';
 
 const ENVIRONMENTS = ['prod', 'stage', 'dev'];
 const PAGE_SIZE = 50;
@@ -30,8 +30,7 @@ export function renderHosts(view, ctx) {
   const error = h('div');
   replace(view, h('section', {}, h('h1', {}, 'Hosts'), filters, error, status, table, h('div', { className: 'pager' }, first, next)));
 
-  let cursor = null; // cursor of the page shown
-  let nextCursor = null;
+  const pager = keysetPager(first, next, load);
   let loadSeq = 0; // ignore answers to superseded requests (typing fast)
 
   async function load() {
@@ -39,13 +38,11 @@ export function renderHosts(view, ctx) {
     status.textContent = 'Loading…';
     replace(error);
     try {
-      const page = await api('GET', `/api/hosts${query({ q: q.value.trim(), environment: env.value, limit: PAGE_SIZE, cursor })}`);
+      const page = await api('GET', `/api/hosts${query({ q: q.value.trim(), environment: env.value, limit: PAGE_SIZE, cursor: pager.cursor() })}`);
       if (mine !== loadSeq) return;
-      nextCursor = page.next_cursor;
       replace(tbody, page.items.map(hostRow));
       status.textContent = page.items.length ? `${page.items.length} host(s) on this page` : 'No hosts match.';
-      next.hidden = !nextCursor;
-      first.hidden = !cursor;
+      pager.shown(page.next_cursor);
     } catch (err) {
       if (mine !== loadSeq) return;
       status.textContent = '';
@@ -76,7 +73,7 @@ export function renderHosts(view, ctx) {
 
   /** A new search starts from the first page and is reflected in the URL (replaceState: no history spam). */
   function search() {
-    cursor = null;
+    pager.reset();
     const qs = query({ q: q.value.trim(), environment: env.value });
     history.replaceState(null, '', `/hosts${qs}`);
     void load();
@@ -92,14 +89,6 @@ export function renderHosts(view, ctx) {
     e.preventDefault();
     clearTimeout(debounce);
     search();
-  });
-  next.addEventListener('click', () => {
-    cursor = nextCursor;
-    void load();
-  });
-  first.addEventListener('click', () => {
-    cursor = null;
-    void load();
   });
   void load();
 }

@@ -20,13 +20,13 @@ describe('InternalProxy (real HTTP upstream, real JetStream)', () => {
   let upstream: Server;
   let app: FastifyInstance;
   let publisher: GatewayEventPublisher;
-  const seen: Array<{ authorization?: string; path?: string }> = [];
+  const seen: Array<{ authorization?: string }> = [];
 
   beforeAll(async () => {
     nats = await connectNats([TEST_NATS_URL], 'proxy-test');
     await ensureEventsStream(nats.jsm, { name: iso.EVENTS_STREAM, subjectPrefix: iso.EVENTS_SUBJECT_PREFIX });
     upstream = createServer((req: IncomingMessage, res: ServerResponse) => {
-      seen.push({ authorization: req.headers.authorization, path: req.url });
+      seen.push({ authorization: req.headers.authorization });
       req.resume();
       req.on('end', () => {
         const [status, body] = req.url?.startsWith('/internal/refuse') ? [403, { code: 'ARTIFACTS.FORBIDDEN', message: 'needs artifacts:download' }] : [200, { ok: true }];

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -108,6 +108,25 @@ describe('npm start on a fresh state directory (embedded Postgres, own nats-serv
     expect((await fetch(`${gateway()}/`)).status).toBe(200); // the console
   }, 200_000);
 
+  it('lets the command-line tools find it: npm run seed:demo next to npm start needs no setup', async () => {
+    // what npm start chose itself (embedded Postgres, own NATS, generated secret), owner-only
+    const runningEnv = join(state, 'running.env');
+    expect(statSync(runningEnv).mode & 0o777).toBe(0o600);
+    expect(readFileSync(runningEnv, 'utf8')).toContain(`DATABASE_URL=postgres://postgres:`);
+    const env: NodeJS.ProcessEnv = { ...process.env, OPSDESK_STATE_DIR: state, LOG_LEVEL: 'warn' };
+    for (const v of ['DATABASE_URL', 'NATS_URL', 'JWT_SECRET']) delete env[v];
+    const seed = spawnSync(process.execPath, [join(ROOT, 'dist', 'services', 'inventory', 'src', 'seed-demo.js')], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+    expect(seed.stderr).toBe('');
+    expect(seed.status).toBe(0);
+    expect(seed.stdout).toMatch(/seed:demo: \d+ hosts created/);
+
+    const password = readFileSync(join(state, 'admin-password'), 'utf8').trim();
+    const login = await fetch(`${gateway()}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@opsdesk.local', password }) });
+    const { access_token } = (await login.json()) as { access_token: string };
+    const summary = await fetch(`${gateway()}/api/hosts/summary`, { headers: { authorization: `Bearer ${access_token}` } });
+    expect(((await summary.json()) as { total: number }).total).toBeGreaterThanOrEqual(200);
+  }, 150_000);
+
   it('restarts a service that dies, and the API works again through it', async () => {
     const inventory = childrenOf(proc.pid!).find((c) => c.cmd.includes(join('services', 'inventory', 'src', 'main.js')));
     expect(inventory).toBeDefined();
@@ -135,5 +154,6 @@ describe('npm start on a fresh state directory (embedded Postgres, own nats-serv
     expect(out).toContain('stopping NATS');
     for (const pid of children) expect(alive(pid)).toBe(false);
     for (const name of [...SERVICES, 'pg', 'nats']) expect(await listening(ports[name])).toBe(false);
+    expect(existsSync(join(state, 'running.env'))).toBe(false); // nothing points at a system that is gone
   }, 90_000);
 });

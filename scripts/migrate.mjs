@@ -26,11 +26,12 @@ export async function migrateAll(url, log = console.log) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { loadEnvFile } = require(join(root, 'dist/libs/config/src/index.js'));
+  const { loadEnvFile, loadRunningSystemEnv } = require(join(root, 'dist/libs/config/src/index.js'));
   loadEnvFile();
+  loadRunningSystemEnv();
   const url = process.env.DATABASE_URL;
   if (!url) {
-    console.error('Invalid configuration: DATABASE_URL is required (postgres://user:pass@host:5432/db)');
+    console.error('Invalid configuration: DATABASE_URL is required (postgres://user:pass@host:5432/db), or a running `npm start`');
     process.exit(78);
   }
   migrateAll(url).catch((err) => {

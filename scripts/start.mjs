@@ -6,7 +6,7 @@
 // Runs after `npm run build` (the npm script does both).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, createWriteStream } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,7 @@ const state = process.env.OPSDESK_STATE_DIR ? resolve(process.env.OPSDESK_STATE_
 mkdirSync(state, { recursive: true });
 const shown = (...parts) => relative(root, join(state, ...parts)) || '.';
 
-const { loadEnvFile } = require(join(root, 'dist/libs/config/src/index.js'));
+const { loadEnvFile, RUNNING_ENV_FILE } = require(join(root, 'dist/libs/config/src/index.js'));
 loadEnvFile();
 
 const say = (msg) => process.stdout.write(`[opsdesk] ${msg}\n`);
@@ -238,6 +238,13 @@ async function main() {
     OPSDESK_STATE_DIR: state,
   };
   if (!process.env.JWT_SECRET) say(`JWT_SECRET not set: using a generated one kept in ${shown('jwt-secret')}`);
+  // The command-line tools (npm run migrate, seed:admin, seed:demo) find this running system here: only what
+  // npm start chose itself (embedded Postgres, own NATS, generated secret); what you set stays yours.
+  const chosen = { DATABASE_URL: databaseUrl, NATS_URL: natsUrl, JWT_SECRET: env.JWT_SECRET };
+  const runningEnv = join(state, RUNNING_ENV_FILE);
+  const lines = Object.entries(chosen).filter(([k]) => !process.env[k]).map(([k, v]) => `${k}=${v}\n`);
+  writeFileSync(runningEnv, lines.join(''), { mode: 0o600 });
+  cleanups.unshift(async () => rmSync(runningEnv, { force: true }));
 
   say('applying migrations…');
   await migrateAll(databaseUrl, (m) => say(m));

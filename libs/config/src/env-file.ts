@@ -25,3 +25,27 @@ export function loadEnvFile(): string | null {
   loadDotenv({ path: file, override: false, quiet: true } as Parameters<typeof loadDotenv>[0]);
   return file;
 }
+
+/** Where `npm start` keeps its local state: OPSDESK_STATE_DIR, else `.opsdesk` at the repository root. */
+export function stateDir(): string | null {
+  if (process.env.OPSDESK_STATE_DIR) return process.env.OPSDESK_STATE_DIR;
+  const root = findRepoRoot() ?? findRepoRoot(__dirname);
+  return root ? join(root, '.opsdesk') : null;
+}
+
+/** The file (in the state directory, mode 600) where a running `npm start` says which DATABASE_URL and NATS_URL it uses. */
+export const RUNNING_ENV_FILE = 'running.env';
+
+/**
+ * For the command-line tools (migrate, seed:admin, seed:demo), after `.env`: a variable still unset is taken
+ * from the system `npm start` is running (its embedded Postgres and own NATS), so `npm run seed:demo` works
+ * next to `npm start` with no setup. Services never read it: their environment comes from the launcher.
+ */
+export function loadRunningSystemEnv(): string | null {
+  const dir = stateDir();
+  if (!dir) return null;
+  const file = join(dir, RUNNING_ENV_FILE);
+  if (!existsSync(file)) return null;
+  loadDotenv({ path: file, override: false, quiet: true } as Parameters<typeof loadDotenv>[0]);
+  return file;
+}

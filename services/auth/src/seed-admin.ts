@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as argon2 from 'argon2';
 import { EventTypes, passwordProblems } from '@opsdesk/contracts';
-import { findRepoRoot, loadEnvFile } from '@opsdesk/config';
+import { findRepoRoot, loadEnvFile, loadRunningSystemEnv } from '@opsdesk/config';
 import { runMigrations } from '@opsdesk/database';
 import { OutboxWriter } from '@opsdesk/messaging';
 import { authEnvShape } from './config/auth.config';
@@ -82,6 +82,7 @@ export async function seedAdmin(env: NodeJS.ProcessEnv = process.env): Promise<S
 
 if (require.main === module) {
   loadEnvFile();
+  loadRunningSystemEnv();
   seedAdmin()
     .then((r) => {
       if (!r.created) process.stdout.write(`admin ${r.email} already exists; nothing changed\n`);

@@ -3,7 +3,7 @@
  * Idempotent: hosts are deterministic and an existing hostname is left as it is. Writes through the
  * hosts service, so every host gets its revision and its inventory.host.created event (outbox).
  */
-import { loadConfigOrExit, loadEnvFile } from '@opsdesk/config';
+import { loadConfigOrExit, loadEnvFile, loadRunningSystemEnv } from '@opsdesk/config';
 import { createHostSchema, type CreateHostRequest, type RpcContext } from '@opsdesk/contracts';
 import { runMigrations } from '@opsdesk/database';
 import { OutboxWriter } from '@opsdesk/messaging';
@@ -85,6 +85,7 @@ export async function seedDemo(env: NodeJS.ProcessEnv = process.env): Promise<{ 
 
 if (require.main === module) {
   loadEnvFile();
+  loadRunningSystemEnv();
   seedDemo()
     .then((r) => process.stdout.write(`seed:demo: ${r.created} hosts created, ${r.existing} already there\n`))
     .catch((err: unknown) => {

@@ -30,6 +30,31 @@ export const RpcPatterns = {
 
 export const DEFAULT_RPC_SUBJECT_PREFIX = 'rpc';
 
+/**
+ * Read-only patterns: safe to send again when the instance that had the request died (RpcClient retries
+ * them once, on another replica). Anything that changes state or emits an event is not here.
+ */
+export const IDEMPOTENT_RPC_PATTERNS: ReadonlySet<string> = new Set([
+  'auth.me',
+  'auth.tokens.list',
+  'auth.users.list',
+  'auth.users.get',
+  'inventory.hosts.list',
+  'inventory.hosts.get',
+  'inventory.hosts.get_as_of',
+  'inventory.hosts.history',
+  'inventory.hosts.summary',
+  'inventory.tags.list',
+  'inventory.metrics.latest',
+  'inventory.metrics.list',
+  'inventory.settings.get',
+  'inventory.settings.runtime',
+  'artifacts.list',
+  'artifacts.get',
+  'audit.list',
+  'audit.verify',
+]);
+
 export function rpcSubject(prefix: string, pattern: string): string {
   return `${prefix}.${pattern}`;
 }

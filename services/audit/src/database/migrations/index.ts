@@ -1,5 +1,6 @@
 import { messagingTablesMigration } from '@opsdesk/messaging';
 import { InitAudit1733000000000 } from './1733000000000-init-audit';
+import { CheckpointAlg1764547200000 } from './1764547200000-checkpoint-alg';
 
 /** In order. Never edit a migration that has shipped: add a new one. */
-export const auditMigrations = [messagingTablesMigration('audit', 1732500000000), InitAudit1733000000000];
+export const auditMigrations = [messagingTablesMigration('audit', 1732500000000), InitAudit1733000000000, CheckpointAlg1764547200000];

@@ -121,7 +121,7 @@ describe('streamed exports', () => {
       const page = await request(stack.url).get('/api/audit').query({ action: 'audit.audit.exported' }).set(bearer(admin.access));
       return page.body.items?.some((i: { actor: { email: string }; data: { format: string } }) => i.actor.email === ADMIN_EMAIL && i.data.format === 'jsonl');
     }, { timeoutMs: 15_000, what: 'audit.audit.exported in the trail' });
-  });
+  }, 180_000); // > 40 MB through gateway, service and client in one process, with a forced GC every 4 MB
 
   it('CSV export uses the same filters and neutralises formula cells', async () => {
     const res = await request(stack.url).get('/api/audit/export.csv').query({ entity_id: '=HYPERLINK("http://evil")' }).set(bearer(admin.access)).buffer(true);

@@ -228,6 +228,8 @@ describe('rotation', () => {
     expect(res).toMatchObject({ status: 0, out: expect.stringContaining(`records up to seq ${header.head_seq} are vouched for by a signature`) });
     // the export from before the rotation too, with the keys published now
     expect(await cli([beforeRotation, '--public-key', both])).toMatchObject({ status: 0 });
+    // --public-key also takes the endpoint's URL (fetched; pin a saved copy where the server itself is in doubt)
+    expect(await cli([beforeRotation, '--public-key', `${stack.url}/api/audit/public-key`])).toMatchObject({ status: 0 });
 
     // the new public key alone does not vouch for what the old one signed
     const onlyB = join(dir, 'key-b.pem');

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -67,7 +68,7 @@ describe('npm start on a fresh state directory (embedded Postgres, own nats-serv
     chmodSync(state, 0o755);
     for (const name of [...SERVICES, 'pg', 'nats']) ports[name] = await freePort();
     const env: NodeJS.ProcessEnv = { ...process.env, OPSDESK_STATE_DIR: state, LOG_LEVEL: 'warn', EMBEDDED_PG_PORT: String(ports.pg), EMBEDDED_NATS_PORT: String(ports.nats) };
-    for (const v of ['DATABASE_URL', 'NATS_URL', 'JWT_SECRET', 'ADMIN_PASSWORD', 'ADMIN_EMAIL', 'ARTIFACT_STORAGE_PATH', 'PROMETHEUS_URL']) delete env[v];
+    for (const v of ['DATABASE_URL', 'NATS_URL', 'JWT_SECRET', 'ADMIN_PASSWORD', 'ADMIN_EMAIL', 'ARTIFACT_STORAGE_PATH', 'PROMETHEUS_URL', 'AUDIT_SIGNING_KEY']) delete env[v];
     for (const s of SERVICES) env[`${s.toUpperCase()}_PORT`] = String(ports[s]);
     // its own process group, so a failed test can still take everything down (afterAll)
     proc = spawn(process.execPath, [join(ROOT, 'scripts', 'start.mjs')], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -106,6 +107,16 @@ describe('npm start on a fresh state directory (embedded Postgres, own nats-serv
     const me = await fetch(`${gateway()}/api/auth/me`, { headers: { authorization: `Bearer ${access_token}` } });
     expect(await me.json()).toMatchObject({ email: 'admin@opsdesk.local', role: 'admin' });
     expect((await fetch(`${gateway()}/`)).status).toBe(200); // the console
+    // a generated Ed25519 checkpoint key, owner-only; only its public half is served, without a login
+    const auditKeyFile = join(state, 'audit-signing-key');
+    expect(statSync(auditKeyFile).mode & 0o777).toBe(0o600);
+    const auditKey = createPrivateKey({ key: Buffer.from(readFileSync(auditKeyFile, 'utf8').trim(), 'base64'), format: 'der', type: 'pkcs8' });
+    expect(auditKey.asymmetricKeyType).toBe('ed25519');
+    const published = await fetch(`${gateway()}/api/audit/public-key`);
+    expect(published.status).toBe(200);
+    expect(((await published.json()) as { keys: Array<{ public_key: string }> }).keys.map((k) => k.public_key)).toEqual([
+      createPublicKey(auditKey).export({ format: 'der', type: 'spki' }).toString('base64'),
+    ]);
   }, 200_000);
 
   it('lets the command-line tools find it: npm run seed:demo next to npm start needs no setup', async () => {

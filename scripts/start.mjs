@@ -5,7 +5,7 @@
 //   awaited; URL and login printed; Ctrl-C stops everything cleanly.
 // Runs after `npm run build` (the npm script does both).
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -48,6 +48,19 @@ function persistedSecret(name, bytes = 48) {
   const file = join(state, name);
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   const value = randomBytes(bytes).toString('base64url');
+  writeFileSync(file, `${value}\n`, { mode: 0o600 });
+  return value;
+}
+
+/**
+ * The audit checkpoint key (AUDIT_SIGNING_KEY: Ed25519, base64 PKCS#8 DER), generated once into the state
+ * directory (owner-only) and given to the audit service alone. Never derived from another secret: whoever
+ * held that one could forge checkpoints.
+ */
+function persistedAuditSigningKey() {
+  const file = join(state, 'audit-signing-key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const value = generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
   writeFileSync(file, `${value}\n`, { mode: 0o600 });
   return value;
 }
@@ -238,6 +251,7 @@ async function main() {
     OPSDESK_STATE_DIR: state,
   };
   if (!process.env.JWT_SECRET) say(`JWT_SECRET not set: using a generated one kept in ${shown('jwt-secret')}`);
+  if (!process.env.AUDIT_SIGNING_KEY) say(`AUDIT_SIGNING_KEY not set: the audit service signs checkpoints with a generated key kept in ${shown('audit-signing-key')}`);
   // The command-line tools (npm run migrate, seed:admin, seed:demo) find this running system here: only what
   // npm start chose itself (embedded Postgres, own NATS, generated secret); what you set stays yours.
   const chosen = { DATABASE_URL: databaseUrl, NATS_URL: natsUrl, JWT_SECRET: env.JWT_SECRET };
@@ -271,7 +285,8 @@ async function main() {
     if (n === 'gateway') {
       await Promise.all(services.map((s) => waitReady(s.name, ports[s.name])));
     }
-    services.push(supervise(n, env));
+    const own = n === 'audit' && !process.env.AUDIT_SIGNING_KEY ? { AUDIT_SIGNING_KEY: persistedAuditSigningKey() } : {};
+    services.push(supervise(n, { ...env, ...own }));
   }
   cleanups.unshift(async () => {
     say('stopping services…');

@@ -1,5 +1,6 @@
 import { createTestDatabase, type TestDatabase } from './database';
 import { natsIsolation, TEST_NATS_URL } from './nats';
+import { testAuditSigningKey } from './audit-key';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-production-use-0123456789';
 
@@ -30,6 +31,7 @@ export async function createTestEnv(label: string, extra: NodeJS.ProcessEnv = {}
     INVENTORY_PORT: '0',
     AUDIT_PORT: '0',
     ARTIFACTS_PORT: '0',
+    AUDIT_SIGNING_KEY: testAuditSigningKey(),
     ...natsIsolation(label),
     ...extra,
   };

@@ -5,3 +5,4 @@ export * from './env';
 export * from './stream-reader';
 export * from './http';
 export * from './tcp-proxy';
+export * from './audit-key';

@@ -1,19 +1,30 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { z } from 'zod';
-import { AuditRpc, listAuditSchema, rpcContextSchema, verifyAuditSchema, type AuditRecordView, type AuditVerifyResult, type Page } from '@opsdesk/contracts';
+import {
+  AuditRpc,
+  listAuditSchema,
+  rpcContextSchema,
+  verifyAuditSchema,
+  type AuditPublicKeys,
+  type AuditRecordView,
+  type AuditVerifyResult,
+  type Page,
+} from '@opsdesk/contracts';
 import { parseRpcData } from '@opsdesk/messaging';
+import { ChainService } from '../chain/chain.service';
 import { VerifyService } from '../verify/verify.service';
 import { AuditQueryService } from './audit-query.service';
 
 const envelope = z.object({ ctx: rpcContextSchema, data: z.unknown() });
 
-/** RPC side of /api/audit (list, verify); exports stream over the internal HTTP port instead. */
+/** RPC side of /api/audit (list, verify, public keys); exports stream over the internal HTTP port instead. */
 @Controller()
 export class AuditController {
   constructor(
     private readonly query: AuditQueryService,
     private readonly verifier: VerifyService,
+    private readonly chain: ChainService,
   ) {}
 
   @MessagePattern(AuditRpc.LIST)
@@ -26,5 +37,12 @@ export class AuditController {
   verify(@Payload() payload: unknown): Promise<AuditVerifyResult> {
     const env = parseRpcData(envelope, payload);
     return this.verifier.verify(parseRpcData(verifyAuditSchema, env.data ?? {}));
+  }
+
+  /** Public keys only (the private key never leaves ChainService); the gateway serves them without a login. */
+  @MessagePattern(AuditRpc.PUBLIC_KEYS)
+  publicKeys(@Payload() payload: unknown): AuditPublicKeys {
+    parseRpcData(envelope, payload);
+    return this.chain.publishedKeys();
   }
 }

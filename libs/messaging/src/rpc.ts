@@ -58,6 +58,9 @@ export function instanceSubject(prefix: string, service: string, instanceId: str
 export class PrefixedNatsServer extends ServerNats {
   private readonly queue: string;
   readonly instanceId = randomUUID();
+  private readonly requestSubs: Subscription[] = [];
+  private inFlight = 0;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(
     options: Required<NatsOptions>['options'] & { queue: string },
@@ -78,12 +81,26 @@ export class PrefixedNatsServer extends ServerNats {
       const sub = nats.subscribe(rpcSubject(this.subjectPrefix, pattern), {
         queue,
         callback: (err, msg) => {
-          // the "accepted by <instance>" reply comes before any work; Nest's client ignores it (no packet id)
-          if (!err && msg.reply) nats.publish(msg.reply, EMPTY_JSON, { headers: ackHeaders });
+          if (!err && msg.reply) {
+            // the "accepted by <instance>" reply comes before any work; Nest's client ignores it (no packet id)
+            nats.publish(msg.reply, EMPTY_JSON, { headers: ackHeaders });
+            // counted until answered, so a graceful stop can wait for it
+            this.inFlight++;
+            const respond = msg.respond.bind(msg);
+            let answered = false;
+            msg.respond = (...args: Parameters<Msg['respond']>) => {
+              if (!answered) {
+                answered = true;
+                this.settleOne();
+              }
+              return respond(...args);
+            };
+          }
           handle(err, msg);
         },
       });
       subscriptions.push(sub);
+      this.requestSubs.push(sub);
     }
     subscriptions.push(
       nats.subscribe(instanceSubject(this.subjectPrefix, this.queue, this.instanceId), {
@@ -92,6 +109,26 @@ export class PrefixedNatsServer extends ServerNats {
         },
       }),
     );
+  }
+
+  private settleOne(): void {
+    this.inFlight--;
+    if (this.inFlight <= 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /**
+   * Graceful stop, step one: take no new requests (the queue group sends them to the other replicas) and
+   * wait until every request in hand is answered, at most `graceMs`. The instance subject keeps answering
+   * meanwhile, so callers do not give up on requests that are still being worked on.
+   */
+  async stopAccepting(graceMs: number): Promise<number> {
+    for (const sub of this.requestSubs.splice(0)) sub.unsubscribe();
+    const nc = (this as unknown as { natsClient: NatsConnection | null }).natsClient;
+    await nc?.flush().catch(() => undefined);
+    if (this.inFlight > 0) {
+      await Promise.race([new Promise<void>((resolve) => this.idleWaiters.push(resolve)), new Promise((r) => setTimeout(r, graceMs).unref())]);
+    }
+    return Math.max(0, this.inFlight);
   }
 }
 

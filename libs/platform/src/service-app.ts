@@ -21,7 +21,15 @@ export interface ServiceAppOptions {
   configure?: (app: NestFastifyApplication) => void | Promise<void>;
   /** tests pass false to keep Nest quiet */
   logger?: JsonLogger | false;
+  /**
+   * stop gracefully on SIGTERM/SIGINT (default true). In-process test stacks boot many apps in one process
+   * and close them themselves, so they turn it off.
+   */
+  handleSignals?: boolean;
 }
+
+/** SIGTERM → exit within this budget (the orchestrator's grace period is longer: Helm uses 30 s). */
+export const SHUTDOWN_BUDGET_MS = 10_000;
 
 /**
  * Boots an internal service the same way everywhere: Fastify HTTP (health, readiness, metrics and any
@@ -47,9 +55,12 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestFas
   fastify.addHook('onRequest', (req, _reply, done) => {
     requestContext.run({ request_id: String(req.id) }, done);
   });
-  if (opts.rpc) {
+  const rpcServer = opts.rpc
+    ? new PrefixedNatsServer({ servers: opts.rpc.servers, queue: opts.service, name: `opsdesk-${opts.service}-rpc` }, opts.rpc.subjectPrefix)
+    : null;
+  if (rpcServer) {
     const ms = app.connectMicroservice(
-      { strategy: new PrefixedNatsServer({ servers: opts.rpc.servers, queue: opts.service, name: `opsdesk-${opts.service}-rpc` }, opts.rpc.subjectPrefix) },
+      { strategy: rpcServer },
       // deferred: handlers are bound at startAllMicroservices(), after the global filter and interceptor below
       { inheritAppConfig: false, deferInitialization: true },
     );
@@ -58,10 +69,42 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestFas
     ms.useGlobalInterceptors(new RpcObservabilityInterceptor());
   }
   await opts.configure?.(app);
-  app.enableShutdownHooks();
+  if (opts.handleSignals !== false) installGracefulShutdown(app, rpcServer, opts.service);
   await app.startAllMicroservices();
   await app.listen(opts.port, opts.host);
   return app;
+}
+
+/**
+ * SIGTERM/SIGINT under load: take no new RPC requests (the queue group routes them to other replicas) and
+ * finish the ones in hand; then Nest's shutdown: consumers finish their batch and hand back what they
+ * buffered, the outbox relay makes a last pass, HTTP stops accepting and finishes in-flight requests, NATS
+ * drains, the pool closes. Exit 0 when done, 1 if it took longer than SHUTDOWN_BUDGET_MS.
+ */
+export function installGracefulShutdown(app: NestFastifyApplication, rpcServer: PrefixedNatsServer | null, service: string): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    const started = Date.now();
+    const hard = setTimeout(() => {
+      process.stderr.write(`${service}: graceful shutdown took longer than ${SHUTDOWN_BUDGET_MS} ms, exiting\n`);
+      process.exit(1);
+    }, SHUTDOWN_BUDGET_MS);
+    hard.unref();
+    void (async () => {
+      const left = rpcServer ? await rpcServer.stopAccepting(SHUTDOWN_BUDGET_MS / 2) : 0;
+      await app.close();
+      const line = { level: 'info', service, msg: `stopped on ${signal} in ${Date.now() - started} ms`, unanswered_requests: left };
+      process.stdout.write(`${JSON.stringify(line)}\n`);
+      process.exit(0);
+    })().catch((err: unknown) => {
+      process.stderr.write(`${service}: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
 }
 
 export async function closeQuietly(app: INestApplication | null | undefined): Promise<void> {
@@ -96,6 +139,7 @@ export function bootstrapService(opts: {
     logLevel: opts.config.LOG_LEVEL,
     rpc: { servers: natsServersOf(opts.config.NATS_URL), subjectPrefix: opts.config.RPC_SUBJECT_PREFIX },
     logger: opts.quiet ? false : undefined,
+    handleSignals: !opts.quiet,
     configure: opts.configure,
   });
 }

@@ -5,7 +5,7 @@
 //   awaited; URL and login printed; Ctrl-C stops everything cleanly.
 // Runs after `npm run build` (the npm script does both).
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -50,6 +50,18 @@ function persistedSecret(name, bytes = 48) {
   const value = randomBytes(bytes).toString('base64url');
   writeFileSync(file, `${value}\n`, { mode: 0o600 });
   return value;
+}
+
+/**
+ * auth's Ed25519 access-token signing key (JWT_PRIVATE_KEY), generated once into the state directory
+ * (owner-only) and given to auth alone: the other services, the gateway included, never see it.
+ */
+function persistedSigningKey(name = 'jwt-private-key.pem') {
+  const file = join(state, name);
+  if (existsSync(file)) return readFileSync(file, 'utf8');
+  const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  writeFileSync(file, pem, { mode: 0o600 });
+  return pem;
 }
 
 /**
@@ -229,15 +241,22 @@ async function main() {
   if (!existsSync(join(root, 'dist/services'))) die('dist/ is missing: run `npm start` (it builds first) or `npm run build`');
   const databaseUrl = await startPostgres();
   const natsUrl = await startNats();
+  // JWT_PRIVATE_KEY goes to auth only (authEnv below), whether you set it or it is generated
+  const { JWT_PRIVATE_KEY: givenSigningKey, ...sharedEnv } = process.env;
   const env = {
-    ...process.env,
+    ...sharedEnv,
     DATABASE_URL: databaseUrl,
     NATS_URL: natsUrl,
     JWT_SECRET: process.env.JWT_SECRET || persistedSecret('jwt-secret'),
     ARTIFACT_STORAGE_PATH: process.env.ARTIFACT_STORAGE_PATH || join(state, 'artifacts'),
     OPSDESK_STATE_DIR: state,
+    // empty, not absent: a service reading .env itself (override off) then cannot pick the key up from there
+    JWT_PRIVATE_KEY: '',
   };
   if (!process.env.JWT_SECRET) say(`JWT_SECRET not set: using a generated one kept in ${shown('jwt-secret')}`);
+  const usesSigningKey = (process.env.JWT_ALGORITHM || 'EdDSA') === 'EdDSA';
+  const authEnv = () => ({ ...env, ...(usesSigningKey ? { JWT_PRIVATE_KEY: givenSigningKey || persistedSigningKey() } : {}) });
+  if (usesSigningKey && !givenSigningKey) say(`JWT_PRIVATE_KEY not set: auth signs access tokens with a generated key kept in ${shown('jwt-private-key.pem')}`);
   // The command-line tools (npm run migrate, seed:admin, seed:demo) find this running system here: only what
   // npm start chose itself (embedded Postgres, own NATS, generated secret); what you set stays yours.
   const chosen = { DATABASE_URL: databaseUrl, NATS_URL: natsUrl, JWT_SECRET: env.JWT_SECRET };
@@ -271,7 +290,7 @@ async function main() {
     if (n === 'gateway') {
       await Promise.all(services.map((s) => waitReady(s.name, ports[s.name])));
     }
-    services.push(supervise(n, env));
+    services.push(supervise(n, n === 'auth' ? authEnv() : env));
   }
   cleanups.unshift(async () => {
     say('stopping services…');

@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { JwkSet } from '@opsdesk/contracts';
+import { waitFor } from '@opsdesk/testing';
 import { JwksCache } from './jwks-cache';
 import { ed25519PublicJwk } from './jwt';
 
@@ -106,6 +107,27 @@ describe('JwksCache', () => {
     await expect(t.cache.refresh()).rejects.toThrow('auth unreachable');
     expect(t.cache.ready).toBe(true);
     expect(await t.cache.keyFor(a.kid)).not.toBeNull();
+  });
+
+  it('re-reads the set periodically without any lookup (picks up added keys, drops withdrawn ones), and retries until a first load', async () => {
+    let set: JwkSet = { keys: [a] };
+    let failing = true;
+    const cache = new JwksCache({
+      fetch: async () => {
+        if (failing) throw new Error('auth not up yet');
+        return set;
+      },
+      refreshIntervalMs: 50,
+      retryMs: 20,
+    });
+    t = { cache } as ReturnType<typeof setup>;
+    await cache.start();
+    expect(cache.ready).toBe(false);
+    failing = false;
+    await waitFor(() => cache.ready, { timeoutMs: 2000, intervalMs: 10, what: 'first load by the retry timer' });
+    expect(cache.kids()).toEqual([a.kid]);
+    set = { keys: [b] };
+    await waitFor(() => cache.kids().join() === b.kid, { timeoutMs: 2000, intervalMs: 10, what: 'periodic refresh' });
   });
 
   it('ignores an entry whose kid is not its key thumbprint, keeping the others', async () => {

@@ -130,6 +130,15 @@ describe('JwksCache', () => {
     await waitFor(() => cache.kids().join() === b.kid, { timeoutMs: 2000, intervalMs: 10, what: 'periodic refresh' });
   });
 
+  it('an empty set (auth on HS*) is not ready and is reported', async () => {
+    const errors: unknown[] = [];
+    const cache = new JwksCache({ fetch: async () => ({ keys: [] }), refreshIntervalMs: 300_000, onError: (e) => errors.push(e) });
+    t = { cache } as ReturnType<typeof setup>;
+    await cache.start();
+    expect(cache.ready).toBe(false);
+    expect(String(errors[0])).toMatch(/publishes no access-token key/);
+  });
+
   it('ignores an entry whose kid is not its key thumbprint, keeping the others', async () => {
     const errors: unknown[] = [];
     const cache = new JwksCache({ fetch: async () => ({ keys: [a, { ...b, kid: a.kid }] }), refreshIntervalMs: 300_000, onError: (e) => errors.push(e) });

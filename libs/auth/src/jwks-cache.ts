@@ -41,9 +41,12 @@ export class JwksCache {
     this.now = opts.now ?? Date.now;
   }
 
-  /** true once a key set has been fetched */
+  /**
+   * true once a set with at least one usable key has been fetched: an empty set verifies nothing (auth on an
+   * HS* JWT_ALGORITHM while this verifier expects EdDSA), so readiness must not claim otherwise.
+   */
   get ready(): boolean {
-    return this.loaded;
+    return this.loaded && this.keys.size > 0;
   }
 
   /** First fetch (awaited, never throws: failures are retried in the background), then periodic refreshes. */
@@ -93,6 +96,7 @@ export class JwksCache {
         this.keys = next;
         this.published = published;
         this.loaded = true;
+        if (next.size === 0) this.opts.onError?.(new Error('auth publishes no access-token key: is auth on an HS* JWT_ALGORITHM?'));
       } finally {
         this.inflight = null;
       }

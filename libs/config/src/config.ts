@@ -43,7 +43,8 @@ export const databaseEnvShape = {
 
 export const jwtEnvShape = {
   JWT_SECRET: z.string({ required_error: 'is required' }).min(16, 'must be at least 16 characters (32 in production)'),
-  JWT_ALGORITHM: z.enum(['HS256', 'HS384', 'HS512']).default('HS256'),
+  /** EdDSA: auth signs with its own Ed25519 key, verifiers hold only public keys; HS*: everyone holding JWT_SECRET can mint (weaker) */
+  JWT_ALGORITHM: z.enum(['EdDSA', 'HS256', 'HS384', 'HS512']).default('EdDSA'),
   JWT_EXPIRATION_HOURS: z.coerce.number().positive().max(24 * 30).default(24),
   JWT_REFRESH_EXPIRATION_DAYS: z.coerce.number().positive().max(365).default(7),
 };

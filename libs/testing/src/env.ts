@@ -1,4 +1,5 @@
 import { createTestDatabase, type TestDatabase } from './database';
+import { generateAccessTokenKey } from './keys';
 import { natsIsolation, TEST_NATS_URL } from './nats';
 import { testAuditSigningKey } from './audit-key';
 
@@ -25,6 +26,8 @@ export async function createTestEnv(label: string, extra: NodeJS.ProcessEnv = {}
     DB_MAX_OVERFLOW: '2',
     NATS_URL: natsUrl,
     JWT_SECRET: TEST_JWT_SECRET,
+    // auth's own access-token key (EdDSA by default); only auth reads it, the gateway verifies from auth's JWKS
+    JWT_PRIVATE_KEY: generateAccessTokenKey().privatePem,
     REQUEST_TIMEOUT: '10',
     GATEWAY_PORT: '0',
     AUTH_PORT: '0',

@@ -6,3 +6,4 @@ export * from './stream-reader';
 export * from './http';
 export * from './tcp-proxy';
 export * from './audit-key';
+export * from './keys';

@@ -40,3 +40,23 @@ describe.each(['auth', 'gateway'])('%s refuses a bad configuration at start', (s
     expect(r.stderr).toMatch(/^Invalid configuration: (DATABASE_URL|REQUEST_TIMEOUT) /);
   });
 });
+
+describe('auth refuses to sign access tokens without its key in production', () => {
+  it('exits non-zero with one line naming JWT_PRIVATE_KEY when EdDSA has no key in production', () => {
+    const r = boot('auth', {
+      ENVIRONMENT: 'production',
+      JWT_SECRET: 'x'.repeat(40),
+      DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+      NATS_URL: 'nats://127.0.0.1:1',
+    });
+    expect(r.status).toBe(78);
+    expect(r.stderr.trim().split('\n')).toEqual(['Invalid configuration: JWT_PRIVATE_KEY is required in production when JWT_ALGORITHM is EdDSA']);
+  });
+
+  it('names JWT_PRIVATE_KEY when it is not an Ed25519 key', () => {
+    const r = boot('auth', { JWT_SECRET: 'x'.repeat(40), DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', JWT_PRIVATE_KEY: 'not-a-key' });
+    expect(r.status).toBe(78);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^Invalid configuration: JWT_PRIVATE_KEY must be an Ed25519 private key/);
+  });
+});

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { natsServers } from '@opsdesk/config';
-import { RevocationStore } from '@opsdesk/auth';
+import { AccessTokenVerifier, RevocationStore } from '@opsdesk/auth';
 import { MessagingModule, NATS_HANDLES, isNatsUsable, type NatsHandles } from '@opsdesk/messaging';
 import { HealthModule } from '@opsdesk/observability';
 import { AuthModule } from './auth/auth.module';
@@ -33,10 +33,12 @@ export class AppModule {
         SecurityModule,
         CommonModule,
         HealthModule.forRoot({
-          inject: [NATS_HANDLES, RevocationStore],
-          useFactory: (nats: NatsHandles, store: RevocationStore) => [
+          inject: [NATS_HANDLES, RevocationStore, AccessTokenVerifier],
+          useFactory: (nats: NatsHandles, store: RevocationStore, verifier: AccessTokenVerifier) => [
             { name: 'nats', check: () => isNatsUsable(nats.nc) },
             { name: 'revocations', check: async () => store.ready },
+            // access-token public keys loaded from auth (always true with an HS* JWT_ALGORITHM)
+            { name: 'jwks', check: async () => verifier.ready },
           ],
         }),
         AuthModule,

@@ -5,7 +5,7 @@
 //   awaited; URL and login printed; Ctrl-C stops everything cleanly.
 // Runs after `npm run build` (the npm script does both).
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -50,6 +50,46 @@ function persistedSecret(name, bytes = 48) {
   const value = randomBytes(bytes).toString('base64url');
   writeFileSync(file, `${value}\n`, { mode: 0o600 });
   return value;
+}
+
+/**
+ * Caller-context keys (docs/SECURITY.md "RPC caller context"): an Ed25519 pair per signer, from the
+ * environment when both halves are set, else generated once into .opsdesk/context-keys/ (owner-only).
+ */
+function contextKeyPair(signer) {
+  const name = signer.toUpperCase();
+  const privateKey = process.env[`${name}_CONTEXT_PRIVATE_KEY`];
+  const publicKey = process.env[`${name}_CONTEXT_PUBLIC_KEY`];
+  if (privateKey && publicKey) return { privateKey, publicKey };
+  const dir = join(state, 'context-keys');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, `${signer}.json`);
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+  const pair = generateKeyPairSync('ed25519');
+  const keys = {
+    privateKey: pair.privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
+    publicKey: pair.publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
+  };
+  writeFileSync(file, `${JSON.stringify(keys)}\n`, { mode: 0o600 });
+  return keys;
+}
+
+/** Who holds which half: a private key only goes to its signer, a public key only to the services that verify it. */
+const CONTEXT_KEY_HOLDERS = {
+  gateway: { private: ['gateway'], public: ['auth', 'inventory', 'audit', 'artifacts'] },
+  artifacts: { private: ['artifacts'], public: ['inventory'] },
+};
+
+/** The environment of one service: the shared one without any context key, plus exactly the keys it may hold. */
+function serviceEnv(env, service) {
+  const out = Object.fromEntries(Object.entries(env).filter(([k]) => !/_CONTEXT_(PRIVATE|PUBLIC)_KEY$/.test(k)));
+  for (const [signer, holders] of Object.entries(CONTEXT_KEY_HOLDERS)) {
+    const keys = contextKeyPair(signer);
+    const name = signer.toUpperCase();
+    if (holders.private.includes(service)) out[`${name}_CONTEXT_PRIVATE_KEY`] = keys.privateKey;
+    if (holders.public.includes(service)) out[`${name}_CONTEXT_PUBLIC_KEY`] = keys.publicKey;
+  }
+  return out;
 }
 
 /**
@@ -271,7 +311,7 @@ async function main() {
     if (n === 'gateway') {
       await Promise.all(services.map((s) => waitReady(s.name, ports[s.name])));
     }
-    services.push(supervise(n, env));
+    services.push(supervise(n, serviceEnv(env, n)));
   }
   cleanups.unshift(async () => {
     say('stopping services…');

@@ -5,3 +5,5 @@ export * from './jwt.strategy';
 export * from './api-token.strategy';
 export * from './guards';
 export * from './internal-token';
+export * from './context-keys';
+export * from './rpc-caller-context';

@@ -155,6 +155,12 @@ export interface RpcClientOptions {
   subjectPrefix: string;
   timeoutMs: number;
   name: string;
+  /**
+   * Signs the caller context of each request (libs/auth rpcContextSigner with the caller's context key).
+   * Without it requests go unsigned and every service refuses them: only tools and tests that probe
+   * that refusal leave it out.
+   */
+  signContext?: (pattern: string, data: unknown, ctx: RpcContext) => string;
 }
 
 /**
@@ -178,7 +184,9 @@ export class RpcClient implements OnModuleDestroy {
     const h = natsHeaders();
     for (const [k, v] of Object.entries(traceHeaders())) h.set(k, v);
     if (ctx.request_id) h.set('x-request-id', ctx.request_id);
-    const record = new NatsRecordBuilder<RpcRequest>({ ctx, data }).setHeaders(h).build();
+    const payload: RpcRequest = { ctx, data };
+    if (this.opts.signContext) payload.auth = this.opts.signContext(pattern, data, ctx);
+    const record = new NatsRecordBuilder<RpcRequest>(payload).setHeaders(h).build();
     const started = process.hrtime.bigint();
     const subject = rpcSubject(this.opts.subjectPrefix, pattern);
     try {

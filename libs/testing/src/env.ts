@@ -1,5 +1,6 @@
 import { createTestDatabase, type TestDatabase } from './database';
 import { natsIsolation, TEST_NATS_URL } from './nats';
+import { contextKeyEnv } from './context-keys';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-production-use-0123456789';
 
@@ -31,6 +32,7 @@ export async function createTestEnv(label: string, extra: NodeJS.ProcessEnv = {}
     AUDIT_PORT: '0',
     ARTIFACTS_PORT: '0',
     ...natsIsolation(label),
+    ...contextKeyEnv(),
     ...extra,
   };
   return { db, env };

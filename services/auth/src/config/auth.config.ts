@@ -1,10 +1,12 @@
-import { commonEnvShape, databaseEnvShape, intEnv, jwtEnvShape, loadConfigOrExit, parseConfig, portEnv } from '@opsdesk/config';
+import { commonEnvShape, databaseEnvShape, gatewayContextPublicKeyEnvShape, intEnv, jwtEnvShape, loadConfigOrExit, parseConfig, portEnv } from '@opsdesk/config';
 import { z } from 'zod';
 
 export const authEnvShape = {
   ...commonEnvShape,
   ...databaseEnvShape,
   ...jwtEnvShape,
+  // verifies the gateway's signed RPC caller contexts (docs/SECURITY.md)
+  ...gatewayContextPublicKeyEnvShape,
   AUTH_PORT: portEnv(8001),
   /** consecutive failed logins before the account locks */
   LOCKOUT_THRESHOLD: intEnv(5, 1, 100),

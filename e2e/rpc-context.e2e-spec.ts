@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PATTERN_METADATA } from '@nestjs/microservices/constants';
 import request from 'supertest';
-import { ContextSigner, generateContextKeyPair, rpcContextSigner, type RpcContextSigningFn } from '@opsdesk/auth';
-import { ErrorCodes, InventoryRpc, RpcPatterns, type RpcContext } from '@opsdesk/contracts';
+import { ContextSigner, IS_PUBLIC, PERMISSION, generateContextKeyPair, rpcContextSigner, type RpcContextSigningFn } from '@opsdesk/auth';
+import { ErrorCodes, InventoryRpc, Permissions, RpcPatterns, rpcAudience, type RpcContext } from '@opsdesk/contracts';
 import { RpcClient, type RpcCallError } from '@opsdesk/messaging';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, createUser, login, startStack, waitFor, type Stack } from './support/stack';
 
@@ -68,6 +71,45 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of clients) await c.onModuleDestroy().catch(() => undefined);
   await stack?.stop();
+});
+
+describe('every RPC handler declares who may call it', () => {
+  const SERVICES = join(__dirname, '..', 'services');
+  const controllers = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? controllers(join(dir, e.name)) : e.name.endsWith('.controller.ts') ? [join(dir, e.name.replace(/\.ts$/, ''))] : [],
+    );
+
+  it('is @Public or names a SPEC §3 permission, and listens only on its own service’s patterns', () => {
+    const handlers: Array<{ service: string; pattern: string; declared: string | null }> = [];
+    for (const service of readdirSync(SERVICES)) {
+      for (const file of controllers(join(SERVICES, service, 'src'))) {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- controllers are found by convention
+        const mod = require(file) as Record<string, unknown>;
+        for (const exported of Object.values(mod)) {
+          if (typeof exported !== 'function') continue;
+          const proto = exported.prototype as Record<string, unknown>;
+          for (const name of Object.getOwnPropertyNames(proto)) {
+            const method = proto[name];
+            if (typeof method !== 'function') continue;
+            const patterns = Reflect.getMetadata(PATTERN_METADATA, method) as Array<string | object> | undefined;
+            for (const pattern of patterns ?? []) {
+              const isPublic = Reflect.getMetadata(IS_PUBLIC, method) === true;
+              const permission = (Reflect.getMetadata(PERMISSION, method) as string | undefined) ?? null;
+              handlers.push({ service, pattern: String(pattern), declared: isPublic ? 'public' : permission });
+            }
+          }
+        }
+      }
+    }
+    expect(handlers.length).toBeGreaterThanOrEqual(40);
+    expect(handlers.filter((h) => h.declared === null)).toEqual([]);
+    const known = new Set<string>(['public', ...Object.values(Permissions)]);
+    expect(handlers.filter((h) => !known.has(h.declared as string))).toEqual([]);
+    expect(handlers.filter((h) => rpcAudience(h.pattern) !== h.service)).toEqual([]);
+    // the only public patterns: those called before anybody is authenticated
+    expect(handlers.filter((h) => h.declared === 'public').map((h) => h.pattern).sort()).toEqual(['auth.login', 'auth.refresh', 'auth.tokens.verify']);
+  });
 });
 
 describe('the attack: broker access only, with the project’s own RPC client', () => {

@@ -29,6 +29,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   [ErrorCodes.PAYLOAD_TOO_LARGE]: 413,
   [ErrorCodes.RATE_LIMITED]: 429,
   [ErrorCodes.INTERNAL]: 500,
+  // a service refused the gateway's own signed caller context: a fault inside the system (keys out of step), never the client's
+  [ErrorCodes.RPC_CONTEXT_INVALID]: 500,
   [ErrorCodes.UPSTREAM_UNAVAILABLE]: 503,
   [ErrorCodes.UPSTREAM_TIMEOUT]: 504,
 };

@@ -140,7 +140,7 @@ export function natsServers(natsUrl: string): string[] {
  */
 function contextKeyEnv(kind: 'private' | 'public') {
   return z
-    .string({ required_error: 'is required (npm start generates one into .opsdesk/; see docs/SECURITY.md)' })
+    .string()
     .min(1)
     .refine((v) => contextKeyUsable(v, kind), `must be an Ed25519 ${kind} key (base64 DER or PEM${kind === 'public' ? ', comma-separated for rotation' : ''})`);
 }

@@ -69,6 +69,7 @@ describe('npm start on a fresh state directory (embedded Postgres, own nats-serv
     for (const name of [...SERVICES, 'pg', 'nats']) ports[name] = await freePort();
     const env: NodeJS.ProcessEnv = { ...process.env, OPSDESK_STATE_DIR: state, LOG_LEVEL: 'warn', EMBEDDED_PG_PORT: String(ports.pg), EMBEDDED_NATS_PORT: String(ports.nats) };
     for (const v of ['DATABASE_URL', 'NATS_URL', 'JWT_SECRET', 'JWT_ALGORITHM', 'JWT_PRIVATE_KEY', 'ADMIN_PASSWORD', 'ADMIN_EMAIL', 'ARTIFACT_STORAGE_PATH', 'PROMETHEUS_URL', 'AUDIT_SIGNING_KEY']) delete env[v];
+    for (const v of Object.keys(env)) if (/_CONTEXT_(PRIVATE|PUBLIC)_KEY$/.test(v)) delete env[v];
     for (const s of SERVICES) env[`${s.toUpperCase()}_PORT`] = String(ports[s]);
     // its own process group, so a failed test can still take everything down (afterAll)
     proc = spawn(process.execPath, [join(ROOT, 'scripts', 'start.mjs')], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -147,6 +148,24 @@ describe('npm start on a fresh state directory (embedded Postgres, own nats-serv
     const login = await fetch(`${gateway()}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@opsdesk.local', password }) });
     const { access_token } = (await login.json()) as { access_token: string };
     expect(JSON.parse(Buffer.from(access_token.split('.')[0], 'base64url').toString())).toEqual({ alg: 'EdDSA', typ: 'JWT', kid });
+  });
+
+  it('generates the caller-context keys owner-only and gives each private key to its signer alone', async () => {
+    for (const signer of ['gateway', 'artifacts']) expect(statSync(join(state, 'context-keys', `${signer}.json`)).mode & 0o777).toBe(0o600);
+    const held: Record<string, string[]> = {};
+    for (const child of childrenOf(proc.pid!)) {
+      const service = /dist\/services\/([a-z]+)\/src\/main\.js/.exec(child.cmd)?.[1];
+      if (!service) continue;
+      const environ = readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
+      held[service] = environ.map((kv) => kv.split('=')[0]).filter((k) => /_CONTEXT_(PRIVATE|PUBLIC)_KEY$/.test(k)).sort();
+    }
+    expect(held).toEqual({
+      gateway: ['GATEWAY_CONTEXT_PRIVATE_KEY'],
+      auth: ['GATEWAY_CONTEXT_PUBLIC_KEY'],
+      audit: ['GATEWAY_CONTEXT_PUBLIC_KEY'],
+      inventory: ['ARTIFACTS_CONTEXT_PUBLIC_KEY', 'GATEWAY_CONTEXT_PUBLIC_KEY'],
+      artifacts: ['ARTIFACTS_CONTEXT_PRIVATE_KEY', 'GATEWAY_CONTEXT_PUBLIC_KEY'],
+    });
   });
 
   it('lets the command-line tools find it: npm run seed:demo next to npm start needs no setup', async () => {

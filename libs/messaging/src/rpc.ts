@@ -258,6 +258,12 @@ export interface RpcClientOptions {
   name: string;
   /** how often a request in flight checks that the instance holding it is alive (ms); default 1000 */
   livenessIntervalMs?: number;
+  /**
+   * Signs the caller context of each request (libs/auth rpcContextSigner with the caller's context key).
+   * Without it requests go unsigned and every service refuses them: only tools and tests that probe
+   * that refusal leave it out.
+   */
+  signContext?: (pattern: string, data: unknown, ctx: RpcContext) => string;
 }
 
 /** The instance that accepted a request is gone (its process died): NATS has no responder for it anymore. */
@@ -378,7 +384,9 @@ export class RpcClient implements OnModuleDestroy {
     const h = natsHeaders();
     for (const [k, v] of Object.entries(traceHeaders())) h.set(k, v);
     if (ctx.request_id) h.set('x-request-id', ctx.request_id);
-    const record = new NatsRecordBuilder<RpcRequest>({ ctx, data }).setHeaders(h).build();
+    const payload: RpcRequest = { ctx, data };
+    if (this.opts.signContext) payload.auth = this.opts.signContext(pattern, data, ctx);
+    const record = new NatsRecordBuilder<RpcRequest>(payload).setHeaders(h).build();
     const subject = rpcSubject(this.opts.subjectPrefix, pattern);
     return firstValueFrom(this.client.send<T>(subject, record).pipe(timeout(timeoutMs)), { defaultValue: undefined as T });
   }

@@ -1,11 +1,15 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { NestFactory } from '@nestjs/core';
+import { ModuleRef, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
-import { PrefixedNatsServer, RpcErrorFilter, RpcObservabilityInterceptor } from '@opsdesk/messaging';
+import { DataSource } from 'typeorm';
+import { ContextVerifier } from '@opsdesk/auth';
+import type { NewEvent } from '@opsdesk/contracts';
+import { OutboxWriter, PrefixedNatsServer, RpcErrorFilter, RpcObservabilityInterceptor } from '@opsdesk/messaging';
 import { JsonLogger, initMetrics, installHttpMetrics, requestContext } from '@opsdesk/observability';
-import { natsServers as natsServersOf } from '@opsdesk/config';
+import { natsServers as natsServersOf, trustedCallerKeys } from '@opsdesk/config';
+import { RpcCallerGuard } from './rpc-caller.guard';
 
 export interface ServiceAppOptions {
   service: string;
@@ -13,8 +17,11 @@ export interface ServiceAppOptions {
   host: string;
   port: number;
   logLevel: string;
-  /** NATS request/reply; omitted for an HTTP-only process */
-  rpc?: { servers: string[]; subjectPrefix: string };
+  /**
+   * NATS request/reply; omitted for an HTTP-only process. `trust` verifies every request's signed caller
+   * context (RpcCallerGuard): there is no way to answer RPCs without it.
+   */
+  rpc?: { servers: string[]; subjectPrefix: string; trust: { verifier: ContextVerifier } };
   /** body limit for the internal HTTP port */
   bodyLimit?: number;
   /** configure the Fastify app before listen (extra routes, hooks) */
@@ -58,7 +65,7 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestFas
   const rpcServer = opts.rpc
     ? new PrefixedNatsServer({ servers: opts.rpc.servers, queue: opts.service, name: `opsdesk-${opts.service}-rpc` }, opts.rpc.subjectPrefix)
     : null;
-  if (rpcServer) {
+  if (rpcServer && opts.rpc) {
     const ms = app.connectMicroservice(
       { strategy: rpcServer },
       // deferred: handlers are bound at startAllMicroservices(), after the global filter and interceptor below
@@ -67,6 +74,15 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestFas
     // RPC handlers get the error mapping (AppError -> {code,message,errors}) and tracing/metrics.
     ms.useGlobalFilters(new RpcErrorFilter());
     ms.useGlobalInterceptors(new RpcObservabilityInterceptor());
+    // ...and, before anything else runs, the caller-context check, refusals audited through the outbox.
+    ms.useGlobalGuards(
+      new RpcCallerGuard({
+        service: opts.service,
+        subjectPrefix: opts.rpc.subjectPrefix,
+        verifier: opts.rpc.trust.verifier,
+        audit: outboxAuditOf(app),
+      }),
+    );
   }
   await opts.configure?.(app);
   if (opts.handleSignals !== false) installGracefulShutdown(app, rpcServer, opts.service);
@@ -107,6 +123,23 @@ export function installGracefulShutdown(app: NestFastifyApplication, rpcServer: 
   process.once('SIGINT', () => stop('SIGINT'));
 }
 
+/** Writes an event through the service's own outbox (own transaction), when the service has one. */
+function outboxAuditOf(app: INestApplication): ((event: NewEvent) => Promise<void>) | undefined {
+  let outbox: OutboxWriter;
+  let dataSource: DataSource;
+  // through ModuleRef: a miss on the app itself would abort the process (NestFactory's abortOnError)
+  const modules = app.get(ModuleRef);
+  try {
+    outbox = modules.get(OutboxWriter, { strict: false });
+    dataSource = modules.get(DataSource, { strict: false });
+  } catch {
+    return undefined; // no schema, no outbox: RpcCallerGuard logs and counts refusals only
+  }
+  return async (event) => {
+    await dataSource.transaction((m) => outbox.add(m, event));
+  };
+}
+
 export async function closeQuietly(app: INestApplication | null | undefined): Promise<void> {
   if (app) await app.close().catch(() => undefined);
 }
@@ -117,6 +150,8 @@ export interface ServiceAppConfig {
   LOG_LEVEL: string;
   NATS_URL: string;
   RPC_SUBJECT_PREFIX: string;
+  /** the gateway's public context key(s); `<SERVICE>_CONTEXT_PUBLIC_KEY` of any other trusted caller may follow */
+  GATEWAY_CONTEXT_PUBLIC_KEY: string;
 }
 
 /**
@@ -137,7 +172,12 @@ export function bootstrapService(opts: {
     host: opts.config.HOST,
     port: opts.port,
     logLevel: opts.config.LOG_LEVEL,
-    rpc: { servers: natsServersOf(opts.config.NATS_URL), subjectPrefix: opts.config.RPC_SUBJECT_PREFIX },
+    rpc: {
+      servers: natsServersOf(opts.config.NATS_URL),
+      subjectPrefix: opts.config.RPC_SUBJECT_PREFIX,
+      // exactly the callers this service's config names: the gateway, plus e.g. artifacts for inventory
+      trust: { verifier: ContextVerifier.fromPublicKeys(trustedCallerKeys(opts.config)) },
+    },
     logger: opts.quiet ? false : undefined,
     handleSignals: !opts.quiet,
     configure: opts.configure,

@@ -2,6 +2,7 @@ import { createTestDatabase, type TestDatabase } from './database';
 import { generateAccessTokenKey } from './keys';
 import { natsIsolation, TEST_NATS_URL } from './nats';
 import { testAuditSigningKey } from './audit-key';
+import { contextKeyEnv } from './context-keys';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-production-use-0123456789';
 
@@ -36,6 +37,7 @@ export async function createTestEnv(label: string, extra: NodeJS.ProcessEnv = {}
     ARTIFACTS_PORT: '0',
     AUDIT_SIGNING_KEY: testAuditSigningKey(),
     ...natsIsolation(label),
+    ...contextKeyEnv(),
     ...extra,
   };
   return { db, env };

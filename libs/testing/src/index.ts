@@ -7,3 +7,4 @@ export * from './http';
 export * from './tcp-proxy';
 export * from './audit-key';
 export * from './keys';
+export * from './context-keys';

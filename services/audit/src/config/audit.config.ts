@@ -1,4 +1,4 @@
-import { ConfigError, commonEnvShape, databaseEnvShape, intEnv, internalTokenEnvShape, jwtEnvShape, parseConfig, portEnv } from '@opsdesk/config';
+import { ConfigError, commonEnvShape, databaseEnvShape, gatewayContextPublicKeyEnvShape, intEnv, jwtEnvShape, parseConfig, portEnv } from '@opsdesk/config';
 import { z } from 'zod';
 import { parsePublicKeyList, parseSigningKey } from '../chain/checkpoint-keys';
 
@@ -15,7 +15,8 @@ export const auditEnvShape = {
   ...commonEnvShape,
   ...databaseEnvShape,
   ...jwtEnvShape,
-  ...internalTokenEnvShape,
+  // verifies the gateway's signed RPC contexts and internal HTTP tokens (docs/SECURITY.md)
+  ...gatewayContextPublicKeyEnvShape,
   AUDIT_PORT: portEnv(8003),
   /** a signed checkpoint every N records ... */
   AUDIT_CHECKPOINT_EVERY: intEnv(1000, 1, 10_000_000),

@@ -3,6 +3,7 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import { z } from 'zod';
 import {
   AuditRpc,
+  Permissions,
   listAuditSchema,
   rpcContextSchema,
   verifyAuditSchema,
@@ -15,6 +16,7 @@ import { parseRpcData } from '@opsdesk/messaging';
 import { ChainService } from '../chain/chain.service';
 import { VerifyService } from '../verify/verify.service';
 import { AuditQueryService } from './audit-query.service';
+import { Public, RequirePermission } from '@opsdesk/auth';
 
 const envelope = z.object({ ctx: rpcContextSchema, data: z.unknown() });
 
@@ -27,12 +29,14 @@ export class AuditController {
     private readonly chain: ChainService,
   ) {}
 
+  @RequirePermission(Permissions.AUDIT_READ)
   @MessagePattern(AuditRpc.LIST)
   list(@Payload() payload: unknown): Promise<Page<AuditRecordView>> {
     const env = parseRpcData(envelope, payload);
     return this.query.list(parseRpcData(listAuditSchema, env.data ?? {}));
   }
 
+  @RequirePermission(Permissions.AUDIT_READ)
   @MessagePattern(AuditRpc.VERIFY)
   verify(@Payload() payload: unknown): Promise<AuditVerifyResult> {
     const env = parseRpcData(envelope, payload);
@@ -40,6 +44,7 @@ export class AuditController {
   }
 
   /** Public keys only (the private key never leaves ChainService); the gateway serves them without a login. */
+  @Public()
   @MessagePattern(AuditRpc.PUBLIC_KEYS)
   publicKeys(@Payload() payload: unknown): AuditPublicKeys {
     parseRpcData(envelope, payload);

@@ -1,4 +1,4 @@
-import { ConfigError, commonEnvShape, databaseEnvShape, intEnv, jwtEnvShape, parseConfig, portEnv } from '@opsdesk/config';
+import { ConfigError, commonEnvShape, databaseEnvShape, gatewayContextPublicKeyEnvShape, intEnv, jwtEnvShape, loadConfigOrExit, parseConfig, portEnv } from '@opsdesk/config';
 import { parseEd25519PrivateKey, parseEd25519PublicKeyList } from '@opsdesk/auth';
 import { z } from 'zod';
 
@@ -39,6 +39,8 @@ export const authEnvShape = {
   ...databaseEnvShape,
   ...jwtEnvShape,
   ...accessTokenKeyEnvShape,
+  // verifies the gateway's signed RPC caller contexts (docs/SECURITY.md)
+  ...gatewayContextPublicKeyEnvShape,
   AUTH_PORT: portEnv(8001),
   /** consecutive failed logins before the account locks */
   LOCKOUT_THRESHOLD: intEnv(5, 1, 100),

@@ -1,10 +1,11 @@
-import { boolEnv, commonEnvShape, corsOriginsSchema, intEnv, internalTokenEnvShape, jwtEnvShape, loadConfigOrExit, parseConfig, portEnv } from '@opsdesk/config';
+import { boolEnv, commonEnvShape, corsOriginsSchema, gatewayContextPrivateKeyEnvShape, intEnv, jwtEnvShape, loadConfigOrExit, parseConfig, portEnv } from '@opsdesk/config';
 import { z } from 'zod';
 
 export const gatewayEnvShape = {
   ...commonEnvShape,
   ...jwtEnvShape,
-  ...internalTokenEnvShape,
+  // signs every RPC caller context and internal HTTP token (docs/SECURITY.md); only the gateway holds it
+  ...gatewayContextPrivateKeyEnvShape,
   GATEWAY_PORT: portEnv(8000),
   CORS_ORIGINS: corsOriginsSchema,
   /** honour X-Forwarded-For from a reverse proxy (nginx) for client IPs */

@@ -13,11 +13,6 @@ export const auditEnvShape = {
   AUDIT_CHECKPOINT_MINUTES: intEnv(5, 1, 24 * 60),
   /** HMAC-SHA256 key for checkpoints; derived from JWT_SECRET in development, required in production */
   AUDIT_SIGNING_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
-  /**
-   * NOLOGIN role the service's pooled connections switch to (SET ROLE): INSERT and SELECT only on the
-   * audit tables. The migrations (run as the schema owner) create it and its grants. `none` disables it.
-   */
-  AUDIT_DB_ROLE: z.string().regex(/^([a-z_][a-z0-9_]*)$/, 'must be a role name or none').default('opsdesk_audit_writer'),
 };
 
 export type AuditConfig = ReturnType<typeof loadAuditConfig>;

@@ -35,7 +35,7 @@ export async function createLocalTestDatabase(label: string): Promise<LocalTestD
       await admin(async (c) => {
         await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
         const { rows } = await c.query<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)`, [`${name}_`]);
-        for (const r of rows) await c.query(`DROP ROLE IF EXISTS "${r.rolname}"`);
+        for (const r of rows) await c.query(`DROP ROLE IF EXISTS "${r.rolname}"`).catch(() => undefined);
       });
     },
   };

@@ -145,17 +145,19 @@ describe('streamed exports', () => {
 describe('append-only and tamper evidence', () => {
   let exportFile: string;
 
-  it('the runtime role cannot UPDATE, DELETE or TRUNCATE; even the owner is stopped by the trigger', async () => {
+  it('the runtime login cannot UPDATE, DELETE or TRUNCATE; even the owner is stopped by the trigger', async () => {
+    // the audit service's own login (what the running service connects with), not a role switch
+    const runtime = new Client({ connectionString: stack.logins.urls.audit });
+    await runtime.connect();
     const asRole = async (sql: string) => {
-      await db.query('BEGIN');
+      await runtime.query('BEGIN');
       try {
-        await db.query('SET LOCAL ROLE opsdesk_audit_writer');
-        await db.query(sql);
+        await runtime.query(sql);
         return null;
       } catch (err) {
         return (err as Error).message;
       } finally {
-        await db.query('ROLLBACK');
+        await runtime.query('ROLLBACK');
       }
     };
     expect(await asRole(`UPDATE audit.records SET type = 'x' WHERE seq = 1`)).toMatch(/permission denied/);
@@ -163,6 +165,7 @@ describe('append-only and tamper evidence', () => {
     expect(await asRole(`TRUNCATE audit.records`)).toMatch(/permission denied/);
     expect(await asRole(`DELETE FROM audit.checkpoints`)).toMatch(/permission denied/);
     expect(await asRole(`SELECT count(*) FROM audit.records`)).toBeNull();
+    await runtime.end();
     await expect(db.query(`UPDATE audit.records SET type = 'x' WHERE seq = 1`)).rejects.toThrow(/append-only/);
     await expect(db.query(`DELETE FROM audit.records WHERE seq = 1`)).rejects.toThrow(/append-only/);
     await expect(db.query(`TRUNCATE audit.checkpoints`)).rejects.toThrow(/append-only/);

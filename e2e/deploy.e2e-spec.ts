@@ -338,10 +338,36 @@ describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
       }),
     );
     const startOnly = ['OPSDESK_STATE_DIR', 'EMBEDDED_PG_PORT', 'EMBEDDED_NATS_PORT']; // scripts/start.mjs
+    // scripts/provision.mjs (the database logins): each must really be read there
+    const provisionOnly = ['DB_ADMIN_URL', 'DB_ROLE_PREFIX', ...['MIGRATOR', 'AUTH', 'INVENTORY', 'AUDIT', 'ARTIFACTS', 'MONITOR'].map((l) => `DB_${l}_PASSWORD`)];
+    const provisionScript = readFileSync(join(ROOT, 'scripts', 'provision.mjs'), 'utf8');
+    for (const n of provisionOnly) expect({ n, read: provisionScript.includes(n.startsWith('DB_') && n.endsWith('_PASSWORD') ? '_PASSWORD' : n) }).toEqual({ n, read: true });
     const documented = envExampleNames();
     expect([...read].filter((n) => !documented.has(n)).sort()).toEqual([]);
-    expect([...documented].filter((n) => !read.has(n) && !startOnly.includes(n)).sort()).toEqual([]);
+    expect([...documented].filter((n) => !read.has(n) && !startOnly.includes(n) && !provisionOnly.includes(n)).sort()).toEqual([]);
   });
+
+  // Which secret each compose container gets (SPEC §7 "Trust inside the system"), and its database login.
+  const SECRET_NAMES = ['DATABASE_URL', 'JWT_SECRET', 'JWT_PRIVATE_KEY', 'GATEWAY_CONTEXT_PRIVATE_KEY', 'ARTIFACTS_CONTEXT_PRIVATE_KEY', 'MFA_ENCRYPTION_KEY', 'AUDIT_SIGNING_KEY', 'ADMIN_PASSWORD', 'POSTGRES_PASSWORD', 'DB_ADMIN_URL', 'DATA_SOURCE_NAME', 'DB_MIGRATOR_PASSWORD', 'DB_AUTH_PASSWORD', 'DB_INVENTORY_PASSWORD', 'DB_AUDIT_PASSWORD', 'DB_ARTIFACTS_PASSWORD', 'DB_MONITOR_PASSWORD'];
+  const SECRETS_OF: Record<string, string[]> = {
+    postgres: ['POSTGRES_PASSWORD'],
+    'db-provision': ['DB_ADMIN_URL', 'DB_MIGRATOR_PASSWORD', 'DB_AUTH_PASSWORD', 'DB_INVENTORY_PASSWORD', 'DB_AUDIT_PASSWORD', 'DB_ARTIFACTS_PASSWORD', 'DB_MONITOR_PASSWORD'],
+    migrate: ['DATABASE_URL', 'ADMIN_PASSWORD'],
+    gateway: ['JWT_SECRET', 'GATEWAY_CONTEXT_PRIVATE_KEY'],
+    auth: ['DATABASE_URL', 'JWT_SECRET', 'JWT_PRIVATE_KEY', 'MFA_ENCRYPTION_KEY'],
+    inventory: ['DATABASE_URL'],
+    audit: ['DATABASE_URL', 'JWT_SECRET', 'AUDIT_SIGNING_KEY'],
+    artifacts: ['DATABASE_URL', 'ARTIFACTS_CONTEXT_PRIVATE_KEY'],
+    'postgres-exporter': ['DATA_SOURCE_NAME'],
+  };
+  const DB_LOGIN_OF: Record<string, string> = {
+    migrate: 'opsdesk_migrator',
+    auth: 'opsdesk_auth',
+    inventory: 'opsdesk_inventory',
+    audit: 'opsdesk_audit',
+    artifacts: 'opsdesk_artifacts',
+    'postgres-exporter': 'opsdesk_monitor',
+  };
 
   it('docker-compose files use only env.example names (plus documented compose-internal ones) and publish only the gateway', () => {
     // Not OpsDesk configuration: read by third-party images or by the image/compose themselves.
@@ -365,8 +391,15 @@ describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
         const env = isRecord(svc.environment) ? svc.environment : {};
         for (const key of Object.keys(env)) if (!envNames.has(key) && !composeInternal.has(key)) unknown.push(`${file}: ${name}.environment.${key}`);
         if (typeof env.SERVICE === 'string') started.add(env.SERVICE);
-        if (file === 'docker-compose.yml' && typeof svc.image === 'string' && svc.image.includes('OPSDESK_IMAGE')) {
-          expect({ name, env_file: svc.env_file }).toEqual({ name, env_file: '../.env' });
+        if (file === 'docker-compose.yml') {
+          // SPEC §7: no container reads .env whole; each gets its own secrets (SECRETS_OF) and nobody else's
+          expect({ name, env_file: svc.env_file }).toEqual({ name, env_file: undefined });
+          const secrets = Object.keys(env).filter((k) => SECRET_NAMES.includes(k)).sort();
+          expect({ name, secrets }).toEqual({ name, secrets: [...(SECRETS_OF[name] ?? [])].sort() });
+          const dbUrl = typeof env.DATABASE_URL === 'string' ? env.DATABASE_URL : null;
+          const login = typeof env.DATA_SOURCE_NAME === 'string' ? env.DATA_SOURCE_NAME : dbUrl;
+          if (name in DB_LOGIN_OF) expect({ name, login: login?.replace(/:\$\{.*$/, '') }).toEqual({ name, login: `postgres://${DB_LOGIN_OF[name]}` });
+          else expect({ name, login }).toEqual({ name, login: null });
         }
         const ports = Array.isArray(svc.ports) ? svc.ports.map(String) : [];
         for (const p of ports) {
@@ -411,6 +444,27 @@ describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
     expect(deployment).toMatch(/name: SERVICE/);
     expect(readFileSync(join(chart, 'templates', 'services.yaml'), 'utf8')).toMatch(/type: ClusterIP/);
     expect(readFileSync(join(chart, 'templates', 'migrate-job.yaml'), 'utf8')).toMatch(/"helm\.sh\/hook": pre-install,pre-upgrade/);
+    // SPEC §7: one Secret per component with exactly its keys (the same split as compose), each pod only its own
+    const secretDocs = readFileSync(join(chart, 'templates', 'secret.yaml'), 'utf8').split(/^---$/m).slice(1);
+    const perComponent = Object.fromEntries(
+      secretDocs.map((d) => [/"name" "([a-z-]+)"\) \}\}/.exec(d)?.[1], [...d.matchAll(/^ {2}([A-Z][A-Z0-9_]*):/gm)].map((m) => m[1]).sort()]),
+    );
+    // the signing keys live in Secrets of their own (auth-key-secret.yaml, context-keys.yaml), checked below
+    const OWN_TEMPLATE = ['JWT_PRIVATE_KEY', 'GATEWAY_CONTEXT_PRIVATE_KEY', 'ARTIFACTS_CONTEXT_PRIVATE_KEY'];
+    const expected = Object.fromEntries(
+      ['db-provision', 'migrate', ...ALL_SERVICES].map((c) => [c, SECRETS_OF[c].filter((k) => !OWN_TEMPLATE.includes(k)).sort()]),
+    );
+    expect(perComponent).toEqual(expected);
+    // each signing key's Secret is referenced by its signer's Deployment only
+    expect(deployment).toMatch(/if and \(eq \$name "auth"\)[^\n]*\n[^]*?name: JWT_PRIVATE_KEY/);
+    expect(deployment).toMatch(/if or \(eq \$name "gateway"\) \(eq \$name "artifacts"\) \}\}[^]*?\{\{ upper \$name \}\}_CONTEXT_PRIVATE_KEY/);
+    expect(deployment).toContain('include "opsdesk.envFrom" (dict "root" $root "name" $name)');
+    const provisionJob = readFileSync(join(chart, 'templates', 'provision-job.yaml'), 'utf8');
+    expect(provisionJob).toContain('command: ["node", "scripts/provision.mjs"]');
+    expect(provisionJob).toContain('"name" "db-provision"');
+    expect(readFileSync(join(chart, 'templates', 'migrate-job.yaml'), 'utf8')).toContain('(dict "root" . "name" "migrate")');
+    // the env helper is only ever asked for one component's environment, never for a shared one
+    for (const f of templates) expect({ f: rel(f), shared: /include "opsdesk\.envFrom" (\.|\$root) /.test(readFileSync(f, 'utf8')) }).toEqual({ f: rel(f), shared: false });
     expect(section(section(values, 'probes'), 'readiness').path).toBe('/readyz');
     expect(section(section(values, 'probes'), 'liveness').path).toBe('/healthz');
     expect(section(values, 'podSecurityContext').runAsNonRoot).toBe(true);

@@ -172,7 +172,8 @@ describe('npm start on a fresh state directory (embedded Postgres, own nats-serv
     // what npm start chose itself (embedded Postgres, own NATS, generated secret), owner-only
     const runningEnv = join(state, 'running.env');
     expect(statSync(runningEnv).mode & 0o777).toBe(0o600);
-    expect(readFileSync(runningEnv, 'utf8')).toContain(`DATABASE_URL=postgres://postgres:`);
+    // the tools (migrate, seeds) get the migration login, never the embedded superuser
+    expect(readFileSync(runningEnv, 'utf8')).toContain(`DATABASE_URL=postgres://opsdesk_migrator:`);
     const env: NodeJS.ProcessEnv = { ...process.env, OPSDESK_STATE_DIR: state, LOG_LEVEL: 'warn' };
     for (const v of ['DATABASE_URL', 'NATS_URL', 'JWT_SECRET']) delete env[v];
     const seed = spawnSync(process.execPath, [join(ROOT, 'dist', 'services', 'inventory', 'src', 'seed-demo.js')], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
@@ -186,6 +187,18 @@ describe('npm start on a fresh state directory (embedded Postgres, own nats-serv
     const summary = await fetch(`${gateway()}/api/hosts/summary`, { headers: { authorization: `Bearer ${access_token}` } });
     expect(((await summary.json()) as { total: number }).total).toBeGreaterThanOrEqual(200);
   }, 150_000);
+
+  it('runs each service with its own database login (SPEC §7), the gateway with none', async () => {
+    const children = childrenOf(proc.pid!);
+    for (const name of SERVICES) {
+      const child = children.find((c) => c.cmd.includes(join('services', name, 'src', 'main.js')));
+      expect(child).toBeDefined();
+      const environ = readFileSync(`/proc/${child!.pid}/environ`, 'utf8').split('\0');
+      const url = environ.find((e) => e.startsWith('DATABASE_URL='))?.slice('DATABASE_URL='.length) ?? '';
+      if (name === 'gateway') expect({ name, url }).toEqual({ name, url: '' });
+      else expect({ name, user: url ? decodeURIComponent(new URL(url).username) : null }).toEqual({ name, user: `opsdesk_${name}` });
+    }
+  });
 
   it('restarts a service that dies, and the API works again through it', async () => {
     const inventory = childrenOf(proc.pid!).find((c) => c.cmd.includes(join('services', 'inventory', 'src', 'main.js')));

@@ -1,4 +1,6 @@
-// `npm run migrate`: applies every service's migrations to DATABASE_URL (each service owns one schema).
+// `npm run migrate`: applies every service's migrations to DATABASE_URL (each service owns one schema), then
+// the runtime logins' grants. DATABASE_URL is the migration login (<prefix>_migrator, see docs/OPERATIONS.md
+// "Database logins"); a single pre-logins superuser URL still works (no grants to apply then).
 // Run after `npm run build`; services are found by convention: dist/services/<name>/src/database/data-source.js
 // exporting createDataSource(url).
 import { existsSync, readdirSync } from 'node:fs';
@@ -10,7 +12,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
 export async function migrateAll(url, log = console.log) {
-  const { runMigrations } = require(join(root, 'dist/libs/database/src/index.js'));
+  const { runMigrations, applyRuntimeGrants } = require(join(root, 'dist/libs/database/src/index.js'));
   const servicesDir = join(root, 'dist/services');
   const results = {};
   for (const name of readdirSync(servicesDir).sort()) {
@@ -22,6 +24,8 @@ export async function migrateAll(url, log = console.log) {
     results[name] = applied;
     log(`migrate ${name}: ${applied.length ? applied.join(', ') : 'up to date'}`);
   }
+  const prefix = await applyRuntimeGrants(url);
+  log(prefix ? `grants: ${prefix}_<service> logins updated` : 'grants: no <prefix>_migrator login, so no per-service logins to grant (see docs/OPERATIONS.md)');
   return results;
 }
 

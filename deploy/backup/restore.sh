@@ -54,6 +54,20 @@ createdb "$TARGET_DB"
 psql -d "$TARGET_DB" -X -q -v ON_ERROR_STOP=1 -c \
   "DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'opsdesk_audit_writer') THEN CREATE ROLE opsdesk_audit_writer NOLOGIN; END IF; END \$\$;"
 
+# The per-service database logins are cluster-wide too (docs/OPERATIONS.md "Database logins"): a dump of a
+# provisioned database names them as owners and grantees. On a fresh server create them (NOLOGIN) so those
+# restore; then run scripts/provision.mjs on the restored database to give them LOGIN and their passwords.
+PREFIX="${DB_ROLE_PREFIX:-opsdesk}"
+[[ "$PREFIX" =~ ^[a-z_][a-z0-9_]{0,39}$ ]] || die "DB_ROLE_PREFIX must be a lower-case identifier"
+# grep reads the whole stream (no -q): an early exit would SIGPIPE gunzip and fail the pipeline
+if gunzip -c "$file" | grep -F "\"${PREFIX}_owner\"" >/dev/null; then
+  for r in owner migrator auth inventory audit artifacts monitor; do
+    psql -d "$TARGET_DB" -X -q -v ON_ERROR_STOP=1 -c \
+      "DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${PREFIX}_$r') THEN CREATE ROLE \"${PREFIX}_$r\" NOLOGIN; END IF; END \$\$;"
+  done
+  log "database logins ${PREFIX}_*: present (run scripts/provision.mjs on $TARGET_DB for their passwords)"
+fi
+
 log "restoring $file"
 gunzip -c "$file" | psql -d "$TARGET_DB" -X -q -v ON_ERROR_STOP=1 --single-transaction >/dev/null
 

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
-import { createTestEnv, waitFor, type TestDatabase } from '@opsdesk/testing';
-import { runMigrations } from '@opsdesk/database';
+import { createTestEnv, serviceEnv, waitFor, type TestDatabase, type TestLogins } from '@opsdesk/testing';
+import { applyRuntimeGrants, runMigrations } from '@opsdesk/database';
 
 export const ADMIN_EMAIL = 'admin@e2e.test';
 export const ADMIN_PASSWORD = 'E2e-Admin-Passw0rd!';
@@ -25,8 +25,11 @@ interface DataSourceModule {
 }
 
 export interface Stack {
+  /** DATABASE_URL is the migrator's; each service is booted with its own login (serviceEnv) */
   env: NodeJS.ProcessEnv;
+  /** db.url is the admin (superuser) connection: for tests' own inspection, never given to a service */
   db: TestDatabase;
+  logins: TestLogins;
   /** running internal services by name (auth, inventory, audit, artifacts) */
   apps: Record<string, NestFastifyApplication>;
   gateways: NestFastifyApplication[];
@@ -51,7 +54,10 @@ function serviceModule(name: string): ServiceModule {
   return require(join(SERVICES_DIR, name, 'src', 'bootstrap')) as ServiceModule;
 }
 
-/** Applies the migrations of the given services (or of every service with a schema). */
+/**
+ * Applies the migrations of the given services (or of every service with a schema), then the runtime logins'
+ * grants, as `npm run migrate` does: `url` is the migrator's login.
+ */
 export async function migrate(url: string, names?: string[]): Promise<void> {
   for (const name of names ?? ['auth', 'inventory', 'audit', 'artifacts']) {
     const file = join(SERVICES_DIR, name, 'src', 'database', 'data-source.ts');
@@ -60,6 +66,7 @@ export async function migrate(url: string, names?: string[]): Promise<void> {
     const mod = require(file.replace(/\.ts$/, '')) as DataSourceModule;
     await runMigrations(mod.createDataSource(url));
   }
+  await applyRuntimeGrants(url);
 }
 
 /** auth's `npm run seed:admin` in-process (ADMIN_EMAIL / ADMIN_PASSWORD from env). */
@@ -88,20 +95,21 @@ export interface StackOptions {
  */
 export async function startStack(label: string, opts: StackOptions = {}): Promise<Stack> {
   const names = opts.services ?? ['auth'];
-  const { db, env } = await createTestEnv(label, { ADMIN_EMAIL, ADMIN_PASSWORD, TRUST_PROXY: 'true', ...opts.env }, opts.natsUrl);
-  await migrate(db.url, names);
+  const { db, env, logins } = await createTestEnv(label, { ADMIN_EMAIL, ADMIN_PASSWORD, TRUST_PROXY: 'true', ...opts.env }, opts.natsUrl);
+  await migrate(logins.urls.migrator, names);
   await seedAdmin(env);
   if (opts.serviceDatabaseUrl) env.DATABASE_URL = opts.serviceDatabaseUrl(db.url);
   const apps: Record<string, NestFastifyApplication> = {};
   const start = async (name: string, o?: Record<string, unknown>) => {
-    const app = await serviceModule(name).bootstrapFromEnv(env, { quiet: true, ...(opts.options?.[name] ?? {}), ...(o ?? {}) });
+    // Each service connects with its own login only (the same env otherwise, read at boot).
+    const app = await serviceModule(name).bootstrapFromEnv(serviceEnv({ env, logins }, name), { quiet: true, ...(opts.options?.[name] ?? {}), ...(o ?? {}) });
     apps[name] = app;
     env[`${name.toUpperCase()}_URL`] = urlOf(app);
     return app;
   };
   for (const name of names) await start(name);
   const gateways: NestFastifyApplication[] = [];
-  for (let i = 0; i < (opts.gateways ?? 1); i++) gateways.push(await serviceModule('gateway').bootstrapFromEnv(env, { quiet: true }));
+  for (let i = 0; i < (opts.gateways ?? 1); i++) gateways.push(await serviceModule('gateway').bootstrapFromEnv(serviceEnv({ env, logins }, 'gateway'), { quiet: true }));
   const urls = gateways.map(urlOf);
   const stopService = async (name: string) => {
     await apps[name]?.close().catch(() => undefined);
@@ -110,6 +118,7 @@ export async function startStack(label: string, opts: StackOptions = {}): Promis
   return {
     env,
     db,
+    logins,
     apps,
     gateways,
     url: urls[0],

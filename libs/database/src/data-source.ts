@@ -74,7 +74,10 @@ export async function runMigrations(dataSource: DataSource): Promise<string[]> {
   try {
     await runner.query('SELECT pg_advisory_lock(hashtext($1))', [`opsdesk.migrations.${schema}`]);
     try {
-      await runner.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+      // Only when missing: CREATE SCHEMA needs CREATE on the database even with IF NOT EXISTS, which the
+      // migrator login does not have (provisioning creates the service schemas, see provision.ts).
+      const exists = await runner.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+      if (exists.length === 0) await runner.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
       const applied = await dataSource.runMigrations({ transaction: 'each' });
       return applied.map((m) => m.name);
     } finally {

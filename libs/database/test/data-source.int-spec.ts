@@ -1,5 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { createTestDatabase, type TestDatabase } from '@opsdesk/testing';
+import { createLocalTestDatabase, type LocalTestDatabase } from './test-database';
 import { createServiceDataSource, isDatabaseUsable, runMigrations } from '../src/data-source';
 
 class CreateThings1700000000000 implements MigrationInterface {
@@ -15,9 +15,9 @@ class CreateThings1700000000000 implements MigrationInterface {
 }
 
 describe('service data source and migrations (real Postgres)', () => {
-  let db: TestDatabase;
+  let db: LocalTestDatabase;
   beforeAll(async () => {
-    db = await createTestDatabase('dbsrc');
+    db = await createLocalTestDatabase('dbsrc');
   });
   afterAll(async () => db.drop());
 

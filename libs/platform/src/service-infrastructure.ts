@@ -25,7 +25,7 @@ export interface ServiceInfraOptions {
   config: ServiceInfraConfig;
   entities?: ServiceDataSourceOptions['entities'];
   migrations: ServiceDataSourceOptions['migrations'];
-  /** role the pooled connections switch to (audit: INSERT/SELECT only) */
+  /** role the pooled connections switch to (SET ROLE). Not a boundary (RESET ROLE undoes it): services use their own login */
   sessionRole?: string;
   /** tests: fault injection */
   relay?: MessagingModuleOptions['relay'];

@@ -1,4 +1,4 @@
-import { createTestDatabase, type TestDatabase } from './database';
+import { createTestDatabase, provisionTestLogins, type TestDatabase, type TestLogins } from './database';
 import { generateAccessTokenKey } from './keys';
 import { natsIsolation, TEST_NATS_URL } from './nats';
 import { testAuditSigningKey } from './audit-key';
@@ -8,7 +8,19 @@ export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-production-u
 
 export interface TestEnv {
   db: TestDatabase;
+  /** DATABASE_URL is the migrator's (migrations, seeds); a service gets its own login via serviceEnv */
   env: NodeJS.ProcessEnv;
+  logins: TestLogins;
+}
+
+/** The suite's environment as one service sees it: DATABASE_URL is that service's own login, nobody else's. */
+export function serviceEnv(t: { env: NodeJS.ProcessEnv; logins: TestLogins }, service: string): NodeJS.ProcessEnv {
+  const url = (t.logins.urls as Record<string, string | undefined>)[service];
+  const env = { ...t.env };
+  // The gateway has no database: it gets no database URL at all.
+  if (url) env.DATABASE_URL = url;
+  else delete env.DATABASE_URL;
+  return env;
 }
 
 /**
@@ -18,11 +30,12 @@ export interface TestEnv {
  */
 export async function createTestEnv(label: string, extra: NodeJS.ProcessEnv = {}, natsUrl = TEST_NATS_URL): Promise<TestEnv> {
   const db = await createTestDatabase(label);
+  const logins = await provisionTestLogins(db);
   const env: NodeJS.ProcessEnv = {
     ENVIRONMENT: 'test',
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
-    DATABASE_URL: db.url,
+    DATABASE_URL: logins.urls.migrator,
     DB_POOL_SIZE: '5',
     DB_MAX_OVERFLOW: '2',
     NATS_URL: natsUrl,
@@ -40,5 +53,5 @@ export async function createTestEnv(label: string, extra: NodeJS.ProcessEnv = {}
     ...contextKeyEnv(),
     ...extra,
   };
-  return { db, env };
+  return { db, env, logins };
 }

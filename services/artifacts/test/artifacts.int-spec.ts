@@ -8,9 +8,9 @@ import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import { ContextSigner, InternalTokenIssuer, rpcContextSigner, type Principal } from '@opsdesk/auth';
 import { ArtifactsInternalPaths, ArtifactsRpc, InventoryRpc, type RpcContext } from '@opsdesk/contracts';
-import { runMigrations } from '@opsdesk/database';
+import { applyRuntimeGrants, runMigrations } from '@opsdesk/database';
 import { RpcClient } from '@opsdesk/messaging';
-import { createTestEnv, rawBody, waitFor, type TestDatabase } from '@opsdesk/testing';
+import { createTestEnv, rawBody, serviceEnv, waitFor, type TestDatabase } from '@opsdesk/testing';
 import { bootstrapFromEnv } from '../src/bootstrap';
 import { createDataSource } from '../src/database/data-source';
 
@@ -84,11 +84,13 @@ beforeAll(async () => {
   testDb = t.db;
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the inventory service is found by convention, like in the e2e stack
   const invData = require(join(INVENTORY_DIR, 'database', 'data-source')) as { createDataSource(url: string): DataSource };
-  await runMigrations(invData.createDataSource(testDb.url));
-  await runMigrations(createDataSource(testDb.url));
+  // migrations as the migrator, each service with its own login (SPEC §7)
+  await runMigrations(invData.createDataSource(t.logins.urls.migrator));
+  await runMigrations(createDataSource(t.logins.urls.migrator));
+  await applyRuntimeGrants(t.logins.urls.migrator);
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- found by convention
-  inventory = await (require(join(INVENTORY_DIR, 'bootstrap')) as ServiceModule).bootstrapFromEnv(env, { quiet: true });
-  app = await bootstrapFromEnv(env, { quiet: true });
+  inventory = await (require(join(INVENTORY_DIR, 'bootstrap')) as ServiceModule).bootstrapFromEnv(serviceEnv(t, 'inventory'), { quiet: true });
+  app = await bootstrapFromEnv(serviceEnv(t, 'artifacts'), { quiet: true });
   const addr = app.getHttpServer().address();
   url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
   const gateway = new ContextSigner('gateway', env.GATEWAY_CONTEXT_PRIVATE_KEY as string);

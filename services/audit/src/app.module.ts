@@ -28,7 +28,6 @@ export class AppModule {
           schema: AUDIT_SCHEMA,
           config,
           migrations: auditMigrations,
-          sessionRole: config.AUDIT_DB_ROLE === 'none' ? undefined : config.AUDIT_DB_ROLE,
           relay: overrides.relay,
           consumer: overrides.consumer,
         }),

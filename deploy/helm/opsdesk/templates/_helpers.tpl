@@ -36,25 +36,52 @@ app.kubernetes.io/component: {{ .name }}
 {{- default (printf "%s-auth-keys" (include "opsdesk.fullname" .)) .Values.authKeys.existingSecret -}}
 {{- end -}}
 
+{{/*
+Secret of one component, called with (dict "root" $ "name" "auth"): every component (db-provision, migrate, each
+service) has its own Secret holding exactly the variables it needs (SPEC §7). With secrets.existingSecret set,
+the chart expects one Secret per component named <existingSecret>-<component>, with the same keys.
+*/}}
 {{- define "opsdesk.secretName" -}}
-{{- default (printf "%s-secrets" (include "opsdesk.fullname" .)) .Values.secrets.existingSecret -}}
-{{- end -}}
-
-{{/* DATABASE_URL: explicit secret value, else the bundled postgresql's service. */}}
-{{- define "opsdesk.databaseUrl" -}}
-{{- if .Values.secrets.DATABASE_URL -}}
-{{- .Values.secrets.DATABASE_URL -}}
-{{- else if .Values.postgresql.enabled -}}
-{{- printf "postgres://%s:%s@%s-postgresql:5432/%s" .Values.postgresql.auth.username (required "postgresql.auth.password is required" .Values.postgresql.auth.password | urlquery) .Release.Name .Values.postgresql.auth.database -}}
+{{- if .root.Values.secrets.existingSecret -}}
+{{- printf "%s-%s" .root.Values.secrets.existingSecret .name -}}
 {{- else -}}
-{{- required "secrets.DATABASE_URL is required (or postgresql.enabled=true, or secrets.existingSecret)" .Values.secrets.DATABASE_URL -}}
+{{- printf "%s-%s" (include "opsdesk.fullname" .root) .name -}}
 {{- end -}}
 {{- end -}}
 
-{{/* Environment shared by every service container and the migrate job. */}}
+{{/* Database host: database.host, else the bundled postgresql's service. */}}
+{{- define "opsdesk.databaseHost" -}}
+{{- if .Values.database.host -}}
+{{- .Values.database.host -}}
+{{- else if .Values.postgresql.enabled -}}
+{{- printf "%s-postgresql" .Release.Name -}}
+{{- else -}}
+{{- required "database.host is required (or postgresql.enabled=true)" .Values.database.host -}}
+{{- end -}}
+{{- end -}}
+
+{{/* postgres:// URL of one login, called with (dict "root" $ "user" "opsdesk_auth" "password" "..."). */}}
+{{- define "opsdesk.loginUrl" -}}
+{{- $db := .root.Values.database -}}
+{{- printf "postgres://%s:%s@%s:%v/%s" .user (.password | urlquery) (include "opsdesk.databaseHost" .root) $db.port $db.name -}}
+{{- if $db.sslmode -}}{{- printf "?sslmode=%s" $db.sslmode -}}{{- end -}}
+{{- end -}}
+
+{{/* The superuser URL only the provision job gets: secrets.DB_ADMIN_URL, else the bundled postgresql's postgres user. */}}
+{{- define "opsdesk.adminUrl" -}}
+{{- if .Values.secrets.DB_ADMIN_URL -}}
+{{- .Values.secrets.DB_ADMIN_URL -}}
+{{- else if .Values.postgresql.enabled -}}
+{{- include "opsdesk.loginUrl" (dict "root" . "user" "postgres" "password" (required "postgresql.auth.postgresPassword is required (the provision job creates the logins with it)" .Values.postgresql.auth.postgresPassword)) -}}
+{{- else -}}
+{{- required "secrets.DB_ADMIN_URL is required (or postgresql.enabled=true, or secrets.existingSecret)" .Values.secrets.DB_ADMIN_URL -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Environment of one component (dict "root" $ "name" "auth"): the shared non-secret ConfigMap and its own Secret. */}}
 {{- define "opsdesk.envFrom" -}}
 - configMapRef:
-    name: {{ include "opsdesk.fullname" . }}-config
+    name: {{ include "opsdesk.fullname" .root }}-config
 - secretRef:
     name: {{ include "opsdesk.secretName" . }}
 {{- end -}}

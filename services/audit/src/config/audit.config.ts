@@ -30,11 +30,6 @@ export const auditEnvShape = {
   AUDIT_SIGNING_KEY: z.string().superRefine(keyCheck(parseSigningKey)),
   /** public keys of earlier signing keys (comma-separated base64 SPKI DER): checkpoints they signed stay verifiable */
   AUDIT_PREVIOUS_PUBLIC_KEYS: z.string().superRefine(keyCheck(parsePublicKeyList)).optional(),
-  /**
-   * NOLOGIN role the service's pooled connections switch to (SET ROLE): INSERT and SELECT only on the
-   * audit tables. The migrations (run as the schema owner) create it and its grants. `none` disables it.
-   */
-  AUDIT_DB_ROLE: z.string().regex(/^([a-z_][a-z0-9_]*)$/, 'must be a role name or none').default('opsdesk_audit_writer'),
 };
 
 export type AuditConfig = ReturnType<typeof loadAuditConfig>;

@@ -6,7 +6,8 @@ export const AUDIT_SCHEMA = 'audit';
 
 /**
  * Convention for every service with a schema: `createDataSource(url)`, used by `npm run migrate` and scripts.
- * This one connects as the login user (the schema owner); the running service adds `sessionRole`.
+ * Migrations run as the migrator login (objects owned by <prefix>_owner); the running service connects with
+ * its own login, which may only INSERT/SELECT the trail (libs/database/src/provision.ts).
  */
 export function createDataSource(url: string, poolSize = 5): DataSource {
   return createServiceDataSource({ url, schema: AUDIT_SCHEMA, entities: [], migrations: auditMigrations, poolSize, maxOverflow: 0 });

@@ -215,7 +215,7 @@ export class ImportService {
         // A bulk import can change the table's shape faster than autovacuum notices: without fresh statistics
         // the next filtered list may get a bad plan (measured: p95 ×5 on 100k hosts right after an import).
         // ANALYZE samples a fixed number of rows (≈ 0.1–0.3 s at 1M hosts), so it is done before answering.
-        if (createLines.length + updateLines.length >= this.config.IMPORT_ANALYZE_MIN_ROWS) await client.query('ANALYZE inventory.hosts');
+        if (createLines.length + updateLines.length >= this.config.IMPORT_ANALYZE_MIN_ROWS) await client.query('SELECT inventory.analyze_hosts()'); // owner's ANALYZE (the login owns nothing)
       } else {
         await client.query('ROLLBACK');
       }

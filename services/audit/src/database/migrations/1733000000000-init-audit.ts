@@ -1,6 +1,9 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** The NOLOGIN role the running service switches to (AUDIT_DB_ROLE); see docs/audit.md for production. */
+/**
+ * Legacy NOLOGIN role the service used to switch to (SET ROLE). Nobody uses it any more: the service has its own
+ * login (libs/database/src/provision.ts), which creates this role up front and strips its grants after migrating.
+ */
 export const AUDIT_WRITER_ROLE = 'opsdesk_audit_writer';
 
 /**

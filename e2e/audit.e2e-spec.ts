@@ -5,6 +5,7 @@ import { Client } from 'pg';
 import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
 import { metricsRegistry } from '@opsdesk/observability';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, createUser, login, randomIp, startStack, waitFor, type Stack } from './support/stack';
+import { testNatsAdmin } from '@opsdesk/testing';
 
 /**
  * Audit trail through the real gateway: every auth action is recorded once with its actor and request id,
@@ -214,7 +215,7 @@ describe('exactly once under crashes and poison messages', () => {
   let nc: NatsConnection;
   let db: Client;
   beforeAll(async () => {
-    nc = await connect({ servers: stack.env.NATS_URL });
+    nc = await connect({ servers: stack.env.NATS_URL, ...testNatsAdmin() });
     db = new Client({ connectionString: stack.db.url });
     await db.connect();
   });

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
-import { createTestEnv, waitFor, type TestDatabase } from '@opsdesk/testing';
+import { NATS_PROVISION_USER, createTestEnv, natsServiceEnv, testNatsLogin, waitFor, type TestDatabase } from '@opsdesk/testing';
+import { provisionNatsFromEnv } from '@opsdesk/messaging';
 import { runMigrations } from '@opsdesk/database';
 
 export const ADMIN_EMAIL = 'admin@e2e.test';
@@ -88,17 +89,20 @@ export async function startStack(label: string, opts: StackOptions = {}): Promis
   const names = opts.services ?? ['auth'];
   const { db, env } = await createTestEnv(label, { ADMIN_EMAIL, ADMIN_PASSWORD, TRUST_PROXY: 'true', ...opts.env }, opts.natsUrl);
   await migrate(db.url, names);
+  // like `npm run migrate` in production: the services' own logins may only look at the stream and bucket
+  await provisionNatsFromEnv(env, testNatsLogin(NATS_PROVISION_USER));
   await seedAdmin(env);
   const apps: Record<string, NestFastifyApplication> = {};
   const start = async (name: string, o?: Record<string, unknown>) => {
-    const app = await serviceModule(name).bootstrapFromEnv(env, { quiet: true, ...(opts.options?.[name] ?? {}), ...(o ?? {}) });
+    // each service boots with its own NATS login (SPEC §7), the rest of the env is shared
+    const app = await serviceModule(name).bootstrapFromEnv({ ...env, ...natsServiceEnv(name) }, { quiet: true, ...(opts.options?.[name] ?? {}), ...(o ?? {}) });
     apps[name] = app;
     env[`${name.toUpperCase()}_URL`] = urlOf(app);
     return app;
   };
   for (const name of names) await start(name);
   const gateways: NestFastifyApplication[] = [];
-  for (let i = 0; i < (opts.gateways ?? 1); i++) gateways.push(await serviceModule('gateway').bootstrapFromEnv(env, { quiet: true }));
+  for (let i = 0; i < (opts.gateways ?? 1); i++) gateways.push(await serviceModule('gateway').bootstrapFromEnv({ ...env, ...natsServiceEnv('gateway') }, { quiet: true }));
   const urls = gateways.map(urlOf);
   const stopService = async (name: string) => {
     await apps[name]?.close().catch(() => undefined);

@@ -43,6 +43,8 @@ export interface InboxConsumerOptions {
   batchHandler?: InboxBatchHandler;
   /** test hook: runs after the transaction committed and before the ack (crash window) */
   afterCommit?: (event: EventEnvelope) => Promise<void> | void;
+  /** the events subject prefix: when set, an event whose `source` is not its subject's producer is invalid */
+  eventPrefix?: string;
 }
 
 /**
@@ -176,6 +178,11 @@ export class InboxConsumer {
     if (!parsed.ok) {
       const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : null;
       await this.poison(m, meta, 'invalid', parsed.error, id);
+      return null;
+    }
+    const forged = this.opts.eventPrefix === undefined ? null : sourceMismatch(this.opts.eventPrefix, m.subject, parsed.event);
+    if (forged) {
+      await this.poison(m, meta, 'invalid', forged, parsed.event.id);
       return null;
     }
     return { event: parsed.event, meta };
@@ -319,4 +326,16 @@ export class InboxConsumer {
     this.opts.logger?.warn(`consumer ${this.opts.durable}: message seq ${meta.streamSequence} on ${meta.subject} dead-lettered (${reason}): ${error}`);
     m.term(reason);
   }
+}
+
+/**
+ * An event's `source` is its authenticated producer: only <svc> may publish `<prefix>.<svc>.…` (NATS
+ * permissions, nats-permissions.ts), so the subject proves who sent it and the payload must agree with it.
+ * Returns why it does not, or null.
+ */
+export function sourceMismatch(eventPrefix: string, subject: string, event: Pick<EventEnvelope, 'type' | 'source'>): string | null {
+  if (subject !== `${eventPrefix}.${event.type}`) return `type ${event.type} does not match subject ${subject}`;
+  const producer = event.type.split('.')[0];
+  if (event.source !== producer) return `source ${event.source} is not the producer ${producer} that published ${subject}`;
+  return null;
 }

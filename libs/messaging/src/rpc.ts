@@ -25,6 +25,7 @@ import {
   type RpcContext,
   type RpcRequest,
 } from '@opsdesk/contracts';
+import { natsAuthOptions, type NatsCredentials } from './nats';
 import { Metrics, SpanKind, contextFromHeaders, requestContext, traceHeaders, withSpan } from '@opsdesk/observability';
 
 type NatsClientLike = { subscribe(subject: string, opts: { queue?: string; callback: (err: Error | null, msg: Msg) => void }): Subscription };
@@ -155,6 +156,8 @@ export interface RpcClientOptions {
   subjectPrefix: string;
   timeoutMs: number;
   name: string;
+  /** the caller's NATS login (replies come on its own inbox prefix) */
+  credentials?: NatsCredentials;
 }
 
 /**
@@ -167,7 +170,7 @@ export class RpcClient implements OnModuleDestroy {
   private readonly hist = Metrics.rpcClientDuration();
 
   constructor(private readonly opts: RpcClientOptions) {
-    this.client = new ClientNats({ servers: opts.servers, name: opts.name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+    this.client = new ClientNats({ servers: opts.servers, name: opts.name, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...natsAuthOptions(opts.credentials) });
   }
 
   async connect(): Promise<void> {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
-import { PrefixedNatsServer, RpcErrorFilter, RpcObservabilityInterceptor } from '@opsdesk/messaging';
+import { PrefixedNatsServer, RpcErrorFilter, RpcObservabilityInterceptor, natsAuthOptions, type NatsCredentials } from '@opsdesk/messaging';
 import { JsonLogger, initMetrics, installHttpMetrics, requestContext } from '@opsdesk/observability';
 import { natsServers as natsServersOf } from '@opsdesk/config';
 
@@ -14,7 +14,7 @@ export interface ServiceAppOptions {
   port: number;
   logLevel: string;
   /** NATS request/reply; omitted for an HTTP-only process */
-  rpc?: { servers: string[]; subjectPrefix: string };
+  rpc?: { servers: string[]; subjectPrefix: string; credentials?: NatsCredentials };
   /** body limit for the internal HTTP port */
   bodyLimit?: number;
   /** configure the Fastify app before listen (extra routes, hooks) */
@@ -49,7 +49,10 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestFas
   });
   if (opts.rpc) {
     const ms = app.connectMicroservice(
-      { strategy: new PrefixedNatsServer({ servers: opts.rpc.servers, queue: opts.service, name: `opsdesk-${opts.service}-rpc` }, opts.rpc.subjectPrefix) },
+      { strategy: new PrefixedNatsServer(
+          { servers: opts.rpc.servers, queue: opts.service, name: `opsdesk-${opts.service}-rpc`, ...natsAuthOptions(opts.rpc.credentials) },
+          opts.rpc.subjectPrefix,
+        ) },
       // deferred: handlers are bound at startAllMicroservices(), after the global filter and interceptor below
       { inheritAppConfig: false, deferInitialization: true },
     );
@@ -73,6 +76,8 @@ export interface ServiceAppConfig {
   HOST: string;
   LOG_LEVEL: string;
   NATS_URL: string;
+  NATS_USER?: string;
+  NATS_PASSWORD?: string;
   RPC_SUBJECT_PREFIX: string;
 }
 
@@ -94,7 +99,11 @@ export function bootstrapService(opts: {
     host: opts.config.HOST,
     port: opts.port,
     logLevel: opts.config.LOG_LEVEL,
-    rpc: { servers: natsServersOf(opts.config.NATS_URL), subjectPrefix: opts.config.RPC_SUBJECT_PREFIX },
+    rpc: {
+      servers: natsServersOf(opts.config.NATS_URL),
+      subjectPrefix: opts.config.RPC_SUBJECT_PREFIX,
+      credentials: { user: opts.config.NATS_USER, pass: opts.config.NATS_PASSWORD },
+    },
     logger: opts.quiet ? false : undefined,
     configure: opts.configure,
   });

@@ -17,7 +17,7 @@ import {
   parseRpcData,
 } from '@opsdesk/messaging';
 import { HealthModule, SpanKind, currentRequestId, currentTraceId, startTracing, withSpan } from '@opsdesk/observability';
-import { createTestDatabase, natsIsolation, TEST_NATS_URL, waitFor } from '@opsdesk/testing';
+import { createTestDatabase, natsIsolation, testNatsAdminCredentials, TEST_NATS_URL, waitFor } from '@opsdesk/testing';
 import { createServiceApp } from '../src/service-app';
 
 @Controller()
@@ -55,9 +55,9 @@ describe('service app: RPC, errors, tracing across NATS (real NATS)', () => {
       port: 0,
       logLevel: 'error',
       logger: false,
-      rpc: { servers: [TEST_NATS_URL], subjectPrefix: iso.RPC_SUBJECT_PREFIX },
+      rpc: { servers: [TEST_NATS_URL], subjectPrefix: iso.RPC_SUBJECT_PREFIX, credentials: testNatsAdminCredentials() },
     });
-    rpc = new RpcClient({ servers: [TEST_NATS_URL], subjectPrefix: iso.RPC_SUBJECT_PREFIX, timeoutMs: 5000, name: 'probe-client' });
+    rpc = new RpcClient({ servers: [TEST_NATS_URL], subjectPrefix: iso.RPC_SUBJECT_PREFIX, timeoutMs: 5000, name: 'probe-client', credentials: testNatsAdminCredentials() });
     await rpc.connect();
   });
 
@@ -101,7 +101,7 @@ describe('service app: RPC, errors, tracing across NATS (real NATS)', () => {
     const db = await createTestDatabase('trace');
     const ds = createServiceDataSource({ url: db.url, schema: 'tr', poolSize: 3, maxOverflow: 0 });
     await ds.initialize();
-    const nats = await connectNats([TEST_NATS_URL], 'trace-test');
+    const nats = await connectNats([TEST_NATS_URL], 'trace-test', testNatsAdminCredentials());
     const relay = new OutboxRelay(ds, nats.js, { schema: 'tr', pollIntervalMs: 100 });
     let consumer: InboxConsumer | null = null;
     try {

@@ -9,8 +9,8 @@ import type { DataSource } from 'typeorm';
 import { InternalTokens, type Principal } from '@opsdesk/auth';
 import { ArtifactsInternalPaths, ArtifactsRpc, InventoryRpc, type RpcContext } from '@opsdesk/contracts';
 import { runMigrations } from '@opsdesk/database';
-import { RpcClient } from '@opsdesk/messaging';
-import { TEST_JWT_SECRET, createTestEnv, rawBody, waitFor, type TestDatabase } from '@opsdesk/testing';
+import { RpcClient, provisionNatsFromEnv } from '@opsdesk/messaging';
+import { TEST_JWT_SECRET, NATS_PROVISION_USER, createTestEnv, natsServiceEnv, rawBody, testNatsLogin, waitFor, type TestDatabase } from '@opsdesk/testing';
 import { bootstrapFromEnv } from '../src/bootstrap';
 import { createDataSource } from '../src/database/data-source';
 
@@ -81,12 +81,13 @@ beforeAll(async () => {
   const invData = require(join(INVENTORY_DIR, 'database', 'data-source')) as { createDataSource(url: string): DataSource };
   await runMigrations(invData.createDataSource(testDb.url));
   await runMigrations(createDataSource(testDb.url));
+  await provisionNatsFromEnv(env, testNatsLogin(NATS_PROVISION_USER));
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- found by convention
-  inventory = await (require(join(INVENTORY_DIR, 'bootstrap')) as ServiceModule).bootstrapFromEnv(env, { quiet: true });
-  app = await bootstrapFromEnv(env, { quiet: true });
+  inventory = await (require(join(INVENTORY_DIR, 'bootstrap')) as ServiceModule).bootstrapFromEnv({ ...env, ...natsServiceEnv('inventory') }, { quiet: true });
+  app = await bootstrapFromEnv({ ...env, ...natsServiceEnv('artifacts') }, { quiet: true });
   const addr = app.getHttpServer().address();
   url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-  rpc = new RpcClient({ servers: [env.NATS_URL as string], subjectPrefix: env.RPC_SUBJECT_PREFIX as string, timeoutMs: 10_000, name: 'artifacts-int-spec' });
+  rpc = new RpcClient({ servers: [env.NATS_URL as string], subjectPrefix: env.RPC_SUBJECT_PREFIX as string, timeoutMs: 10_000, name: 'artifacts-int-spec', credentials: testNatsLogin('gateway') });
   await rpc.connect();
   pg = new Client({ connectionString: testDb.url });
   await pg.connect();

@@ -89,7 +89,7 @@ export async function startStack(label: string, opts: StackOptions = {}): Promis
   const names = opts.services ?? ['auth'];
   const { db, env } = await createTestEnv(label, { ADMIN_EMAIL, ADMIN_PASSWORD, TRUST_PROXY: 'true', ...opts.env }, opts.natsUrl);
   await migrate(db.url, names);
-  // like `npm run migrate` in production: the services' own logins may only look at the stream and bucket
+  // like `npm run provision:nats` in production: the services' own logins may only look at the stream and bucket
   await provisionNatsFromEnv(env, testNatsLogin(NATS_PROVISION_USER));
   await seedAdmin(env);
   const apps: Record<string, NestFastifyApplication> = {};

@@ -35,6 +35,11 @@ app.kubernetes.io/component: {{ .name }}
 {{- default (printf "%s-secrets" (include "opsdesk.fullname" .)) .Values.secrets.existingSecret -}}
 {{- end -}}
 
+{{/* The Secret holding one NATS password per login (nats-secret.yaml). */}}
+{{- define "opsdesk.natsSecretName" -}}
+{{- default (printf "%s-nats" (include "opsdesk.fullname" .)) .Values.nats.existingSecret -}}
+{{- end -}}
+
 {{/* DATABASE_URL: explicit secret value, else the bundled postgresql's service. */}}
 {{- define "opsdesk.databaseUrl" -}}
 {{- if .Values.secrets.DATABASE_URL -}}

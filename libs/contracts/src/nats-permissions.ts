@@ -46,7 +46,7 @@ export const NATS_SERVICE_ROLES: Record<string, NatsServiceRole> = {
 export const NATS_SERVICES = Object.keys(NATS_SERVICE_ROLES);
 
 /**
- * The login that creates the events stream and the revocation bucket (`npm run migrate`, the Helm
+ * The login that creates the events stream and the revocation bucket (`npm run provision:nats`, the Helm
  * migration job, `npm start`). Services may only look at them, so none can change retention, purge the
  * stream or delete the bucket.
  */

@@ -96,7 +96,7 @@ export async function ensureEventsStream(jsm: JetStreamManager, opts: EventsStre
  */
 function notProvisioned(err: unknown, stream: string): Error {
   if (!isPermissionError(err)) return err as Error;
-  return new Error(`NATS stream ${stream} is missing or differs from its configuration, and this login may not change it: run \`npm run migrate\` (it provisions NATS with the provision login)`);
+  return new Error(`NATS stream ${stream} is missing or differs from its configuration, and this login may not change it: run \`npm run provision:nats\` with the provision login (NATS_USER=provision)`);
 }
 
 export function isPermissionError(err: unknown): boolean {
@@ -112,7 +112,7 @@ export interface ProvisionOptions extends EventsStreamOptions {
 
 /**
  * Creates (or brings up to date) what the services only look at: the events stream and the revocation
- * bucket. Run with the `provision` login by `npm run migrate` / `npm start`; idempotent.
+ * bucket. Run with the `provision` login by `npm run provision:nats` / `npm start`; idempotent.
  */
 export async function provisionNats(nats: NatsHandles, opts: ProvisionOptions): Promise<void> {
   await ensureEventsStream(nats.jsm, opts);
@@ -121,7 +121,7 @@ export async function provisionNats(nats: NatsHandles, opts: ProvisionOptions): 
 
 /**
  * provisionNats with the names and login of an environment (the services' variables and their defaults;
- * NATS_USER / NATS_PASSWORD are the provision login's here, or `creds`): `npm run migrate`, `npm start`
+ * NATS_USER / NATS_PASSWORD are the provision login's here, or `creds`): `npm run provision:nats`, `npm start`
  * and the test stacks.
  */
 export async function provisionNatsFromEnv(env: NodeJS.ProcessEnv, creds?: NatsCredentials): Promise<void> {

@@ -6,7 +6,7 @@ import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { DEFAULT_NATS_NAMES } from '@opsdesk/contracts';
-import { connectNats, provisionNats, type NatsHandles } from '@opsdesk/messaging';
+import { connectNats, ensureEventsStream, provisionNats, type NatsHandles } from '@opsdesk/messaging';
 import { NATS_PROVISION_USER, startOwnNatsServer, testNatsAdmin, testNatsLogin, waitFor, type OwnNatsServer } from '@opsdesk/testing';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, login, startStack, type Stack } from './support/stack';
 
@@ -169,6 +169,17 @@ describe('NATS authorisation (production names, real nats-server)', () => {
     const adminKv = await admin.jetstream().views.kv(N.bucket);
     expect(await adminKv.get('sid.s2')).toBeNull();
     expect((await adminKv.get('sid.s1'))?.operation).toBe('PUT');
+  });
+
+  it('a service that finds the stream different from its configuration says to provision, and changes nothing', async () => {
+    const inventory: NatsHandles = await connectNats([server.url], 'authz-inventory-ensure', testNatsLogin('inventory'));
+    try {
+      const attempt = ensureEventsStream(inventory.jsm, { name: N.stream, subjectPrefix: N.eventPrefix, duplicateWindowMs: 9 * 60_000 });
+      await expect(attempt).rejects.toThrow(/NATS stream OPSDESK_EVENTS is missing or differs .* run `npm run provision:nats`/);
+      expect((await inventory.jsm.streams.info(N.stream)).config.duplicate_window).toBe(5 * 60_000 * 1_000_000);
+    } finally {
+      await inventory.nc.close();
+    }
   });
 
   it('services can neither change the stream nor widen or hijack consumers', async () => {

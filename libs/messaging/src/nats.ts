@@ -78,7 +78,9 @@ export async function ensureEventsStream(jsm: JetStreamManager, opts: EventsStre
       info.config.subjects?.join(',') === config.subjects?.join(',') &&
       info.config.duplicate_window === config.duplicate_window &&
       info.config.num_replicas === config.num_replicas;
-    if (!same) await jsm.streams.update(opts.name, { ...info.config, ...config } as StreamConfig).catch((e: unknown) => notProvisioned(e, opts.name));
+    if (!same) await jsm.streams.update(opts.name, { ...info.config, ...config } as StreamConfig).catch((e: unknown) => {
+        throw notProvisioned(e, opts.name);
+      });
   } catch (err) {
     if (!isNotFound(err)) throw notProvisioned(err, opts.name);
     try {

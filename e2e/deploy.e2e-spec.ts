@@ -447,8 +447,11 @@ describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
     // The migrate job / compose one-shot: scripts are copied as they are; the seed is compiled.
     expect(inputs.has('services/auth/src/seed-admin.ts')).toBe(true);
     expect(existsSync(join(ROOT, 'scripts', 'migrate.mjs'))).toBe(true);
+    expect(existsSync(join(ROOT, 'scripts', 'provision-nats.mjs'))).toBe(true); // NATS stream and bucket (provision login)
     const jobCommands = [readFileSync(join(DEPLOY, 'docker-compose.yml'), 'utf8'), readFileSync(join(DEPLOY, 'helm', 'opsdesk', 'templates', 'migrate-job.yaml'), 'utf8')];
-    for (const text of jobCommands) expect(text).toContain('node scripts/migrate.mjs && node dist/services/auth/src/seed-admin.js');
+    for (const text of jobCommands) {
+      expect(text).toContain('node scripts/migrate.mjs && node scripts/provision-nats.mjs && node dist/services/auth/src/seed-admin.js');
+    }
     // The healthcheck knows every service's port.
     const hc = readFileSync(join(DEPLOY, 'docker', 'healthcheck.sh'), 'utf8');
     for (const n of ALL_SERVICES) expect(hc).toContain(`${n.toUpperCase()}_PORT:-${PORTS[n]}`);

@@ -60,7 +60,7 @@ describe('NATS permission model', () => {
     expect(text).toMatch(/^authorization \{\n {2}users: \[/);
     expect(text).toContain('password: $PW_INVENTORY');
     expect(text).toContain('"*.rpc.inventory.>"');
-    expect(text.match(/allow_responses: true/g)).toHaveLength(4);
+    expect(text.match(/allow_responses: \{ max: 1, expires: "20m" \}/g)).toHaveLength(4);
     expect(() => natsServicePermissions('mailer')).toThrow(/no NATS role for service mailer/);
   });
 });

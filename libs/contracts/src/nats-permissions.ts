@@ -70,6 +70,13 @@ export interface NatsUserPermissions {
   allowResponses: boolean;
 }
 
+/**
+ * How long a responder may answer a request it received. nats-server's `allow_responses: true` gives only
+ * a couple of minutes; the slowest RPC (audit.verify over a long chain) may run up to 15 minutes
+ * (services/gateway/src/audit/audit.controller.ts), so its answer must still be allowed after that.
+ */
+export const NATS_RESPONSE_EXPIRY = '20m';
+
 /** Each login's requests get their replies on its own inbox prefix, so nobody can read another's replies. */
 export function natsInboxPrefix(user: string): string {
   return `_INBOX_${user.replace(/[^A-Za-z0-9_-]/g, '_')}`;
@@ -144,7 +151,7 @@ export function renderNatsAuthorization(users: NatsUserPermissions[], password: 
     lines.push(`      permissions: {`);
     lines.push(`        publish: { allow: ${list(u.publish)} }`);
     lines.push(`        subscribe: { allow: ${list(u.subscribe)} }`);
-    if (u.allowResponses) lines.push(`        allow_responses: true`);
+    if (u.allowResponses) lines.push(`        allow_responses: { max: 1, expires: ${JSON.stringify(NATS_RESPONSE_EXPIRY)} }`);
     lines.push(`      }`);
     lines.push(`    }`);
   }

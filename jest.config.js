@@ -30,4 +30,12 @@ for (const group of ['libs', 'services']) {
 }
 if (existsSync(join(__dirname, 'e2e'))) projects.push(project('e2e', 'e2e'));
 
-module.exports = { projects, testTimeout: 60_000 };
+// One private nats-server with authorisation for the whole run (libs/testing/src/nats-global-setup.ts):
+// the suites never use an open broker. The root transform lets jest load those TypeScript files.
+module.exports = {
+  projects,
+  testTimeout: 60_000,
+  transform,
+  globalSetup: '<rootDir>/libs/testing/src/nats-global-setup.ts',
+  globalTeardown: '<rootDir>/libs/testing/src/nats-global-teardown.ts',
+};

@@ -8,7 +8,7 @@ import { parse as parseContentDisposition } from 'content-disposition';
 import { Client } from 'pg';
 import request from 'supertest';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, createUser, login, startStack, waitFor, type Stack } from './support/stack';
-import { rawBody, serviceEnv } from '@opsdesk/testing';
+import { natsServiceEnv, rawBody, serviceEnv } from '@opsdesk/testing';
 
 /**
  * Artifacts end to end through the real gateway: auth, inventory (hosts), audit (when present) and
@@ -349,7 +349,7 @@ describe('crash safety', () => {
     stack.env.ARTIFACTS_PORT = port; // the in-process restart below comes back on the same port too
     await stack.stopService('artifacts');
     const child: ChildProcess = spawn(process.execPath, [main], {
-      env: { ...serviceEnv(stack, 'artifacts'), ARTIFACTS_PORT: port, LOG_LEVEL: 'error' }, // its own database login
+      env: { ...serviceEnv(stack, 'artifacts'), ...natsServiceEnv('artifacts'), ARTIFACTS_PORT: port, LOG_LEVEL: 'error' }, // its own database and NATS logins
       stdio: 'ignore',
     });
     try {

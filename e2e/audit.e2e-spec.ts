@@ -5,6 +5,7 @@ import { Client } from 'pg';
 import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
 import { metricsRegistry } from '@opsdesk/observability';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, createUser, login, randomIp, startStack, waitFor, type Stack } from './support/stack';
+import { testNatsAdmin, testNatsLogin } from '@opsdesk/testing';
 
 /**
  * Audit trail through the real gateway: every auth action is recorded once with its actor and request id,
@@ -214,7 +215,7 @@ describe('exactly once under crashes and poison messages', () => {
   let nc: NatsConnection;
   let db: Client;
   beforeAll(async () => {
-    nc = await connect({ servers: stack.env.NATS_URL });
+    nc = await connect({ servers: stack.env.NATS_URL, ...testNatsAdmin() });
     db = new Client({ connectionString: stack.db.url });
     await db.connect();
   });
@@ -282,5 +283,30 @@ describe('exactly once under crashes and poison messages', () => {
     expect(rec.rows[0].trace_id).toBe(traceId);
     const page = await audit({ action: 'e2e.junk.*' });
     expect(page.items).toHaveLength(0);
+  });
+
+  it('an event whose source is not the login that published it is dead-lettered as invalid, never recorded', async () => {
+    // inventory's own login may publish <prefix>.inventory.… (and nothing else): the subject names the producer
+    const inventory = await connect({ servers: stack.env.NATS_URL, ...testNatsLogin('inventory') });
+    try {
+      const js = inventory.jetstream();
+      const forged = envelope('inventory.host.updated', { source: 'auth' });
+      const typeSwap = envelope('auth.user.deleted', { source: 'inventory' }); // type of another service, own subject
+      await js.publish(`${stack.env.EVENTS_SUBJECT_PREFIX}.inventory.host.updated`, Buffer.from(JSON.stringify(forged)));
+      await js.publish(`${stack.env.EVENTS_SUBJECT_PREFIX}.inventory.host.updated`, Buffer.from(JSON.stringify(typeSwap)));
+      const honest = envelope('inventory.host.updated', { source: 'inventory' });
+      await js.publish(`${stack.env.EVENTS_SUBJECT_PREFIX}.inventory.host.updated`, Buffer.from(JSON.stringify(honest)));
+      await waitFor(async () => (await countOf(honest.id)) === 1, { timeoutMs: 15_000, what: 'the honest event after the forged ones' });
+      const dl = await db.query(`SELECT event_id, reason, error FROM audit.dead_letters WHERE event_id = ANY($1::text[]) ORDER BY id`, [[forged.id, typeSwap.id]]);
+      expect(dl.rows.map((r) => [r.event_id, r.reason])).toEqual([
+        [forged.id, 'invalid'],
+        [typeSwap.id, 'invalid'],
+      ]);
+      expect(dl.rows[0].error).toMatch(/source auth is not the producer inventory/);
+      expect(await countOf(forged.id)).toBe(0);
+      expect(await countOf(typeSwap.id)).toBe(0);
+    } finally {
+      await inventory.close();
+    }
   });
 });

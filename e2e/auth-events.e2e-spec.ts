@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { connect } from 'nats';
 import { Client } from 'pg';
-import { readStream, startOwnNatsServer, type OwnNatsServer } from '@opsdesk/testing';
+import { readStream, startOwnNatsServer, testNatsAdmin, type OwnNatsServer } from '@opsdesk/testing';
 
 import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, login, seedAdmin, startStack, waitFor, type Stack } from './support/stack';
 
@@ -17,7 +17,7 @@ async function outboxIds(url: string): Promise<{ ids: string[]; unpublished: num
 }
 
 async function streamEvents(natsUrl: string, stream: string) {
-  const nc = await connect({ servers: natsUrl });
+  const nc = await connect({ servers: natsUrl, ...testNatsAdmin() });
   try {
     return await readStream(await nc.jetstreamManager(), stream);
   } finally {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { parseAllDocuments } from 'yaml';
 import { freePort } from '@opsdesk/testing';
+import { natsPasswordVariable, natsPermissionSet } from '@opsdesk/contracts';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, createUser, login, randomIp, startStack, waitFor, type Stack } from './support/stack';
 import {
   DEPLOY,
@@ -303,9 +304,11 @@ describe('deploy: nginx and NATS configs (real binaries)', () => {
 
   it('nats-server -t accepts the single-node and the 3-node cluster configs', () => {
     requireTool(NATS_SERVER, '--version', 'install nats-server');
-    const single = run(NATS_SERVER, ['-t', '-c', join(DEPLOY, 'nats', 'nats-server.conf')]);
+    // the configs read one password per NATS login from the environment (e2e/deploy-nats.e2e-spec.ts)
+    const natsPasswords = Object.fromEntries(natsPermissionSet().map((u) => [natsPasswordVariable(u.user), 'x']));
+    const single = run(NATS_SERVER, ['-t', '-c', join(DEPLOY, 'nats', 'nats-server.conf')], { env: natsPasswords });
     expect({ status: single.status, out: single.out }).toEqual({ status: 0, out: expect.stringContaining('valid') });
-    const cluster = run(NATS_SERVER, ['-t', '-c', join(DEPLOY, 'nats', 'nats-cluster.conf')], { env: { NATS_SERVER_NAME: 'nats-1' } });
+    const cluster = run(NATS_SERVER, ['-t', '-c', join(DEPLOY, 'nats', 'nats-cluster.conf')], { env: { ...natsPasswords, NATS_SERVER_NAME: 'nats-1' } });
     expect({ status: cluster.status, out: cluster.out }).toEqual({ status: 0, out: expect.stringContaining('valid') });
     const conf = readFileSync(join(DEPLOY, 'nats', 'nats-cluster.conf'), 'utf8');
     expect(conf).toMatch(/name: opsdesk/);
@@ -378,6 +381,7 @@ describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
       'DATA_SOURCE_NAME', // postgres-exporter
       'SERVICE', // selects the service in the OpsDesk image
       'OPSDESK_IMAGE', // image tag interpolation
+      ...natsPermissionSet().map((u) => natsPasswordVariable(u.user)), // nats-server's logins (deploy/nats), each service's NATS_PASSWORD
     ]);
     const unknown: string[] = [];
     const started = new Set<string>();
@@ -497,8 +501,11 @@ describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
     // The migrate job / compose one-shot: scripts are copied as they are; the seed is compiled.
     expect(inputs.has('services/auth/src/seed-admin.ts')).toBe(true);
     expect(existsSync(join(ROOT, 'scripts', 'migrate.mjs'))).toBe(true);
+    expect(existsSync(join(ROOT, 'scripts', 'provision-nats.mjs'))).toBe(true); // NATS stream and bucket (provision login)
     const jobCommands = [readFileSync(join(DEPLOY, 'docker-compose.yml'), 'utf8'), readFileSync(join(DEPLOY, 'helm', 'opsdesk', 'templates', 'migrate-job.yaml'), 'utf8')];
-    for (const text of jobCommands) expect(text).toContain('node scripts/migrate.mjs && node dist/services/auth/src/seed-admin.js');
+    for (const text of jobCommands) {
+      expect(text).toContain('node scripts/migrate.mjs && node scripts/provision-nats.mjs && node dist/services/auth/src/seed-admin.js');
+    }
     // The healthcheck knows every service's port.
     const hc = readFileSync(join(DEPLOY, 'docker', 'healthcheck.sh'), 'utf8');
     for (const n of ALL_SERVICES) expect(hc).toContain(`${n.toUpperCase()}_PORT:-${PORTS[n]}`);

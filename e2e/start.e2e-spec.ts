@@ -168,6 +168,32 @@ describe('npm start on a fresh state directory (embedded Postgres, own nats-serv
     });
   });
 
+  it('runs its nats-server with authorisation: no anonymous client, one owner-only generated login per service', async () => {
+    const { connect } = await import('nats');
+    const anon = await connect({ servers: `nats://127.0.0.1:${ports.nats}`, reconnect: false, timeout: 2000 }).then(
+      async (nc) => {
+        await nc.close();
+        return 'connected';
+      },
+      (err: { code?: string }) => String(err.code),
+    );
+    expect(anon).toBe('AUTHORIZATION_VIOLATION');
+    for (const file of ['nats-credentials.json', 'nats-server.conf']) expect(statSync(join(state, file)).mode & 0o777).toBe(0o600);
+    const logins = JSON.parse(readFileSync(join(state, 'nats-credentials.json'), 'utf8')) as Record<string, string>;
+    expect(Object.keys(logins).sort()).toEqual([...SERVICES, 'provision'].sort());
+    // inventory's login works for its own subjects and is refused rpc.auth.> by the broker
+    const inventory = await connect({ servers: `nats://127.0.0.1:${ports.nats}`, reconnect: false, user: 'inventory', pass: logins.inventory, inboxPrefix: '_INBOX_inventory' });
+    try {
+      const refused = await inventory.request('rpc.auth.login', Buffer.from('{}'), { timeout: 2000 }).then(
+        () => 'answered',
+        (err: { code?: string }) => String(err.code),
+      );
+      expect(refused).toBe('PERMISSIONS_VIOLATION');
+    } finally {
+      await inventory.close();
+    }
+  }, 30_000);
+
   it('lets the command-line tools find it: npm run seed:demo next to npm start needs no setup', async () => {
     // what npm start chose itself (embedded Postgres, own NATS, generated secret), owner-only
     const runningEnv = join(state, 'running.env');

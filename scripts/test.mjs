@@ -1,6 +1,6 @@
 // `npm test` (after typecheck, lint and build): every jest project — unit, integration, e2e — against the
-// real Postgres and NATS. Checks they are reachable first, so a missing service is one clear line, not
-// a hundred timeouts.
+// real Postgres and a real nats-server (started by the run itself, with authorisation). Checks they are
+// available first, so a missing service is one clear line, not a hundred timeouts.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -23,13 +23,15 @@ function reachable(host, port) {
 }
 
 const pg = new URL(process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
-const nats = new URL(process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222');
 if (!(await reachable(pg.hostname, Number(pg.port || 5432)))) {
   console.error(`tests need PostgreSQL at ${pg.host} (TEST_PG_ADMIN_URL); start it (see docs/DEVELOPING.md) or run .ci/run`);
   process.exit(1);
 }
-if (!(await reachable(nats.hostname, Number(nats.port || 4222)))) {
-  console.error(`tests need NATS with JetStream at ${nats.host} (TEST_NATS_URL); start it (see docs/DEVELOPING.md) or run .ci/run`);
+// NATS: the suites start their own nats-server with authorisation (libs/testing/src/nats-global-setup.ts)
+const natsBin = process.env.NATS_SERVER_BIN ?? 'nats-server';
+const natsProbe = spawnSync(natsBin, ['--version'], { encoding: 'utf8' });
+if (natsProbe.status !== 0) {
+  console.error(`tests need the nats-server binary (NATS_SERVER_BIN or PATH); install it (see docs/DEVELOPING.md) or run .ci/run`);
   process.exit(1);
 }
 

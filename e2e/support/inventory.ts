@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { connect, AckPolicy, DeliverPolicy, type NatsConnection } from 'nats';
 import type { Stack } from './stack';
+import { testNatsAdmin } from '@opsdesk/testing';
 
 export const bearer = (t: string) => ({ Authorization: `Bearer ${t}` });
 
@@ -26,7 +27,7 @@ export async function createHost(stack: Stack, token: string, over: Record<strin
 
 /** Reads every event of one type from the suite's own stream (ordered, ephemeral consumer). */
 export async function streamEvents(stack: Stack, type: string): Promise<Array<Record<string, unknown> & { data: Record<string, unknown> }>> {
-  const nc: NatsConnection = await connect({ servers: stack.env.NATS_URL as string });
+  const nc: NatsConnection = await connect({ servers: stack.env.NATS_URL as string, ...testNatsAdmin() });
   try {
     const jsm = await nc.jetstreamManager();
     const stream = stack.env.EVENTS_STREAM as string;

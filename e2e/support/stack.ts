@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
-import { createTestEnv, serviceEnv, waitFor, type TestDatabase, type TestLogins } from '@opsdesk/testing';
+import { NATS_PROVISION_USER, createTestEnv, natsServiceEnv, serviceEnv, testNatsLogin, waitFor, type TestDatabase, type TestLogins } from '@opsdesk/testing';
+import { provisionNatsFromEnv } from '@opsdesk/messaging';
 import { applyRuntimeGrants, runMigrations } from '@opsdesk/database';
 
 export const ADMIN_EMAIL = 'admin@e2e.test';
@@ -97,19 +98,21 @@ export async function startStack(label: string, opts: StackOptions = {}): Promis
   const names = opts.services ?? ['auth'];
   const { db, env, logins } = await createTestEnv(label, { ADMIN_EMAIL, ADMIN_PASSWORD, TRUST_PROXY: 'true', ...opts.env }, opts.natsUrl);
   await migrate(logins.urls.migrator, names);
+  // like `npm run provision:nats` in production: the services' own logins may only look at the stream and bucket
+  await provisionNatsFromEnv(env, testNatsLogin(NATS_PROVISION_USER));
   await seedAdmin(env);
   if (opts.serviceDatabaseUrl) env.DATABASE_URL = opts.serviceDatabaseUrl(db.url);
   const apps: Record<string, NestFastifyApplication> = {};
   const start = async (name: string, o?: Record<string, unknown>) => {
-    // Each service connects with its own login only (the same env otherwise, read at boot).
-    const app = await serviceModule(name).bootstrapFromEnv(serviceEnv({ env, logins }, name), { quiet: true, ...(opts.options?.[name] ?? {}), ...(o ?? {}) });
+    // Each service connects with its own database login and its own NATS login (SPEC §7); the rest is shared.
+    const app = await serviceModule(name).bootstrapFromEnv({ ...serviceEnv({ env, logins }, name), ...natsServiceEnv(name) }, { quiet: true, ...(opts.options?.[name] ?? {}), ...(o ?? {}) });
     apps[name] = app;
     env[`${name.toUpperCase()}_URL`] = urlOf(app);
     return app;
   };
   for (const name of names) await start(name);
   const gateways: NestFastifyApplication[] = [];
-  for (let i = 0; i < (opts.gateways ?? 1); i++) gateways.push(await serviceModule('gateway').bootstrapFromEnv(serviceEnv({ env, logins }, 'gateway'), { quiet: true }));
+  for (let i = 0; i < (opts.gateways ?? 1); i++) gateways.push(await serviceModule('gateway').bootstrapFromEnv({ ...serviceEnv({ env, logins }, 'gateway'), ...natsServiceEnv('gateway') }, { quiet: true }));
   const urls = gateways.map(urlOf);
   const stopService = async (name: string) => {
     await apps[name]?.close().catch(() => undefined);

@@ -18,7 +18,19 @@ describe('parseConfig', () => {
   });
 
   it('accepts a 32-character secret in production', () => {
-    expect(parseConfig(shape, { ENVIRONMENT: 'production', JWT_SECRET: 'a'.repeat(32) }).JWT_SECRET).toHaveLength(32);
+    // production also needs the service's own NATS login (next test)
+    const prod = { ENVIRONMENT: 'production', JWT_SECRET: 'a'.repeat(32), NATS_USER: 'auth', NATS_PASSWORD: 'p' };
+    expect(parseConfig(shape, prod).JWT_SECRET).toHaveLength(32);
+  });
+
+  it('refuses to run without a NATS login in production (SPEC §7), naming the variable', () => {
+    const prod = { ENVIRONMENT: 'production', JWT_SECRET: 'a'.repeat(32) };
+    expect(() => parseConfig(shape, prod)).toThrow(new ConfigError('NATS_USER', "is required in production (the service's own NATS login)"));
+    expect(() => parseConfig(shape, { ...prod, NATS_USER: 'auth' })).toThrow(
+      new ConfigError('NATS_PASSWORD', "is required in production (the service's own NATS login)"),
+    );
+    expect(() => parseConfig(shape, { ...prod, NATS_USER: 'a.b', NATS_PASSWORD: 'p' })).toThrow(/NATS_USER must be a NATS user name/);
+    expect(parseConfig(shape, { JWT_SECRET: 'a'.repeat(32) }).NATS_USER).toBeUndefined(); // development: an open local broker is fine
   });
 
   it('names a missing required variable', () => {

@@ -23,6 +23,9 @@ export const commonEnvShape = {
       (v) => v.split(',').every((u) => /^(nats|tls|ws|wss):\/\/[^\s,]+$/.test(u.trim()) || /^[\w.-]+:\d+$/.test(u.trim())),
       'must be a comma-separated list of nats:// URLs',
     ),
+  /** this component's own NATS login (SPEC §7); unset only against a broker without authorisation */
+  NATS_USER: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a NATS user name (letters, digits, _ and -)').optional(),
+  NATS_PASSWORD: z.string().min(1).optional(),
   EVENTS_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/).default('OPSDESK_EVENTS'),
   /** JetStream replicas of the events stream (3 on a 3-node NATS cluster) */
   EVENTS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
@@ -74,6 +77,10 @@ export function parseConfig<S extends Shape>(shape: S, env: NodeJS.ProcessEnv = 
     const secret = value['JWT_SECRET'];
     if (value['ENVIRONMENT'] === 'production' && typeof secret === 'string' && secret.length < 32) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['JWT_SECRET'], message: 'must be at least 32 characters in production' });
+    }
+    // NATS without a login lets anyone on the network call any RPC and forge events (docs/SECURITY.md)
+    if (value['ENVIRONMENT'] === 'production' && 'NATS_URL' in value && (!value['NATS_USER'] || !value['NATS_PASSWORD'])) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: [value['NATS_USER'] ? 'NATS_PASSWORD' : 'NATS_USER'], message: 'is required in production (the service\'s own NATS login)' });
     }
   });
   // Empty strings mean "unset" (a blank line in .env must not override a default).

@@ -9,3 +9,4 @@ export * from './inventory';
 export * from './audit';
 export * from './artifacts';
 export * from './http-status';
+export * from './nats-permissions';

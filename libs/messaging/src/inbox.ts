@@ -51,6 +51,8 @@ export interface InboxConsumerOptions {
   probe?: () => Promise<string | null>;
   /** pause probing backoff: first wait and cap (ms); default 250 and 5000 */
   pauseBackoffMs?: { initial: number; max: number };
+  /** the events subject prefix: when set, an event whose `source` is not its subject's producer is invalid */
+  eventPrefix?: string;
 }
 
 /** What /readyz and the logs say about a consumer. */
@@ -375,6 +377,9 @@ export class InboxConsumer {
       const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : null;
       return (await this.deadLetter(m, meta, 'invalid', parsed.error, id)) ?? 'invalid';
     }
+    const forged = this.opts.eventPrefix === undefined ? null : sourceMismatch(this.opts.eventPrefix, m.subject, parsed.event);
+    // the subject names the producer NATS let publish it: a `source` claiming another one is forged
+    if (forged) return (await this.deadLetter(m, meta, 'invalid', forged, parsed.event.id)) ?? 'invalid';
     return { event: parsed.event, meta };
   }
 
@@ -580,4 +585,16 @@ export class InboxConsumer {
     this.term(m, reason);
     return null;
   }
+}
+
+/**
+ * An event's `source` is its authenticated producer: only <svc> may publish `<prefix>.<svc>.…` (NATS
+ * permissions, nats-permissions.ts), so the subject proves who sent it and the payload must agree with it.
+ * Returns why it does not, or null.
+ */
+export function sourceMismatch(eventPrefix: string, subject: string, event: Pick<EventEnvelope, 'type' | 'source'>): string | null {
+  if (subject !== `${eventPrefix}.${event.type}`) return `type ${event.type} does not match subject ${subject}`;
+  const producer = event.type.split('.')[0];
+  if (event.source !== producer) return `source ${event.source} is not the producer ${producer} that published ${subject}`;
+  return null;
 }

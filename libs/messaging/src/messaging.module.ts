@@ -15,7 +15,7 @@ import { DiscoveryModule, DiscoveryService, MetadataScanner } from '@nestjs/core
 import { ExternalContextCreator } from '@nestjs/core/helpers/external-context-creator';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { DataSource } from 'typeorm';
-import { connectNats, ensureEventsStream, type NatsHandles } from './nats';
+import { connectNats, ensureEventsStream, type NatsCredentials, type NatsHandles } from './nats';
 import { OutboxRelay, OutboxWriter, type RelayOptions } from './outbox';
 import { InboxConsumer, type DeliveryMeta, type InboxBatchHandler, type InboxConsumerOptions } from './inbox';
 import { RpcClient, type RpcClientOptions } from './rpc';
@@ -26,6 +26,8 @@ export interface MessagingModuleOptions {
   /** service name: NATS connection name, queue group, event `source`, durable consumer prefix */
   service: string;
   servers: string[];
+  /** the service's own NATS login (NATS_USER / NATS_PASSWORD) */
+  credentials?: NatsCredentials;
   stream: string;
   eventPrefix: string;
   rpcPrefix: string;
@@ -139,6 +141,7 @@ export class EventConsumersService implements OnApplicationBootstrap, BeforeAppl
           durable: `${this.opts.service}-${meta.name}`,
           stream: this.opts.stream,
           filterSubject: `${this.opts.eventPrefix}.${meta.filter}`,
+          eventPrefix: this.opts.eventPrefix,
           schema: this.opts.schema as string,
           maxDeliver: meta.maxDeliver ?? this.opts.consumer?.maxDeliver,
           transactionBatch: meta.transactionBatch,
@@ -175,7 +178,7 @@ export class MessagingModule {
       {
         provide: NATS_HANDLES,
         useFactory: async () => {
-          const handles = await connectNats(options.servers, `opsdesk-${options.service}`);
+          const handles = await connectNats(options.servers, `opsdesk-${options.service}`, options.credentials);
           await ensureEventsStream(handles.jsm, {
             name: options.stream,
             subjectPrefix: options.eventPrefix,
@@ -194,6 +197,7 @@ export class MessagingModule {
             timeoutMs: options.requestTimeoutMs,
             name: `opsdesk-${options.service}-rpc-client`,
             signContext: options.signRpcContext,
+            credentials: options.credentials,
           });
           await client.connect();
           return client;

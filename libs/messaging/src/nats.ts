@@ -9,6 +9,7 @@ import {
   DiscardPolicy,
   nanos,
 } from 'nats';
+import { natsInboxPrefix } from '@opsdesk/contracts';
 
 export interface NatsHandles {
   nc: NatsConnection;
@@ -16,14 +17,30 @@ export interface NatsHandles {
   jsm: JetStreamManager;
 }
 
+/** A NATS login (NATS_USER / NATS_PASSWORD); absent only against a broker without authorisation. */
+export interface NatsCredentials {
+  user?: string;
+  pass?: string;
+}
+
+/**
+ * Connection options for a login: user/password, and replies on the login's own inbox prefix
+ * (`_INBOX_<user>`), the only inbox its permissions let it subscribe to.
+ */
+export function natsAuthOptions(creds?: NatsCredentials): { user?: string; pass?: string; inboxPrefix?: string } {
+  if (!creds?.user) return {};
+  return { user: creds.user, pass: creds.pass, inboxPrefix: natsInboxPrefix(creds.user) };
+}
+
 /**
  * Connects to NATS (a comma-separated cluster list is fine) and reconnects forever: a broker blip must
  * never kill a service, only pause its publishing (the outbox keeps what could not be sent).
  */
-export async function connectNats(servers: string[], name: string): Promise<NatsHandles> {
+export async function connectNats(servers: string[], name: string, creds?: NatsCredentials): Promise<NatsHandles> {
   const nc = await connect({
     servers,
     name,
+    ...natsAuthOptions(creds),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     waitOnFirstConnect: true,
@@ -61,15 +78,68 @@ export async function ensureEventsStream(jsm: JetStreamManager, opts: EventsStre
       info.config.subjects?.join(',') === config.subjects?.join(',') &&
       info.config.duplicate_window === config.duplicate_window &&
       info.config.num_replicas === config.num_replicas;
-    if (!same) await jsm.streams.update(opts.name, { ...info.config, ...config } as StreamConfig);
+    if (!same) await jsm.streams.update(opts.name, { ...info.config, ...config } as StreamConfig).catch((e: unknown) => {
+        throw notProvisioned(e, opts.name);
+      });
   } catch (err) {
-    if (!isNotFound(err)) throw err;
+    if (!isNotFound(err)) throw notProvisioned(err, opts.name);
     try {
       await jsm.streams.add(config);
     } catch (addErr) {
       // another service created it meanwhile
-      if (!/already in use|exists/i.test(String((addErr as Error).message))) throw addErr;
+      if (!/already in use|exists/i.test(String((addErr as Error).message))) throw notProvisioned(addErr, opts.name);
     }
+  }
+}
+
+/**
+ * With authorisation on, services may only look at the stream (nats-permissions.ts): creating or changing
+ * it is the provisioning login's job, so say what to run instead of a bare "Permissions Violation".
+ */
+function notProvisioned(err: unknown, stream: string): Error {
+  if (!isPermissionError(err)) return err as Error;
+  return new Error(`NATS stream ${stream} is missing or differs from its configuration, and this login may not change it: run \`npm run provision:nats\` with the provision login (NATS_USER=provision)`);
+}
+
+export function isPermissionError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === 'PERMISSIONS_VIOLATION' || /permissions violation/i.test(e?.message ?? '');
+}
+
+export interface ProvisionOptions extends EventsStreamOptions {
+  /** the revocation KV bucket and how long its entries live (the longest access-token lifetime + slack) */
+  revocationBucket: string;
+  revocationTtlMs: number;
+}
+
+/**
+ * Creates (or brings up to date) what the services only look at: the events stream and the revocation
+ * bucket. Run with the `provision` login by `npm run provision:nats` / `npm start`; idempotent.
+ */
+export async function provisionNats(nats: NatsHandles, opts: ProvisionOptions): Promise<void> {
+  await ensureEventsStream(nats.jsm, opts);
+  await nats.js.views.kv(opts.revocationBucket, { history: 1, ttl: opts.revocationTtlMs, replicas: opts.replicas ?? 1 });
+}
+
+/**
+ * provisionNats with the names and login of an environment (the services' variables and their defaults;
+ * NATS_USER / NATS_PASSWORD are the provision login's here, or `creds`): `npm run provision:nats`, `npm start`
+ * and the test stacks.
+ */
+export async function provisionNatsFromEnv(env: NodeJS.ProcessEnv, creds?: NatsCredentials): Promise<void> {
+  const servers = (env.NATS_URL || 'nats://127.0.0.1:4222').split(',').map((s) => s.trim()).filter(Boolean);
+  const nats = await connectNats(servers, 'opsdesk-provision', creds ?? { user: env.NATS_USER || undefined, pass: env.NATS_PASSWORD || undefined });
+  try {
+    await provisionNats(nats, {
+      name: env.EVENTS_STREAM || 'OPSDESK_EVENTS',
+      subjectPrefix: env.EVENTS_SUBJECT_PREFIX || 'opsdesk',
+      replicas: Number(env.EVENTS_STREAM_REPLICAS || 1),
+      revocationBucket: env.REVOCATION_BUCKET || 'OPSDESK_REVOCATIONS',
+      // auth's RevocationService keeps entries for the longest access-token lifetime plus an hour
+      revocationTtlMs: (Number(env.JWT_EXPIRATION_HOURS || 24) + 1) * 3600_000,
+    });
+  } finally {
+    await nats.nc.close();
   }
 }
 

@@ -30,6 +30,7 @@ import {
   type RpcContext,
   type RpcRequest,
 } from '@opsdesk/contracts';
+import { natsAuthOptions, type NatsCredentials } from './nats';
 import { Metrics, SpanKind, contextFromHeaders, requestContext, traceHeaders, withSpan } from '@opsdesk/observability';
 import { isDependencyFailure } from './failures';
 
@@ -264,6 +265,8 @@ export interface RpcClientOptions {
    * that refusal leave it out.
    */
   signContext?: (pattern: string, data: unknown, ctx: RpcContext) => string;
+  /** the caller's NATS login (replies come on its own inbox prefix) */
+  credentials?: NatsCredentials;
 }
 
 /** The instance that accepted a request is gone (its process died): NATS has no responder for it anymore. */
@@ -353,7 +356,7 @@ export class RpcClient implements OnModuleDestroy {
 
   constructor(private readonly opts: RpcClientOptions) {
     this.client = new InstanceAwareClientNats(
-      { servers: opts.servers, name: opts.name, maxReconnectAttempts: -1, reconnectTimeWait: 500 },
+      { servers: opts.servers, name: opts.name, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...natsAuthOptions(opts.credentials) },
       opts.subjectPrefix,
       opts.livenessIntervalMs ?? 1000,
     );

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { headers as natsHeaders } from 'nats';
 import { createServiceDataSource } from '@opsdesk/database';
-import { createTestDatabase, natsIsolation, startTcpProxy, TEST_NATS_URL, waitFor, type TestDatabase } from '@opsdesk/testing';
+import { createTestDatabase, natsIsolation, startTcpProxy, testNatsAdminCredentials, TEST_NATS_URL, waitFor, type TestDatabase } from '@opsdesk/testing';
 import type { EventEnvelope } from '@opsdesk/contracts';
 import { connectNats, ensureEventsStream, type NatsHandles } from '../src/nats';
 import { InboxConsumer } from '../src/inbox';
@@ -38,7 +38,7 @@ describe('inbox consumer (real Postgres + JetStream)', () => {
     await ds.query(`CREATE SCHEMA ${SCHEMA}`);
     for (const sql of [...messagingTablesSql(SCHEMA), ...inboxFailuresSql(SCHEMA)]) await ds.query(sql);
     await ds.query(`CREATE TABLE ${SCHEMA}.effects (event_id uuid, n int)`);
-    nats = await connectNats([TEST_NATS_URL], 'inbox-test');
+    nats = await connectNats([TEST_NATS_URL], 'inbox-test', testNatsAdminCredentials());
     await ensureEventsStream(nats.jsm, { name: iso.EVENTS_STREAM, subjectPrefix: iso.EVENTS_SUBJECT_PREFIX });
   });
 

@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { connect } from 'nats';
 import { createServiceDataSource } from '@opsdesk/database';
-import { createTestDatabase, natsIsolation, startOwnNatsServer, TEST_NATS_URL, waitFor, type OwnNatsServer, type TestDatabase } from '@opsdesk/testing';
+import { createTestDatabase, natsIsolation, startOwnNatsServer, testNatsAdmin, testNatsAdminCredentials, TEST_NATS_URL, waitFor, type OwnNatsServer, type TestDatabase } from '@opsdesk/testing';
 import { connectNats, ensureEventsStream, type NatsHandles } from '../src/nats';
 import { OutboxRelay, OutboxWriter } from '../src/outbox';
 import { messagingTablesSql } from '../src/messaging-tables';
@@ -57,7 +57,7 @@ describe('transactional outbox relay (real Postgres + JetStream)', () => {
 
   beforeAll(async () => {
     ({ db, ds } = await setupDb('outbox'));
-    nats = await connectNats([TEST_NATS_URL], 'outbox-test');
+    nats = await connectNats([TEST_NATS_URL], 'outbox-test', testNatsAdminCredentials());
     await ensureEventsStream(nats.jsm, { name: iso.EVENTS_STREAM, subjectPrefix: iso.EVENTS_SUBJECT_PREFIX });
     writer = new OutboxWriter({ schema: SCHEMA, source: 'test', subjectPrefix: iso.EVENTS_SUBJECT_PREFIX });
   });
@@ -162,7 +162,7 @@ describe('outbox while NATS is down (own nats-server)', () => {
   beforeAll(async () => {
     server = await startOwnNatsServer();
     ({ db, ds } = await setupDb('natsdown'));
-    nats = await connectNats([server.url], 'natsdown-test');
+    nats = await connectNats([server.url], 'natsdown-test', testNatsAdminCredentials());
     await ensureEventsStream(nats.jsm, { name: iso.EVENTS_STREAM, subjectPrefix: iso.EVENTS_SUBJECT_PREFIX });
   });
 
@@ -195,7 +195,7 @@ describe('outbox while NATS is down (own nats-server)', () => {
 
       await server.start();
       await waitFor(async () => (await unpublished(ds)) === 0, { timeoutMs: 30_000, what: 'backlog drained after NATS came back' });
-      const check = await connect({ servers: server.url });
+      const check = await connect({ servers: server.url, ...testNatsAdmin() });
       try {
         const jsm = await check.jetstreamManager();
         expectExactlyOnce(await readStream(jsm, iso.EVENTS_STREAM), [...before, ...during]);

@@ -3,8 +3,9 @@ import { NestFactory } from '@nestjs/core';
 import { MessagePattern, type MicroserviceOptions } from '@nestjs/microservices';
 import type { INestMicroservice } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
-import { natsIsolation, TEST_NATS_URL, waitFor } from '@opsdesk/testing';
+import { natsIsolation, testNatsAdminCredentials, TEST_NATS_URL, waitFor } from '@opsdesk/testing';
 import { PrefixedNatsServer, RpcCallError, RpcClient } from '../src/rpc';
+import { natsAuthOptions } from '../src/nats';
 
 /**
  * A request in flight to an instance that dies fails within about a second (not at REQUEST_TIMEOUT), and a
@@ -43,7 +44,7 @@ class HangingModule {}
 class AnsweringModule {}
 
 async function replica(module: unknown, prefix: string): Promise<{ app: INestMicroservice; server: PrefixedNatsServer }> {
-  const server = new PrefixedNatsServer({ servers: [TEST_NATS_URL], queue: 'inventory' }, prefix);
+  const server = new PrefixedNatsServer({ servers: [TEST_NATS_URL], queue: 'inventory', ...natsAuthOptions(testNatsAdminCredentials()) }, prefix);
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(module as never, { strategy: server, logger: false });
   await app.listen();
   return { app, server };
@@ -62,7 +63,7 @@ describe('RPC: the instance holding a request dies (real NATS)', () => {
   const apps: INestMicroservice[] = [];
 
   beforeAll(async () => {
-    rpc = new RpcClient({ servers: [TEST_NATS_URL], subjectPrefix: iso.RPC_SUBJECT_PREFIX, timeoutMs: 20_000, name: 'liveness-client', livenessIntervalMs: 500 });
+    rpc = new RpcClient({ servers: [TEST_NATS_URL], subjectPrefix: iso.RPC_SUBJECT_PREFIX, timeoutMs: 20_000, name: 'liveness-client', livenessIntervalMs: 500, credentials: testNatsAdminCredentials() });
     await rpc.connect();
   });
 

@@ -6,7 +6,7 @@ import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ContextVerifier } from '@opsdesk/auth';
 import type { NewEvent } from '@opsdesk/contracts';
-import { OutboxWriter, PrefixedNatsServer, RpcErrorFilter, RpcObservabilityInterceptor } from '@opsdesk/messaging';
+import { OutboxWriter, PrefixedNatsServer, RpcErrorFilter, RpcObservabilityInterceptor, natsAuthOptions, type NatsCredentials } from '@opsdesk/messaging';
 import { JsonLogger, initMetrics, installHttpMetrics, requestContext } from '@opsdesk/observability';
 import { natsServers as natsServersOf, trustedCallerKeys } from '@opsdesk/config';
 import { RpcCallerGuard } from './rpc-caller.guard';
@@ -18,10 +18,10 @@ export interface ServiceAppOptions {
   port: number;
   logLevel: string;
   /**
-   * NATS request/reply; omitted for an HTTP-only process. `trust` verifies every request's signed caller
-   * context (RpcCallerGuard): there is no way to answer RPCs without it.
+   * NATS request/reply (with this service's own NATS login); omitted for an HTTP-only process. `trust`
+   * verifies every request's signed caller context (RpcCallerGuard): there is no way to answer RPCs without it.
    */
-  rpc?: { servers: string[]; subjectPrefix: string; trust: { verifier: ContextVerifier } };
+  rpc?: { servers: string[]; subjectPrefix: string; trust: { verifier: ContextVerifier }; credentials?: NatsCredentials };
   /** body limit for the internal HTTP port */
   bodyLimit?: number;
   /** configure the Fastify app before listen (extra routes, hooks) */
@@ -63,7 +63,10 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestFas
     requestContext.run({ request_id: String(req.id) }, done);
   });
   const rpcServer = opts.rpc
-    ? new PrefixedNatsServer({ servers: opts.rpc.servers, queue: opts.service, name: `opsdesk-${opts.service}-rpc` }, opts.rpc.subjectPrefix)
+    ? new PrefixedNatsServer(
+        { servers: opts.rpc.servers, queue: opts.service, name: `opsdesk-${opts.service}-rpc`, ...natsAuthOptions(opts.rpc.credentials) },
+        opts.rpc.subjectPrefix,
+      )
     : null;
   if (rpcServer && opts.rpc) {
     const ms = app.connectMicroservice(
@@ -149,6 +152,8 @@ export interface ServiceAppConfig {
   HOST: string;
   LOG_LEVEL: string;
   NATS_URL: string;
+  NATS_USER?: string;
+  NATS_PASSWORD?: string;
   RPC_SUBJECT_PREFIX: string;
   /** the gateway's public context key(s); `<SERVICE>_CONTEXT_PUBLIC_KEY` of any other trusted caller may follow */
   GATEWAY_CONTEXT_PUBLIC_KEY: string;
@@ -177,6 +182,7 @@ export function bootstrapService(opts: {
       subjectPrefix: opts.config.RPC_SUBJECT_PREFIX,
       // exactly the callers this service's config names: the gateway, plus e.g. artifacts for inventory
       trust: { verifier: ContextVerifier.fromPublicKeys(trustedCallerKeys(opts.config)) },
+      credentials: { user: opts.config.NATS_USER, pass: opts.config.NATS_PASSWORD },
     },
     logger: opts.quiet ? false : undefined,
     handleSignals: !opts.quiet,

@@ -12,6 +12,8 @@ export interface ServiceInfraConfig {
   DB_POOL_SIZE: number;
   DB_MAX_OVERFLOW: number;
   NATS_URL: string;
+  NATS_USER?: string;
+  NATS_PASSWORD?: string;
   EVENTS_STREAM: string;
   EVENTS_STREAM_REPLICAS: number;
   EVENTS_SUBJECT_PREFIX: string;
@@ -54,6 +56,7 @@ export function serviceInfrastructure(o: ServiceInfraOptions): DynamicModule[] {
     MessagingModule.forRoot({
       service: o.service,
       servers: natsServers(c.NATS_URL),
+      credentials: { user: c.NATS_USER, pass: c.NATS_PASSWORD },
       stream: c.EVENTS_STREAM,
       streamReplicas: c.EVENTS_STREAM_REPLICAS,
       eventPrefix: c.EVENTS_SUBJECT_PREFIX,

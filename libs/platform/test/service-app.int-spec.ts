@@ -18,7 +18,7 @@ import {
   parseRpcData,
 } from '@opsdesk/messaging';
 import { HealthModule, SpanKind, currentRequestId, currentTraceId, startTracing, withSpan } from '@opsdesk/observability';
-import { createTestDatabase, natsIsolation, TEST_NATS_URL, waitFor } from '@opsdesk/testing';
+import { createTestDatabase, natsIsolation, testNatsAdminCredentials, TEST_NATS_URL, waitFor } from '@opsdesk/testing';
 import { createServiceApp } from '../src/service-app';
 
 // probes run without a user (a null principal): public, yet still only with a context signed by the test's gateway key
@@ -64,6 +64,7 @@ describe('service app: RPC, errors, tracing across NATS (real NATS)', () => {
         servers: [TEST_NATS_URL],
         subjectPrefix: iso.RPC_SUBJECT_PREFIX,
         trust: { verifier: ContextVerifier.fromPublicKeys({ gateway: gatewayKey.publicKey }) },
+        credentials: testNatsAdminCredentials(),
       },
     });
     rpc = new RpcClient({
@@ -72,6 +73,7 @@ describe('service app: RPC, errors, tracing across NATS (real NATS)', () => {
       timeoutMs: 5000,
       name: 'probe-client',
       signContext: rpcContextSigner(new ContextSigner('gateway', gatewayKey.privateKey)),
+      credentials: testNatsAdminCredentials(),
     });
     await rpc.connect();
   });
@@ -130,7 +132,7 @@ describe('service app: RPC, errors, tracing across NATS (real NATS)', () => {
     const db = await createTestDatabase('trace');
     const ds = createServiceDataSource({ url: db.url, schema: 'tr', poolSize: 3, maxOverflow: 0 });
     await ds.initialize();
-    const nats = await connectNats([TEST_NATS_URL], 'trace-test');
+    const nats = await connectNats([TEST_NATS_URL], 'trace-test', testNatsAdminCredentials());
     const relay = new OutboxRelay(ds, nats.js, { schema: 'tr', pollIntervalMs: 100 });
     let consumer: InboxConsumer | null = null;
     try {

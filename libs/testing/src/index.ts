@@ -8,3 +8,4 @@ export * from './tcp-proxy';
 export * from './audit-key';
 export * from './keys';
 export * from './context-keys';
+export * from './nats-auth';

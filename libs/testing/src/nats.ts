@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './wait';
+import { testNatsAdmin, testNatsServerConfig } from './nats-auth';
+import type { NatsNames } from '@opsdesk/contracts';
 
 export const TEST_NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 
@@ -49,17 +51,22 @@ export interface OwnNatsServer {
   cleanup(): Promise<void>;
 }
 
-/** A private nats-server (JetStream, own store dir, 127.0.0.1) for tests that stop the broker. */
-export async function startOwnNatsServer(): Promise<OwnNatsServer> {
+/**
+ * A private nats-server (JetStream, own store dir, 127.0.0.1) for tests that stop the broker, with the
+ * same authorisation as the shared test server (the same logins work on both).
+ */
+export async function startOwnNatsServer(opts: { names?: NatsNames } = {}): Promise<OwnNatsServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'opsdesk-nats-'));
   let proc: ChildProcess | null = null;
   const bin = process.env.NATS_SERVER_BIN ?? 'nats-server';
   const start = async () => {
-    proc = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: 'ignore' });
+    const conf = join(dir, 'nats-server.conf');
+    writeFileSync(conf, testNatsServerConfig(port, join(dir, 'js'), opts.names), { mode: 0o600 });
+    proc = spawn(bin, ['-c', conf], { stdio: 'ignore' });
     await waitFor(async () => {
       const { connect } = await import('nats');
-      const nc = await connect({ servers: `nats://127.0.0.1:${port}`, reconnect: false, timeout: 500 }).catch(() => null);
+      const nc = await connect({ servers: `nats://127.0.0.1:${port}`, reconnect: false, timeout: 500, ...testNatsAdmin() }).catch(() => null);
       if (!nc) return false;
       await nc.close();
       return true;

@@ -9,8 +9,8 @@ import type { DataSource } from 'typeorm';
 import { ContextSigner, InternalTokenIssuer, rpcContextSigner, type Principal } from '@opsdesk/auth';
 import { ArtifactsInternalPaths, ArtifactsRpc, InventoryRpc, type RpcContext } from '@opsdesk/contracts';
 import { applyRuntimeGrants, runMigrations } from '@opsdesk/database';
-import { RpcClient } from '@opsdesk/messaging';
-import { createTestEnv, rawBody, serviceEnv, waitFor, type TestDatabase } from '@opsdesk/testing';
+import { RpcClient, provisionNatsFromEnv } from '@opsdesk/messaging';
+import { NATS_PROVISION_USER, createTestEnv, natsServiceEnv, rawBody, serviceEnv, testNatsLogin, waitFor, type TestDatabase } from '@opsdesk/testing';
 import { bootstrapFromEnv } from '../src/bootstrap';
 import { createDataSource } from '../src/database/data-source';
 
@@ -88,9 +88,10 @@ beforeAll(async () => {
   await runMigrations(invData.createDataSource(t.logins.urls.migrator));
   await runMigrations(createDataSource(t.logins.urls.migrator));
   await applyRuntimeGrants(t.logins.urls.migrator);
+  await provisionNatsFromEnv(env, testNatsLogin(NATS_PROVISION_USER));
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- found by convention
-  inventory = await (require(join(INVENTORY_DIR, 'bootstrap')) as ServiceModule).bootstrapFromEnv(serviceEnv(t, 'inventory'), { quiet: true });
-  app = await bootstrapFromEnv(serviceEnv(t, 'artifacts'), { quiet: true });
+  inventory = await (require(join(INVENTORY_DIR, 'bootstrap')) as ServiceModule).bootstrapFromEnv({ ...serviceEnv(t, 'inventory'), ...natsServiceEnv('inventory') }, { quiet: true });
+  app = await bootstrapFromEnv({ ...serviceEnv(t, 'artifacts'), ...natsServiceEnv('artifacts') }, { quiet: true });
   const addr = app.getHttpServer().address();
   url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
   const gateway = new ContextSigner('gateway', env.GATEWAY_CONTEXT_PRIVATE_KEY as string);
@@ -101,6 +102,7 @@ beforeAll(async () => {
     timeoutMs: 10_000,
     name: 'artifacts-int-spec',
     signContext: rpcContextSigner(gateway),
+    credentials: testNatsLogin('gateway'),
   });
   await rpc.connect();
   pg = new Client({ connectionString: testDb.url });

@@ -24,6 +24,7 @@ export class AppModule {
         MessagingModule.forRoot({
           service: 'gateway',
           servers: natsServers(config.NATS_URL),
+          credentials: { user: config.NATS_USER, pass: config.NATS_PASSWORD },
           stream: config.EVENTS_STREAM,
           streamReplicas: config.EVENTS_STREAM_REPLICAS,
           eventPrefix: config.EVENTS_SUBJECT_PREFIX,

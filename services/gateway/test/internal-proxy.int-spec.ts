@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { ContextSigner, InternalTokenIssuer } from '@opsdesk/auth';
 import { connectNats, ensureEventsStream, type NatsHandles } from '@opsdesk/messaging';
-import { contextKeyEnv, natsIsolation, readStream, TEST_JWT_SECRET, TEST_NATS_URL, waitFor } from '@opsdesk/testing';
+import { contextKeyEnv, natsIsolation, readStream, TEST_JWT_SECRET, TEST_NATS_URL, testNatsAdminCredentials, waitFor } from '@opsdesk/testing';
 import { loadGatewayConfig } from '../src/config/gateway.config';
 import { InternalProxy } from '../src/common/internal-proxy';
 import type { AuthedRequest } from '../src/common/request-context';
@@ -23,7 +23,7 @@ describe('InternalProxy (real HTTP upstream, real JetStream)', () => {
   const seen: Array<{ authorization?: string }> = [];
 
   beforeAll(async () => {
-    nats = await connectNats([TEST_NATS_URL], 'proxy-test');
+    nats = await connectNats([TEST_NATS_URL], 'proxy-test', testNatsAdminCredentials());
     await ensureEventsStream(nats.jsm, { name: iso.EVENTS_STREAM, subjectPrefix: iso.EVENTS_SUBJECT_PREFIX });
     upstream = createServer((req: IncomingMessage, res: ServerResponse) => {
       seen.push({ authorization: req.headers.authorization });

@@ -49,6 +49,11 @@ the chart expects one Secret per component named <existingSecret>-<component>, w
 {{- end -}}
 {{- end -}}
 
+{{/* The Secret holding one NATS password per login (nats-secret.yaml). */}}
+{{- define "opsdesk.natsSecretName" -}}
+{{- default (printf "%s-nats" (include "opsdesk.fullname" .)) .Values.nats.existingSecret -}}
+{{- end -}}
+
 {{/* Database host: database.host, else the bundled postgresql's service. */}}
 {{- define "opsdesk.databaseHost" -}}
 {{- if .Values.database.host -}}

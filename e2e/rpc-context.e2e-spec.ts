@@ -107,8 +107,15 @@ describe('every RPC handler declares who may call it', () => {
     const known = new Set<string>(['public', ...Object.values(Permissions)]);
     expect(handlers.filter((h) => !known.has(h.declared as string))).toEqual([]);
     expect(handlers.filter((h) => rpcAudience(h.pattern) !== h.service)).toEqual([]);
-    // the only public patterns: those called before anybody is authenticated
-    expect(handlers.filter((h) => h.declared === 'public').map((h) => h.pattern).sort()).toEqual(['auth.login', 'auth.refresh', 'auth.tokens.verify']);
+    // the only public patterns: those called before anybody is authenticated, and the two that serve public keys
+    // (access-token JWKS, audit checkpoint keys) — still callable only with the gateway's signature
+    expect(handlers.filter((h) => h.declared === 'public').map((h) => h.pattern).sort()).toEqual([
+      'audit.public_keys',
+      'auth.jwks',
+      'auth.login',
+      'auth.refresh',
+      'auth.tokens.verify',
+    ]);
   });
 });
 

@@ -1,4 +1,4 @@
-import { ConfigError, commonEnvShape, databaseEnvShape, gatewayContextPublicKeyEnvShape, intEnv, jwtEnvShape, loadConfigOrExit, parseConfig, portEnv } from '@opsdesk/config';
+import { ConfigError, commonEnvShape, databaseEnvShape, gatewayContextPublicKeyEnvShape, intEnv, jwtEnvShape, parseConfig, portEnv } from '@opsdesk/config';
 import { parseEd25519PrivateKey, parseEd25519PublicKeyList } from '@opsdesk/auth';
 import { z } from 'zod';
 

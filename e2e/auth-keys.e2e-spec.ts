@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { ed25519PublicJwk, ed25519Thumbprint, parseEd25519PrivateKey } from '@opsdesk/auth';
-import { generateAccessTokenKey, TEST_JWT_SECRET } from '@opsdesk/testing';
+import { generateAccessTokenKey, natsServiceEnv, TEST_JWT_SECRET } from '@opsdesk/testing';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, login, startStack, urlOf, type Stack } from './support/stack';
 
 /**
@@ -66,13 +66,17 @@ describe('EdDSA access tokens: the gateway cannot mint', () => {
     await stack?.stop();
   });
 
-  it('the gateway\'s resolved configuration holds no private key (the in-process env does, for auth)', () => {
+  it('the gateway\'s resolved configuration holds no token-signing key: its one private key signs caller contexts only', async () => {
     expect(isPrivateKey(stack.env.JWT_PRIVATE_KEY as string)).toBe(true); // the detector works on the real key
     const config = stack.gateways[0].get(gatewayConfigModule.GATEWAY_CONFIG) as Record<string, unknown>;
     expect(config.JWT_ALGORITHM).toBe('EdDSA');
     expect(Object.keys(config)).not.toContain('JWT_PRIVATE_KEY');
     const privateValues = Object.entries(config).filter(([, v]) => typeof v === 'string' && isPrivateKey(v)).map(([k]) => k);
-    expect(privateValues).toEqual([]);
+    // its own caller-context key (docs/SECURITY.md), which is not among the keys access tokens verify with
+    expect(privateValues).toEqual(['GATEWAY_CONTEXT_PRIVATE_KEY']);
+    const contextKey = parseEd25519PrivateKey(config.GATEWAY_CONTEXT_PRIVATE_KEY as string);
+    const jwks = (await request(stack.url).get('/api/auth/jwks.json').expect(200)).body as { keys: Array<{ kid: string }> };
+    expect(jwks.keys.map((k) => k.kid)).not.toContain(ed25519Thumbprint(contextKey));
     expect(JSON.stringify(config)).not.toContain('PRIVATE KEY');
     expect(Object.keys(gatewayConfigModule.loadGatewayConfig(stack.env))).not.toContain('JWT_PRIVATE_KEY');
   });
@@ -89,7 +93,7 @@ describe('EdDSA access tokens: the gateway cannot mint', () => {
   // Last in this block: the gateway it boots registers its passport strategy process-wide (see below).
   it('a gateway given no private key and a JWT_SECRET of its own verifies auth\'s tokens from the JWKS alone, and its secret mints nothing', async () => {
     const gatewaySecret = randomBytes(32).toString('hex');
-    const env: NodeJS.ProcessEnv = { ...stack.env, JWT_SECRET: gatewaySecret };
+    const env: NodeJS.ProcessEnv = { ...stack.env, ...natsServiceEnv('gateway'), JWT_SECRET: gatewaySecret };
     delete env.JWT_PRIVATE_KEY;
     const gateway = await gatewayBoot.bootstrapFromEnv(env, { quiet: true });
     try {

@@ -87,7 +87,7 @@ describe('the audit runtime login', () => {
     const owner = await connectAs('migrator');
     await owner.query(`INSERT INTO audit.records (seq, event_id, type, source, occurred_at, recorded_at, entity_type, data, prev_hash, hash)
       VALUES (1, gen_random_uuid(), 'test.row', 'test', now(), now(), 'test', '{}', repeat('0', 64), repeat('1', 64))`);
-    await owner.query(`INSERT INTO audit.checkpoints (seq, hash, created_at, key_id, signature) VALUES (1, repeat('1', 64), now(), 'k', 's')`);
+    await owner.query(`INSERT INTO audit.checkpoints (seq, hash, created_at, key_id, signature, alg) VALUES (1, repeat('1', 64), now(), 'k', 's', 'ed25519')`);
   });
 
   it('can SELECT and INSERT its tables (what the service needs)', async () => {

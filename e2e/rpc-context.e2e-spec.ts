@@ -6,6 +6,7 @@ import request from 'supertest';
 import { ContextSigner, IS_PUBLIC, PERMISSION, generateContextKeyPair, rpcContextSigner, type RpcContextSigningFn } from '@opsdesk/auth';
 import { ErrorCodes, InventoryRpc, Permissions, RpcPatterns, rpcAudience, type RpcContext } from '@opsdesk/contracts';
 import { RpcClient, type RpcCallError } from '@opsdesk/messaging';
+import { testNatsAdminCredentials } from '@opsdesk/testing';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, createUser, login, startStack, waitFor, type Stack } from './support/stack';
 
 /**
@@ -21,8 +22,20 @@ let admin: { access: string };
 let adminId: string;
 const clients: RpcClient[] = [];
 
+/**
+ * The attacker is on the broker: since NATS requires logins, that means holding a NATS login that may send
+ * requests (a leaked gateway login, or the harness's own here). The signed caller context is the second,
+ * independent barrier, tested as if the first had fallen.
+ */
 async function rpcClient(name: string, signContext?: RpcContextSigningFn): Promise<RpcClient> {
-  const c = new RpcClient({ servers: [stack.env.NATS_URL as string], subjectPrefix: stack.env.RPC_SUBJECT_PREFIX as string, timeoutMs: 10_000, name, signContext });
+  const c = new RpcClient({
+    servers: [stack.env.NATS_URL as string],
+    subjectPrefix: stack.env.RPC_SUBJECT_PREFIX as string,
+    timeoutMs: 10_000,
+    name,
+    signContext,
+    credentials: testNatsAdminCredentials(),
+  });
   await c.connect();
   clients.push(c);
   return c;

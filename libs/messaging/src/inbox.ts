@@ -265,7 +265,10 @@ export class InboxConsumer {
 
   private term(m: JsMsg, reason: string): void {
     this.settled.add(m);
-    m.term(reason);
+    // No reason on the wire: nats-server 2.9 does not recognise `+TERM <reason>` and redelivers the message
+    // (found by the fault suite's poison run). The reason is in the dead-letter row and the log instead.
+    void reason;
+    m.term();
   }
 
   private async pauseUntilHealthy(pause: Pause, stopSignal: Promise<void>): Promise<void> {

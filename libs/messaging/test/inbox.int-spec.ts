@@ -103,6 +103,13 @@ describe('inbox consumer (real Postgres + JetStream)', () => {
       { reason: 'invalid', deliveries: 1 },
       { reason: 'invalid', deliveries: 1 },
     ]);
+    // terminated for good: past two ack deadlines (2 s here) nothing came back to be dead-lettered again
+    // (nats-server 2.9 ignores a TERM that carries a reason and redelivers: regression found by the fault suite)
+    const end = Date.now() + 5000;
+    while (Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 250));
+      expect((await ds.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.dead_letters WHERE consumer = 'poison'`))[0].n).toBe(2);
+    }
   });
 
   it('retries a failing handler with backoff, then dead-letters it after MaxDeliver', async () => {

@@ -10,6 +10,8 @@ import { AppModule } from './app.module';
 import { loadGatewayConfig, type GatewayConfig } from './config/gateway.config';
 import { ProblemFilter } from './common/problem.filter';
 import { registerConsole } from './console/console';
+import { problem } from './common/problem';
+import { ErrorCodes, RETRY_AFTER_SECONDS } from '@opsdesk/contracts';
 
 /** The deployment guide's headers (nginx sets them too; the gateway must be safe without nginx). */
 const SECURITY_HEADERS: Record<string, string> = {
@@ -31,6 +33,9 @@ export async function bootstrapGateway(config: GatewayConfig, opts: GatewayBootO
   const adapter = new FastifyAdapter({
     bodyLimit: config.BODY_LIMIT_BYTES,
     trustProxy: config.TRUST_PROXY,
+    // while closing, requests on kept-alive connections get our problem document (onRequest below), not
+    // Fastify's own plain-JSON 503 (found by the fault suite's SIGTERM run)
+    return503OnClosing: false,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const h = req.headers['x-request-id'];
       return typeof h === 'string' && /^[\w.:-]{1,128}$/.test(h) ? h : randomUUID();
@@ -44,10 +49,28 @@ export async function bootstrapGateway(config: GatewayConfig, opts: GatewayBootO
   const fastify = app.getHttpAdapter().getInstance();
   installHttpMetrics(fastify);
 
+  let closing = false;
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   fastify.addHook('onRequest', (req, reply, done) => {
     reply.header('X-Request-Id', String(req.id));
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
     if (req.url.startsWith('/api/') && !req.url.startsWith('/api/docs')) reply.header('Cache-Control', 'no-store');
+    if (closing) {
+      // this replica is shutting down: another one (or this one, restarted) takes the retry
+      const body = problem(503, ErrorCodes.UPSTREAM_UNAVAILABLE, 'The gateway is shutting down, retry shortly', String(req.id), {
+        retry_after: RETRY_AFTER_SECONDS,
+      });
+      void reply
+        .status(503)
+        .header('Retry-After', String(RETRY_AFTER_SECONDS))
+        .header('Connection', 'close')
+        .type('application/problem+json')
+        .send(body);
+      return;
+    }
     requestContext.run({ request_id: String(req.id) }, done);
   });
 

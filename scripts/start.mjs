@@ -21,6 +21,7 @@ mkdirSync(state, { recursive: true });
 const shown = (...parts) => relative(root, join(state, ...parts)) || '.';
 
 const { loadEnvFile, RUNNING_ENV_FILE } = require(join(root, 'dist/libs/config/src/index.js'));
+const { serviceEnv } = require('./service-env.cjs');
 loadEnvFile();
 
 const say = (msg) => process.stdout.write(`[opsdesk] ${msg}\n`);
@@ -229,14 +230,16 @@ async function main() {
   if (!existsSync(join(root, 'dist/services'))) die('dist/ is missing: run `npm start` (it builds first) or `npm run build`');
   const databaseUrl = await startPostgres();
   const natsUrl = await startNats();
-  const env = {
-    ...process.env,
-    DATABASE_URL: databaseUrl,
-    NATS_URL: natsUrl,
-    JWT_SECRET: process.env.JWT_SECRET || persistedSecret('jwt-secret'),
-    ARTIFACT_STORAGE_PATH: process.env.ARTIFACT_STORAGE_PATH || join(state, 'artifacts'),
-    OPSDESK_STATE_DIR: state,
+  const sys = {
+    base: process.env,
+    databaseUrl,
+    natsUrl,
+    jwtSecret: process.env.JWT_SECRET || persistedSecret('jwt-secret'),
+    artifactsDir: process.env.ARTIFACT_STORAGE_PATH || join(state, 'artifacts'),
+    stateDir: state,
+    ports: {},
   };
+  const env = serviceEnv(null, sys);
   if (!process.env.JWT_SECRET) say(`JWT_SECRET not set: using a generated one kept in ${shown('jwt-secret')}`);
   // The command-line tools (npm run migrate, seed:admin, seed:demo) find this running system here: only what
   // npm start chose itself (embedded Postgres, own NATS, generated secret); what you set stays yours.
@@ -261,9 +264,8 @@ async function main() {
   for (const n of names) {
     const key = `${n.toUpperCase()}_PORT`;
     ports[n] = Number(process.env[key] ?? DEFAULT_PORTS[n] ?? 8010 + names.indexOf(n));
-    env[key] = String(ports[n]);
-    env[`${n.toUpperCase()}_URL`] = `http://127.0.0.1:${ports[n]}`;
   }
+  sys.ports = ports;
   for (const n of names) if (!(await portFree(ports[n]))) die(`port ${ports[n]} for ${n} is in use (set ${n.toUpperCase()}_PORT to move it)`);
 
   const services = [];
@@ -271,7 +273,7 @@ async function main() {
     if (n === 'gateway') {
       await Promise.all(services.map((s) => waitReady(s.name, ports[s.name])));
     }
-    services.push(supervise(n, env));
+    services.push(supervise(n, serviceEnv(n, sys)));
   }
   cleanups.unshift(async () => {
     say('stopping services…');

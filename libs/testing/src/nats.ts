@@ -47,6 +47,8 @@ export interface OwnNatsServer {
   start(): Promise<void>;
   /** removes the store */
   cleanup(): Promise<void>;
+  /** sends a signal to the running server (fault suites: SIGSTOP/SIGCONT freeze it; after SIGKILL, waits for the exit) */
+  signal(sig: NodeJS.Signals): Promise<void>;
 }
 
 /** A private nats-server (JetStream, own store dir, 127.0.0.1) for tests that stop the broker. */
@@ -80,6 +82,19 @@ export async function startOwnNatsServer(): Promise<OwnNatsServer> {
     port,
     stop,
     start,
+    async signal(sig) {
+      const p = proc;
+      if (!p || p.exitCode !== null || p.signalCode !== null) return;
+      if (sig !== 'SIGKILL') {
+        p.kill(sig);
+        return;
+      }
+      proc = null;
+      await new Promise<void>((resolve) => {
+        p.once('exit', () => resolve());
+        p.kill(sig);
+      });
+    },
     async cleanup() {
       await stop();
       rmSync(dir, { recursive: true, force: true });

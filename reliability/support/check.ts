@@ -171,21 +171,23 @@ export async function checkLedger(system: System, actions: Action[]): Promise<Le
   return out;
 }
 
-/** GET /api/audit/verify as the admin: the whole chain and its checkpoints. */
-export async function verifyAudit(
-  url: string,
-  email: string,
-  password: string,
-): Promise<{ ok: boolean; checked: number; body: string }> {
+/** An admin access token, taken before quiescence so that its own login event is recorded before the chain is verified. */
+export async function adminToken(url: string, email: string, password: string): Promise<string> {
   const login = await fetch(`${url}/api/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.251' },
     body: JSON.stringify({ email, password }),
   });
-  const { access_token } = (await login.json()) as { access_token: string };
-  const res = await fetch(`${url}/api/audit/verify`, {
-    headers: { authorization: `Bearer ${access_token}` },
-  });
+  if (login.status !== 200) throw new Error(`admin login failed (${login.status})`);
+  return ((await login.json()) as { access_token: string }).access_token;
+}
+
+/** GET /api/audit/verify: the whole chain and its checkpoints. */
+export async function verifyAudit(
+  url: string,
+  token: string,
+): Promise<{ ok: boolean; checked: number; body: string }> {
+  const res = await fetch(`${url}/api/audit/verify`, { headers: { authorization: `Bearer ${token}` } });
   const body = await res.text();
   const parsed = res.ok ? (JSON.parse(body) as { ok: boolean; checked: number }) : { ok: false, checked: 0 };
   return { ...parsed, body };

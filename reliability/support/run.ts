@@ -1,5 +1,13 @@
 import { waitFor } from '@opsdesk/testing';
-import { checkLedger, deadLetters, verifyAudit, waitQuiescent, withNats, type DeadLetter } from './check';
+import {
+  adminToken,
+  checkLedger,
+  deadLetters,
+  verifyAudit,
+  waitQuiescent,
+  withNats,
+  type DeadLetter,
+} from './check';
 import { Load, type Action } from './load';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, type System } from './system';
 
@@ -107,9 +115,10 @@ export async function runFault(system: System, fault: Fault, o: RunOptions): Pro
     await load.stop();
   }
   const rssEnd = system.rss();
+  const token = await adminToken(system.url, ADMIN_EMAIL, ADMIN_PASSWORD);
   await waitQuiescent(system).catch((e: Error) => violations.push(e.message));
   const ledger = await checkLedger(system, load.actions);
-  const verify = await verifyAudit(system.url, ADMIN_EMAIL, ADMIN_PASSWORD).catch((e: Error) => ({
+  const verify = await verifyAudit(system.url, token).catch((e: Error) => ({
     ok: false,
     checked: 0,
     body: e.message,

@@ -104,7 +104,7 @@ export class System {
       base: {
         PATH: process.env.PATH,
         ENVIRONMENT: 'test',
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: process.env.RELIABILITY_LOG_LEVEL ?? 'warn',
         HOST: '127.0.0.1',
         DB_POOL_SIZE: '5',
         DB_MAX_OVERFLOW: '2',

@@ -2,7 +2,8 @@ import { AckPolicy, DeliverPolicy, nanos, type ConsumerConfig, type ConsumerMess
 import type { DataSource, EntityManager } from 'typeorm';
 import { parseEventEnvelope, type EventEnvelope } from '@opsdesk/contracts';
 import { Metrics, SpanKind, contextFromHeaders, withSpan } from '@opsdesk/observability';
-import { isNotFound } from './nats';
+import { isNatsUsable, isNotFound } from './nats';
+import { classifyFailure } from './failures';
 
 export interface DeliveryMeta {
   subject: string;
@@ -43,26 +44,67 @@ export interface InboxConsumerOptions {
   batchHandler?: InboxBatchHandler;
   /** test hook: runs after the transaction committed and before the ack (crash window) */
   afterCommit?: (event: EventEnvelope) => Promise<void> | void;
+  /**
+   * Says whether the consumer's dependencies are usable: null when they are, else the reason. Default:
+   * the database answers `SELECT 1` and the NATS connection flushes, each within 2 s.
+   */
+  probe?: () => Promise<string | null>;
+  /** pause probing backoff: first wait and cap (ms); default 250 and 5000 */
+  pauseBackoffMs?: { initial: number; max: number };
 }
+
+/** What /readyz and the logs say about a consumer. */
+export interface ConsumerStatus {
+  durable: string;
+  state: 'running' | 'paused' | 'stopped';
+  /** why it paused (the dependency that is down) */
+  reason?: string;
+  /** when it paused (ISO time) */
+  since?: string;
+}
+
+/** A dependency is down: the consumer stops pulling until the probe says it is back. */
+interface Pause {
+  reason: string;
+}
+
 
 /**
  * Durable pull consumer with explicit ack. Effects happen exactly once: the event id goes into the inbox
  * in the same transaction as the handler's effects; a redelivered id is acknowledged without effects.
- * Poison handling is explicit:
- *   - unparseable / invalid envelope -> dead-letter row + term (never redelivered, never blocks the stream)
- *   - handler error                 -> nak with exponential backoff
- *   - handler error on the last allowed delivery (MaxDeliver) -> dead-letter row + term, metric
+ *
+ * Failure policy (docs/ARCHITECTURE.md, "Reliability rules"): a message is dead-lettered only for its own
+ * faults, never because a dependency is down, and it is never both unrecorded and un-dead-lettered.
+ *   - unparseable / invalid envelope          -> dead-letter row + term (never redelivered, never blocks)
+ *   - handler fails while the dependencies are healthy and the error is the message's (classifyFailure)
+ *                                             -> the attempt is recorded in `inbox_failures`; nak with
+ *                                                exponential backoff; at maxDeliver attempts -> dead-letter
+ *                                                row + term, metric
+ *   - a dependency is down (the probe fails)  -> nothing is counted; the consumer PAUSES: it stops pulling,
+ *                                                hands back (nak) what it holds, probes with capped backoff
+ *                                                and resumes when the database and NATS answer again
+ *   - a dependency-shaped error while the probe is healthy (deadlock, lock timeout, a blip)
+ *                                             -> nak with capped backoff, not counted
+ *   - any write of the failure path (attempt, dead letter) fails -> pause, the message stays in JetStream
+ * JetStream itself never gives up on a message (max_deliver -1): only this code decides to dead-letter, and
+ * only after the dead-letter row is committed does it `term`.
  */
 export class InboxConsumer {
   private messages: ConsumerMessages | null = null;
   private loop: Promise<void> | null = null;
   private stopped = false;
+  private wakeStop: (() => void) | null = null;
   private lagTimer: NodeJS.Timeout | null = null;
+  private pausedAt: Date | null = null;
+  private pauseReason: string | null = null;
+  /** messages acked/nak'd/termed already: a pause hands back (naks) only the others */
+  private readonly settled = new WeakSet<JsMsg>();
   readonly maxDeliver: number;
   private readonly consumed = Metrics.eventsConsumed();
   private readonly deadLetters = Metrics.deadLetters();
   private readonly invalid = Metrics.invalidMessages();
   private readonly lag = Metrics.consumerLag();
+  private readonly pausedGauge = Metrics.consumerPaused();
 
   constructor(
     private readonly nats: NatsHandles,
@@ -73,53 +115,205 @@ export class InboxConsumer {
     this.maxDeliver = opts.maxDeliver ?? 5;
   }
 
+  get durable(): string {
+    return this.opts.durable;
+  }
+
+  status(): ConsumerStatus {
+    if (this.stopped || !this.loop) return { durable: this.opts.durable, state: 'stopped' };
+    if (this.pausedAt) return { durable: this.opts.durable, state: 'paused', reason: this.pauseReason ?? undefined, since: this.pausedAt.toISOString() };
+    return { durable: this.opts.durable, state: 'running' };
+  }
+
   async start(): Promise<void> {
     this.stopped = false;
     await this.ensureConsumer();
-    const consumer = await this.nats.js.consumers.get(this.opts.stream, this.opts.durable);
-    // the client buffer is at least one transaction batch, so a full batch can be taken at once
-    this.messages = await consumer.consume({ max_messages: Math.max(this.opts.batch ?? 100, this.opts.transactionBatch ?? 1) });
-    const messages = this.messages;
-    const maxBatch = Math.max(1, this.opts.transactionBatch ?? 1);
-    this.loop = (async () => {
-      const it = messages[Symbol.asyncIterator]();
-      // A next() that did not resolve in time is kept for the following round, so no message is lost.
-      let pending: Promise<IteratorResult<JsMsg>> | null = null;
-      const take = () => (pending ??= it.next());
-      const NONE = Symbol('none');
-      for (;;) {
-        const first = await take();
-        pending = null;
-        if (first.done) break;
-        // Take only what is already buffered (never wait for more): batching adds no latency. A buffered
-        // message resolves within the microtasks before setImmediate fires.
-        const batch: JsMsg[] = [first.value];
-        while (batch.length < maxBatch) {
-          const r = await Promise.race([take(), new Promise<typeof NONE>((res) => setImmediate(() => res(NONE)))]);
-          if (r === NONE) break;
-          pending = null;
-          if (r.done) break;
-          batch.push(r.value);
-        }
-        const run = batch.length === 1 ? this.process(batch[0]) : this.processBatch(batch);
-        await run.catch((err) => {
-          this.opts.logger?.error(`consumer ${this.opts.durable}: unexpected ${(err as Error).stack ?? String(err)}`);
-          for (const m of batch) m.nak(1000);
-        });
-        if (this.stopped) break;
-      }
-    })();
+    // the first subscription is made here so a broken setup fails the boot; later ones by the loop
+    const first = await this.subscribe();
+    const stopSignal = new Promise<void>((resolve) => (this.wakeStop = resolve));
+    this.loop = this.run(first, stopSignal);
+    this.pausedGauge.set({ consumer: this.opts.durable }, 0);
     this.lagTimer = setInterval(() => void this.updateLag(), 5000);
     this.lagTimer.unref();
   }
 
+  /**
+   * Stops taking messages, finishes the batch in hand, hands back (nak) what was buffered so another
+   * replica takes it at once, and returns when the loop has ended.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wakeStop?.();
     if (this.lagTimer) clearInterval(this.lagTimer);
     this.messages?.stop();
     await this.loop?.catch(() => undefined);
     this.messages = null;
     this.loop = null;
+  }
+
+  private async subscribe(): Promise<ConsumerMessages> {
+    const consumer = await this.nats.js.consumers.get(this.opts.stream, this.opts.durable);
+    // the client buffer is at least one transaction batch, so a full batch can be taken at once
+    this.messages = await consumer.consume({ max_messages: Math.max(this.opts.batch ?? 100, this.opts.transactionBatch ?? 1) });
+    return this.messages;
+  }
+
+  /** Consume sessions separated by pauses, until stopped. */
+  private async run(first: ConsumerMessages, stopSignal: Promise<void>): Promise<void> {
+    let messages: ConsumerMessages | null = first;
+    let backoff = this.opts.pauseBackoffMs?.initial ?? 250;
+    const maxBackoff = this.opts.pauseBackoffMs?.max ?? 5000;
+    while (!this.stopped) {
+      if (!messages) {
+        try {
+          messages = await this.subscribe();
+          backoff = this.opts.pauseBackoffMs?.initial ?? 250;
+        } catch (err) {
+          // NATS is unreachable or the consumer is gone: try again, never give up
+          this.opts.logger?.warn(`consumer ${this.opts.durable}: cannot subscribe (${(err as Error).message}), retry in ${backoff} ms`);
+          await this.sleep(backoff, stopSignal);
+          backoff = Math.min(backoff * 2, maxBackoff);
+          continue;
+        }
+      }
+      const pause = await this.session(messages);
+      messages = null;
+      if (this.stopped) break;
+      if (pause) await this.pauseUntilHealthy(pause, stopSignal);
+      else await this.sleep(backoff, stopSignal); // the iterator ended by itself (consumer deleted?): resubscribe
+    }
+  }
+
+  /** Takes batches from one subscription; returns a Pause when a dependency failed, null when it ended. */
+  private async session(messages: ConsumerMessages): Promise<Pause | null> {
+    const maxBatch = Math.max(1, this.opts.transactionBatch ?? 1);
+    const it = messages[Symbol.asyncIterator]();
+    // A next() that did not resolve in time is kept for the following round, so no message is lost.
+    let pending: Promise<IteratorResult<JsMsg>> | null = null;
+    const take = () => (pending ??= it.next());
+    const NONE = Symbol('none');
+    let pause: Pause | null = null;
+    for (;;) {
+      const first = await take();
+      pending = null;
+      if (first.done) break;
+      // Take only what is already buffered (never wait for more): batching adds no latency. A buffered
+      // message resolves within the microtasks before setImmediate fires.
+      const batch: JsMsg[] = [first.value];
+      while (batch.length < maxBatch) {
+        const r = await Promise.race([take(), new Promise<typeof NONE>((res) => setImmediate(() => res(NONE)))]);
+        if (r === NONE) break;
+        pending = null;
+        if (r.done) break;
+        batch.push(r.value);
+      }
+      // Slow work (a long probe, a big batch) must not let the ack deadline pass: JetStream would deliver a
+      // second copy while the first is still in hand, and both would count an attempt.
+      const keepalive = setInterval(() => {
+        for (const m of batch) if (!this.settled.has(m)) m.working();
+      }, Math.max(100, Math.floor((this.opts.ackWaitMs ?? 30_000) / 3)));
+      try {
+        pause = batch.length === 1 ? await this.process(batch[0]) : await this.processBatch(batch);
+      } catch (err) {
+        // a bug in this class, not in the message: hand the batch back and let the pause probe decide
+        this.opts.logger?.error(`consumer ${this.opts.durable}: unexpected ${(err as Error).stack ?? String(err)}`);
+        pause = { reason: `unexpected error: ${(err as Error).message}` };
+      }
+      clearInterval(keepalive);
+      if (pause || this.stopped) {
+        for (const m of batch) this.handBack(m);
+        break;
+      }
+    }
+    // Stop pulling; whatever the client still buffers goes back to JetStream now (redelivered to whoever
+    // pulls next) instead of waiting for the ack deadline.
+    messages.stop();
+    if (pending) await this.handBackRest(pending, it);
+    else await this.handBackRest(null, it);
+    return pause;
+  }
+
+  private async handBackRest(pending: Promise<IteratorResult<JsMsg>> | null, it: AsyncIterator<JsMsg>): Promise<void> {
+    const deadline = Date.now() + 1000;
+    let next = pending ?? it.next();
+    while (Date.now() < deadline) {
+      const r = await Promise.race([next, new Promise<null>((res) => setTimeout(() => res(null), Math.max(1, deadline - Date.now())).unref())]);
+      if (!r || r.done) return;
+      this.handBack(r.value);
+      next = it.next();
+    }
+  }
+
+  /** nak without delay a message nobody settled, so it is redelivered as soon as someone pulls. */
+  private handBack(m: JsMsg): void {
+    if (this.settled.has(m)) return;
+    this.settled.add(m);
+    m.nak();
+  }
+
+  private ack(m: JsMsg): void {
+    this.settled.add(m);
+    m.ack();
+  }
+
+  private nak(m: JsMsg, delayMs: number): void {
+    this.settled.add(m);
+    m.nak(delayMs);
+  }
+
+  private term(m: JsMsg, reason: string): void {
+    this.settled.add(m);
+    m.term(reason);
+  }
+
+  private async pauseUntilHealthy(pause: Pause, stopSignal: Promise<void>): Promise<void> {
+    this.pausedAt = new Date();
+    this.pauseReason = pause.reason;
+    this.pausedGauge.set({ consumer: this.opts.durable }, 1);
+    this.opts.logger?.warn(`consumer ${this.opts.durable}: paused, ${pause.reason}`);
+    let wait = this.opts.pauseBackoffMs?.initial ?? 250;
+    const maxWait = this.opts.pauseBackoffMs?.max ?? 5000;
+    try {
+      while (!this.stopped) {
+        await this.sleep(wait, stopSignal);
+        if (this.stopped) return;
+        const reason = await this.probe();
+        if (!reason) break;
+        this.pauseReason = reason;
+        wait = Math.min(wait * 2, maxWait);
+      }
+      const seconds = ((Date.now() - this.pausedAt.getTime()) / 1000).toFixed(1);
+      this.opts.logger?.log(`consumer ${this.opts.durable}: resumed after ${seconds} s`);
+    } finally {
+      this.pausedAt = null;
+      this.pauseReason = null;
+      this.pausedGauge.set({ consumer: this.opts.durable }, 0);
+    }
+  }
+
+  private sleep(ms: number, stopSignal: Promise<void>): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      void stopSignal.then(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  /** null when the database and NATS are usable, else which one is not. */
+  private async probe(): Promise<string | null> {
+    if (this.opts.probe) return this.opts.probe();
+    const db = await Promise.race([
+      this.dataSource.query('SELECT 1').then(
+        () => null,
+        (err: Error) => `database unavailable: ${err.message}`,
+      ),
+      new Promise<string>((res) => setTimeout(() => res('database unavailable: no answer in 2 s'), 2000).unref()),
+    ]);
+    if (db) return db;
+    if (!(await isNatsUsable(this.nats.nc))) return 'NATS unavailable';
+    return null;
   }
 
   private async ensureConsumer(): Promise<void> {
@@ -128,14 +322,19 @@ export class InboxConsumer {
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
       filter_subject: this.opts.filterSubject,
-      // JetStream stops at max_deliver; our last attempt writes the dead letter and terms explicitly.
-      max_deliver: this.maxDeliver,
+      // JetStream never drops a message on its own: after max_deliver it would stop redelivering one
+      // whose last attempt failed because our database was down. Only our code dead-letters.
+      max_deliver: -1,
       ack_wait: nanos(this.opts.ackWaitMs ?? 30_000),
       max_ack_pending: 1000,
     };
     try {
       const info = await this.nats.jsm.consumers.info(this.opts.stream, this.opts.durable);
-      if (info.config.filter_subject !== config.filter_subject || info.config.max_deliver !== config.max_deliver) {
+      if (
+        info.config.filter_subject !== config.filter_subject ||
+        info.config.max_deliver !== config.max_deliver ||
+        info.config.ack_wait !== config.ack_wait
+      ) {
         await this.nats.jsm.consumers.update(this.opts.stream, this.opts.durable, {
           filter_subject: config.filter_subject,
           max_deliver: config.max_deliver,
@@ -157,8 +356,8 @@ export class InboxConsumer {
     }
   }
 
-  /** Parses a message; invalid ones are dead-lettered and terminated here (null returned). */
-  private async decode(m: JsMsg): Promise<{ event: EventEnvelope; meta: DeliveryMeta } | null> {
+  /** Parses a message; invalid ones are dead-lettered and terminated here (`invalid`). */
+  private async decode(m: JsMsg): Promise<{ event: EventEnvelope; meta: DeliveryMeta } | 'invalid' | Pause> {
     const meta: DeliveryMeta = { subject: m.subject, deliveryCount: m.info.deliveryCount, streamSequence: m.seq };
     if (m.headers) {
       const headers: Record<string, string> = {};
@@ -169,14 +368,12 @@ export class InboxConsumer {
     try {
       raw = JSON.parse(Buffer.from(m.data).toString('utf8'));
     } catch (err) {
-      await this.poison(m, meta, 'invalid', `not JSON: ${(err as Error).message}`, null);
-      return null;
+      return (await this.deadLetter(m, meta, 'invalid', `not JSON: ${(err as Error).message}`, null)) ?? 'invalid';
     }
     const parsed = parseEventEnvelope(raw);
     if (!parsed.ok) {
       const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : null;
-      await this.poison(m, meta, 'invalid', parsed.error, id);
-      return null;
+      return (await this.deadLetter(m, meta, 'invalid', parsed.error, id)) ?? 'invalid';
     }
     return { event: parsed.event, meta };
   }
@@ -220,14 +417,19 @@ export class InboxConsumer {
     return dup;
   }
 
-  /** Several messages, one transaction; on any failure, falls back to one message at a time. */
-  async processBatch(msgs: JsMsg[]): Promise<void> {
+  /**
+   * Several messages, one transaction. A dependency failure pauses with the whole batch handed back; any
+   * other failure falls back to one message at a time, so only the bad message is retried or dead-lettered.
+   */
+  async processBatch(msgs: JsMsg[]): Promise<Pause | null> {
     const items: Array<{ m: JsMsg; event: EventEnvelope; meta: DeliveryMeta }> = [];
     for (const m of msgs) {
       const d = await this.decode(m);
-      if (d) items.push({ m, ...d });
+      if (d === 'invalid') continue;
+      if ('reason' in d) return d;
+      items.push({ m, ...d });
     }
-    if (items.length === 0) return;
+    if (items.length === 0) return null;
     let duplicates: boolean[];
     try {
       duplicates = await this.dataSource.transaction(async (manager) => {
@@ -242,21 +444,32 @@ export class InboxConsumer {
         }
         return dup;
       });
-    } catch {
-      for (const it of items) await this.process(it.m);
-      return;
+    } catch (err) {
+      const down = await this.probe();
+      if (down) return { reason: down };
+      if (classifyFailure(err) === 'dependency') {
+        for (const it of items) this.retryLater(it.m, it.event, it.meta, err);
+        return null;
+      }
+      for (const it of items) {
+        const pause = await this.process(it.m);
+        if (pause) return pause;
+      }
+      return null;
     }
     for (let i = 0; i < items.length; i++) {
       if (this.opts.afterCommit) await this.opts.afterCommit(items[i].event);
-      items[i].m.ack();
+      this.ack(items[i].m);
       this.consumed.inc({ consumer: this.opts.durable, outcome: duplicates[i] ? 'duplicate' : 'ok' });
     }
+    return null;
   }
 
   /** Handles one message in its own transaction. */
-  async process(m: JsMsg): Promise<void> {
+  async process(m: JsMsg): Promise<Pause | null> {
     const decoded = await this.decode(m);
-    if (!decoded) return;
+    if (decoded === 'invalid') return null;
+    if ('reason' in decoded) return decoded;
     const { event, meta } = decoded;
     const parent = contextFromHeaders((k) => m.headers?.get(k) || undefined);
     try {
@@ -276,31 +489,80 @@ export class InboxConsumer {
             else await this.handler(event, manager, meta);
           });
           if (this.opts.afterCommit) await this.opts.afterCommit(event);
-          m.ack();
+          this.ack(m);
           this.consumed.inc({ consumer: this.opts.durable, outcome: duplicate ? 'duplicate' : 'ok' });
         },
         parent,
       );
+      return null;
     } catch (err) {
-      const message = (err as Error)?.message ?? String(err);
-      if (meta.deliveryCount >= this.maxDeliver) {
-        return this.poison(m, meta, 'max_deliver', message, event.id, event);
-      }
-      const delay = Math.min(500 * 2 ** (meta.deliveryCount - 1), 30_000);
-      this.opts.logger?.warn(`consumer ${this.opts.durable}: ${event.type} ${event.id} failed (delivery ${meta.deliveryCount}), retry in ${delay} ms: ${message}`);
-      this.consumed.inc({ consumer: this.opts.durable, outcome: 'retry' });
-      m.nak(delay);
+      return this.onFailure(m, event, meta, err);
     }
   }
 
-  private async poison(
-    m: JsMsg,
-    meta: DeliveryMeta,
-    reason: 'invalid' | 'max_deliver',
-    error: string,
-    eventId: string | null,
-    _event?: EventEnvelope,
-  ): Promise<void> {
+  /** The failure path of one message: pause, retry without counting, or count and maybe dead-letter. */
+  private async onFailure(m: JsMsg, event: EventEnvelope, meta: DeliveryMeta, err: unknown): Promise<Pause | null> {
+    const down = await this.probe();
+    if (down) return { reason: down };
+    if (classifyFailure(err) === 'dependency') {
+      this.retryLater(m, event, meta, err);
+      return null;
+    }
+    const message = (err as Error)?.message ?? String(err);
+    let attempts: number;
+    try {
+      const r = await this.recordAttempt(event.id, message);
+      if (r.deadLettered) {
+        // a second copy of a message already dead-lettered (redelivered before the term arrived)
+        this.term(m, 'already dead-lettered');
+        return null;
+      }
+      attempts = r.attempts;
+    } catch (dbErr) {
+      return { reason: `cannot record the failed attempt: ${(dbErr as Error).message}` };
+    }
+    if (attempts >= this.maxDeliver) {
+      return this.deadLetter(m, { ...meta, deliveryCount: attempts }, 'max_deliver', message, event.id);
+    }
+    const delay = Math.min(500 * 2 ** (attempts - 1), 30_000);
+    this.opts.logger?.warn(
+      `consumer ${this.opts.durable}: ${event.type} ${event.id} failed (attempt ${attempts}/${this.maxDeliver}), retry in ${delay} ms: ${message}`,
+    );
+    this.consumed.inc({ consumer: this.opts.durable, outcome: 'retry' });
+    this.nak(m, delay);
+    return null;
+  }
+
+  /** A dependency-shaped error while the dependencies look healthy: retry with capped backoff, uncounted. */
+  private retryLater(m: JsMsg, event: EventEnvelope, meta: DeliveryMeta, err: unknown): void {
+    const delay = Math.min(250 * 2 ** Math.min(meta.deliveryCount - 1, 10), 10_000);
+    this.opts.logger?.warn(
+      `consumer ${this.opts.durable}: ${event.type} ${event.id} hit a dependency error (delivery ${meta.deliveryCount}), retry in ${delay} ms, not counted: ${(err as Error)?.message ?? String(err)}`,
+    );
+    this.consumed.inc({ consumer: this.opts.durable, outcome: 'retry_dependency' });
+    this.nak(m, delay);
+  }
+
+  /**
+   * Failed attempts are rows (append-only, so audit's INSERT/SELECT-only login can write them), counted per
+   * event: they survive restarts and are shared by replicas, unlike JetStream's delivery count, which also
+   * counts deliveries handed back during pauses.
+   */
+  private async recordAttempt(eventId: string, error: string): Promise<{ attempts: number; deadLettered: boolean }> {
+    const s = `"${this.opts.schema}"`;
+    const rows: Array<{ n: number; dead: number }> = await this.dataSource.query(
+      `WITH dl AS (SELECT 1 FROM ${s}.dead_letters WHERE consumer = $1 AND event_id = $4 LIMIT 1),
+            ins AS (INSERT INTO ${s}.inbox_failures (consumer, event_id, error)
+                    SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM dl) RETURNING 1)
+       SELECT (SELECT count(*) FROM dl)::int AS dead,
+              (SELECT count(*) FROM ${s}.inbox_failures WHERE consumer = $1 AND event_id = $2)::int + (SELECT count(*) FROM ins)::int AS n`,
+      [this.opts.durable, eventId, error.slice(0, 2000), eventId],
+    );
+    return { attempts: rows[0].n, deadLettered: rows[0].dead > 0 };
+  }
+
+  /** Writes the dead-letter row, then terms. If the row cannot be written, nothing is termed: pause. */
+  private async deadLetter(m: JsMsg, meta: DeliveryMeta, reason: 'invalid' | 'max_deliver', error: string, eventId: string | null): Promise<Pause | null> {
     try {
       await this.dataSource.query(
         `INSERT INTO "${this.opts.schema}".dead_letters (consumer, event_id, subject, stream_seq, payload, reason, error, deliveries)
@@ -308,15 +570,14 @@ export class InboxConsumer {
         [this.opts.durable, eventId, meta.subject, meta.streamSequence, Buffer.from(m.data).toString('utf8').slice(0, 1_000_000), reason, error.slice(0, 4000), meta.deliveryCount],
       );
     } catch (dbErr) {
-      // Without the dead-letter row we must not drop the message: retry later.
       this.opts.logger?.error(`consumer ${this.opts.durable}: cannot write dead letter: ${(dbErr as Error).message}`);
-      m.nak(5000);
-      return;
+      return { reason: `cannot write the dead letter: ${(dbErr as Error).message}` };
     }
     if (reason === 'invalid') this.invalid.inc({ consumer: this.opts.durable });
     else this.deadLetters.inc({ consumer: this.opts.durable });
     this.consumed.inc({ consumer: this.opts.durable, outcome: reason });
     this.opts.logger?.warn(`consumer ${this.opts.durable}: message seq ${meta.streamSequence} on ${meta.subject} dead-lettered (${reason}): ${error}`);
-    m.term(reason);
+    this.term(m, reason);
+    return null;
   }
 }

@@ -2,5 +2,6 @@ export * from './nats';
 export * from './messaging-tables';
 export * from './outbox';
 export * from './inbox';
+export * from './failures';
 export * from './rpc';
 export * from './messaging.module';

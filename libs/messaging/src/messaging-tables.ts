@@ -62,3 +62,42 @@ export function messagingTablesMigration(schema: string, timestamp: number): new
   Object.defineProperty(cls, 'name', { value: name });
   return cls;
 }
+
+/**
+ * Failed handling attempts of an event (one row per attempt; InboxConsumer counts them towards maxDeliver).
+ * Append-only on purpose: audit's runtime login may only INSERT and SELECT. Only failures the message itself
+ * caused are written (never "database down"), so the table stays tiny.
+ */
+export function inboxFailuresSql(schema: string): string[] {
+  const s = `"${schema}"`;
+  return [
+    `CREATE TABLE IF NOT EXISTS ${s}.inbox_failures (
+       id bigserial PRIMARY KEY,
+       consumer text NOT NULL,
+       event_id uuid NOT NULL,
+       error text NOT NULL,
+       failed_at timestamptz NOT NULL DEFAULT now()
+     )`,
+    `CREATE INDEX IF NOT EXISTS inbox_failures_event_idx ON ${s}.inbox_failures (consumer, event_id)`,
+  ];
+}
+
+/** The migration that adds `inbox_failures` (wave 2); `grantTo` gets SELECT, INSERT (audit's writer role). */
+export function inboxFailuresMigration(schema: string, timestamp: number, grantTo?: string): new () => MigrationInterface {
+  const name = `InboxFailures${timestamp}`;
+  const cls = class implements MigrationInterface {
+    name = name;
+    async up(q: QueryRunner): Promise<void> {
+      for (const sql of inboxFailuresSql(schema)) await q.query(sql);
+      if (grantTo) {
+        await q.query(`GRANT SELECT, INSERT ON "${schema}".inbox_failures TO ${grantTo}`);
+        await q.query(`GRANT USAGE, SELECT ON SEQUENCE "${schema}".inbox_failures_id_seq TO ${grantTo}`);
+      }
+    }
+    async down(q: QueryRunner): Promise<void> {
+      await q.query(`DROP TABLE IF EXISTS "${schema}".inbox_failures`);
+    }
+  };
+  Object.defineProperty(cls, 'name', { value: name });
+  return cls;
+}

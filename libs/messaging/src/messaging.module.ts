@@ -155,6 +155,13 @@ export class EventConsumersService implements OnApplicationBootstrap, BeforeAppl
   async beforeApplicationShutdown(): Promise<void> {
     await Promise.all(this.consumers.map((c) => c.stop()));
   }
+
+  /** Ready unless a consumer is paused (its database or NATS is down); the reason names it. */
+  readiness(): { ok: boolean; reason?: string } {
+    const paused = this.consumers.map((c) => c.status()).filter((s) => s.state === 'paused');
+    if (paused.length === 0) return { ok: true };
+    return { ok: false, reason: paused.map((s) => `${s.durable} paused since ${s.since}: ${s.reason}`).join('; ') };
+  }
 }
 
 @Global()

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { headers as natsHeaders } from 'nats';
 import { createServiceDataSource } from '@opsdesk/database';
-import { createTestDatabase, natsIsolation, TEST_NATS_URL, waitFor, type TestDatabase } from '@opsdesk/testing';
+import { createTestDatabase, natsIsolation, startTcpProxy, TEST_NATS_URL, waitFor, type TestDatabase } from '@opsdesk/testing';
 import type { EventEnvelope } from '@opsdesk/contracts';
 import { connectNats, ensureEventsStream, type NatsHandles } from '../src/nats';
 import { InboxConsumer } from '../src/inbox';
-import { messagingTablesSql } from '../src/messaging-tables';
+import { inboxFailuresSql, messagingTablesSql } from '../src/messaging-tables';
 
 const SCHEMA = 'inboxtest';
 
@@ -36,7 +36,7 @@ describe('inbox consumer (real Postgres + JetStream)', () => {
     ds = createServiceDataSource({ url: db.url, schema: SCHEMA, poolSize: 4, maxOverflow: 0 });
     await ds.initialize();
     await ds.query(`CREATE SCHEMA ${SCHEMA}`);
-    for (const sql of messagingTablesSql(SCHEMA)) await ds.query(sql);
+    for (const sql of [...messagingTablesSql(SCHEMA), ...inboxFailuresSql(SCHEMA)]) await ds.query(sql);
     await ds.query(`CREATE TABLE ${SCHEMA}.effects (event_id uuid, n int)`);
     nats = await connectNats([TEST_NATS_URL], 'inbox-test');
     await ensureEventsStream(nats.jsm, { name: iso.EVENTS_STREAM, subjectPrefix: iso.EVENTS_SUBJECT_PREFIX });
@@ -185,5 +185,113 @@ describe('inbox consumer (real Postgres + JetStream)', () => {
     await waitFor(async () => (await effectsOf(lone.id)) === 1, { what: 'lone event applied' });
     expect(calls.slice(before)).toEqual([[lone.id]]);
     expect((await ds.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.dead_letters WHERE consumer = 'batchhandler'`))[0].n).toBe(0);
+  });
+  describe('when its own database is down', () => {
+    /** The outage lasts `ms` on purpose (that is what is tested); `check` must hold all along. */
+    const throughout = async (ms: number, check: () => unknown) => {
+      const end = Date.now() + ms;
+      while (Date.now() < end) {
+        await check();
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+
+    // The consumer reaches the real Postgres through a relay the test can cut: a database restart as the
+    // consumer sees it (connections reset, new ones refused) without stopping Postgres for other suites.
+    it('pauses longer than the whole retry schedule, loses nothing, dead-letters nothing, and resumes', async () => {
+      const proxy = await startTcpProxy(Number(new URL(db.url).port || 5432));
+      const url = new URL(db.url);
+      url.host = proxy.address;
+      const cutDs = createServiceDataSource({ url: url.toString(), schema: SCHEMA, poolSize: 3, maxOverflow: 0 });
+      await cutDs.initialize();
+      const c = new InboxConsumer(nats, cutDs, async (e, m) => {
+        await m.query(`INSERT INTO ${SCHEMA}.effects VALUES ($1, 6)`, [e.id]);
+      }, {
+        durable: 'dbdown',
+        stream: iso.EVENTS_STREAM,
+        filterSubject: `${iso.EVENTS_SUBJECT_PREFIX}.f.>`,
+        schema: SCHEMA,
+        maxDeliver: 2,
+        ackWaitMs: 1000,
+        pauseBackoffMs: { initial: 100, max: 400 },
+      });
+      try {
+        await c.start();
+        const before = envelope('f.item', { i: 'before' });
+        await publish('f.item', before);
+        await waitFor(async () => (await effectsOf(before.id)) === 1, { what: 'event before the outage applied' });
+
+        proxy.cut();
+        const during = Array.from({ length: 5 }, (_, i) => envelope('f.item', { i }));
+        for (const e of during) await publish('f.item', e);
+        await waitFor(async () => c.status().state === 'paused', { what: 'consumer paused' });
+        expect(c.status().reason).toMatch(/database unavailable/);
+        // Longer than every retry the old schedule allowed (2 deliveries, 1 s ack wait, backoff): a consumer
+        // that counted these failures would have given up on the events by now.
+        await throughout(6000, () => expect(c.status().state).toBe('paused'));
+        proxy.heal();
+
+        await waitFor(async () => c.status().state === 'running', { timeoutMs: 15_000, what: 'consumer resumed' });
+        for (const e of during) await waitFor(async () => (await effectsOf(e.id)) === 1, { timeoutMs: 20_000, what: `event ${e.data.i} applied after the outage` });
+        const after = envelope('f.item', { i: 'after' });
+        await publish('f.item', after);
+        await waitFor(async () => (await effectsOf(after.id)) === 1, { what: 'event after the outage applied' });
+        for (const e of during) expect(await effectsOf(e.id)).toBe(1);
+        expect((await ds.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.dead_letters WHERE consumer = 'dbdown'`))[0].n).toBe(0);
+        // an outage is not the message's fault: no attempt was counted against any event
+        expect((await ds.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.inbox_failures WHERE consumer = 'dbdown'`))[0].n).toBe(0);
+      } finally {
+        await c.stop();
+        await cutDs.destroy().catch(() => undefined);
+        await proxy.close();
+      }
+    });
+
+    it('a message that fails on its own is dead-lettered exactly once, counting only attempts made while the database was up', async () => {
+      const proxy = await startTcpProxy(Number(new URL(db.url).port || 5432));
+      const url = new URL(db.url);
+      url.host = proxy.address;
+      const cutDs = createServiceDataSource({ url: url.toString(), schema: SCHEMA, poolSize: 3, maxOverflow: 0 });
+      await cutDs.initialize();
+      const bad = envelope('g.item', { bad: true });
+      const good = envelope('g.item', { bad: false });
+      const c = new InboxConsumer(nats, cutDs, async (e, m) => {
+        if (e.id === bad.id) throw new Error('rejected by the handler');
+        await m.query(`INSERT INTO ${SCHEMA}.effects VALUES ($1, 7)`, [e.id]);
+      }, {
+        durable: 'dbdownpoison',
+        stream: iso.EVENTS_STREAM,
+        filterSubject: `${iso.EVENTS_SUBJECT_PREFIX}.g.>`,
+        schema: SCHEMA,
+        maxDeliver: 3,
+        ackWaitMs: 1000,
+        pauseBackoffMs: { initial: 100, max: 400 },
+      });
+      try {
+        await c.start();
+        proxy.cut();
+        await publish('g.item', bad);
+        await publish('g.item', good);
+        await waitFor(async () => c.status().state === 'paused', { what: 'consumer paused' });
+        await throughout(4000, () => expect(c.status().state).toBe('paused'));
+        proxy.heal();
+        await waitFor(async () => (await effectsOf(good.id)) === 1, { timeoutMs: 20_000, what: 'good event applied' });
+        await waitFor(
+          async () => (await ds.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.dead_letters WHERE consumer = 'dbdownpoison'`))[0].n === 1,
+          { timeoutMs: 20_000, what: 'bad event dead-lettered' },
+        );
+        const rows = await ds.query(`SELECT event_id, reason, deliveries FROM ${SCHEMA}.dead_letters WHERE consumer = 'dbdownpoison'`);
+        expect(rows).toEqual([{ event_id: bad.id, reason: 'max_deliver', deliveries: 3 }]);
+        expect((await ds.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.inbox_failures WHERE consumer = 'dbdownpoison' AND event_id = $1`, [bad.id]))[0].n).toBe(3);
+        // terminated: never delivered again (a fourth attempt would add a row)
+        await throughout(2500, async () =>
+          expect((await ds.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.inbox_failures WHERE consumer = 'dbdownpoison'`))[0].n).toBe(3),
+        );
+      } finally {
+        await c.stop();
+        await cutDs.destroy().catch(() => undefined);
+        await proxy.close();
+      }
+    });
   });
 });

@@ -5,7 +5,8 @@ import { metricsRegistry } from './metrics';
 
 export interface ReadinessCheck {
   name: string;
-  check: () => Promise<boolean>;
+  /** true when usable; false or `{ok: false, reason}` when not (the reason is shown by /readyz) */
+  check: () => Promise<boolean | { ok: boolean; reason?: string }>;
 }
 export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
 
@@ -23,12 +24,20 @@ class HealthController {
   /** Ready: every dependency this service needs (DB, NATS) is usable right now. */
   @Get('readyz')
   @HttpCode(200)
-  async readyz(@Res({ passthrough: true }) reply: FastifyReply): Promise<{ status: string; checks: Record<string, string> }> {
-    const results = await Promise.all(this.checks.map(async (c) => [c.name, await c.check().catch(() => false)] as const));
-    const checks = Object.fromEntries(results.map(([n, ok]) => [n, ok ? 'ok' : 'fail']));
-    const ready = results.every(([, ok]) => ok);
+  async readyz(
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ status: string; checks: Record<string, string>; reasons?: Record<string, string> }> {
+    const results = await Promise.all(
+      this.checks.map(async (c) => {
+        const r = await c.check().catch((err: Error) => ({ ok: false, reason: err.message }));
+        return { name: c.name, ...(typeof r === 'boolean' ? { ok: r } : r) };
+      }),
+    );
+    const checks = Object.fromEntries(results.map((r) => [r.name, r.ok ? 'ok' : 'fail']));
+    const reasons = Object.fromEntries(results.filter((r) => !r.ok && r.reason).map((r) => [r.name, r.reason as string]));
+    const ready = results.every((r) => r.ok);
     if (!ready) reply.status(503);
-    return { status: ready ? 'ready' : 'not_ready', checks };
+    return { status: ready ? 'ready' : 'not_ready', checks, ...(Object.keys(reasons).length ? { reasons } : {}) };
   }
 
   @Get('metrics')

@@ -57,6 +57,8 @@ export const Metrics = {
   eventsConsumed: () =>
     counter('opsdesk_events_consumed_total', 'Events handled by consumers', ['consumer', 'outcome']),
   consumerLag: () => gauge('opsdesk_consumer_pending_messages', 'Messages not yet delivered to a consumer', ['consumer']),
+  consumerPaused: () =>
+    gauge('opsdesk_consumer_paused', '1 while a consumer has stopped pulling because a dependency (database, NATS) is unavailable', ['consumer']),
   deadLetters: () => counter('opsdesk_dead_letters_total', 'Messages moved to the dead-letter table', ['consumer']),
   invalidMessages: () => counter('opsdesk_invalid_messages_total', 'Malformed messages terminated', ['consumer']),
   logins: () => counter('opsdesk_logins_total', 'Login attempts by outcome', ['outcome']),

@@ -2,7 +2,7 @@ import type { DynamicModule } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { natsServers } from '@opsdesk/config';
 import { isDatabaseUsable, type ServiceDataSourceOptions } from '@opsdesk/database';
-import { MessagingModule, NATS_HANDLES, isNatsUsable, type MessagingModuleOptions, type NatsHandles } from '@opsdesk/messaging';
+import { EventConsumersService, MessagingModule, NATS_HANDLES, isNatsUsable, type MessagingModuleOptions, type NatsHandles } from '@opsdesk/messaging';
 import { HealthModule } from '@opsdesk/observability';
 import { DatabaseModule } from './database.module';
 
@@ -62,10 +62,12 @@ export function serviceInfrastructure(o: ServiceInfraOptions): DynamicModule[] {
       consumer: o.consumer,
     }),
     HealthModule.forRoot({
-      inject: [DataSource, NATS_HANDLES],
-      useFactory: (ds: DataSource, nats: NatsHandles) => [
+      inject: [DataSource, NATS_HANDLES, EventConsumersService],
+      useFactory: (ds: DataSource, nats: NatsHandles, consumers: EventConsumersService) => [
         { name: 'database', check: () => isDatabaseUsable(ds) },
         { name: 'nats', check: () => isNatsUsable(nats.nc) },
+        // a consumer that paused because a dependency is down says which one and since when
+        { name: 'consumers', check: async () => consumers.readiness() },
       ],
     }),
   ];

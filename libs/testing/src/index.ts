@@ -4,3 +4,4 @@ export * from './wait';
 export * from './env';
 export * from './stream-reader';
 export * from './http';
+export * from './tcp-proxy';

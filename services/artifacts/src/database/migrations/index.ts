@@ -1,5 +1,5 @@
-import { messagingTablesMigration } from '@opsdesk/messaging';
+import { inboxFailuresMigration, messagingTablesMigration } from '@opsdesk/messaging';
 import { InitArtifacts1733100000000 } from './1733100000000-init-artifacts';
 
 /** In order. Never edit a migration that has shipped: add a new one. */
-export const artifactsMigrations = [messagingTablesMigration('artifacts', 1733000000000), InitArtifacts1733100000000];
+export const artifactsMigrations = [messagingTablesMigration('artifacts', 1733000000000), InitArtifacts1733100000000, inboxFailuresMigration('artifacts', 1734500000000)];

@@ -1,6 +1,6 @@
-import { messagingTablesMigration } from '@opsdesk/messaging';
+import { inboxFailuresMigration, messagingTablesMigration } from '@opsdesk/messaging';
 import { InitInventory1732700000000 } from './1732700000000-init-inventory';
 import { InventoryIsoStable1732900000000 } from './1732900000000-iso-stable';
 
 /** In order. Never edit a migration that has shipped: add a new one. */
-export const inventoryMigrations = [messagingTablesMigration('inventory', 1732500000000), InitInventory1732700000000, InventoryIsoStable1732900000000];
+export const inventoryMigrations = [messagingTablesMigration('inventory', 1732500000000), InitInventory1732700000000, InventoryIsoStable1732900000000, inboxFailuresMigration('inventory', 1734500000000)];

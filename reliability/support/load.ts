@@ -19,6 +19,8 @@ export interface Action {
   /** the system answered success with a complete, correct body: the action must have taken effect */
   acked: boolean;
   hostId?: string;
+  /** the start of an error answer's body, for the report */
+  detail?: string;
 }
 
 /** A client request still open this long after the gateway's own timeout is a hang. */
@@ -248,6 +250,8 @@ export class Load {
       const buf = Buffer.from(await res.arrayBuffer());
       action.outcome = res.status;
       action.problem = (res.headers.get('content-type') ?? '').includes('application/problem+json');
+      if (res.status >= 300)
+        action.detail = `${res.headers.get('content-type') ?? ''} ${buf.subarray(0, 160).toString()}`;
       if (res.status >= 200 && res.status < 300) {
         let good = true;
         try {

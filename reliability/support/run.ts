@@ -167,9 +167,12 @@ export async function runFault(system: System, fault: Fault, o: RunOptions): Pro
   }
   if (server.length)
     violations.push(
-      `${server.length} server errors other than 503/504 (${[...new Set(server.map((a) => a.outcome))].join(', ')}), e.g. ${server[0].kind} ${server[0].rid}`,
+      `${server.length} server errors other than 503/504 (${[...new Set(server.map((a) => a.outcome))].join(', ')}), e.g. ${server[0].kind} ${server[0].rid}: ${server[0].detail}`,
     );
-  if (notProblem.length) violations.push(`${notProblem.length} 503/504 answers that were not problem+json`);
+  if (notProblem.length)
+    violations.push(
+      `${notProblem.length} 503/504 answers that were not problem+json, e.g. ${notProblem[0].kind} ${notProblem[0].rid}: ${notProblem[0].detail}`,
+    );
   if (client4xx.length)
     violations.push(
       `${client4xx.length} unexpected 4xx (${[...new Set(client4xx.map((a) => a.outcome))].join(', ')}), e.g. ${client4xx[0].kind} ${client4xx[0].rid}`,

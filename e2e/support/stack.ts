@@ -77,6 +77,8 @@ export interface StackOptions {
   /** per-service boot options, e.g. { auth: { relay: {...} } } */
   options?: Record<string, Record<string, unknown>>;
   natsUrl?: string;
+  /** the services' DATABASE_URL from the suite's (migrations and seeding use the real one), e.g. through a TcpProxy */
+  serviceDatabaseUrl?: (url: string) => string;
 }
 
 /**
@@ -89,6 +91,7 @@ export async function startStack(label: string, opts: StackOptions = {}): Promis
   const { db, env } = await createTestEnv(label, { ADMIN_EMAIL, ADMIN_PASSWORD, TRUST_PROXY: 'true', ...opts.env }, opts.natsUrl);
   await migrate(db.url, names);
   await seedAdmin(env);
+  if (opts.serviceDatabaseUrl) env.DATABASE_URL = opts.serviceDatabaseUrl(db.url);
   const apps: Record<string, NestFastifyApplication> = {};
   const start = async (name: string, o?: Record<string, unknown>) => {
     const app = await serviceModule(name).bootstrapFromEnv(env, { quiet: true, ...(opts.options?.[name] ?? {}), ...(o ?? {}) });

@@ -1,6 +1,7 @@
 /**
  * Error codes are strings so they survive crossing a process boundary (NATS reply, JSON body).
- * Services throw them; only the gateway maps them to HTTP statuses (see services/gateway/src/problem).
+ * Services throw them; their HTTP status comes from one table, `httpStatusForCode` (http-status.ts), used by
+ * the gateway's problem documents and by the internal HTTP routes that stream bodies.
  */
 export const ErrorCodes = {
   // generic
@@ -12,6 +13,8 @@ export const ErrorCodes = {
   RATE_LIMITED: 'GATEWAY.RATE_LIMITED',
   UPSTREAM_TIMEOUT: 'GATEWAY.UPSTREAM_TIMEOUT',
   UPSTREAM_UNAVAILABLE: 'GATEWAY.UPSTREAM_UNAVAILABLE',
+  /** the service answered but a dependency of its own (its database, NATS) is down: retry later (503) */
+  SERVICE_UNAVAILABLE: 'COMMON.SERVICE_UNAVAILABLE',
   PAYLOAD_TOO_LARGE: 'COMMON.PAYLOAD_TOO_LARGE',
   PRECONDITION_FAILED: 'COMMON.PRECONDITION_FAILED',
   CONFLICT: 'COMMON.CONFLICT',

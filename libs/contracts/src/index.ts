@@ -7,3 +7,4 @@ export * from './auth';
 export * from './inventory';
 export * from './audit';
 export * from './artifacts';
+export * from './http-status';

@@ -18,14 +18,18 @@ import { ZodError, type ZodType } from 'zod';
 import {
   AppError,
   ErrorCodes,
+  RETRY_AFTER_SECONDS,
+  httpStatusForCode,
   isAppErrorPayload,
   rpcSubject,
   type AppErrorPayload,
+  type ErrorCode,
   type FieldError,
   type RpcContext,
   type RpcRequest,
 } from '@opsdesk/contracts';
 import { Metrics, SpanKind, contextFromHeaders, requestContext, traceHeaders, withSpan } from '@opsdesk/observability';
+import { isDependencyFailure } from './failures';
 
 type NatsClientLike = { subscribe(subject: string, opts: { queue?: string; callback: (err: Error | null, msg: Msg) => void }): Subscription };
 
@@ -66,12 +70,11 @@ export class RpcErrorFilter implements ExceptionFilter<unknown> {
 
   catch(exception: unknown, host: ArgumentsHost): Observable<never> | void {
     if (host.getType() === 'rpc') return throwError(() => toErrorPayload(exception, this.logger));
-    // Hybrid apps share global filters: answer internal HTTP routes (health, bodies) plainly.
+    // Registered on the microservice only (createServiceApp), so this is not reached for HTTP today; kept
+    // correct for a caller that registers it on an HTTP app.
     const reply = host.switchToHttp().getResponse<{ status(code: number): { send(body: unknown): void } }>();
-    const status = exception instanceof HttpException ? exception.getStatus() : 500;
-    if (status >= 500) this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
-    const payload = status >= 500 ? { code: ErrorCodes.INTERNAL, message: 'Internal error' } : toErrorPayload(exception);
-    reply.status(status).send(exception instanceof HttpException && status < 500 ? { code: payload.code, message: exception.message } : payload);
+    const { status, body } = httpErrorOf(exception, this.logger);
+    reply.status(status).send(body);
   }
 }
 
@@ -82,8 +85,35 @@ export function toErrorPayload(exception: unknown, logger?: Logger): AppErrorPay
     const e = exception.getError();
     if (isAppErrorPayload(e)) return e;
   }
+  if (exception instanceof RpcCallError) return exception.payload;
+  // The database (or NATS) is down or overloaded: the request may succeed shortly, so say so (503 with
+  // Retry-After at the gateway) instead of an internal error.
+  if (isDependencyFailure(exception)) {
+    logger?.warn(`dependency unavailable: ${exception instanceof Error ? exception.message : String(exception)}`);
+    return { code: ErrorCodes.SERVICE_UNAVAILABLE, message: 'Service temporarily unavailable, retry shortly', meta: { retry_after: RETRY_AFTER_SECONDS } };
+  }
   logger?.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
   return { code: ErrorCodes.INTERNAL, message: 'Internal error' };
+}
+
+/**
+ * Status and JSON body `{code, message, errors?, meta?}` for an error of an internal HTTP route (streamed
+ * bodies): the same payload as over RPC, the status from the one code table. The gateway's InternalProxy
+ * keeps the status and turns the body into a problem document.
+ */
+export function httpErrorOf(exception: unknown, logger?: Logger): { status: number; body: AppErrorPayload } {
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    if (status < 500) {
+      const code: ErrorCode = status === 401 ? ErrorCodes.UNAUTHENTICATED : status === 403 ? ErrorCodes.FORBIDDEN : `HTTP.${status}`;
+      return { status, body: { code, message: exception.message } };
+    }
+  }
+  const body = toErrorPayload(exception, logger);
+  const status = httpStatusForCode(body.code);
+  // an unregistered code is a bug: answer it like any internal error, without its message
+  if (status === 500) return { status, body: { code: ErrorCodes.INTERNAL, message: 'Internal error' } };
+  return { status, body };
 }
 
 export function zodFieldErrors(err: ZodError): FieldError[] {
@@ -205,10 +235,14 @@ function toCallError(err: unknown, pattern: string): RpcCallError {
   const name = (err as Error)?.name ?? '';
   const message = (err as Error)?.message ?? String(err);
   if (name === 'EmptyResponseException' || /no responders|503|empty response/i.test(message)) {
-    return new RpcCallError({ code: ErrorCodes.UPSTREAM_UNAVAILABLE, message: `Service ${pattern.split('.')[0]} is unavailable` });
+    return new RpcCallError({
+      code: ErrorCodes.UPSTREAM_UNAVAILABLE,
+      message: `Service ${pattern.split('.')[0]} is unavailable`,
+      meta: { retry_after: RETRY_AFTER_SECONDS },
+    });
   }
   if (/CONNECTION_CLOSED|disconnect|connection/i.test(message)) {
-    return new RpcCallError({ code: ErrorCodes.UPSTREAM_UNAVAILABLE, message: 'Message broker unavailable' });
+    return new RpcCallError({ code: ErrorCodes.UPSTREAM_UNAVAILABLE, message: 'Message broker unavailable', meta: { retry_after: RETRY_AFTER_SECONDS } });
   }
   return new RpcCallError({ code: ErrorCodes.INTERNAL, message: 'Internal error' });
 }

@@ -1,25 +1,11 @@
-import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
+import { ArgumentsHost, Catch, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { AppError, ArtifactsErrors, ErrorCodes } from '@opsdesk/contracts';
-
-const STATUS: Record<string, number> = {
-  [ArtifactsErrors.NOT_FOUND]: 404,
-  [ArtifactsErrors.HOST_NOT_FOUND]: 404,
-  [ArtifactsErrors.TOO_LARGE]: 413,
-  [ArtifactsErrors.FILE_REQUIRED]: 400,
-  [ArtifactsErrors.INVALID_UPLOAD]: 400,
-  [ArtifactsErrors.RANGE_NOT_SATISFIABLE]: 416,
-  [ArtifactsErrors.INTEGRITY_CONFLICT]: 409,
-  [ArtifactsErrors.INVENTORY_UNAVAILABLE]: 503,
-  [ArtifactsErrors.FORBIDDEN]: 403,
-  [ErrorCodes.VALIDATION_FAILED]: 400,
-  [ErrorCodes.UPSTREAM_UNAVAILABLE]: 503,
-};
+import { httpErrorOf } from '@opsdesk/messaging';
 
 /**
- * Errors of the internal HTTP routes (bodies). The gateway's InternalProxy keeps the status and turns the
- * JSON {code, message, errors} into a problem document, so the status is set here for the body routes,
- * while RPC errors are mapped by the gateway from the code alone.
+ * Errors of the internal HTTP routes (bodies): {code, message, errors, meta} with the status of the one code
+ * table (libs/contracts http-status.ts). The gateway's InternalProxy keeps the status and turns the JSON into
+ * a problem document.
  */
 @Catch()
 export class InternalHttpErrorFilter implements ExceptionFilter {
@@ -27,18 +13,11 @@ export class InternalHttpErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    let status = 500;
-    let body: Record<string, unknown> = { code: ErrorCodes.INTERNAL, message: 'Internal error' };
-    if (exception instanceof AppError) {
-      status = STATUS[exception.code] ?? 500;
-      body = status >= 500 && !STATUS[exception.code] ? body : exception.toPayload() as unknown as Record<string, unknown>;
-      const range = exception.meta?.['content_range'];
-      if (typeof range === 'string') void reply.header('Content-Range', range);
-    } else if (exception instanceof HttpException) {
-      status = exception.getStatus();
-      body = { code: status === 401 ? ErrorCodes.UNAUTHENTICATED : `HTTP.${status}`, message: exception.message };
-    }
-    if (status >= 500) this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    const { status, body } = httpErrorOf(exception, this.logger);
+    const range = body.meta?.['content_range'];
+    if (typeof range === 'string') void reply.header('Content-Range', range);
+    const retryAfter = body.meta?.['retry_after'];
+    if (typeof retryAfter === 'number') void reply.header('Retry-After', String(retryAfter));
     if (reply.sent || reply.raw.headersSent) {
       // a streamed answer already started: the only honest signal left is to cut the connection
       reply.raw.destroy();

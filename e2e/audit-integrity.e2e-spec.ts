@@ -12,16 +12,17 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, login, startStack, waitFor, type S
 const AUDIT_SRC = join(__dirname, '..', 'services', 'audit', 'src');
 /* eslint-disable @typescript-eslint/no-require-imports */
 const { bulkAppend } = require(join(AUDIT_SRC, 'chain', 'bulk-load')) as typeof import('../services/audit/src/chain/bulk-load');
-const { resolveSigningKey } = require(join(AUDIT_SRC, 'chain', 'canonical')) as typeof import('../services/audit/src/chain/canonical');
+const keys = require(join(AUDIT_SRC, 'chain', 'checkpoint-keys')) as typeof import('../services/audit/src/chain/checkpoint-keys');
 const { runCli, verifyExportFile } = require(join(AUDIT_SRC, 'cli', 'audit-verify')) as typeof import('../services/audit/src/cli/audit-verify');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
  * Integrity of the trail: streamed exports (100k records, flat memory, formulas neutralised, the export
  * itself audited), append-only enforcement in PostgreSQL, and tamper detection online (/api/audit/verify)
- * and offline (the CLI on a JSONL export), including a truncated tail caught by signed checkpoints.
+ * and offline (the CLI on a JSONL export, given only the published public key), including a truncated tail
+ * caught by signed checkpoints and checkpoints forged without the private key.
  */
-const SIGNING_KEY = 'e2e-audit-signing-key-0123456789abcdef';
+const SIGNING = keys.generateCheckpointKeyPair();
 const CHECKPOINT_EVERY = 1000;
 const BULK = 100_000;
 
@@ -29,12 +30,13 @@ let stack: Stack;
 let admin: { access: string };
 let db: Client;
 let dir: string;
-const key = resolveSigningKey(SIGNING_KEY, undefined)!;
+/** GET /api/audit/public-key, fetched without a login and saved: all the offline verifier gets */
+let publicKeyFile: string;
 
 beforeAll(async () => {
   stack = await startStack('auditint', {
     services: ['auth', 'audit'],
-    env: { RATE_LIMIT_API_PER_MINUTE: '100000', AUDIT_CHECKPOINT_EVERY: String(CHECKPOINT_EVERY), AUDIT_SIGNING_KEY: SIGNING_KEY },
+    env: { RATE_LIMIT_API_PER_MINUTE: '100000', AUDIT_CHECKPOINT_EVERY: String(CHECKPOINT_EVERY), AUDIT_SIGNING_KEY: SIGNING.privateKey },
   });
   admin = await login(stack.url, ADMIN_EMAIL, ADMIN_PASSWORD);
   db = new Client({ connectionString: stack.db.url });
@@ -47,7 +49,7 @@ beforeAll(async () => {
   });
   await bulkAppend(db, {
     count: BULK,
-    key,
+    signingKey: SIGNING.privateKey,
     checkpointEvery: CHECKPOINT_EVERY,
     make: (n) => ({
       event_id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
@@ -119,7 +121,7 @@ describe('streamed exports', () => {
       const page = await request(stack.url).get('/api/audit').query({ action: 'audit.audit.exported' }).set(bearer(admin.access));
       return page.body.items?.some((i: { actor: { email: string }; data: { format: string } }) => i.actor.email === ADMIN_EMAIL && i.data.format === 'jsonl');
     }, { timeoutMs: 15_000, what: 'audit.audit.exported in the trail' });
-  });
+  }, 180_000); // > 40 MB through gateway, service and client in one process, with a forced GC every 4 MB
 
   it('CSV export uses the same filters and neutralises formula cells', async () => {
     const res = await request(stack.url).get('/api/audit/export.csv').query({ entity_id: '=HYPERLINK("http://evil")' }).set(bearer(admin.access)).buffer(true);
@@ -176,9 +178,17 @@ describe('append-only and tamper evidence', () => {
     const dl = await download('/api/audit/export.jsonl', exportFile);
     expect(dl.status).toBe(200);
     const out: string[] = [];
-    expect(await runCli([exportFile, '--key', SIGNING_KEY], {}, (l) => out.push(l))).toBe(0);
+    publicKeyFile = join(dir, 'public-key.json');
+    const published = await request(stack.url).get('/api/audit/public-key').expect(200);
+    writeFileSync(publicKeyFile, published.text);
+    expect(await runCli([exportFile, '--public-key', publicKeyFile], (l) => out.push(l))).toBe(0);
     expect(out.join('\n')).toMatch(/OK/);
-  });
+    // the export ends on a checkpoint of its head signed when it was written: every record is vouched for
+    const text = readFileSync(exportFile, 'utf8');
+    const header = JSON.parse(text.slice(0, text.indexOf('\n'))) as { head_seq: number };
+    expect(header.head_seq).toBeGreaterThanOrEqual(res.body.head_seq);
+    expect(out.join('\n')).toContain(`records up to seq ${header.head_seq} are vouched for by a signature`);
+  }, 180_000);
 
   it('a superuser change is caught online and offline with the first bad seq', async () => {
     const bad = 5000;
@@ -190,10 +200,11 @@ describe('append-only and tamper evidence', () => {
     lines[i] = lines[i].replace('"owner":"@team-b"', '"owner":"@team-c"');
     writeFileSync(edited, lines.join('\n'));
     const out: string[] = [];
-    expect(await runCli([edited, '--key', SIGNING_KEY], {}, (l) => out.push(l))).toBe(1);
+    expect(await runCli([edited, '--public-key', publicKeyFile], (l) => out.push(l))).toBe(1);
     expect(out.join('\n')).toContain(`first bad seq ${bad}`);
-    // wrong key: signatures fail too
-    expect((await verifyExportFile(exportFile, { key: Buffer.from('another-key-another-key-another-key') })).checkpoints_ok).toBe(false);
+    // another public key: none of the signatures is accepted
+    const other = keys.parsePublicKey(keys.generateCheckpointKeyPair().publicKey);
+    expect(await verifyExportFile(exportFile, { publicKeys: [other] })).toMatchObject({ ok: false, checkpoints_ok: false, checkpoints_trusted: 0 });
 
     // online: bypass the trigger as superuser and change the row
     await db.query('BEGIN');
@@ -211,7 +222,7 @@ describe('append-only and tamper evidence', () => {
     await db.query(`UPDATE audit.records SET data = jsonb_set(data, '{after,owner}', '"@team-b"') WHERE seq = $1`, [bad]);
     await db.query('COMMIT');
     expect((await request(stack.url).get('/api/audit/verify').set(bearer(admin.access)).expect(200)).body.ok).toBe(true);
-  });
+  }, 180_000);
 
   it('deleting the last records (and rewinding the head) is caught by the signed checkpoints', async () => {
     const [{ seq: lastCp }] = (await db.query(`SELECT max(seq)::int AS seq FROM audit.checkpoints`)).rows;
@@ -226,7 +237,7 @@ describe('append-only and tamper evidence', () => {
     // the truncated trail exported: the CLI sees the checkpoint beyond the end
     const truncated = join(dir, 'truncated.jsonl');
     await download('/api/audit/export.jsonl', truncated);
-    const result = await verifyExportFile(truncated, { key });
+    const result = await verifyExportFile(truncated, { publicKeys: keys.parsePublicKeyDocument(readFileSync(publicKeyFile, 'utf8')) });
     expect(result).toMatchObject({ ok: false, first_bad_seq: cut + 1, checkpoints_ok: false });
-  });
+  }, 180_000);
 });

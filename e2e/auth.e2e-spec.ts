@@ -1,6 +1,7 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createPublicKey, generateKeyPairSync, sign as edSign, type KeyObject } from 'node:crypto';
 import request from 'supertest';
 import { authenticator } from 'otplib';
+import { ed25519PublicJwk, ed25519Thumbprint, parseEd25519PrivateKey } from '@opsdesk/auth';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, createUser, login, randomIp, startStack, waitFor, type Stack } from './support/stack';
 
 let stack: Stack;
@@ -214,29 +215,56 @@ describe('personal API tokens', () => {
 
 describe('forged access tokens are refused', () => {
   const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const sign = (header: object, payload: object, secret: string) => {
+  const hmac = (alg: 'sha256' | 'sha512', header: object, payload: object, secret: string | Buffer) => {
     const data = `${b64(header)}.${b64(payload)}`;
-    return `${data}.${createHmac('sha256', secret).update(data).digest('base64url')}`;
+    return `${data}.${createHmac(alg, secret).update(data).digest('base64url')}`;
   };
+  const ed = (header: object, payload: object, key: KeyObject) => {
+    const data = `${b64(header)}.${b64(payload)}`;
+    return `${data}.${edSign(null, Buffer.from(data), key).toString('base64url')}`;
+  };
+  // auth's own signing key (the suite generated it): claims signed with it isolate the one check under test
+  const authKey = () => parseEd25519PrivateKey(stack.env.JWT_PRIVATE_KEY as string);
   let claims: Record<string, unknown>;
+  let kid: string;
 
   beforeAll(() => {
     claims = JSON.parse(Buffer.from(admin.access.split('.')[1], 'base64url').toString());
+    kid = JSON.parse(Buffer.from(admin.access.split('.')[0], 'base64url').toString()).kid;
+  });
+
+  it('access tokens are EdDSA with the kid of auth\'s key (the RFC 7638 thumbprint)', () => {
+    expect(JSON.parse(Buffer.from(admin.access.split('.')[0], 'base64url').toString())).toEqual({ alg: 'EdDSA', typ: 'JWT', kid: ed25519Thumbprint(authKey()) });
   });
 
   it.each([
     ['alg none', () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`],
-    ['wrong secret', () => sign({ alg: 'HS256', typ: 'JWT' }, claims, 'not-the-secret-not-the-secret-xxxxx')],
-    ['wrong issuer', () => sign({ alg: 'HS256', typ: 'JWT' }, { ...claims, iss: 'evil' }, stack.env.JWT_SECRET as string)],
-    ['wrong audience', () => sign({ alg: 'HS256', typ: 'JWT' }, { ...claims, aud: 'other-api' }, stack.env.JWT_SECRET as string)],
-    ['expired', () => sign({ alg: 'HS256', typ: 'JWT' }, { ...claims, exp: Math.floor(Date.now() / 1000) - 10 }, stack.env.JWT_SECRET as string)],
-    ['HS512 instead of the allowed HS256', () => {
-      const data = `${b64({ alg: 'HS512', typ: 'JWT' })}.${b64(claims)}`;
-      return `${data}.${createHmac('sha512', stack.env.JWT_SECRET as string).update(data).digest('base64url')}`;
+    ['alg none with the real kid', () => `${b64({ alg: 'none', typ: 'JWT', kid })}.${b64(claims)}.`],
+    ['wrong key (another Ed25519 key under the real kid)', () => ed({ alg: 'EdDSA', typ: 'JWT', kid }, claims, generateKeyPairSync('ed25519').privateKey)],
+    ['unknown kid', () => {
+      const other = generateKeyPairSync('ed25519');
+      return ed({ alg: 'EdDSA', typ: 'JWT', kid: ed25519Thumbprint(other.publicKey) }, claims, other.privateKey);
     }],
+    ['no kid', () => ed({ alg: 'EdDSA', typ: 'JWT' }, claims, authKey())],
+    ['wrong issuer', () => ed({ alg: 'EdDSA', typ: 'JWT', kid }, { ...claims, iss: 'evil' }, authKey())],
+    ['wrong audience', () => ed({ alg: 'EdDSA', typ: 'JWT', kid }, { ...claims, aud: 'other-api' }, authKey())],
+    ['expired', () => ed({ alg: 'EdDSA', typ: 'JWT', kid }, { ...claims, exp: Math.floor(Date.now() / 1000) - 10 }, authKey())],
+    // algorithm confusion: the published public key used as an HMAC secret, as PEM and as the JWK's x
+    ['HS256 keyed with the public key PEM', () => hmac('sha256', { alg: 'HS256', typ: 'JWT', kid }, claims, createPublicKey(authKey()).export({ format: 'pem', type: 'spki' }).toString())],
+    ['HS256 keyed with the JWK x', () => hmac('sha256', { alg: 'HS256', typ: 'JWT', kid }, claims, ed25519PublicJwk(authKey()).x)],
+    ['HS256 keyed with the raw public key bytes', () => hmac('sha256', { alg: 'HS256', typ: 'JWT', kid }, claims, Buffer.from(ed25519PublicJwk(authKey()).x, 'base64url'))],
+    // the gateway's JWT_SECRET mints nothing with EdDSA
+    ['HS256 with the gateway\'s JWT_SECRET', () => hmac('sha256', { alg: 'HS256', typ: 'JWT' }, claims, stack.env.JWT_SECRET as string)],
+    ['HS512 with the gateway\'s JWT_SECRET', () => hmac('sha512', { alg: 'HS512', typ: 'JWT' }, claims, stack.env.JWT_SECRET as string)],
     ['tampered payload', () => {
       const [h, , s] = admin.access.split('.');
       return `${h}.${b64({ ...claims, role: 'admin', email: 'mallory@e2e.test' })}.${s}`;
+    }],
+    ['tampered signature', () => {
+      const [h, p, s] = admin.access.split('.');
+      const sig = Buffer.from(s, 'base64url');
+      sig[0] ^= 0x80;
+      return `${h}.${p}.${sig.toString('base64url')}`;
     }],
   ])('%s → 401', async (_name, make) => {
     const res = await request(stack.url).get('/api/auth/me').set(bearer(make()));
@@ -244,8 +272,10 @@ describe('forged access tokens are refused', () => {
     expect(res.body.code).toBe('AUTH.UNAUTHENTICATED');
   });
 
-  it('a correctly signed token still works (control)', async () => {
+  it('a correctly signed token still works (control), including one the test signs with auth\'s key', async () => {
     await request(stack.url).get('/api/auth/me').set(bearer(admin.access)).expect(200);
+    const fresh = ed({ alg: 'EdDSA', typ: 'JWT', kid }, { ...claims, exp: Math.floor(Date.now() / 1000) + 60 }, authKey());
+    await request(stack.url).get('/api/auth/me').set(bearer(fresh)).expect(200);
   });
 });
 
@@ -253,7 +283,7 @@ describe('HTTP surface', () => {
   it('serves health, readiness, metrics, OpenAPI and the Swagger UI without auth', async () => {
     await request(stack.url).get('/healthz').expect(200);
     const ready = await request(stack.url).get('/readyz').expect(200);
-    expect(ready.body.checks).toEqual({ nats: 'ok', revocations: 'ok' });
+    expect(ready.body.checks).toEqual({ nats: 'ok', revocations: 'ok', jwks: 'ok' });
     const metrics = await request(stack.url).get('/metrics').expect(200);
     expect(metrics.text).toContain('opsdesk_http_request_duration_seconds');
     const spec = await request(stack.url).get('/api/openapi.json').expect(200);

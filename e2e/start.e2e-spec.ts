@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,7 +68,8 @@ describe('npm start on a fresh state directory (embedded Postgres, own nats-serv
     chmodSync(state, 0o755);
     for (const name of [...SERVICES, 'pg', 'nats']) ports[name] = await freePort();
     const env: NodeJS.ProcessEnv = { ...process.env, OPSDESK_STATE_DIR: state, LOG_LEVEL: 'warn', EMBEDDED_PG_PORT: String(ports.pg), EMBEDDED_NATS_PORT: String(ports.nats) };
-    for (const v of ['DATABASE_URL', 'NATS_URL', 'JWT_SECRET', 'ADMIN_PASSWORD', 'ADMIN_EMAIL', 'ARTIFACT_STORAGE_PATH', 'PROMETHEUS_URL']) delete env[v];
+    for (const v of ['DATABASE_URL', 'NATS_URL', 'JWT_SECRET', 'JWT_ALGORITHM', 'JWT_PRIVATE_KEY', 'ADMIN_PASSWORD', 'ADMIN_EMAIL', 'ARTIFACT_STORAGE_PATH', 'PROMETHEUS_URL', 'AUDIT_SIGNING_KEY']) delete env[v];
+    for (const v of Object.keys(env)) if (/_CONTEXT_(PRIVATE|PUBLIC)_KEY$/.test(v)) delete env[v];
     for (const s of SERVICES) env[`${s.toUpperCase()}_PORT`] = String(ports[s]);
     // its own process group, so a failed test can still take everything down (afterAll)
     proc = spawn(process.execPath, [join(ROOT, 'scripts', 'start.mjs')], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -106,7 +108,65 @@ describe('npm start on a fresh state directory (embedded Postgres, own nats-serv
     const me = await fetch(`${gateway()}/api/auth/me`, { headers: { authorization: `Bearer ${access_token}` } });
     expect(await me.json()).toMatchObject({ email: 'admin@opsdesk.local', role: 'admin' });
     expect((await fetch(`${gateway()}/`)).status).toBe(200); // the console
+    // a generated Ed25519 checkpoint key, owner-only; only its public half is served, without a login
+    const auditKeyFile = join(state, 'audit-signing-key');
+    expect(statSync(auditKeyFile).mode & 0o777).toBe(0o600);
+    const auditKey = createPrivateKey({ key: Buffer.from(readFileSync(auditKeyFile, 'utf8').trim(), 'base64'), format: 'der', type: 'pkcs8' });
+    expect(auditKey.asymmetricKeyType).toBe('ed25519');
+    const published = await fetch(`${gateway()}/api/audit/public-key`);
+    expect(published.status).toBe(200);
+    expect(((await published.json()) as { keys: Array<{ public_key: string }> }).keys.map((k) => k.public_key)).toEqual([
+      createPublicKey(auditKey).export({ format: 'der', type: 'spki' }).toString('base64'),
+    ]);
   }, 200_000);
+
+  it('generates auth\'s access-token key (owner-only) and gives it to auth alone: the gateway process cannot mint', async () => {
+    const keyFile = join(state, 'jwt-private-key.pem');
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    const key = createPrivateKey(readFileSync(keyFile, 'utf8'));
+    expect(key.asymmetricKeyType).toBe('ed25519');
+    const environ = (pid: number) => new Map(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const children = childrenOf(proc.pid!);
+    for (const s of SERVICES) {
+      const child = children.find((c) => c.cmd.includes(join('services', s, 'src', 'main.js')));
+      expect(child).toBeDefined();
+      const env = environ(child!.pid);
+      const values = [...env.values()].join('\n');
+      if (s === 'auth') {
+        expect(env.get('JWT_PRIVATE_KEY')).toBe(readFileSync(keyFile, 'utf8'));
+      } else {
+        expect({ s, key: env.get('JWT_PRIVATE_KEY') ?? '' }).toEqual({ s, key: '' });
+        expect(values).not.toContain('PRIVATE KEY');
+      }
+    }
+    // tokens name the key's RFC 7638 thumbprint, and the gateway publishes only its public half
+    const jwks = (await (await fetch(`${gateway()}/api/auth/jwks.json`)).json()) as { keys: Array<Record<string, string>> };
+    const x = createPublicKey(key).export({ format: 'jwk' }).x as string;
+    const kid = createHash('sha256').update(`{"crv":"Ed25519","kty":"OKP","x":"${x}"}`).digest('base64url');
+    expect(jwks.keys).toEqual([{ kty: 'OKP', crv: 'Ed25519', x, kid, alg: 'EdDSA', use: 'sig' }]);
+    const password = readFileSync(join(state, 'admin-password'), 'utf8').trim();
+    const login = await fetch(`${gateway()}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@opsdesk.local', password }) });
+    const { access_token } = (await login.json()) as { access_token: string };
+    expect(JSON.parse(Buffer.from(access_token.split('.')[0], 'base64url').toString())).toEqual({ alg: 'EdDSA', typ: 'JWT', kid });
+  });
+
+  it('generates the caller-context keys owner-only and gives each private key to its signer alone', async () => {
+    for (const signer of ['gateway', 'artifacts']) expect(statSync(join(state, 'context-keys', `${signer}.json`)).mode & 0o777).toBe(0o600);
+    const held: Record<string, string[]> = {};
+    for (const child of childrenOf(proc.pid!)) {
+      const service = /dist\/services\/([a-z]+)\/src\/main\.js/.exec(child.cmd)?.[1];
+      if (!service) continue;
+      const environ = readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
+      held[service] = environ.map((kv) => kv.split('=')[0]).filter((k) => /_CONTEXT_(PRIVATE|PUBLIC)_KEY$/.test(k)).sort();
+    }
+    expect(held).toEqual({
+      gateway: ['GATEWAY_CONTEXT_PRIVATE_KEY'],
+      auth: ['GATEWAY_CONTEXT_PUBLIC_KEY'],
+      audit: ['GATEWAY_CONTEXT_PUBLIC_KEY'],
+      inventory: ['ARTIFACTS_CONTEXT_PUBLIC_KEY', 'GATEWAY_CONTEXT_PUBLIC_KEY'],
+      artifacts: ['ARTIFACTS_CONTEXT_PRIVATE_KEY', 'GATEWAY_CONTEXT_PUBLIC_KEY'],
+    });
+  });
 
   it('lets the command-line tools find it: npm run seed:demo next to npm start needs no setup', async () => {
     // what npm start chose itself (embedded Postgres, own NATS, generated secret), owner-only

@@ -5,7 +5,7 @@
 //   awaited; URL and login printed; Ctrl-C stops everything cleanly.
 // Runs after `npm run build` (the npm script does both).
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -21,7 +21,6 @@ mkdirSync(state, { recursive: true });
 const shown = (...parts) => relative(root, join(state, ...parts)) || '.';
 
 const { loadEnvFile, RUNNING_ENV_FILE } = require(join(root, 'dist/libs/config/src/index.js'));
-const { serviceEnv } = require('./service-env.cjs');
 loadEnvFile();
 
 const say = (msg) => process.stdout.write(`[opsdesk] ${msg}\n`);
@@ -51,6 +50,71 @@ function persistedSecret(name, bytes = 48) {
   const value = randomBytes(bytes).toString('base64url');
   writeFileSync(file, `${value}\n`, { mode: 0o600 });
   return value;
+}
+
+/**
+ * The audit checkpoint key (AUDIT_SIGNING_KEY: Ed25519, base64 PKCS#8 DER), generated once into the state
+ * directory (owner-only) and given to the audit service alone. Never derived from another secret: whoever
+ * held that one could forge checkpoints.
+ */
+function persistedAuditSigningKey() {
+  const file = join(state, 'audit-signing-key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const value = generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
+  writeFileSync(file, `${value}\n`, { mode: 0o600 });
+  return value;
+}
+
+/**
+ * auth's Ed25519 access-token signing key (JWT_PRIVATE_KEY), generated once into the state directory
+ * (owner-only) and given to auth alone: the other services, the gateway included, never see it.
+ */
+function persistedSigningKey(name = 'jwt-private-key.pem') {
+  const file = join(state, name);
+  if (existsSync(file)) return readFileSync(file, 'utf8');
+  const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  writeFileSync(file, pem, { mode: 0o600 });
+  return pem;
+}
+
+/**
+ * Caller-context keys (docs/SECURITY.md "RPC caller context"): an Ed25519 pair per signer, from the
+ * environment when both halves are set, else generated once into .opsdesk/context-keys/ (owner-only).
+ */
+function contextKeyPair(signer) {
+  const name = signer.toUpperCase();
+  const privateKey = process.env[`${name}_CONTEXT_PRIVATE_KEY`];
+  const publicKey = process.env[`${name}_CONTEXT_PUBLIC_KEY`];
+  if (privateKey && publicKey) return { privateKey, publicKey };
+  const dir = join(state, 'context-keys');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, `${signer}.json`);
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+  const pair = generateKeyPairSync('ed25519');
+  const keys = {
+    privateKey: pair.privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
+    publicKey: pair.publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
+  };
+  writeFileSync(file, `${JSON.stringify(keys)}\n`, { mode: 0o600 });
+  return keys;
+}
+
+/** Who holds which half: a private key only goes to its signer, a public key only to the services that verify it. */
+const CONTEXT_KEY_HOLDERS = {
+  gateway: { private: ['gateway'], public: ['auth', 'inventory', 'audit', 'artifacts'] },
+  artifacts: { private: ['artifacts'], public: ['inventory'] },
+};
+
+/** The environment of one service: the shared one without any context key, plus exactly the keys it may hold. */
+function serviceEnv(env, service) {
+  const out = Object.fromEntries(Object.entries(env).filter(([k]) => !/_CONTEXT_(PRIVATE|PUBLIC)_KEY$/.test(k)));
+  for (const [signer, holders] of Object.entries(CONTEXT_KEY_HOLDERS)) {
+    const keys = contextKeyPair(signer);
+    const name = signer.toUpperCase();
+    if (holders.private.includes(service)) out[`${name}_CONTEXT_PRIVATE_KEY`] = keys.privateKey;
+    if (holders.public.includes(service)) out[`${name}_CONTEXT_PUBLIC_KEY`] = keys.publicKey;
+  }
+  return out;
 }
 
 /**
@@ -230,17 +294,35 @@ async function main() {
   if (!existsSync(join(root, 'dist/services'))) die('dist/ is missing: run `npm start` (it builds first) or `npm run build`');
   const databaseUrl = await startPostgres();
   const natsUrl = await startNats();
-  const sys = {
-    base: process.env,
-    databaseUrl,
-    natsUrl,
-    jwtSecret: process.env.JWT_SECRET || persistedSecret('jwt-secret'),
-    artifactsDir: process.env.ARTIFACT_STORAGE_PATH || join(state, 'artifacts'),
-    stateDir: state,
-    ports: {},
+  // JWT_PRIVATE_KEY goes to auth only (authEnv below), whether you set it or it is generated
+  const { JWT_PRIVATE_KEY: givenSigningKey, ...sharedEnv } = process.env;
+  const env = {
+    ...sharedEnv,
+    DATABASE_URL: databaseUrl,
+    NATS_URL: natsUrl,
+    JWT_SECRET: process.env.JWT_SECRET || persistedSecret('jwt-secret'),
+    ARTIFACT_STORAGE_PATH: process.env.ARTIFACT_STORAGE_PATH || join(state, 'artifacts'),
+    OPSDESK_STATE_DIR: state,
+    // empty, not absent: a service reading .env itself (override off) then cannot pick a key up from there;
+    // each key is given to its one service below (envOf)
+    JWT_PRIVATE_KEY: '',
+    AUDIT_SIGNING_KEY: '',
   };
-  const env = serviceEnv(null, sys);
   if (!process.env.JWT_SECRET) say(`JWT_SECRET not set: using a generated one kept in ${shown('jwt-secret')}`);
+  if (!process.env.AUDIT_SIGNING_KEY) say(`AUDIT_SIGNING_KEY not set: the audit service signs checkpoints with a generated key kept in ${shown('audit-signing-key')}`);
+  const usesSigningKey = (process.env.JWT_ALGORITHM || 'EdDSA') === 'EdDSA';
+  const authKey = () => (usesSigningKey ? { JWT_PRIVATE_KEY: givenSigningKey || persistedSigningKey() } : {});
+  /**
+   * Every service gets the common environment and exactly the keys it may hold: caller-context keys by
+   * serviceEnv, auth's token key to auth, the checkpoint key to audit.
+   */
+  const envOf = (n) => {
+    const own = serviceEnv(env, n);
+    if (n === 'auth') return { ...own, ...authKey() };
+    if (n === 'audit') return { ...own, AUDIT_SIGNING_KEY: process.env.AUDIT_SIGNING_KEY || persistedAuditSigningKey() };
+    return own;
+  };
+  if (usesSigningKey && !givenSigningKey) say(`JWT_PRIVATE_KEY not set: auth signs access tokens with a generated key kept in ${shown('jwt-private-key.pem')}`);
   // The command-line tools (npm run migrate, seed:admin, seed:demo) find this running system here: only what
   // npm start chose itself (embedded Postgres, own NATS, generated secret); what you set stays yours.
   const chosen = { DATABASE_URL: databaseUrl, NATS_URL: natsUrl, JWT_SECRET: env.JWT_SECRET };
@@ -264,8 +346,9 @@ async function main() {
   for (const n of names) {
     const key = `${n.toUpperCase()}_PORT`;
     ports[n] = Number(process.env[key] ?? DEFAULT_PORTS[n] ?? 8010 + names.indexOf(n));
+    env[key] = String(ports[n]);
+    env[`${n.toUpperCase()}_URL`] = `http://127.0.0.1:${ports[n]}`;
   }
-  sys.ports = ports;
   for (const n of names) if (!(await portFree(ports[n]))) die(`port ${ports[n]} for ${n} is in use (set ${n.toUpperCase()}_PORT to move it)`);
 
   const services = [];
@@ -273,7 +356,7 @@ async function main() {
     if (n === 'gateway') {
       await Promise.all(services.map((s) => waitReady(s.name, ports[s.name])));
     }
-    services.push(supervise(n, serviceEnv(n, sys)));
+    services.push(supervise(n, envOf(n)));
   }
   cleanups.unshift(async () => {
     say('stopping services…');

@@ -18,7 +18,7 @@ import { runMigrations } from '@opsdesk/database';
 import { bootstrapFromEnv } from '../../services/audit/src/bootstrap';
 import { createDataSource } from '../../services/audit/src/database/data-source';
 import { bulkAppend } from '../../services/audit/src/chain/bulk-load';
-import { resolveSigningKey } from '../../services/audit/src/chain/canonical';
+import { generateCheckpointKeyPair } from '../../services/audit/src/chain/checkpoint-keys';
 import { AuditQueryService } from '../../services/audit/src/query/audit-query.service';
 import { ExportService } from '../../services/audit/src/export/export.service';
 
@@ -28,6 +28,8 @@ const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 const INGEST = Math.min(Number(process.env.BENCH_INGEST ?? 20_000), RECORDS);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 50);
 const JWT_SECRET = 'bench-secret-that-is-long-enough-0123456789abcdef';
+/** a fresh checkpoint key per run: the service and the bulk loader sign with the same one */
+const AUDIT_SIGNING_KEY = generateCheckpointKeyPair().privateKey;
 
 function pct(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
@@ -54,7 +56,7 @@ async function main(): Promise<void> {
   u.pathname = `/${dbName}`;
   const url = u.toString();
   const env: NodeJS.ProcessEnv = {
-    ENVIRONMENT: 'development', LOG_LEVEL: 'warn', HOST: '127.0.0.1', DATABASE_URL: url, NATS_URL, JWT_SECRET, AUDIT_PORT: '0',
+    ENVIRONMENT: 'development', LOG_LEVEL: 'warn', HOST: '127.0.0.1', DATABASE_URL: url, NATS_URL, JWT_SECRET, AUDIT_SIGNING_KEY, AUDIT_PORT: '0',
     EVENTS_STREAM: `BENCH_AUDIT_${id.toUpperCase()}`, EVENTS_SUBJECT_PREFIX: `bench_${id}.opsdesk`, RPC_SUBJECT_PREFIX: `bench_${id}.rpc`,
     DB_POOL_SIZE: '5', DB_MAX_OVERFLOW: '2',
   };
@@ -95,7 +97,7 @@ async function main(): Promise<void> {
       const rest = RECORDS - INGEST;
       const t1 = Date.now();
       for (let done = 0; done < rest; done += 100_000) {
-        await bulkAppend(db, { count: Math.min(100_000, rest - done), key: resolveSigningKey(undefined, JWT_SECRET)!, checkpointEvery: 1000 });
+        await bulkAppend(db, { count: Math.min(100_000, rest - done), signingKey: AUDIT_SIGNING_KEY, checkpointEvery: 1000 });
       }
       results.bulk_load_records_per_s = rest > 0 ? Math.round(rest / ((Date.now() - t1) / 1000)) : null;
       await db.query('ANALYZE audit.records');

@@ -9,7 +9,8 @@
 #   PGHOST / PGPORT / PGUSER / PGPASSWORD   server to restore into (libpq variables; needs CREATEDB)
 #   RESTORE_FILE_NAME    file inside a backup dir to restore, default opsdesk_full.sql.gz
 #   AUDIT_EXPORT_FILE    optional: an audit JSONL export (GET /api/audit/export.jsonl) to verify offline
-#   AUDIT_SIGNING_KEY    optional: with AUDIT_EXPORT_FILE, also checks the checkpoint signatures
+#   AUDIT_PUBLIC_KEY_FILE optional: with AUDIT_EXPORT_FILE, the checkpoint public key(s) (GET /api/audit/public-key
+#                        saved to a file, or a PEM key): also checks the Ed25519 checkpoint signatures
 #   OPSDESK_URL, OPSDESK_TOKEN  optional: a gateway already pointed at the restored database and an
 #                        auditor/admin token: GET /api/audit/verify must answer ok
 #   OPSDESK_ROOT         optional: repository/image root holding dist/ (default: two levels above this script)
@@ -19,6 +20,7 @@ SRC="${1:-}"
 TARGET_DB="${2:-opsdesk_restore_$(date -u +%Y%m%d_%H%M%S)}"
 RESTORE_FILE_NAME="${RESTORE_FILE_NAME:-opsdesk_full.sql.gz}"
 AUDIT_EXPORT_FILE="${AUDIT_EXPORT_FILE:-}"
+AUDIT_PUBLIC_KEY_FILE="${AUDIT_PUBLIC_KEY_FILE:-}"
 OPSDESK_URL="${OPSDESK_URL:-}"
 OPSDESK_TOKEN="${OPSDESK_TOKEN:-}"
 OPSDESK_ROOT="${OPSDESK_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
@@ -73,8 +75,13 @@ fi
 if [[ -n "$AUDIT_EXPORT_FILE" ]]; then
   cli="$OPSDESK_ROOT/dist/services/audit/src/cli/audit-verify.js"
   [[ -f "$cli" ]] || die "offline verifier $cli not found (npm run build)"
-  log "offline verification of $AUDIT_EXPORT_FILE (hash chain, checkpoints)"
-  node "$cli" "$AUDIT_EXPORT_FILE"
+  if [[ -n "$AUDIT_PUBLIC_KEY_FILE" ]]; then
+    log "offline verification of $AUDIT_EXPORT_FILE (hash chain, signed checkpoints)"
+    node "$cli" "$AUDIT_EXPORT_FILE" --public-key "$AUDIT_PUBLIC_KEY_FILE"
+  else
+    log "offline verification of $AUDIT_EXPORT_FILE (hash chain only: set AUDIT_PUBLIC_KEY_FILE to check the signatures)"
+    node "$cli" "$AUDIT_EXPORT_FILE" --no-signatures
+  fi
 fi
 
 if [[ -n "$OPSDESK_URL" ]]; then

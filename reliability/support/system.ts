@@ -11,7 +11,15 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startOwnNatsServer, waitFor, type OwnNatsServer } from '@opsdesk/testing';
+import {
+  contextKeyEnv,
+  freePort,
+  generateAccessTokenKey,
+  startOwnNatsServer,
+  testAuditSigningKey,
+  waitFor,
+  type OwnNatsServer,
+} from '@opsdesk/testing';
 import { startOwnPostgres, type OwnPostgres } from './postgres';
 import { startOwnNatsCluster, type OwnNatsCluster } from './nats-cluster';
 
@@ -28,17 +36,31 @@ interface SystemDescription {
   base: NodeJS.ProcessEnv;
   databaseUrl: string;
   natsUrl: string;
-  jwtSecret: string;
   artifactsDir: string;
   stateDir: string;
-  ports?: Record<string, number>;
+  ports: Record<string, number>;
 }
-interface ServiceEnvModule {
-  serviceEnv(name: string | null, sys: SystemDescription): NodeJS.ProcessEnv;
+
+/**
+ * The environment of one process of the system (a service, or a tool when `service` is null): the one place the
+ * suite builds it, so a new setting (a credential, a per-service login) is added here once. It mirrors what
+ * scripts/start.mjs gives each service, except that every service sees every test key, as in the e2e stack.
+ */
+function serviceEnv(service: string | null, sys: SystemDescription): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...sys.base,
+    DATABASE_URL: sys.databaseUrl,
+    NATS_URL: sys.natsUrl,
+    ARTIFACT_STORAGE_PATH: sys.artifactsDir,
+    OPSDESK_STATE_DIR: sys.stateDir,
+  };
+  for (const [n, port] of Object.entries(sys.ports)) {
+    env[`${n.toUpperCase()}_PORT`] = String(port);
+    env[`${n.toUpperCase()}_URL`] = `http://127.0.0.1:${port}`;
+  }
+  void service; // per-service settings (an own DB login, a NATS user) branch on it
+  return env;
 }
-// The one place launchers build a process's environment (shared with scripts/start.mjs).
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS module shared with the .mjs launcher
-const { serviceEnv } = require(join(ROOT, 'scripts', 'service-env.cjs')) as ServiceEnvModule;
 
 export interface ExitRecord {
   instance: string;
@@ -118,10 +140,14 @@ export class System {
         ADMIN_EMAIL,
         ADMIN_PASSWORD,
         PROMETHEUS_URL: 'http://127.0.0.1:9',
+        JWT_SECRET: randomBytes(48).toString('base64url'),
+        // auth's access-token key, audit's checkpoint key and the caller-context keys: fresh for each system
+        JWT_PRIVATE_KEY: generateAccessTokenKey().privatePem,
+        AUDIT_SIGNING_KEY: testAuditSigningKey(),
+        ...contextKeyEnv(),
       },
       databaseUrl: pg.url,
       natsUrl: cluster ? cluster.url : nats!.url,
-      jwtSecret: randomBytes(48).toString('base64url'),
       artifactsDir: join(dir, 'artifacts'),
       stateDir: dir,
       ports,
@@ -139,14 +165,14 @@ export class System {
       system.launch('gateway', 'gateway', ports.gateway);
       await system.waitReady(['gateway'], 60_000);
     } catch (err) {
-      await system.stop();
+      await system.stop(true); // keep the services' logs: they say why the system did not come up
       throw err;
     }
     return system;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.sys.ports!.gateway}`;
+    return `http://127.0.0.1:${this.sys.ports.gateway}`;
   }
   get databaseUrl(): string {
     return this.sys.databaseUrl;

@@ -5,3 +5,7 @@ export * from './jwt.strategy';
 export * from './api-token.strategy';
 export * from './guards';
 export * from './internal-token';
+export * from './jwt';
+export * from './jwks-cache';
+export * from './context-keys';
+export * from './rpc-caller-context';

@@ -1,28 +1,56 @@
-import { InternalTokens } from './internal-token';
+import { ContextSigner, ContextVerifier, generateContextKeyPair } from './context-keys';
+import { InternalTokenIssuer, InternalTokens } from './internal-token';
+import { rpcContextSigner } from './rpc-caller-context';
 
 const claims = {
   principal: { kind: 'jwt' as const, user_id: 'u1', email: 'a@b.c', role: 'operator' as const, sid: 's1' },
   actor: { user_id: 'u1', email: 'a@b.c', ip: '127.0.0.1', user_agent: 'jest' },
   request_id: 'r1',
+  aud: 'artifacts',
   method: 'POST',
   path: '/internal/hosts/h1/artifacts',
 };
 
-describe('InternalTokens', () => {
-  const t = new InternalTokens('s'.repeat(40));
+describe('InternalTokens (Ed25519, signed by the gateway context key)', () => {
+  const gateway = generateContextKeyPair();
+  const issuer = new InternalTokenIssuer(new ContextSigner('gateway', gateway.privateKey));
+  const verifierOf = (publicKey: string, audience = 'artifacts') => new InternalTokens(ContextVerifier.fromPublicKeys({ gateway: publicKey }), audience);
+  const t = verifierOf(gateway.publicKey);
 
-  it('verifies a token for the route it was minted for', () => {
-    const token = t.sign(claims);
-    expect(t.verify(token, 'post', '/internal/hosts/h1/artifacts')?.principal.user_id).toBe('u1');
+  it('verifies a token for the service and route it was minted for', () => {
+    const token = issuer.sign(claims);
+    const v = t.verify(token, 'post', '/internal/hosts/h1/artifacts');
+    expect(v?.principal.user_id).toBe('u1');
+    expect(v?.iss).toBe('gateway');
   });
 
-  it('refuses another route, another key, a tampered body and an expired token', () => {
-    const token = t.sign(claims);
+  it('accepts a rotated key list that still holds the signing key', () => {
+    const other = generateContextKeyPair();
+    expect(verifierOf(`${other.publicKey},${gateway.publicKey}`).verify(issuer.sign(claims), 'POST', claims.path)?.request_id).toBe('r1');
+  });
+
+  it('refuses another route, another service, another key, a tampered body and an expired token', () => {
+    const token = issuer.sign(claims);
     expect(t.verify(token, 'POST', '/internal/hosts/h2/artifacts')).toBeNull();
-    expect(new InternalTokens('k'.repeat(40)).verify(token, 'POST', claims.path)).toBeNull();
-    const [body, mac] = token.split('.');
+    expect(t.verify(token, 'GET', claims.path)).toBeNull();
+    expect(verifierOf(gateway.publicKey, 'inventory').verify(token, 'POST', claims.path)).toBeNull();
+    expect(verifierOf(generateContextKeyPair().publicKey).verify(token, 'POST', claims.path)).toBeNull();
+    const [body, sig] = token.split('.');
     const evil = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body, 'base64url').toString()), principal: { ...claims.principal, role: 'admin' } })).toString('base64url');
-    expect(t.verify(`${evil}.${mac}`, 'POST', claims.path)).toBeNull();
-    expect(t.verify(t.sign(claims, -1), 'POST', claims.path)).toBeNull();
+    expect(t.verify(`${evil}.${sig}`, 'POST', claims.path)).toBeNull();
+    expect(t.verify(issuer.sign(claims, -1), 'POST', claims.path)).toBeNull();
+  });
+
+  it('refuses a token whose actor is not its principal, and one signed by a service key', () => {
+    expect(t.verify(issuer.sign({ ...claims, actor: { ...claims.actor, user_id: 'u2' } }), 'POST', claims.path)).toBeNull();
+    const artifacts = generateContextKeyPair();
+    const both = new InternalTokens(ContextVerifier.fromPublicKeys({ gateway: gateway.publicKey, artifacts: artifacts.publicKey }), 'artifacts');
+    const bySvc = new InternalTokenIssuer(new ContextSigner('artifacts', artifacts.privateKey)).sign(claims);
+    expect(both.verify(bySvc, 'POST', claims.path)).toBeNull();
+  });
+
+  it('an RPC caller context never passes as an internal token (separate signing domains)', () => {
+    const rpcToken = rpcContextSigner(new ContextSigner('gateway', gateway.privateKey))('artifacts.list', {}, { actor: claims.actor, request_id: 'r1', principal: { user_id: 'u1', role: 'operator' } });
+    expect(t.verify(rpcToken, 'POST', claims.path)).toBeNull();
   });
 });

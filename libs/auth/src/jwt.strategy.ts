@@ -1,37 +1,80 @@
 import { UnauthorizedException } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import { ExtractJwt, Strategy } from 'passport-jwt';
-import { API_TOKEN_PREFIX, JWT_AUDIENCE, JWT_ISSUER, isRole, type AccessTokenClaims } from '@opsdesk/contracts';
+import { Strategy } from 'passport-custom';
+import { API_TOKEN_PREFIX, JWT_AUDIENCE, JWT_ISSUER, isRole, type AccessTokenClaims, type HmacJwtAlgorithm, type JwkSet } from '@opsdesk/contracts';
+import type { JwksCache } from './jwks-cache';
+import { verifyJwt, type JwtVerifyKey } from './jwt';
 import type { Principal } from './principal';
 import type { RevocationStore } from './revocation-store';
 
+/**
+ * What a verifier of access tokens holds: with EdDSA only auth's public keys (a JWKS cache, no secret at
+ * all), with HS* the shared secret (the weaker mode: whoever verifies can also mint).
+ */
+export class AccessTokenVerifier {
+  private constructor(
+    private readonly key: JwtVerifyKey,
+    private readonly cache: JwksCache | null,
+  ) {}
+
+  static fromJwks(cache: JwksCache): AccessTokenVerifier {
+    return new AccessTokenVerifier({ alg: 'EdDSA', resolve: (kid) => cache.keyFor(kid) }, cache);
+  }
+
+  static hmac(alg: HmacJwtAlgorithm, secret: string): AccessTokenVerifier {
+    return new AccessTokenVerifier({ alg, secret }, null);
+  }
+
+  get algorithm(): JwtVerifyKey['alg'] {
+    return this.key.alg;
+  }
+
+  /** false until the first key set is loaded (EdDSA); always true with HS* */
+  get ready(): boolean {
+    return this.cache ? this.cache.ready : true;
+  }
+
+  /** the public keys in use (empty with HS*: a shared secret is never published) */
+  jwks(): JwkSet {
+    return this.cache ? this.cache.jwks() : { keys: [] };
+  }
+
+  async refresh(): Promise<void> {
+    await this.cache?.refresh();
+  }
+
+  stop(): void {
+    this.cache?.stop();
+  }
+
+  /** Signature, algorithm, kid, iss, aud, exp; throws JwtVerificationError. */
+  verify(token: string): Promise<Record<string, unknown>> {
+    return verifyJwt(token, this.key, { issuer: JWT_ISSUER, audience: JWT_AUDIENCE });
+  }
+}
+
 export interface JwtStrategyOptions {
-  secret: string;
-  algorithm: 'HS256' | 'HS384' | 'HS512';
+  verifier: AccessTokenVerifier;
 }
 
 /**
- * Access-token verification: only the configured HMAC algorithm is accepted (so `alg: none` and
- * algorithm confusion fail), issuer, audience and expiry are checked by passport-jwt, and the revocation
- * store refuses logged-out sessions and users cut off by deactivation or a role change.
+ * Access-token verification by the AccessTokenVerifier (only the configured algorithm, known kid,
+ * issuer, audience, expiry), then the revocation store refuses logged-out sessions and users cut off by
+ * deactivation or a role change.
  */
 export function createJwtStrategy(opts: JwtStrategyOptions, revocations: RevocationStore) {
   class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
-    constructor() {
-      super({
-        jwtFromRequest: (req: { headers: Record<string, string | undefined> }) => {
-          const token = ExtractJwt.fromAuthHeaderAsBearerToken()(req as never);
-          return token && !token.startsWith(API_TOKEN_PREFIX) ? token : null;
-        },
-        secretOrKey: opts.secret,
-        algorithms: [opts.algorithm],
-        issuer: JWT_ISSUER,
-        audience: JWT_AUDIENCE,
-        ignoreExpiration: false,
-      });
-    }
-
-    validate(claims: AccessTokenClaims): Principal {
+    async validate(req: { headers: Record<string, string | undefined> }): Promise<Principal | null> {
+      const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+      if (!m || m[1].startsWith(API_TOKEN_PREFIX)) return null; // no bearer JWT: authentication required
+      let raw: Record<string, unknown>;
+      try {
+        raw = await opts.verifier.verify(m[1]);
+      } catch {
+        // one answer whatever the reason, so the response does not teach a forger which check failed
+        throw new UnauthorizedException('Invalid or expired access token');
+      }
+      const claims = raw as unknown as AccessTokenClaims;
       if (
         typeof claims.sub !== 'string' ||
         typeof claims.sid !== 'string' ||

@@ -6,7 +6,7 @@ describe('parseConfig', () => {
   it('applies defaults', () => {
     const c = parseConfig(shape, { JWT_SECRET: 'x'.repeat(20) });
     expect(c.ENVIRONMENT).toBe('development');
-    expect(c.JWT_ALGORITHM).toBe('HS256');
+    expect(c.JWT_ALGORITHM).toBe('EdDSA');
     expect(c.JWT_EXPIRATION_HOURS).toBe(24);
     expect(c.REQUEST_TIMEOUT).toBe(30);
   });
@@ -33,6 +33,9 @@ describe('parseConfig', () => {
 
   it('rejects a bad enum value', () => {
     expect(() => parseConfig(shape, { JWT_SECRET: 'x'.repeat(20), JWT_ALGORITHM: 'none' })).toThrow(/JWT_ALGORITHM/);
+    // RS256 is not on the allow-list either: only EdDSA and the guide's HS* algorithms
+    expect(() => parseConfig(shape, { JWT_SECRET: 'x'.repeat(20), JWT_ALGORITHM: 'RS256' })).toThrow(/JWT_ALGORITHM/);
+    for (const alg of ['EdDSA', 'HS256', 'HS384', 'HS512']) expect(parseConfig(shape, { JWT_SECRET: 'x'.repeat(20), JWT_ALGORITHM: alg }).JWT_ALGORITHM).toBe(alg);
   });
 
   it('treats empty strings as unset', () => {

@@ -1,3 +1,4 @@
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { z } from 'zod';
 
 export const Environments = ['development', 'test', 'staging', 'production'] as const;
@@ -43,7 +44,8 @@ export const databaseEnvShape = {
 
 export const jwtEnvShape = {
   JWT_SECRET: z.string({ required_error: 'is required' }).min(16, 'must be at least 16 characters (32 in production)'),
-  JWT_ALGORITHM: z.enum(['HS256', 'HS384', 'HS512']).default('HS256'),
+  /** EdDSA: auth signs with its own Ed25519 key, verifiers hold only public keys; HS*: everyone holding JWT_SECRET can mint (weaker) */
+  JWT_ALGORITHM: z.enum(['EdDSA', 'HS256', 'HS384', 'HS512']).default('EdDSA'),
   JWT_EXPIRATION_HOURS: z.coerce.number().positive().max(24 * 30).default(24),
   JWT_REFRESH_EXPIRATION_DAYS: z.coerce.number().positive().max(365).default(7),
 };
@@ -131,7 +133,55 @@ export function natsServers(natsUrl: string): string[] {
   return natsUrl.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-/** Secret for internal gateway→service HTTP tokens; falls back to JWT_SECRET (a distinct key is derived). */
-export const internalTokenEnvShape = {
-  INTERNAL_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-};
+/**
+ * Caller-context keys (docs/SECURITY.md "RPC caller context"): Ed25519, base64 DER (PKCS#8 / SPKI) or PEM.
+ * The gateway alone holds GATEWAY_CONTEXT_PRIVATE_KEY and signs every RPC context and internal HTTP token;
+ * services hold the public key (a comma-separated list during a rotation). A service that calls another
+ * (artifacts -> inventory) signs with its own key, and only the callee holds that public key.
+ */
+function contextKeyEnv(kind: 'private' | 'public') {
+  return z
+    .string()
+    .min(1)
+    .refine((v) => contextKeyUsable(v, kind), `must be an Ed25519 ${kind} key (base64 DER or PEM${kind === 'public' ? ', comma-separated for rotation' : ''})`);
+}
+
+function contextKeyUsable(text: string, kind: 'private' | 'public'): boolean {
+  try {
+    const parts = kind === 'private' ? [text.trim()] : text.split(',').map((p) => p.trim()).filter(Boolean);
+    if (parts.length === 0) return false;
+    return parts.every((t) => {
+      const pem = t.includes('-----BEGIN');
+      const key = pem
+        ? (kind === 'private' ? createPrivateKey : createPublicKey)(t.replace(/\\n/g, '\n'))
+        : kind === 'private'
+          ? createPrivateKey({ key: Buffer.from(t, 'base64'), format: 'der', type: 'pkcs8' })
+          : createPublicKey({ key: Buffer.from(t, 'base64'), format: 'der', type: 'spki' });
+      return key.asymmetricKeyType === 'ed25519';
+    });
+  } catch {
+    return false;
+  }
+}
+
+/** Only the gateway. */
+export const gatewayContextPrivateKeyEnvShape = { GATEWAY_CONTEXT_PRIVATE_KEY: contextKeyEnv('private') };
+/** Every service that answers RPCs or internal HTTP routes. */
+export const gatewayContextPublicKeyEnvShape = { GATEWAY_CONTEXT_PUBLIC_KEY: contextKeyEnv('public') };
+/** Only artifacts (it asks inventory about hosts). */
+export const artifactsContextPrivateKeyEnvShape = { ARTIFACTS_CONTEXT_PRIVATE_KEY: contextKeyEnv('private') };
+/** Only inventory (the one service artifacts calls). */
+export const artifactsContextPublicKeyEnvShape = { ARTIFACTS_CONTEXT_PUBLIC_KEY: contextKeyEnv('public') };
+
+/**
+ * The callers a service trusts, from its own validated config: `<ISSUER>_CONTEXT_PUBLIC_KEY` -> issuer
+ * `<issuer>`. A service's config shape lists only the keys it may hold, so this is exactly its trust.
+ */
+export function trustedCallerKeys(config: object): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(config)) {
+    const m = /^([A-Z]+)_CONTEXT_PUBLIC_KEY$/.exec(k);
+    if (m && typeof v === 'string' && v) out[m[1].toLowerCase()] = v;
+  }
+  return out;
+}

@@ -8,6 +8,8 @@ import type { Actor } from './events';
 export const AuditRpc = {
   LIST: 'audit.list',
   VERIFY: 'audit.verify',
+  /** the checkpoint verification keys; public (GET /api/audit/public-key needs no login) */
+  PUBLIC_KEYS: 'audit.public_keys',
 } as const;
 
 export const AuditErrorCodes = {
@@ -74,7 +76,26 @@ export interface AuditCheckpointView {
   hash: string;
   created_at: string;
   key_id: string;
+  /** `ed25519`; `hmac-sha256` for legacy checkpoints written before Ed25519 (reported, never trusted) */
+  alg: 'ed25519' | 'hmac-sha256';
+  /** hex */
   signature: string;
+}
+
+/** One checkpoint verification key (GET /api/audit/public-key). */
+export interface AuditPublicKeyView {
+  /** first 16 hex digits of SHA-256 of the raw 32-byte public key; checkpoints name it in key_id */
+  key_id: string;
+  alg: 'ed25519';
+  /** base64 of the SPKI DER encoding */
+  public_key: string;
+  public_key_pem: string;
+  /** signs new checkpoints; the others are earlier keys kept so older checkpoints stay verifiable */
+  current: boolean;
+}
+
+export interface AuditPublicKeys {
+  keys: AuditPublicKeyView[];
 }
 
 export interface AuditVerifyResult {
@@ -86,5 +107,11 @@ export interface AuditVerifyResult {
   checkpoints_ok: boolean;
   /** checkpoints checked (signature, and hash of the record at their seq) */
   checkpoints_checked: number;
+  /** checkpoints with a valid Ed25519 signature by one of the published keys */
+  checkpoints_trusted: number;
+  /** HMAC checkpoints from before Ed25519 signing: not trusted (whoever could verify them could forge them) */
+  checkpoints_legacy: number;
+  /** highest seq vouched for by a valid signed checkpoint (records after it are not signed yet); 0: none */
+  attested_seq: number;
   problems: string[];
 }

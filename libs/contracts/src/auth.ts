@@ -131,7 +131,7 @@ export interface VerifiedPrincipal {
   expires_at: string;
 }
 
-/** JWT access-token claims (HS256 by default; iss/aud/exp checked by every verifier). */
+/** JWT access-token claims (EdDSA by default, see ./jwks.ts; iss/aud/exp checked by every verifier). */
 export interface AccessTokenClaims {
   sub: string;
   sid: string;

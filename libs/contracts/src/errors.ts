@@ -18,6 +18,8 @@ export const ErrorCodes = {
   PAYLOAD_TOO_LARGE: 'COMMON.PAYLOAD_TOO_LARGE',
   PRECONDITION_FAILED: 'COMMON.PRECONDITION_FAILED',
   CONFLICT: 'COMMON.CONFLICT',
+  /** an RPC without a valid signed caller context (missing, forged, expired, addressed elsewhere); never expected through the gateway */
+  RPC_CONTEXT_INVALID: 'COMMON.RPC_CONTEXT_INVALID',
   // auth
   INVALID_CREDENTIALS: 'AUTH.INVALID_CREDENTIALS',
   MFA_REQUIRED: 'AUTH.MFA_REQUIRED',

@@ -41,7 +41,17 @@ export const EventTypes = {
   RATE_LIMITED: 'gateway.rate.limited',
   // audit
   AUDIT_EXPORTED: 'audit.audit.exported',
+  // every service: an RPC refused by its caller-context check (libs/platform RpcCallerGuard)
+  AUTH_RPC_DENIED: 'auth.rpc.denied',
+  INVENTORY_RPC_DENIED: 'inventory.rpc.denied',
+  AUDIT_RPC_DENIED: 'audit.rpc.denied',
+  ARTIFACTS_RPC_DENIED: 'artifacts.rpc.denied',
 } as const;
+
+/** `<service>.rpc.denied`: the event a service emits (through its outbox) when it refuses an RPC's caller context. */
+export function rpcDeniedEventType(service: string): string {
+  return `${service}.rpc.denied`;
+}
 export type EventType = (typeof EventTypes)[keyof typeof EventTypes];
 
 export const DEFAULT_EVENT_SUBJECT_PREFIX = 'opsdesk';

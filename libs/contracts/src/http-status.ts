@@ -18,6 +18,9 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   [ErrorCodes.UPSTREAM_TIMEOUT]: 504,
   [ErrorCodes.UPSTREAM_UNAVAILABLE]: 503,
   [ErrorCodes.SERVICE_UNAVAILABLE]: 503,
+  // a service refused the gateway's own signed caller context: a fault inside the system (keys out of step),
+  // never the client's
+  [ErrorCodes.RPC_CONTEXT_INVALID]: 500,
   [ErrorCodes.PAYLOAD_TOO_LARGE]: 413,
   [ErrorCodes.PRECONDITION_FAILED]: 412,
   [ErrorCodes.CONFLICT]: 409,

@@ -4,6 +4,7 @@ export * from './events';
 export * from './rpc';
 export * from './pagination';
 export * from './auth';
+export * from './jwks';
 export * from './inventory';
 export * from './audit';
 export * from './artifacts';

@@ -18,7 +18,7 @@ import { DataSource } from 'typeorm';
 import { connectNats, ensureEventsStream, type NatsHandles } from './nats';
 import { OutboxRelay, OutboxWriter, type RelayOptions } from './outbox';
 import { InboxConsumer, type DeliveryMeta, type InboxBatchHandler, type InboxConsumerOptions } from './inbox';
-import { RpcClient } from './rpc';
+import { RpcClient, type RpcClientOptions } from './rpc';
 import type { EventEnvelope } from '@opsdesk/contracts';
 import type { EntityManager } from 'typeorm';
 
@@ -35,6 +35,8 @@ export interface MessagingModuleOptions {
   schema?: string;
   relay?: Partial<Omit<RelayOptions, 'schema'>>;
   consumer?: Partial<Pick<InboxConsumerOptions, 'maxDeliver' | 'ackWaitMs' | 'afterCommit'>>;
+  /** signs the caller context of this process's outgoing RPCs (RpcClientOptions.signContext) */
+  signRpcContext?: RpcClientOptions['signContext'];
 }
 
 export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
@@ -191,6 +193,7 @@ export class MessagingModule {
             subjectPrefix: options.rpcPrefix,
             timeoutMs: options.requestTimeoutMs,
             name: `opsdesk-${options.service}-rpc-client`,
+            signContext: options.signRpcContext,
           });
           await client.connect();
           return client;

@@ -114,7 +114,15 @@ export class OutboxRelay {
     this.kick();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the relay after one last pass (bounded by `flushMs`), so events committed by work that finished
+   * during a graceful shutdown are published now rather than by the next start or another replica.
+   */
+  async stop(flushMs = 3000): Promise<void> {
+    if (!this.stopped) {
+      this.kick();
+      await Promise.race([this.idle, sleep(flushMs)]);
+    }
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;

@@ -10,14 +10,16 @@ import {
   type OnModuleDestroy,
   type ExceptionFilter,
 } from '@nestjs/common';
-import { ClientNats, NatsContext, NatsRecordBuilder, RpcException, ServerNats, type NatsOptions } from '@nestjs/microservices';
-import { headers as natsHeaders, type Msg, type Subscription } from 'nats';
+import { ClientNats, NatsContext, NatsRecordBuilder, RpcException, ServerNats, type NatsOptions, type ReadPacket, type WritePacket } from '@nestjs/microservices';
+import { randomUUID } from 'node:crypto';
+import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
 import { context as otelContext } from '@opentelemetry/api';
 import { Observable, TimeoutError, firstValueFrom, throwError, timeout } from 'rxjs';
 import { ZodError, type ZodType } from 'zod';
 import {
   AppError,
   ErrorCodes,
+  IDEMPOTENT_RPC_PATTERNS,
   RETRY_AFTER_SECONDS,
   httpStatusForCode,
   isAppErrorPayload,
@@ -31,16 +33,34 @@ import {
 import { Metrics, SpanKind, contextFromHeaders, requestContext, traceHeaders, withSpan } from '@opsdesk/observability';
 import { isDependencyFailure } from './failures';
 
-type NatsClientLike = { subscribe(subject: string, opts: { queue?: string; callback: (err: Error | null, msg: Msg) => void }): Subscription };
+type NatsClientLike = {
+  subscribe(subject: string, opts: { queue?: string; callback: (err: Error | null, msg: Msg) => void }): Subscription;
+  publish(subject: string, data?: Uint8Array, opts?: { headers?: MsgHdrs }): void;
+};
+
+/** Header of the early "accepted" reply: the id of the instance that took the request. */
+export const RPC_INSTANCE_HEADER = 'opsdesk-instance';
+
+/** Subject an instance answers on while it is alive: `<prefix>.<service>._instance.<id>` (no queue group). */
+export function instanceSubject(prefix: string, service: string, instanceId: string): string {
+  return `${prefix}.${service}._instance.${instanceId}`;
+}
 
 /**
- * Nest's NATS transport with two additions: every pattern is subscribed under a subject prefix
+ * Nest's NATS transport with three additions: every pattern is subscribed under a subject prefix
  * (`rpc.` by default, so test suites and deployments can be isolated and requests never land in a
- * JetStream stream's subjects), and every subscription joins the service's queue group so replicas share
- * the load. The handler is still looked up by the bare pattern, so `@MessagePattern('auth.login')` works.
+ * JetStream stream's subjects); every subscription joins the service's queue group so replicas share
+ * the load; and each request is acknowledged at once with this instance's id, on a subject the instance
+ * keeps answering while it lives, so a caller learns within about a second that the instance holding its
+ * request died (kill -9, OOM) instead of waiting for REQUEST_TIMEOUT (see RpcClient).
+ * The handler is still looked up by the bare pattern, so `@MessagePattern('auth.login')` works.
  */
 export class PrefixedNatsServer extends ServerNats {
   private readonly queue: string;
+  readonly instanceId = randomUUID();
+  private readonly requestSubs: Subscription[] = [];
+  private inFlight = 0;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(
     options: Required<NatsOptions>['options'] & { queue: string },
@@ -53,15 +73,66 @@ export class PrefixedNatsServer extends ServerNats {
   override bindEvents(client: unknown): void {
     const nats = client as NatsClientLike;
     const queue = this.queue;
+    const subscriptions = (this as unknown as { subscriptions: Subscription[] }).subscriptions;
+    const ackHeaders = natsHeaders();
+    ackHeaders.set(RPC_INSTANCE_HEADER, this.instanceId);
     for (const pattern of this.messageHandlers.keys()) {
+      const handle = this.getMessageHandler(pattern).bind(this) as (err: Error | null, msg: Msg) => unknown;
       const sub = nats.subscribe(rpcSubject(this.subjectPrefix, pattern), {
         queue,
-        callback: this.getMessageHandler(pattern).bind(this),
+        callback: (err, msg) => {
+          if (!err && msg.reply) {
+            // the "accepted by <instance>" reply comes before any work; Nest's client ignores it (no packet id)
+            nats.publish(msg.reply, EMPTY_JSON, { headers: ackHeaders });
+            // counted until answered, so a graceful stop can wait for it
+            this.inFlight++;
+            const respond = msg.respond.bind(msg);
+            let answered = false;
+            msg.respond = (...args: Parameters<Msg['respond']>) => {
+              if (!answered) {
+                answered = true;
+                this.settleOne();
+              }
+              return respond(...args);
+            };
+          }
+          handle(err, msg);
+        },
       });
-      (this as unknown as { subscriptions: Subscription[] }).subscriptions.push(sub);
+      subscriptions.push(sub);
+      this.requestSubs.push(sub);
     }
+    subscriptions.push(
+      nats.subscribe(instanceSubject(this.subjectPrefix, this.queue, this.instanceId), {
+        callback: (_err, msg) => {
+          if (msg.reply) nats.publish(msg.reply, EMPTY_JSON);
+        },
+      }),
+    );
+  }
+
+  private settleOne(): void {
+    this.inFlight--;
+    if (this.inFlight <= 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /**
+   * Graceful stop, step one: take no new requests (the queue group sends them to the other replicas) and
+   * wait until every request in hand is answered, at most `graceMs`. The instance subject keeps answering
+   * meanwhile, so callers do not give up on requests that are still being worked on.
+   */
+  async stopAccepting(graceMs: number): Promise<number> {
+    for (const sub of this.requestSubs.splice(0)) sub.unsubscribe();
+    const nc = (this as unknown as { natsClient: NatsConnection | null }).natsClient;
+    await nc?.flush().catch(() => undefined);
+    if (this.inFlight > 0) {
+      await Promise.race([new Promise<void>((resolve) => this.idleWaiters.push(resolve)), new Promise((r) => setTimeout(r, graceMs).unref())]);
+    }
+    return Math.max(0, this.inFlight);
   }
 }
+
+const EMPTY_JSON = new TextEncoder().encode('{}');
 
 /** Converts whatever a handler throws into the cross-process error payload (code, message, errors). */
 @Catch()
@@ -185,19 +256,107 @@ export interface RpcClientOptions {
   subjectPrefix: string;
   timeoutMs: number;
   name: string;
+  /** how often a request in flight checks that the instance holding it is alive (ms); default 1000 */
+  livenessIntervalMs?: number;
+  /**
+   * Signs the caller context of each request (libs/auth rpcContextSigner with the caller's context key).
+   * Without it requests go unsigned and every service refuses them: only tools and tests that probe
+   * that refusal leave it out.
+   */
+  signContext?: (pattern: string, data: unknown, ctx: RpcContext) => string;
+}
+
+/** The instance that accepted a request is gone (its process died): NATS has no responder for it anymore. */
+class InstanceGoneError extends Error {
+  constructor(readonly instanceId: string) {
+    super(`the instance ${instanceId} that accepted the request went away`);
+    this.name = 'InstanceGoneError';
+  }
+}
+
+/**
+ * Nest's NATS client plus liveness of the instance holding each request: when the "accepted by <instance>"
+ * reply has come and the answer has not, the client asks the instance's own subject every interval. NATS
+ * answers "no responders" at once when that instance's connection is gone, and the call then fails at once
+ * instead of at REQUEST_TIMEOUT.
+ */
+class InstanceAwareClientNats extends ClientNats {
+  private readonly watches = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    options: Required<NatsOptions>['options'],
+    private readonly subjectPrefix: string,
+    private readonly intervalMs: number,
+  ) {
+    super(options);
+  }
+
+  override createSubscriptionHandler(packet: ReadPacket & { id: string }, callback: (packet: WritePacket) => unknown) {
+    const inner = super.createSubscriptionHandler(packet, callback);
+    const service = String(packet.pattern).slice(this.subjectPrefix.length + 1).split('.')[0];
+    // Nest types the message as its own NatsMsg (any of the nats package's shapes); it is nats' Msg here
+    return async (error: string | Error | undefined, natsMsg: Parameters<typeof inner>[1]) => {
+      const msg = natsMsg as unknown as Msg | undefined;
+      const instance = !error ? msg?.headers?.get(RPC_INSTANCE_HEADER) : '';
+      if (instance) {
+        this.watch(packet.id, service, instance, callback);
+        return;
+      }
+      this.unwatch(packet.id);
+      return inner(error, natsMsg);
+    };
+  }
+
+  protected override publish(partialPacket: ReadPacket, callback: (packet: WritePacket) => unknown): () => void {
+    const teardown = super.publish(partialPacket, callback);
+    // Nest assigned the packet id on the object it was given
+    const id = (partialPacket as ReadPacket & { id?: string }).id;
+    return () => {
+      if (id) this.unwatch(id);
+      teardown();
+    };
+  }
+
+  private watch(id: string, service: string, instance: string, callback: (packet: WritePacket) => unknown): void {
+    if (this.watches.has(id)) return;
+    const subject = instanceSubject(this.subjectPrefix, service, instance);
+    const timer = setInterval(() => {
+      const nc = this.natsClient as unknown as NatsConnection | null;
+      if (!nc || nc.isClosed()) return;
+      nc.request(subject, EMPTY_JSON, { timeout: this.intervalMs, noMux: true }).catch((err: { code?: string }) => {
+        // only "no responders" proves the instance is gone; a slow answer or a broker blip proves nothing
+        if (err?.code !== '503' || !this.watches.has(id)) return;
+        this.unwatch(id);
+        callback({ err: new InstanceGoneError(instance), isDisposed: true });
+      });
+    }, this.intervalMs);
+    timer.unref();
+    this.watches.set(id, timer);
+  }
+
+  private unwatch(id: string): void {
+    const t = this.watches.get(id);
+    if (t) clearInterval(t);
+    this.watches.delete(id);
+  }
 }
 
 /**
  * Caller side of request/reply: wraps Nest's ClientNats, sends `{ctx, data}` to `<prefix>.<pattern>`,
  * carries the trace context in NATS headers, enforces REQUEST_TIMEOUT and turns every failure into an
- * RpcCallError with a string code.
+ * RpcCallError with a string code. A request whose instance dies fails within about `livenessIntervalMs`;
+ * a read-only pattern (IDEMPOTENT_RPC_PATTERNS) is then sent once more, to another replica.
  */
 export class RpcClient implements OnModuleDestroy {
   private readonly client: ClientNats;
   private readonly hist = Metrics.rpcClientDuration();
 
   constructor(private readonly opts: RpcClientOptions) {
-    this.client = new ClientNats({ servers: opts.servers, name: opts.name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+    this.client = new InstanceAwareClientNats(
+      { servers: opts.servers, name: opts.name, maxReconnectAttempts: -1, reconnectTimeWait: 500 },
+      opts.subjectPrefix,
+      opts.livenessIntervalMs ?? 1000,
+    );
   }
 
   async connect(): Promise<void> {
@@ -205,21 +364,31 @@ export class RpcClient implements OnModuleDestroy {
   }
 
   async call<T>(pattern: string, data: unknown, ctx: RpcContext, timeoutMs = this.opts.timeoutMs): Promise<T> {
+    const started = process.hrtime.bigint();
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await this.send<T>(pattern, data, ctx, Math.max(1, deadline - Date.now()));
+        this.hist.observe({ pattern, outcome: 'ok' }, Number(process.hrtime.bigint() - started) / 1e9);
+        return result;
+      } catch (err) {
+        if (err instanceof InstanceGoneError && attempt === 1 && IDEMPOTENT_RPC_PATTERNS.has(pattern) && deadline - Date.now() > 100) continue;
+        const e = toCallError(err, pattern);
+        this.hist.observe({ pattern, outcome: e.code }, Number(process.hrtime.bigint() - started) / 1e9);
+        throw e;
+      }
+    }
+  }
+
+  private send<T>(pattern: string, data: unknown, ctx: RpcContext, timeoutMs: number): Promise<T> {
     const h = natsHeaders();
     for (const [k, v] of Object.entries(traceHeaders())) h.set(k, v);
     if (ctx.request_id) h.set('x-request-id', ctx.request_id);
-    const record = new NatsRecordBuilder<RpcRequest>({ ctx, data }).setHeaders(h).build();
-    const started = process.hrtime.bigint();
+    const payload: RpcRequest = { ctx, data };
+    if (this.opts.signContext) payload.auth = this.opts.signContext(pattern, data, ctx);
+    const record = new NatsRecordBuilder<RpcRequest>(payload).setHeaders(h).build();
     const subject = rpcSubject(this.opts.subjectPrefix, pattern);
-    try {
-      const result = await firstValueFrom(this.client.send<T>(subject, record).pipe(timeout(timeoutMs)), { defaultValue: undefined as T });
-      this.hist.observe({ pattern, outcome: 'ok' }, Number(process.hrtime.bigint() - started) / 1e9);
-      return result;
-    } catch (err) {
-      const e = toCallError(err, pattern);
-      this.hist.observe({ pattern, outcome: e.code }, Number(process.hrtime.bigint() - started) / 1e9);
-      throw e;
-    }
+    return firstValueFrom(this.client.send<T>(subject, record).pipe(timeout(timeoutMs)), { defaultValue: undefined as T });
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -232,6 +401,13 @@ function toCallError(err: unknown, pattern: string): RpcCallError {
     return new RpcCallError({ code: ErrorCodes.UPSTREAM_TIMEOUT, message: `No answer from ${pattern.split('.')[0]} in time` });
   }
   if (isAppErrorPayload(err)) return new RpcCallError(err);
+  if (err instanceof InstanceGoneError) {
+    return new RpcCallError({
+      code: ErrorCodes.UPSTREAM_UNAVAILABLE,
+      message: `Service ${pattern.split('.')[0]} went away while handling the request`,
+      meta: { retry_after: RETRY_AFTER_SECONDS },
+    });
+  }
   const name = (err as Error)?.name ?? '';
   const message = (err as Error)?.message ?? String(err);
   if (name === 'EmptyResponseException' || /no responders|503|empty response/i.test(message)) {

@@ -51,6 +51,8 @@ export const Metrics = {
     histogram('opsdesk_rpc_duration_seconds', 'RPC handler duration by pattern and outcome', ['pattern', 'outcome']),
   rpcClientDuration: () =>
     histogram('opsdesk_rpc_client_duration_seconds', 'RPC round trip seen by the caller', ['pattern', 'outcome']),
+  rpcDenied: () =>
+    counter('opsdesk_rpc_denied_total', 'RPCs refused by the caller-context check (docs/SECURITY.md)', ['pattern', 'reason']),
   dbConnectionErrors: () => counter('opsdesk_db_connection_errors_total', 'Database connection errors'),
   outboxPublished: () => counter('opsdesk_outbox_published_total', 'Events published from the outbox'),
   outboxPublishFailures: () => counter('opsdesk_outbox_publish_failures_total', 'Failed outbox publish attempts'),

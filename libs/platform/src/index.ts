@@ -2,3 +2,4 @@ export * from './database.module';
 export * from './service-app';
 export * from './internal-auth.guard';
 export * from './service-infrastructure';
+export * from './rpc-caller.guard';

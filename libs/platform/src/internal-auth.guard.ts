@@ -1,9 +1,17 @@
 import { ExecutionContext, Injectable, UnauthorizedException, createParamDecorator, type CanActivate } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { InternalTokens, type InternalClaims } from '@opsdesk/auth';
+import { ContextVerifier, INTERNAL_TOKEN_ISSUER, InternalTokens, type InternalClaims } from '@opsdesk/auth';
 
 /**
- * Guards an internal HTTP route (a service's own port): only the gateway, holding the shared secret, can
+ * The internal-token verifier of `service`: tokens signed by the gateway's context key (its public key from
+ * GATEWAY_CONTEXT_PUBLIC_KEY), addressed to this service. Internal HTTP routes trust no other signer.
+ */
+export function internalTokensFor(service: string, config: { GATEWAY_CONTEXT_PUBLIC_KEY: string }): InternalTokens {
+  return new InternalTokens(ContextVerifier.fromPublicKeys({ [INTERNAL_TOKEN_ISSUER]: config.GATEWAY_CONTEXT_PUBLIC_KEY }), service);
+}
+
+/**
+ * Guards an internal HTTP route (a service's own port): only the gateway, holding the context key, can
  * mint the `Authorization: Internal <token>` it requires. Put the verified claims on the request.
  */
 @Injectable()

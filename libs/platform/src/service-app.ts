@@ -1,11 +1,15 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { NestFactory } from '@nestjs/core';
+import { ModuleRef, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
-import { PrefixedNatsServer, RpcErrorFilter, RpcObservabilityInterceptor } from '@opsdesk/messaging';
+import { DataSource } from 'typeorm';
+import { ContextVerifier } from '@opsdesk/auth';
+import type { NewEvent } from '@opsdesk/contracts';
+import { OutboxWriter, PrefixedNatsServer, RpcErrorFilter, RpcObservabilityInterceptor } from '@opsdesk/messaging';
 import { JsonLogger, initMetrics, installHttpMetrics, requestContext } from '@opsdesk/observability';
-import { natsServers as natsServersOf } from '@opsdesk/config';
+import { natsServers as natsServersOf, trustedCallerKeys } from '@opsdesk/config';
+import { RpcCallerGuard } from './rpc-caller.guard';
 
 export interface ServiceAppOptions {
   service: string;
@@ -13,15 +17,26 @@ export interface ServiceAppOptions {
   host: string;
   port: number;
   logLevel: string;
-  /** NATS request/reply; omitted for an HTTP-only process */
-  rpc?: { servers: string[]; subjectPrefix: string };
+  /**
+   * NATS request/reply; omitted for an HTTP-only process. `trust` verifies every request's signed caller
+   * context (RpcCallerGuard): there is no way to answer RPCs without it.
+   */
+  rpc?: { servers: string[]; subjectPrefix: string; trust: { verifier: ContextVerifier } };
   /** body limit for the internal HTTP port */
   bodyLimit?: number;
   /** configure the Fastify app before listen (extra routes, hooks) */
   configure?: (app: NestFastifyApplication) => void | Promise<void>;
   /** tests pass false to keep Nest quiet */
   logger?: JsonLogger | false;
+  /**
+   * stop gracefully on SIGTERM/SIGINT (default true). In-process test stacks boot many apps in one process
+   * and close them themselves, so they turn it off.
+   */
+  handleSignals?: boolean;
 }
+
+/** SIGTERM → exit within this budget (the orchestrator's grace period is longer: Helm uses 30 s). */
+export const SHUTDOWN_BUDGET_MS = 10_000;
 
 /**
  * Boots an internal service the same way everywhere: Fastify HTTP (health, readiness, metrics and any
@@ -47,21 +62,82 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestFas
   fastify.addHook('onRequest', (req, _reply, done) => {
     requestContext.run({ request_id: String(req.id) }, done);
   });
-  if (opts.rpc) {
+  const rpcServer = opts.rpc
+    ? new PrefixedNatsServer({ servers: opts.rpc.servers, queue: opts.service, name: `opsdesk-${opts.service}-rpc` }, opts.rpc.subjectPrefix)
+    : null;
+  if (rpcServer && opts.rpc) {
     const ms = app.connectMicroservice(
-      { strategy: new PrefixedNatsServer({ servers: opts.rpc.servers, queue: opts.service, name: `opsdesk-${opts.service}-rpc` }, opts.rpc.subjectPrefix) },
+      { strategy: rpcServer },
       // deferred: handlers are bound at startAllMicroservices(), after the global filter and interceptor below
       { inheritAppConfig: false, deferInitialization: true },
     );
     // RPC handlers get the error mapping (AppError -> {code,message,errors}) and tracing/metrics.
     ms.useGlobalFilters(new RpcErrorFilter());
     ms.useGlobalInterceptors(new RpcObservabilityInterceptor());
+    // ...and, before anything else runs, the caller-context check, refusals audited through the outbox.
+    ms.useGlobalGuards(
+      new RpcCallerGuard({
+        service: opts.service,
+        subjectPrefix: opts.rpc.subjectPrefix,
+        verifier: opts.rpc.trust.verifier,
+        audit: outboxAuditOf(app),
+      }),
+    );
   }
   await opts.configure?.(app);
-  app.enableShutdownHooks();
+  if (opts.handleSignals !== false) installGracefulShutdown(app, rpcServer, opts.service);
   await app.startAllMicroservices();
   await app.listen(opts.port, opts.host);
   return app;
+}
+
+/**
+ * SIGTERM/SIGINT under load: take no new RPC requests (the queue group routes them to other replicas) and
+ * finish the ones in hand; then Nest's shutdown: consumers finish their batch and hand back what they
+ * buffered, the outbox relay makes a last pass, HTTP stops accepting and finishes in-flight requests, NATS
+ * drains, the pool closes. Exit 0 when done, 1 if it took longer than SHUTDOWN_BUDGET_MS.
+ */
+export function installGracefulShutdown(app: NestFastifyApplication, rpcServer: PrefixedNatsServer | null, service: string): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    const started = Date.now();
+    const hard = setTimeout(() => {
+      process.stderr.write(`${service}: graceful shutdown took longer than ${SHUTDOWN_BUDGET_MS} ms, exiting\n`);
+      process.exit(1);
+    }, SHUTDOWN_BUDGET_MS);
+    hard.unref();
+    void (async () => {
+      const left = rpcServer ? await rpcServer.stopAccepting(SHUTDOWN_BUDGET_MS / 2) : 0;
+      await app.close();
+      const line = { level: 'info', service, msg: `stopped on ${signal} in ${Date.now() - started} ms`, unanswered_requests: left };
+      process.stdout.write(`${JSON.stringify(line)}\n`);
+      process.exit(0);
+    })().catch((err: unknown) => {
+      process.stderr.write(`${service}: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+/** Writes an event through the service's own outbox (own transaction), when the service has one. */
+function outboxAuditOf(app: INestApplication): ((event: NewEvent) => Promise<void>) | undefined {
+  let outbox: OutboxWriter;
+  let dataSource: DataSource;
+  // through ModuleRef: a miss on the app itself would abort the process (NestFactory's abortOnError)
+  const modules = app.get(ModuleRef);
+  try {
+    outbox = modules.get(OutboxWriter, { strict: false });
+    dataSource = modules.get(DataSource, { strict: false });
+  } catch {
+    return undefined; // no schema, no outbox: RpcCallerGuard logs and counts refusals only
+  }
+  return async (event) => {
+    await dataSource.transaction((m) => outbox.add(m, event));
+  };
 }
 
 export async function closeQuietly(app: INestApplication | null | undefined): Promise<void> {
@@ -74,6 +150,8 @@ export interface ServiceAppConfig {
   LOG_LEVEL: string;
   NATS_URL: string;
   RPC_SUBJECT_PREFIX: string;
+  /** the gateway's public context key(s); `<SERVICE>_CONTEXT_PUBLIC_KEY` of any other trusted caller may follow */
+  GATEWAY_CONTEXT_PUBLIC_KEY: string;
 }
 
 /**
@@ -94,8 +172,14 @@ export function bootstrapService(opts: {
     host: opts.config.HOST,
     port: opts.port,
     logLevel: opts.config.LOG_LEVEL,
-    rpc: { servers: natsServersOf(opts.config.NATS_URL), subjectPrefix: opts.config.RPC_SUBJECT_PREFIX },
+    rpc: {
+      servers: natsServersOf(opts.config.NATS_URL),
+      subjectPrefix: opts.config.RPC_SUBJECT_PREFIX,
+      // exactly the callers this service's config names: the gateway, plus e.g. artifacts for inventory
+      trust: { verifier: ContextVerifier.fromPublicKeys(trustedCallerKeys(opts.config)) },
+    },
     logger: opts.quiet ? false : undefined,
+    handleSignals: !opts.quiet,
     configure: opts.configure,
   });
 }

@@ -30,6 +30,8 @@ export interface ServiceInfraOptions {
   /** tests: fault injection */
   relay?: MessagingModuleOptions['relay'];
   consumer?: MessagingModuleOptions['consumer'];
+  /** signs this service's own outgoing RPCs (a service that calls another; see docs/SECURITY.md) */
+  signRpcContext?: MessagingModuleOptions['signRpcContext'];
 }
 
 /**
@@ -60,6 +62,7 @@ export function serviceInfrastructure(o: ServiceInfraOptions): DynamicModule[] {
       schema: o.schema,
       relay: o.relay,
       consumer: o.consumer,
+      signRpcContext: o.signRpcContext,
     }),
     HealthModule.forRoot({
       inject: [DataSource, NATS_HANDLES, EventConsumersService],

@@ -3,6 +3,7 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { z } from 'zod';
+import { ContextSigner, ContextVerifier, Public, generateContextKeyPair, rpcContextSigner } from '@opsdesk/auth';
 import { AppError, type EventEnvelope } from '@opsdesk/contracts';
 import { createServiceDataSource } from '@opsdesk/database';
 import {
@@ -20,14 +21,17 @@ import { HealthModule, SpanKind, currentRequestId, currentTraceId, startTracing,
 import { createTestDatabase, natsIsolation, TEST_NATS_URL, waitFor } from '@opsdesk/testing';
 import { createServiceApp } from '../src/service-app';
 
+// probes run without a user (a null principal): public, yet still only with a context signed by the test's gateway key
 @Controller()
 class ProbeController {
+  @Public()
   @MessagePattern('probe.trace')
   trace(@Payload() payload: { data: unknown }) {
     const data = parseRpcData(z.object({ n: z.number().int() }), payload.data);
     return { n: data.n, trace_id: currentTraceId(), request_id: currentRequestId() };
   }
 
+  @Public()
   @MessagePattern('probe.fail')
   fail(@Payload() payload: { data: { kind: string } }) {
     if (payload.data.kind === 'app') throw new AppError('PROBE.NOT_FOUND', 'no such probe', [{ field: 'id', message: 'unknown' }]);
@@ -45,6 +49,7 @@ describe('service app: RPC, errors, tracing across NATS (real NATS)', () => {
   const iso = natsIsolation('platform');
   let app: NestFastifyApplication;
   let rpc: RpcClient;
+  const gatewayKey = generateContextKeyPair();
 
   beforeAll(async () => {
     startTracing('platform-test'); // registers a real tracer provider and the W3C propagator
@@ -55,9 +60,19 @@ describe('service app: RPC, errors, tracing across NATS (real NATS)', () => {
       port: 0,
       logLevel: 'error',
       logger: false,
-      rpc: { servers: [TEST_NATS_URL], subjectPrefix: iso.RPC_SUBJECT_PREFIX },
+      rpc: {
+        servers: [TEST_NATS_URL],
+        subjectPrefix: iso.RPC_SUBJECT_PREFIX,
+        trust: { verifier: ContextVerifier.fromPublicKeys({ gateway: gatewayKey.publicKey }) },
+      },
     });
-    rpc = new RpcClient({ servers: [TEST_NATS_URL], subjectPrefix: iso.RPC_SUBJECT_PREFIX, timeoutMs: 5000, name: 'probe-client' });
+    rpc = new RpcClient({
+      servers: [TEST_NATS_URL],
+      subjectPrefix: iso.RPC_SUBJECT_PREFIX,
+      timeoutMs: 5000,
+      name: 'probe-client',
+      signContext: rpcContextSigner(new ContextSigner('gateway', gatewayKey.privateKey)),
+    });
     await rpc.connect();
   });
 
@@ -87,6 +102,20 @@ describe('service app: RPC, errors, tracing across NATS (real NATS)', () => {
     expect(internal.payload).toEqual({ code: 'COMMON.INTERNAL', message: 'Internal error' });
     const nobody = (await rpc.call('probe.nobody', {}, ctx, 1000).catch((e: unknown) => e)) as RpcCallError;
     expect(['GATEWAY.UPSTREAM_UNAVAILABLE', 'GATEWAY.UPSTREAM_TIMEOUT']).toContain(nobody.code);
+  });
+
+  it('refuses an unsigned call before the handler runs, and counts it', async () => {
+    const unsigned = new RpcClient({ servers: [TEST_NATS_URL], subjectPrefix: iso.RPC_SUBJECT_PREFIX, timeoutMs: 5000, name: 'probe-outsider' });
+    await unsigned.connect();
+    try {
+      const refused = (await unsigned.call('probe.fail', { kind: 'app' }, { actor: null, request_id: 'req-unsigned' }).catch((e: unknown) => e)) as RpcCallError;
+      // PROBE.NOT_FOUND would mean the handler ran
+      expect(refused.payload).toEqual({ code: 'COMMON.RPC_CONTEXT_INVALID', message: 'RPC refused: the caller context is missing or invalid' });
+    } finally {
+      await unsigned.onModuleDestroy();
+    }
+    const m = await request(app.getHttpServer()).get('/metrics').expect(200);
+    expect(m.text).toMatch(/opsdesk_rpc_denied_total\{[^}]*pattern="probe\.fail"[^}]*reason="missing"[^}]*\} 1/);
   });
 
   it('serves /healthz, /readyz and /metrics on the internal port', async () => {

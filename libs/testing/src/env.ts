@@ -1,5 +1,8 @@
 import { createTestDatabase, type TestDatabase } from './database';
+import { generateAccessTokenKey } from './keys';
 import { natsIsolation, TEST_NATS_URL } from './nats';
+import { testAuditSigningKey } from './audit-key';
+import { contextKeyEnv } from './context-keys';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-production-use-0123456789';
 
@@ -24,13 +27,17 @@ export async function createTestEnv(label: string, extra: NodeJS.ProcessEnv = {}
     DB_MAX_OVERFLOW: '2',
     NATS_URL: natsUrl,
     JWT_SECRET: TEST_JWT_SECRET,
+    // auth's own access-token key (EdDSA by default); only auth reads it, the gateway verifies from auth's JWKS
+    JWT_PRIVATE_KEY: generateAccessTokenKey().privatePem,
     REQUEST_TIMEOUT: '10',
     GATEWAY_PORT: '0',
     AUTH_PORT: '0',
     INVENTORY_PORT: '0',
     AUDIT_PORT: '0',
     ARTIFACTS_PORT: '0',
+    AUDIT_SIGNING_KEY: testAuditSigningKey(),
     ...natsIsolation(label),
+    ...contextKeyEnv(),
     ...extra,
   };
   return { db, env };

@@ -5,3 +5,6 @@ export * from './env';
 export * from './stream-reader';
 export * from './http';
 export * from './tcp-proxy';
+export * from './audit-key';
+export * from './keys';
+export * from './context-keys';

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { MessagingModule } from '@opsdesk/messaging';
+import { ContextSigner, rpcContextSigner } from '@opsdesk/auth';
 import { serviceInfrastructure } from '@opsdesk/platform';
 import { ArtifactsModule } from './artifacts/artifacts.module';
 import { HostCleanupModule } from './cleanup/host-cleanup.module';
@@ -32,6 +33,8 @@ export class AppModule {
           entities: artifactsEntities,
           migrations: artifactsMigrations,
           relay: overrides.relay,
+          // artifacts asks inventory about hosts: its calls carry a context signed by its own key
+          signRpcContext: rpcContextSigner(new ContextSigner('artifacts', config.ARTIFACTS_CONTEXT_PRIVATE_KEY)),
         }),
         InternalAuthModule,
         StorageModule,

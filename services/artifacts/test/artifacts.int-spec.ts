@@ -6,11 +6,11 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
-import { InternalTokens, type Principal } from '@opsdesk/auth';
+import { ContextSigner, InternalTokenIssuer, rpcContextSigner, type Principal } from '@opsdesk/auth';
 import { ArtifactsInternalPaths, ArtifactsRpc, InventoryRpc, type RpcContext } from '@opsdesk/contracts';
 import { runMigrations } from '@opsdesk/database';
 import { RpcClient } from '@opsdesk/messaging';
-import { TEST_JWT_SECRET, createTestEnv, rawBody, waitFor, type TestDatabase } from '@opsdesk/testing';
+import { createTestEnv, rawBody, waitFor, type TestDatabase } from '@opsdesk/testing';
 import { bootstrapFromEnv } from '../src/bootstrap';
 import { createDataSource } from '../src/database/data-source';
 
@@ -31,12 +31,17 @@ let app: NestFastifyApplication;
 let url: string;
 let rpc: RpcClient;
 let pg: Client;
-const tokens = new InternalTokens(TEST_JWT_SECRET);
+// the test plays the gateway: it signs internal tokens and RPC contexts with the suite's gateway key
+let tokens: InternalTokenIssuer;
 
 const principal = (role: Principal['role']): Principal => ({ kind: 'jwt', user_id: '11111111-1111-4111-8111-111111111111', email: `${role}@int.test`, role });
-const ctx: RpcContext = { actor: { user_id: principal('admin').user_id, email: 'admin@int.test', ip: '127.0.0.1', user_agent: 'int-spec' }, request_id: 'int-spec' };
+const ctx: RpcContext = {
+  actor: { user_id: principal('admin').user_id, email: 'admin@int.test', ip: '127.0.0.1', user_agent: 'int-spec' },
+  request_id: 'int-spec',
+  principal: { user_id: principal('admin').user_id, role: 'admin' },
+};
 function internal(method: string, path: string, role: Principal['role'] = 'operator'): string {
-  return `Internal ${tokens.sign({ principal: principal(role), actor: ctx.actor!, request_id: `req-${randomBytes(4).toString('hex')}`, method, path })}`;
+  return `Internal ${tokens.sign({ principal: principal(role), actor: ctx.actor!, request_id: `req-${randomBytes(4).toString('hex')}`, aud: 'artifacts', method, path })}`;
 }
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -86,7 +91,15 @@ beforeAll(async () => {
   app = await bootstrapFromEnv(env, { quiet: true });
   const addr = app.getHttpServer().address();
   url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-  rpc = new RpcClient({ servers: [env.NATS_URL as string], subjectPrefix: env.RPC_SUBJECT_PREFIX as string, timeoutMs: 10_000, name: 'artifacts-int-spec' });
+  const gateway = new ContextSigner('gateway', env.GATEWAY_CONTEXT_PRIVATE_KEY as string);
+  tokens = new InternalTokenIssuer(gateway);
+  rpc = new RpcClient({
+    servers: [env.NATS_URL as string],
+    subjectPrefix: env.RPC_SUBJECT_PREFIX as string,
+    timeoutMs: 10_000,
+    name: 'artifacts-int-spec',
+    signContext: rpcContextSigner(gateway),
+  });
   await rpc.connect();
   pg = new Client({ connectionString: testDb.url });
   await pg.connect();

@@ -28,7 +28,8 @@ export interface SeedResult {
 }
 
 export async function seedAdmin(env: NodeJS.ProcessEnv = process.env): Promise<SeedResult> {
-  const { JWT_SECRET: _unused, ...shape } = { ...authEnvShape };
+  // a command-line tool answers no RPC: it needs no caller-context key
+  const { JWT_SECRET: _unused, GATEWAY_CONTEXT_PUBLIC_KEY: _gateway, ...shape } = { ...authEnvShape };
   const config = loadConfigOrExit(shape, env);
   const email = config.ADMIN_EMAIL.toLowerCase();
   const ds = createDataSource(config.DATABASE_URL);

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { natsServers } from '@opsdesk/config';
-import { RevocationStore } from '@opsdesk/auth';
+import { AccessTokenVerifier, ContextSigner, RevocationStore, rpcContextSigner } from '@opsdesk/auth';
 import { MessagingModule, NATS_HANDLES, isNatsUsable, type NatsHandles } from '@opsdesk/messaging';
 import { HealthModule } from '@opsdesk/observability';
 import { AuthModule } from './auth/auth.module';
@@ -29,14 +29,18 @@ export class AppModule {
           eventPrefix: config.EVENTS_SUBJECT_PREFIX,
           rpcPrefix: config.RPC_SUBJECT_PREFIX,
           requestTimeoutMs: config.REQUEST_TIMEOUT * 1000,
+          // every RPC carries a caller context signed with the gateway's key (docs/SECURITY.md)
+          signRpcContext: rpcContextSigner(new ContextSigner('gateway', config.GATEWAY_CONTEXT_PRIVATE_KEY)),
         }),
         SecurityModule,
         CommonModule,
         HealthModule.forRoot({
-          inject: [NATS_HANDLES, RevocationStore],
-          useFactory: (nats: NatsHandles, store: RevocationStore) => [
+          inject: [NATS_HANDLES, RevocationStore, AccessTokenVerifier],
+          useFactory: (nats: NatsHandles, store: RevocationStore, verifier: AccessTokenVerifier) => [
             { name: 'nats', check: () => isNatsUsable(nats.nc) },
             { name: 'revocations', check: async () => store.ready },
+            // access-token public keys loaded from auth (always true with an HS* JWT_ALGORITHM)
+            { name: 'jwks', check: async () => verifier.ready },
           ],
         }),
         AuthModule,

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { installGracefulShutdown } from '@opsdesk/platform';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { JsonLogger, initMetrics, installHttpMetrics, requestContext } from '@opsdesk/observability';
 import { AppModule } from './app.module';
@@ -91,7 +92,9 @@ export async function bootstrapGateway(config: GatewayConfig, opts: GatewayBootO
   // coexist (Swagger's does not decorate the reply). Skipped with one log line when the folder is missing.
   await registerConsole(app, config.WEB_DIST_PATH, new Logger('WebConsole'));
 
-  app.enableShutdownHooks();
+  // SIGTERM: stop accepting, finish in-flight requests, close the RPC client, exit 0 (in-process test
+  // stacks close their apps themselves)
+  if (!opts.quiet) installGracefulShutdown(app, null, 'gateway');
   await app.listen(config.GATEWAY_PORT, config.HOST);
   return app;
 }

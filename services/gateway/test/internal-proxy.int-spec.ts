@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { InternalTokens } from '@opsdesk/auth';
+import { ContextSigner, InternalTokenIssuer } from '@opsdesk/auth';
 import { connectNats, ensureEventsStream, type NatsHandles } from '@opsdesk/messaging';
-import { natsIsolation, readStream, TEST_JWT_SECRET, TEST_NATS_URL, waitFor } from '@opsdesk/testing';
+import { contextKeyEnv, natsIsolation, readStream, TEST_JWT_SECRET, TEST_NATS_URL, waitFor } from '@opsdesk/testing';
 import { loadGatewayConfig } from '../src/config/gateway.config';
 import { InternalProxy } from '../src/common/internal-proxy';
 import type { AuthedRequest } from '../src/common/request-context';
@@ -36,9 +36,11 @@ describe('InternalProxy (real HTTP upstream, real JetStream)', () => {
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
     const base = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
 
-    const config = loadGatewayConfig({ JWT_SECRET: TEST_JWT_SECRET, NATS_URL: TEST_NATS_URL, DATABASE_URL: 'postgres://unused@127.0.0.1/unused', ...iso });
+    // the upstream stands in for artifacts: tokens are addressed to the service behind the base URL
+    const keys = contextKeyEnv();
+    const config = loadGatewayConfig({ JWT_SECRET: TEST_JWT_SECRET, NATS_URL: TEST_NATS_URL, DATABASE_URL: 'postgres://unused@127.0.0.1/unused', ARTIFACTS_URL: base, ...keys, ...iso });
     publisher = new GatewayEventPublisher(nats, config);
-    const proxy = new InternalProxy(new InternalTokens(TEST_JWT_SECRET), config, publisher);
+    const proxy = new InternalProxy(new InternalTokenIssuer(new ContextSigner('gateway', config.GATEWAY_CONTEXT_PRIVATE_KEY)), config, publisher);
     app = Fastify();
     app.addHook('preHandler', async (req) => {
       (req as AuthedRequest).user = { kind: 'jwt', user_id: '6f1c1d1e-0000-4000-8000-000000000001', email: 'viewer@example.com', role: 'viewer' };

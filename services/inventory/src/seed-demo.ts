@@ -58,7 +58,8 @@ export function demoHosts(count = 200): CreateHostRequest[] {
 }
 
 export async function seedDemo(env: NodeJS.ProcessEnv = process.env): Promise<{ created: number; existing: number }> {
-  const { JWT_SECRET: _unused, ...shape } = { ...inventoryEnvShape };
+  // a command-line tool answers no RPC: it needs none of the service's caller-context keys
+  const { GATEWAY_CONTEXT_PUBLIC_KEY: _gateway, ARTIFACTS_CONTEXT_PUBLIC_KEY: _artifacts, ...shape } = { ...inventoryEnvShape };
   const config = loadConfigOrExit(shape, env);
   const ds = createDataSource(config.DATABASE_URL);
   await ds.initialize();

@@ -31,6 +31,11 @@ app.kubernetes.io/component: {{ .name }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
 
+{{/* The Secret holding JWT_PRIVATE_KEY: referenced by the auth Deployment only. */}}
+{{- define "opsdesk.authKeySecretName" -}}
+{{- default (printf "%s-auth-keys" (include "opsdesk.fullname" .)) .Values.authKeys.existingSecret -}}
+{{- end -}}
+
 {{- define "opsdesk.secretName" -}}
 {{- default (printf "%s-secrets" (include "opsdesk.fullname" .)) .Values.secrets.existingSecret -}}
 {{- end -}}

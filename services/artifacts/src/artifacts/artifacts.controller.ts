@@ -1,26 +1,30 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { ArtifactsRpc, artifactIdSchema, listArtifactsSchema, type ArtifactView, type Page, type VerifyResult } from '@opsdesk/contracts';
+import { Permissions, ArtifactsRpc, artifactIdSchema, listArtifactsSchema, type ArtifactView, type Page, type VerifyResult } from '@opsdesk/contracts';
 import { unpack } from '../common/rpc-request';
 import { ArtifactsService } from './artifacts.service';
+import { RequirePermission } from '@opsdesk/auth';
 
 /** Small JSON operations over NATS RPC; permissions are checked by the gateway (SPEC §3). */
 @Controller()
 export class ArtifactsController {
   constructor(private readonly artifacts: ArtifactsService) {}
 
+  @RequirePermission(Permissions.HOSTS_READ)
   @MessagePattern(ArtifactsRpc.LIST)
   list(@Payload() payload: unknown): Promise<Page<ArtifactView>> {
     const { data } = unpack(payload, listArtifactsSchema);
     return this.artifacts.list(data);
   }
 
+  @RequirePermission(Permissions.HOSTS_READ)
   @MessagePattern(ArtifactsRpc.GET)
   get(@Payload() payload: unknown): Promise<ArtifactView> {
     const { data } = unpack(payload, artifactIdSchema);
     return this.artifacts.get(data.id);
   }
 
+  @RequirePermission(Permissions.ARTIFACTS_WRITE)
   @MessagePattern(ArtifactsRpc.DELETE)
   async delete(@Payload() payload: unknown): Promise<{ ok: true }> {
     const { ctx, data } = unpack(payload, artifactIdSchema);
@@ -28,6 +32,7 @@ export class ArtifactsController {
     return { ok: true };
   }
 
+  @RequirePermission(Permissions.ARTIFACTS_DOWNLOAD)
   @MessagePattern(ArtifactsRpc.VERIFY)
   verify(@Payload() payload: unknown): Promise<VerifyResult> {
     const { ctx, data } = unpack(payload, artifactIdSchema);

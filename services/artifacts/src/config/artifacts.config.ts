@@ -1,13 +1,14 @@
 import { isAbsolute, join, resolve } from 'node:path';
-import { commonEnvShape, databaseEnvShape, findRepoRoot, intEnv, internalTokenEnvShape, jwtEnvShape, loadConfigOrExit, parseConfig, portEnv } from '@opsdesk/config';
+import { artifactsContextPrivateKeyEnvShape, commonEnvShape, databaseEnvShape, findRepoRoot, gatewayContextPublicKeyEnvShape, intEnv, loadConfigOrExit, parseConfig, portEnv } from '@opsdesk/config';
 import { z } from 'zod';
 
 export const artifactsEnvShape = {
   ...commonEnvShape,
   ...databaseEnvShape,
-  // JWT_SECRET is the fallback key for internal gateway tokens (INTERNAL_TOKEN_SECRET when set)
-  ...jwtEnvShape,
-  ...internalTokenEnvShape,
+  // verifies the gateway's signed RPC contexts and internal HTTP tokens (docs/SECURITY.md)
+  ...gatewayContextPublicKeyEnvShape,
+  // signs artifacts' own calls to inventory (inventory holds the public half)
+  ...artifactsContextPrivateKeyEnvShape,
   ARTIFACTS_PORT: portEnv(8004),
   /** largest artifact accepted, enforced while streaming (the guide: 500) */
   MAX_ARTIFACT_SIZE_MB: intEnv(500, 1, 1024 * 1024),

@@ -22,8 +22,9 @@ import { detectContentType } from './content-type';
 import { safeFilename, storedOriginalName } from './filename';
 import { UploadAborted, receiveMultipart, type ReceivedFile, type ReceivingUpload } from './multipart-receiver';
 
+/** The gateway-verified caller, passed on (signed by artifacts' own key) when artifacts asks inventory. */
 export function contextOf(caller: InternalClaims): RpcContext {
-  return { actor: caller.actor, request_id: caller.request_id };
+  return { actor: caller.actor, request_id: caller.request_id, principal: { user_id: caller.principal.user_id, role: caller.principal.role } };
 }
 
 /**

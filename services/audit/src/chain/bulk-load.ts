@@ -1,14 +1,16 @@
-import { randomUUID } from 'node:crypto';
+import { createPublicKey, randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { checkpointSignature, recordHash, signingKeyId, type ChainedRecord, type RecordBody } from './canonical';
+import { recordHash, type ChainedRecord, type RecordBody } from './canonical';
+import { CHECKPOINT_ALG, checkpointKeyId, parseSigningKey, signCheckpoint } from './checkpoint-keys';
 import { RECORD_COLUMNS } from './record-row';
 
 export interface BulkLoadOptions {
   count: number;
   /** makes the n-th synthetic record (0-based); seq, recorded_at and hashes are filled in */
   make?: (n: number) => Omit<RecordBody, 'seq' | 'recorded_at'>;
-  key: Buffer;
+  /** AUDIT_SIGNING_KEY (base64 PKCS#8 DER Ed25519): checkpoints are signed like the service signs them */
+  signingKey: string;
   checkpointEvery: number;
 }
 
@@ -39,6 +41,8 @@ export function syntheticRecord(n: number): Omit<RecordBody, 'seq' | 'recorded_a
  */
 export async function bulkAppend(client: Client, opts: BulkLoadOptions): Promise<{ first_seq: number; last_seq: number; last_hash: string }> {
   const make = opts.make ?? syntheticRecord;
+  const key = parseSigningKey(opts.signingKey);
+  const keyId = checkpointKeyId(createPublicKey(key));
   await client.query('BEGIN');
   try {
     const { rows } = await client.query<{ seq: string; hash: string }>(`SELECT seq, hash FROM audit.chain_head WHERE id = 1 FOR UPDATE`);
@@ -71,8 +75,8 @@ export async function bulkAppend(client: Client, opts: BulkLoadOptions): Promise
     await done;
     for (const cp of checkpoints) {
       const created_at = new Date().toISOString();
-      await client.query(`INSERT INTO audit.checkpoints (seq, hash, created_at, key_id, signature) VALUES ($1, $2, $3, $4, $5)`, [
-        cp.seq, cp.hash, created_at, signingKeyId(opts.key), checkpointSignature(opts.key, { seq: cp.seq, hash: cp.hash, created_at }),
+      await client.query(`INSERT INTO audit.checkpoints (seq, hash, created_at, key_id, signature, alg) VALUES ($1, $2, $3, $4, $5, $6)`, [
+        cp.seq, cp.hash, created_at, keyId, signCheckpoint(key, { seq: cp.seq, hash: cp.hash, created_at, key_id: keyId }), CHECKPOINT_ALG,
       ]);
     }
     if (opts.count > 0) await client.query(`UPDATE audit.chain_head SET seq = $1, hash = $2, updated_at = now() WHERE id = 1`, [seq, prev]);

@@ -1,4 +1,4 @@
-import { GENESIS_HASH, canonicalJson, checkpointSignature, checkpointSignatureValid, recordHash, resolveSigningKey, sanitize, sha256Hex, type RecordBody } from './canonical';
+import { GENESIS_HASH, canonicalJson, recordHash, sanitize, sha256Hex, type RecordBody } from './canonical';
 import { traceIdFromTraceparent } from './traceparent';
 
 const body: RecordBody = {
@@ -39,24 +39,6 @@ describe('record hash', () => {
 
   it('replaces NUL characters that PostgreSQL cannot store', () => {
     expect(sanitize({ 'a\u0000': ['x\u0000y'] })).toEqual({ 'a\uFFFD': ['x\uFFFDy'] });
-  });
-});
-
-describe('checkpoints', () => {
-  it('signs and verifies; another key or a changed field fails', () => {
-    const key = resolveSigningKey('k'.repeat(32), undefined)!;
-    const cp = { seq: 10, hash: 'ab'.repeat(32), created_at: '2024-01-01T00:00:00.000Z' };
-    const signature = checkpointSignature(key, cp);
-    expect(checkpointSignatureValid(key, { ...cp, signature })).toBe(true);
-    expect(checkpointSignatureValid(key, { ...cp, seq: 11, signature })).toBe(false);
-    expect(checkpointSignatureValid(resolveSigningKey('j'.repeat(32), undefined)!, { ...cp, signature })).toBe(false);
-  });
-
-  it('derives a development key from JWT_SECRET, distinct from it', () => {
-    const k = resolveSigningKey(undefined, 'jwt-secret-0123456789');
-    expect(k).toHaveLength(32);
-    expect(k!.toString('utf8')).not.toContain('jwt-secret');
-    expect(resolveSigningKey(undefined, undefined)).toBeNull();
   });
 });
 

@@ -1,4 +1,4 @@
-import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
 /**
  * The hash chain, defined so that anyone can recompute it without OpsDesk (docs/audit.md):
@@ -10,7 +10,8 @@ import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
  *   body(n)       {seq, event_id, type, source, occurred_at, recorded_at, actor, entity_type, entity_id,
  *                  request_id, trace_id, data}  (prev_hash and hash themselves are not part of the body)
  *
- * This file has no dependency besides node:crypto: the offline verifier uses it as is.
+ * This file has no dependency besides node:crypto: the offline verifier uses it as is. Checkpoint signatures:
+ * checkpoint-keys.ts.
  */
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -106,36 +107,4 @@ export function sanitize<T>(value: T): T {
     return out as T;
   }
   return value;
-}
-
-/** Checkpoints: HMAC-SHA256 over canonical({seq, hash, created_at}), hex. */
-export interface CheckpointBody {
-  seq: number;
-  hash: string;
-  created_at: string;
-}
-
-export function checkpointSignature(key: Buffer, cp: CheckpointBody): string {
-  return createHmac('sha256', key).update(canonicalJson({ seq: cp.seq, hash: cp.hash, created_at: cp.created_at }), 'utf8').digest('hex');
-}
-
-export function checkpointSignatureValid(key: Buffer, cp: CheckpointBody & { signature: string }): boolean {
-  const expected = Buffer.from(checkpointSignature(key, cp), 'hex');
-  const given = Buffer.from(cp.signature, 'hex');
-  return expected.length === given.length && timingSafeEqual(expected, given);
-}
-
-/** Identifies a key without revealing it (first 16 hex digits of SHA-256 of the key). */
-export function signingKeyId(key: Buffer): string {
-  return createHash('sha256').update(key).digest('hex').slice(0, 16);
-}
-
-/**
- * The checkpoint key: AUDIT_SIGNING_KEY as given (UTF-8), or in development a key derived from JWT_SECRET
- * with HKDF so the JWT secret itself never signs anything here.
- */
-export function resolveSigningKey(signingKey: string | undefined, jwtSecret: string | undefined): Buffer | null {
-  if (signingKey) return Buffer.from(signingKey, 'utf8');
-  if (jwtSecret) return Buffer.from(hkdfSync('sha256', Buffer.from(jwtSecret, 'utf8'), Buffer.alloc(0), 'opsdesk:audit-checkpoints', 32));
-  return null;
 }

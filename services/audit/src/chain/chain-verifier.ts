@@ -1,4 +1,6 @@
-import { GENESIS_HASH, checkpointSignatureValid, recordHash, signingKeyId, type ChainedRecord } from './canonical';
+import type { KeyObject } from 'node:crypto';
+import { GENESIS_HASH, recordHash, type ChainedRecord } from './canonical';
+import { CHECKPOINT_ALG, LEGACY_HMAC_ALG, checkpointKeyId, checkpointSignatureValid } from './checkpoint-keys';
 
 export interface VerifierCheckpoint {
   seq: number;
@@ -6,11 +8,21 @@ export interface VerifierCheckpoint {
   created_at: string;
   key_id: string;
   signature: string;
+  /** absent in exports written before Ed25519 checkpoints: those are legacy HMAC ones */
+  alg?: string;
 }
 
 export interface VerifierOptions {
-  /** checkpoint key; without it signatures are not checked (hashes still are) */
-  key?: Buffer | null;
+  /**
+   * Ed25519 public keys checkpoints may be signed with (the current one and earlier ones after a rotation);
+   * without them signatures are not checked (hashes still are)
+   */
+  publicKeys?: KeyObject[] | null;
+  /**
+   * every record must be covered by a trusted checkpoint (a full export: the service signs its head when
+   * exporting); otherwise records after the last trusted checkpoint are reported but not a failure
+   */
+  requireSignedHead?: boolean;
   /** checkpoints of the verified range, known before the records are streamed */
   checkpoints?: VerifierCheckpoint[];
   /**
@@ -33,6 +45,12 @@ export interface VerifierOutcome {
   first_bad_seq?: number;
   checkpoints_ok: boolean;
   checkpoints_checked: number;
+  /** checkpoints with a valid Ed25519 signature by a known key */
+  checkpoints_trusted: number;
+  /** HMAC checkpoints from before Ed25519: reported, never trusted (their key could also forge them) */
+  checkpoints_legacy: number;
+  /** highest seq vouched for by a trusted checkpoint whose hash matches the record there (0: none) */
+  attested_seq: number;
   signatures_checked: boolean;
   problems: string[];
 }
@@ -48,6 +66,8 @@ const MAX_PROBLEMS = 50;
  */
 export class ChainVerifier {
   private readonly checkpoints = new Map<number, VerifierCheckpoint>();
+  /** checkpoint seqs whose hash equals the record's hash there */
+  private readonly matched = new Set<number>();
   private expectedSeq: number | null;
   private prevHash: string | null;
   private lastSeq = 0;
@@ -85,6 +105,8 @@ export class ChainVerifier {
     if (cp && cp.hash !== r.hash) {
       this.checkpointsOk = false;
       this.bad(r.seq, 'record hash differs from the signed checkpoint');
+    } else if (cp) {
+      this.matched.add(r.seq);
     }
     this.lastSeq = r.seq;
     this.lastHash = r.hash;
@@ -93,24 +115,46 @@ export class ChainVerifier {
   }
 
   finish(head?: { seq: number; hash: string }): VerifierOutcome {
-    const key = this.opts.key ?? null;
-    const keyId = key ? signingKeyId(key) : null;
+    const keys = this.opts.publicKeys ? new Map(this.opts.publicKeys.map((k) => [checkpointKeyId(k), k])) : null;
     let checkpointsChecked = 0;
+    let trusted = 0;
+    let legacy = 0;
+    // the highest seq the signatures still vouch for, walking up: a bad checkpoint means something after it
+    let attested = 0;
+    let lastGood = (this.opts.startSeq ?? 1) - 1;
+    let attestationBroken = false;
     for (const cp of [...this.checkpoints.values()].sort((a, b) => a.seq - b.seq)) {
       checkpointsChecked++;
-      if (key) {
-        if (cp.key_id !== keyId) {
+      const alg = cp.alg ?? LEGACY_HMAC_ALG;
+      if (alg === LEGACY_HMAC_ALG) {
+        legacy++;
+      } else if (keys) {
+        const key = keys.get(cp.key_id);
+        let problem: string | null = null;
+        if (alg !== CHECKPOINT_ALG) problem = `signed with an unknown algorithm (${String(alg)})`;
+        else if (!key) problem = `signed with an unknown key (${cp.key_id}): not one of the published verification keys`;
+        else if (!checkpointSignatureValid(key, cp)) problem = 'checkpoint signature is not valid';
+        if (problem) {
           this.checkpointsOk = false;
-          this.problems.push(`checkpoint ${cp.seq}: signed with another key (${cp.key_id})`);
-        } else if (!checkpointSignatureValid(key, cp)) {
-          this.checkpointsOk = false;
-          this.bad(cp.seq, 'checkpoint signature is not valid');
+          attestationBroken = true;
+          // the signatures vouch for nothing after the last good checkpoint below this one
+          this.bad(this.opts.contiguous ? Math.min(cp.seq, lastGood + 1) : cp.seq, `checkpoint ${cp.seq}: ${problem}`);
+        } else {
+          trusted++;
+          if (this.matched.has(cp.seq) && !attestationBroken) attested = lastGood = cp.seq;
         }
       }
       if (this.opts.toHead && cp.seq > this.lastSeq) {
         this.checkpointsOk = false;
         this.bad(this.lastSeq + 1, `a signed checkpoint covers seq ${cp.seq} but the records end at ${this.lastSeq}: the tail was removed`);
       }
+    }
+    if (keys && this.opts.requireSignedHead && this.checked > 0 && lastGood < this.lastSeq && !attestationBroken) {
+      // not proof of a change, only of no signature: named as the first bad seq only when nothing else is wrong
+      const problem = `records ${lastGood + 1}..${this.lastSeq} are not covered by a checkpoint signed with a published key: they may have been rewritten`;
+      this.checkpointsOk = false;
+      if (this.firstBad === null) this.bad(lastGood + 1, problem);
+      else if (this.problems.length < MAX_PROBLEMS) this.problems.push(problem);
     }
     if (head && this.opts.toHead) {
       if (head.seq !== this.lastSeq) this.bad(Math.min(head.seq, this.lastSeq) + 1, `head is at seq ${head.seq} but the records end at ${this.lastSeq}`);
@@ -123,7 +167,10 @@ export class ChainVerifier {
       last_hash: this.lastHash,
       checkpoints_ok: this.checkpointsOk,
       checkpoints_checked: checkpointsChecked,
-      signatures_checked: key !== null,
+      checkpoints_trusted: trusted,
+      checkpoints_legacy: legacy,
+      attested_seq: attested,
+      signatures_checked: keys !== null,
       problems: this.problems,
     };
     if (this.firstBad !== null) out.first_bad_seq = this.firstBad;

@@ -1,17 +1,11 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { EventEnvelope } from '@opsdesk/contracts';
+import type { AuditPublicKeys, EventEnvelope } from '@opsdesk/contracts';
 import { counter } from '@opsdesk/observability';
 import { AUDIT_CONFIG, type AuditConfig } from '../config/audit.config';
-import {
-  checkpointSignature,
-  recordHash,
-  resolveSigningKey,
-  sanitize,
-  signingKeyId,
-  type ChainedRecord,
-  type RecordBody,
-} from './canonical';
+import { recordHash, sanitize, type ChainedRecord, type RecordBody } from './canonical';
+import { CHECKPOINT_ALG, checkpointKeyId, parsePublicKeyList, parseSigningKey, publishedKey, signCheckpoint } from './checkpoint-keys';
 import { RECORD_COLUMNS, insertRecordParams, insertRecordSql } from './record-row';
 import { traceIdFromTraceparent } from './traceparent';
 
@@ -42,8 +36,11 @@ export function recordInputFromEvent(event: EventEnvelope, headers?: Record<stri
 @Injectable()
 export class ChainService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ChainService.name);
-  readonly key: Buffer;
+  /** the only copy of the private key in the system: never logged, never sent anywhere */
+  private readonly signingKey: KeyObject;
   readonly keyId: string;
+  /** what verifies checkpoints: the current public key first, then earlier ones (AUDIT_PREVIOUS_PUBLIC_KEYS) */
+  readonly publicKeys: KeyObject[];
   private timer: NodeJS.Timeout | null = null;
   private readonly appended = counter('opsdesk_audit_records_total', 'Audit records appended to the chain');
   private readonly checkpoints = counter('opsdesk_audit_checkpoints_total', 'Signed audit checkpoints written');
@@ -52,10 +49,16 @@ export class ChainService implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(AUDIT_CONFIG) private readonly config: AuditConfig,
     private readonly dataSource: DataSource,
   ) {
-    const key = resolveSigningKey(config.AUDIT_SIGNING_KEY, config.JWT_SECRET);
-    if (!key) throw new Error('AUDIT_SIGNING_KEY is required');
-    this.key = key;
-    this.keyId = signingKeyId(key);
+    this.signingKey = parseSigningKey(config.AUDIT_SIGNING_KEY);
+    const current = createPublicKey(this.signingKey);
+    this.keyId = checkpointKeyId(current);
+    const previous = parsePublicKeyList(config.AUDIT_PREVIOUS_PUBLIC_KEYS).filter((k) => checkpointKeyId(k) !== this.keyId);
+    this.publicKeys = [current, ...previous];
+  }
+
+  /** GET /api/audit/public-key: public keys only, the current one first. */
+  publishedKeys(): AuditPublicKeys {
+    return { keys: this.publicKeys.map((k, i) => ({ ...publishedKey(k), current: i === 0 })) };
   }
 
   onApplicationBootstrap(): void {
@@ -129,22 +132,30 @@ export class ChainService implements OnApplicationBootstrap, OnApplicationShutdo
 
   async writeCheckpoint(manager: EntityManager, seq: number, hash: string): Promise<void> {
     const created_at = new Date().toISOString();
-    const signature = checkpointSignature(this.key, { seq, hash, created_at });
+    const signature = signCheckpoint(this.signingKey, { seq, hash, created_at, key_id: this.keyId });
     await manager.query(
-      `INSERT INTO audit.checkpoints (seq, hash, created_at, key_id, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq) DO NOTHING`,
-      [seq, hash, created_at, this.keyId, signature],
+      `INSERT INTO audit.checkpoints (seq, hash, created_at, key_id, signature, alg) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (seq) DO NOTHING`,
+      [seq, hash, created_at, this.keyId, signature, CHECKPOINT_ALG],
     );
     this.checkpoints.inc();
   }
 
   /** Timer path: a checkpoint of the current head when it moved since the last checkpoint. */
   async checkpointIfBehind(): Promise<boolean> {
-    return this.dataSource.transaction(async (m) => {
-      const [head] = (await m.query(`SELECT seq, hash FROM audit.chain_head WHERE id = 1 FOR UPDATE`)) as Array<{ seq: string; hash: string }>;
-      const [last] = (await m.query(`SELECT COALESCE(max(seq), 0) AS seq FROM audit.checkpoints`)) as Array<{ seq: string }>;
-      if (Number(head.seq) === 0 || Number(head.seq) <= Number(last.seq)) return false;
-      await this.writeCheckpoint(m, Number(head.seq), head.hash);
-      return true;
-    });
+    return this.dataSource.transaction(async (m) => (await this.checkpointHead(m)).written);
+  }
+
+  /**
+   * Locks the head and signs it unless a checkpoint already covers it (exports use this so the file they
+   * write ends on a signed checkpoint). Returns the head and the highest checkpoint seq after that.
+   */
+  async checkpointHead(m: EntityManager): Promise<{ seq: number; hash: string; max_checkpoint: number; written: boolean }> {
+    const [head] = (await m.query(`SELECT seq, hash FROM audit.chain_head WHERE id = 1 FOR UPDATE`)) as Array<{ seq: string; hash: string }>;
+    const [last] = (await m.query(`SELECT COALESCE(max(seq), 0) AS seq FROM audit.checkpoints`)) as Array<{ seq: string }>;
+    const seq = Number(head.seq);
+    // a checkpoint beyond the head (a rewound head) is evidence: never sign over it
+    if (seq === 0 || seq <= Number(last.seq)) return { seq, hash: head.hash, max_checkpoint: Number(last.seq), written: false };
+    await this.writeCheckpoint(m, seq, head.hash);
+    return { seq, hash: head.hash, max_checkpoint: seq, written: true };
   }
 }

@@ -40,10 +40,14 @@ export interface CheckpointRow {
   created_at: Date | string;
   key_id: string;
   signature: string;
+  alg: AuditCheckpointView['alg'];
 }
 
+/** Columns selected wherever checkpoints are read (verify, export). */
+export const CHECKPOINT_COLUMNS = 'seq, hash, created_at, key_id, signature, alg';
+
 export function toCheckpoint(row: CheckpointRow): AuditCheckpointView {
-  return { seq: Number(row.seq), hash: row.hash, created_at: iso(row.created_at), key_id: row.key_id, signature: row.signature };
+  return { seq: Number(row.seq), hash: row.hash, created_at: iso(row.created_at), key_id: row.key_id, alg: row.alg, signature: row.signature };
 }
 
 /** The INSERT of one chained record; the values are exactly what was hashed. */

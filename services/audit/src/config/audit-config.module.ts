@@ -1,5 +1,6 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { InternalTokens } from '@opsdesk/auth';
+import { internalTokensFor } from '@opsdesk/platform';
 import { AUDIT_CONFIG, type AuditConfig } from './audit.config';
 
 /** The validated config, plus the internal-token verifier the export routes need. */
@@ -11,7 +12,7 @@ export class AuditConfigModule {
       module: AuditConfigModule,
       providers: [
         { provide: AUDIT_CONFIG, useValue: config },
-        { provide: InternalTokens, useValue: new InternalTokens(config.INTERNAL_TOKEN_SECRET ?? config.JWT_SECRET) },
+        { provide: InternalTokens, useValue: internalTokensFor('audit', config) },
       ],
       exports: [AUDIT_CONFIG, InternalTokens],
     };

@@ -3,12 +3,13 @@ import { DataSource } from 'typeorm';
 import { EventTypes, type Actor, type AuditFilters } from '@opsdesk/contracts';
 import { OutboxWriter } from '@opsdesk/messaging';
 import { ChainService } from '../chain/chain.service';
-import { RECORD_COLUMNS, toCheckpoint, toRecord, type CheckpointRow, type RecordRow } from '../chain/record-row';
+import { CHECKPOINT_COLUMNS, RECORD_COLUMNS, toCheckpoint, toRecord, type CheckpointRow, type RecordRow } from '../chain/record-row';
 import { filterConditions, givenFilters } from '../query/audit-filters';
 import { csvLine } from './csv';
 
 export type ExportFormat = 'csv' | 'jsonl';
-export const EXPORT_FORMAT_VERSION = 'opsdesk-audit-export/1';
+/** /2: checkpoints are Ed25519 (with `alg`) and a full export ends on a signed checkpoint of its head */
+export const EXPORT_FORMAT_VERSION = 'opsdesk-audit-export/2';
 const BATCH = 1000;
 
 export const CSV_COLUMNS = [
@@ -43,11 +44,11 @@ export class ExportService {
   /** Records the export itself as an event (auditing the auditors) and fixes the snapshot it covers. */
   async begin(format: ExportFormat, filters: AuditFilters, actor: Actor, requestId: string): Promise<ExportSnapshot> {
     return this.dataSource.transaction(async (m) => {
-      // one statement, one snapshot: the head and the highest checkpoint seen together
-      const [head] = (await m.query(
-        `SELECT h.seq, h.hash, (SELECT COALESCE(max(seq), 0) FROM audit.checkpoints) AS max_cp FROM audit.chain_head h WHERE h.id = 1`,
-      )) as Array<{ seq: string; hash: string; max_cp: string }>;
-      const snapshot = { head_seq: Number(head.seq), head_hash: head.hash, checkpoint_limit: Math.max(Number(head.seq), Number(head.max_cp)) };
+      // Under the head lock: the head and the highest checkpoint together, and the head signed if no checkpoint
+      // covers it yet, so the file ends on a signed checkpoint and the offline verifier can require one
+      // (without it, whoever edits the file could re-hash the unsigned tail undetected).
+      const head = await this.chain.checkpointHead(m);
+      const snapshot = { head_seq: head.seq, head_hash: head.hash, checkpoint_limit: Math.max(head.seq, head.max_checkpoint) };
       await this.outbox.add(m, {
         type: EventTypes.AUDIT_EXPORTED,
         actor,
@@ -110,7 +111,7 @@ export class ExportService {
     let after = 0;
     for (;;) {
       const rows = (await this.dataSource.query(
-        `SELECT seq, hash, created_at, key_id, signature FROM audit.checkpoints WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT ${BATCH}`,
+        `SELECT ${CHECKPOINT_COLUMNS} FROM audit.checkpoints WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT ${BATCH}`,
         [after, snapshot.checkpoint_limit],
       )) as CheckpointRow[];
       if (rows.length > 0) yield rows.map((r) => `${JSON.stringify({ kind: 'checkpoint', ...toCheckpoint(r) })}\n`).join('');

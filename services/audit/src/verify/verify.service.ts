@@ -4,11 +4,15 @@ import { AppError, AuditErrorCodes, type AuditVerifyResult, type VerifyAuditRequ
 import { GENESIS_HASH } from '../chain/canonical';
 import { ChainService } from '../chain/chain.service';
 import { ChainVerifier } from '../chain/chain-verifier';
-import { RECORD_COLUMNS, toCheckpoint, toRecord, type CheckpointRow, type RecordRow } from '../chain/record-row';
+import { CHECKPOINT_COLUMNS, RECORD_COLUMNS, toCheckpoint, toRecord, type CheckpointRow, type RecordRow } from '../chain/record-row';
 
 const BATCH = 5000;
 
-/** Recomputes the chain from the database in keyset batches (constant memory) and checks the checkpoints. */
+/**
+ * Recomputes the chain from the database in keyset batches (constant memory) and checks the checkpoints with
+ * the public keys only (the same check as the offline CLI). Records after the last checkpoint are normal here
+ * (one is signed every N records / M minutes): attested_seq says how far the signatures reach.
+ */
 @Injectable()
 export class VerifyService {
   constructor(
@@ -31,10 +35,10 @@ export class VerifyService {
     }
     // checkpoints are few (one per N records); records are streamed
     const cps = ((await this.dataSource.query(
-      `SELECT seq, hash, created_at, key_id, signature FROM audit.checkpoints WHERE seq >= $1 AND seq <= $2 ORDER BY seq`,
+      `SELECT ${CHECKPOINT_COLUMNS} FROM audit.checkpoints WHERE seq >= $1 AND seq <= $2 ORDER BY seq`,
       [from, to],
     )) as CheckpointRow[]).map(toCheckpoint);
-    const verifier = new ChainVerifier({ key: this.chain.key, checkpoints: cps, contiguous: true, startSeq: from, startPrevHash, toHead });
+    const verifier = new ChainVerifier({ publicKeys: this.chain.publicKeys, checkpoints: cps, contiguous: true, startSeq: from, startPrevHash, toHead });
 
     let after = from - 1;
     for (;;) {
@@ -54,6 +58,9 @@ export class VerifyService {
       head_hash: head.hash,
       checkpoints_ok: outcome.checkpoints_ok,
       checkpoints_checked: outcome.checkpoints_checked,
+      checkpoints_trusted: outcome.checkpoints_trusted,
+      checkpoints_legacy: outcome.checkpoints_legacy,
+      attested_seq: outcome.attested_seq,
       problems: outcome.problems,
     };
     if (outcome.first_bad_seq !== undefined) result.first_bad_seq = outcome.first_bad_seq;

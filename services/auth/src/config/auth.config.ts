@@ -1,10 +1,46 @@
-import { commonEnvShape, databaseEnvShape, intEnv, jwtEnvShape, loadConfigOrExit, parseConfig, portEnv } from '@opsdesk/config';
+import { ConfigError, commonEnvShape, databaseEnvShape, gatewayContextPublicKeyEnvShape, intEnv, jwtEnvShape, loadConfigOrExit, parseConfig, portEnv } from '@opsdesk/config';
+import { parseEd25519PrivateKey, parseEd25519PublicKeyList } from '@opsdesk/auth';
 import { z } from 'zod';
+
+const reason = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Access-token signing keys: only auth reads these (the gateway's shape has neither, so no other service
+ * can mint an access token). Validated at boot by parsing them.
+ */
+export const accessTokenKeyEnvShape = {
+  /** Ed25519 private key (PKCS8 PEM, or it base64-encoded) for JWT_ALGORITHM=EdDSA; required in staging/production */
+  JWT_PRIVATE_KEY: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      if (v === undefined) return;
+      try {
+        parseEd25519PrivateKey(v);
+      } catch (err) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be an Ed25519 private key in PKCS8 PEM or base64 (${reason(err)})` });
+      }
+    }),
+  /** comma-separated public keys still published after a rotation, so tokens signed with them verify until they expire */
+  JWT_PREVIOUS_PUBLIC_KEYS: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      try {
+        parseEd25519PublicKeyList(v);
+      } catch (err) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be comma-separated Ed25519 public keys in SPKI PEM or base64 (${reason(err)})` });
+      }
+    }),
+};
 
 export const authEnvShape = {
   ...commonEnvShape,
   ...databaseEnvShape,
   ...jwtEnvShape,
+  ...accessTokenKeyEnvShape,
+  // verifies the gateway's signed RPC caller contexts (docs/SECURITY.md)
+  ...gatewayContextPublicKeyEnvShape,
   AUTH_PORT: portEnv(8001),
   /** consecutive failed logins before the account locks */
   LOCKOUT_THRESHOLD: intEnv(5, 1, 100),
@@ -23,9 +59,22 @@ export type AuthConfig = ReturnType<typeof loadAuthConfig>;
 export const AUTH_CONFIG = Symbol('AUTH_CONFIG');
 
 export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env) {
-  return parseConfig(authEnvShape, env);
+  const config = parseConfig(authEnvShape, env);
+  // An ephemeral key (development and test only) would log everyone out at each restart and differ between replicas.
+  if (config.JWT_ALGORITHM === 'EdDSA' && !config.JWT_PRIVATE_KEY && (config.ENVIRONMENT === 'production' || config.ENVIRONMENT === 'staging')) {
+    throw new ConfigError('JWT_PRIVATE_KEY', `is required in ${config.ENVIRONMENT} when JWT_ALGORITHM is EdDSA`);
+  }
+  return config;
 }
 
-export function loadAuthConfigOrExit() {
-  return loadConfigOrExit(authEnvShape);
+export function loadAuthConfigOrExit(env: NodeJS.ProcessEnv = process.env): AuthConfig {
+  try {
+    return loadAuthConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(78); // EX_CONFIG, like loadConfigOrExit
+    }
+    throw err;
+  }
 }

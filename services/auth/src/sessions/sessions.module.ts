@@ -1,16 +1,13 @@
 import { Module } from '@nestjs/common';
-import { JwtModule } from '@nestjs/jwt';
-import { AUTH_CONFIG, type AuthConfig } from '../config/auth.config';
+import { KeysModule } from '../keys/keys.module';
 import { RevocationModule } from '../revocation/revocation.module';
 import { SessionsService } from './sessions.service';
 
 @Module({
   imports: [
     RevocationModule,
-    JwtModule.registerAsync({
-      inject: [AUTH_CONFIG],
-      useFactory: (c: AuthConfig) => ({ secret: c.JWT_SECRET, signOptions: { algorithm: c.JWT_ALGORITHM } }),
-    }),
+    // access tokens are signed with AccessTokenKeys (EdDSA or HS*), not @nestjs/jwt: jsonwebtoken 9 has no EdDSA
+    KeysModule,
   ],
   providers: [SessionsService],
   exports: [SessionsService],

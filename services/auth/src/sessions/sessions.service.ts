@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
 import { DataSource, IsNull, type EntityManager } from 'typeorm';
 import {
   AppError,
@@ -15,6 +14,7 @@ import {
 } from '@opsdesk/contracts';
 import { OutboxWriter } from '@opsdesk/messaging';
 import { AUTH_CONFIG, type AuthConfig } from '../config/auth.config';
+import { AccessTokenKeys } from '../keys/access-token-keys';
 import { authEvent } from '../common/auth-event';
 import { randomToken, sha256Hex } from '../security/crypto';
 import { RevocationService } from '../revocation/revocation.service';
@@ -30,7 +30,7 @@ import { RefreshToken } from './refresh-token.entity';
 export class SessionsService {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly jwt: JwtService,
+    private readonly keys: AccessTokenKeys,
     private readonly outbox: OutboxWriter,
     private readonly revocations: RevocationService,
     @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
@@ -42,13 +42,21 @@ export class SessionsService {
 
   accessToken(user: Pick<User, 'id' | 'email' | 'role'>, sid: string): { token: string; expiresIn: number } {
     const expiresIn = Math.round(this.config.JWT_EXPIRATION_HOURS * 3600);
-    const claims: AccessTokenClaims = { sub: user.id, sid, jti: randomUUID(), email: user.email, role: user.role, iat_ms: Date.now() };
-    const token = this.jwt.sign(claims, {
-      algorithm: this.config.JWT_ALGORITHM,
-      expiresIn,
-      issuer: JWT_ISSUER,
-      audience: JWT_AUDIENCE,
-    });
+    const now = Date.now();
+    const iat = Math.floor(now / 1000);
+    const claims: AccessTokenClaims = {
+      sub: user.id,
+      sid,
+      jti: randomUUID(),
+      email: user.email,
+      role: user.role,
+      iat_ms: now,
+      iat,
+      exp: iat + expiresIn,
+      iss: JWT_ISSUER,
+      aud: JWT_AUDIENCE,
+    };
+    const token = this.keys.sign({ ...claims });
     return { token, expiresIn };
   }
 

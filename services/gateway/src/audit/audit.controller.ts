@@ -8,13 +8,14 @@ import {
   listAuditSchema,
   verifyAuditSchema,
   type AuditFilters,
+  type AuditPublicKeys,
   type AuditRecordView,
   type AuditVerifyResult,
   type ListAuditRequest,
   type Page,
   type VerifyAuditRequest,
 } from '@opsdesk/contracts';
-import { RequirePermission } from '@opsdesk/auth';
+import { Public, RequirePermission } from '@opsdesk/auth';
 import { RpcClient } from '@opsdesk/messaging';
 import { InternalProxy } from '../common/internal-proxy';
 import { rpcContext, type AuthedRequest } from '../common/request-context';
@@ -46,6 +47,17 @@ export class AuditController {
   @ApiOperation({ summary: 'Recompute the hash chain and check the signed checkpoints (optional from_seq/to_seq)' })
   verify(@Query(new ZodPipe(verifyAuditSchema)) query: VerifyAuditRequest, @Req() req: AuthedRequest): Promise<AuditVerifyResult> {
     return this.rpc.call(AuditRpc.VERIFY, query, rpcContext(req), VERIFY_TIMEOUT_MS);
+  }
+
+  /**
+   * Public like a JWKS (SPEC §4): verifying needs only these keys, and they let nobody sign. Clients should
+   * pin the key they fetched once (or get it out of band): a compromised system could serve another one.
+   */
+  @Public()
+  @Get('public-key')
+  @ApiOperation({ summary: 'The Ed25519 public keys that verify audit checkpoints (current first, then earlier ones), with key ids; no login needed' })
+  publicKeys(@Req() req: AuthedRequest): Promise<AuditPublicKeys> {
+    return this.rpc.call(AuditRpc.PUBLIC_KEYS, {}, rpcContext(req));
   }
 
   @Get('export.csv')

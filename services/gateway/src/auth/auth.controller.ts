@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, HttpCode, Inject, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   AppError,
@@ -15,12 +15,13 @@ import {
   type ApiTokenView,
   type ChangePasswordRequest,
   type CreateApiTokenRequest,
+  type JwkSet,
   type LoginRequest,
   type RefreshRequest,
   type TokenPair,
   type UserView,
 } from '@opsdesk/contracts';
-import { CurrentPrincipal, Public, RevocationStore, type Principal } from '@opsdesk/auth';
+import { AccessTokenVerifier, CurrentPrincipal, Public, RevocationStore, type Principal } from '@opsdesk/auth';
 import { RpcClient } from '@opsdesk/messaging';
 import { openApiSchema } from '../common/openapi';
 import { rpcContext, type AuthedRequest } from '../common/request-context';
@@ -33,7 +34,18 @@ export class AuthController {
   constructor(
     private readonly rpc: RpcClient,
     @Inject(RevocationStore) private readonly revocations: RevocationStore,
+    @Inject(AccessTokenVerifier) private readonly verifier: AccessTokenVerifier,
   ) {}
+
+  @Public()
+  @Get('jwks.json')
+  @Header('Cache-Control', 'public, max-age=300')
+  @ApiOperation({ summary: 'Public keys (JWK Set) that verify access tokens; empty when JWT_ALGORITHM is HS*' })
+  async jwks(): Promise<JwkSet> {
+    if (!this.verifier.ready) await this.verifier.refresh().catch(() => undefined);
+    if (!this.verifier.ready) throw new AppError(ErrorCodes.UPSTREAM_UNAVAILABLE, 'Access-token keys are not loaded yet');
+    return this.verifier.jwks();
+  }
 
   @Public()
   @AuthAttemptLimit()

@@ -1,5 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { InternalTokens } from '@opsdesk/auth';
+import { ContextSigner, InternalTokenIssuer } from '@opsdesk/auth';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
 import { InternalProxy } from './internal-proxy';
 
@@ -8,12 +8,13 @@ import { InternalProxy } from './internal-proxy';
 @Module({
   providers: [
     {
-      provide: InternalTokens,
+      // internal HTTP tokens are signed with the same context key as the RPC contexts (docs/SECURITY.md)
+      provide: InternalTokenIssuer,
       inject: [GATEWAY_CONFIG],
-      useFactory: (c: GatewayConfig) => new InternalTokens(c.INTERNAL_TOKEN_SECRET ?? c.JWT_SECRET),
+      useFactory: (c: GatewayConfig) => new InternalTokenIssuer(new ContextSigner('gateway', c.GATEWAY_CONTEXT_PRIVATE_KEY)),
     },
     InternalProxy,
   ],
-  exports: [InternalTokens, InternalProxy],
+  exports: [InternalTokenIssuer, InternalProxy],
 })
 export class CommonModule {}

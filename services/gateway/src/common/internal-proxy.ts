@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { InternalTokens } from '@opsdesk/auth';
+import { InternalTokenIssuer } from '@opsdesk/auth';
 import { ErrorCodes, type FieldError } from '@opsdesk/contracts';
 import { traceHeaders } from '@opsdesk/observability';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
@@ -48,16 +48,29 @@ export class InternalProxy {
   private readonly logger = new Logger(InternalProxy.name);
 
   constructor(
-    private readonly tokens: InternalTokens,
+    private readonly tokens: InternalTokenIssuer,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly events: GatewayEventPublisher,
   ) {}
+
+  /** The service behind an internal base URL: the token's audience, so a service cannot replay it at another. */
+  private audienceOf(baseUrl: string): string {
+    const byUrl: Array<[string, string]> = [
+      [this.config.ARTIFACTS_URL, 'artifacts'],
+      [this.config.INVENTORY_URL, 'inventory'],
+      [this.config.AUDIT_URL, 'audit'],
+    ];
+    const origin = new URL(baseUrl).origin;
+    const hit = byUrl.find(([url]) => new URL(url).origin === origin);
+    if (!hit) throw new Error(`InternalProxy: ${baseUrl} is not a configured internal service URL`);
+    return hit[1];
+  }
 
   forward(req: AuthedRequest, reply: FastifyReply, baseUrl: string, path: string, opts: ForwardOptions = {}): Promise<void> {
     const method = (opts.method ?? req.method).toUpperCase();
     const requestId = String(req.id);
     if (!req.user) throw new Error('InternalProxy.forward needs an authenticated request');
-    const token = this.tokens.sign({ principal: req.user, actor: actorOf(req), request_id: requestId, method, path });
+    const token = this.tokens.sign({ principal: req.user, actor: actorOf(req), request_id: requestId, aud: this.audienceOf(baseUrl), method, path });
     const headers: Record<string, string> = { authorization: `Internal ${token}`, 'x-request-id': requestId, ...traceHeaders() };
     if (opts.streamBody) {
       for (const h of FORWARD_HEADERS) {

@@ -14,7 +14,11 @@ export function actorOf(req: AuthedRequest): Actor {
   };
 }
 
-/** What travels with every RPC: who asks (user, ip, user agent) and for which request. */
+/**
+ * What travels with every RPC: who asks (user, ip, user agent), with which role, and for which request.
+ * The RpcClient signs it, so services can re-check the role (docs/SECURITY.md "RPC caller context").
+ */
 export function rpcContext(req: AuthedRequest): RpcContext {
-  return { actor: actorOf(req), request_id: String(req.id) };
+  const principal = req.user ? { user_id: req.user.user_id, role: req.user.role } : null;
+  return { actor: actorOf(req), request_id: String(req.id), principal };
 }

@@ -1,10 +1,11 @@
-import { boolEnv, commonEnvShape, corsOriginsSchema, intEnv, internalTokenEnvShape, jwtEnvShape, loadConfigOrExit, parseConfig, portEnv } from '@opsdesk/config';
+import { boolEnv, commonEnvShape, corsOriginsSchema, gatewayContextPrivateKeyEnvShape, intEnv, jwtEnvShape, loadConfigOrExit, parseConfig, portEnv } from '@opsdesk/config';
 import { z } from 'zod';
 
 export const gatewayEnvShape = {
   ...commonEnvShape,
   ...jwtEnvShape,
-  ...internalTokenEnvShape,
+  // signs every RPC caller context and internal HTTP token (docs/SECURITY.md); only the gateway holds it
+  ...gatewayContextPrivateKeyEnvShape,
   GATEWAY_PORT: portEnv(8000),
   CORS_ORIGINS: corsOriginsSchema,
   /** honour X-Forwarded-For from a reverse proxy (nginx) for client IPs */
@@ -14,6 +15,8 @@ export const gatewayEnvShape = {
   RATE_LIMIT_AUTH_BURST: intEnv(5, 1, 100_000),
   /** API requests per minute per user */
   RATE_LIMIT_API_PER_MINUTE: intEnv(100, 1, 1_000_000),
+  /** how often the gateway re-reads auth's access-token public keys (JWKS); an unknown kid also triggers a read */
+  JWKS_REFRESH_SECONDS: intEnv(300, 1, 86_400),
   /** API token verification cache */
   API_TOKEN_CACHE_SECONDS: intEnv(30, 0, 3600),
   /** where the built web console lives (served at /) */

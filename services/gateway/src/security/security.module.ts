@@ -1,15 +1,17 @@
-import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Injectable, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import {
+  AccessTokenVerifier,
   AuthenticationGuard,
+  JwksCache,
   DENIED_LISTENER,
   PermissionsGuard,
   RevocationStore,
   createApiTokenStrategy,
   createJwtStrategy,
 } from '@opsdesk/auth';
-import { RpcPatterns, type VerifiedPrincipal } from '@opsdesk/contracts';
+import { AUTH_JWKS_PATTERN, RpcPatterns, type JwkSet, type VerifiedPrincipal } from '@opsdesk/contracts';
 import { NATS_HANDLES, RpcCallError, RpcClient, type NatsHandles } from '@opsdesk/messaging';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
 import { GatewayEventPublisher } from '../events/gateway-event.publisher';
@@ -21,10 +23,32 @@ import type { DeniedListener } from '@opsdesk/auth';
 
 @Injectable()
 class RevocationStoreLifecycle implements OnApplicationShutdown {
-  constructor(@Inject(RevocationStore) private readonly store: RevocationStore) {}
+  constructor(
+    @Inject(RevocationStore) private readonly store: RevocationStore,
+    @Inject(AccessTokenVerifier) private readonly verifier: AccessTokenVerifier,
+  ) {}
   onApplicationShutdown(): void {
     this.store.stop();
+    this.verifier.stop();
   }
+}
+
+/**
+ * Access-token verification. EdDSA (default): auth's public keys only, fetched over RPC (`auth.jwks`) at
+ * boot and cached; the gateway's configuration has no signing key, so it cannot mint an access token.
+ * HS*: the shared JWT_SECRET (the weaker, guide-compatible mode).
+ */
+async function accessTokenVerifier(config: GatewayConfig, rpc: RpcClient): Promise<AccessTokenVerifier> {
+  if (config.JWT_ALGORITHM !== 'EdDSA') return AccessTokenVerifier.hmac(config.JWT_ALGORITHM, config.JWT_SECRET);
+  const log = new Logger('JwksCache');
+  const cache = new JwksCache({
+    fetch: () => rpc.call<JwkSet>(AUTH_JWKS_PATTERN, {}, { actor: null, request_id: null }, 5000),
+    refreshIntervalMs: config.JWKS_REFRESH_SECONDS * 1000,
+    onError: (err) => log.warn(`access-token keys (JWKS) not refreshed: ${err instanceof Error ? err.message : String(err)}`),
+  });
+  // one attempt before serving (auth is normally up first); readiness stays false until a set is loaded
+  await cache.start();
+  return AccessTokenVerifier.fromJwks(cache);
 }
 
 /**
@@ -44,12 +68,16 @@ class RevocationStoreLifecycle implements OnApplicationShutdown {
         return store;
       },
     },
+    {
+      provide: AccessTokenVerifier,
+      inject: [GATEWAY_CONFIG, RpcClient],
+      useFactory: accessTokenVerifier,
+    },
     RevocationStoreLifecycle,
     {
       provide: 'JWT_STRATEGY',
-      inject: [GATEWAY_CONFIG, RevocationStore],
-      useFactory: (config: GatewayConfig, store: RevocationStore) =>
-        new (createJwtStrategy({ secret: config.JWT_SECRET, algorithm: config.JWT_ALGORITHM }, store))(),
+      inject: [AccessTokenVerifier, RevocationStore],
+      useFactory: (verifier: AccessTokenVerifier, store: RevocationStore) => new (createJwtStrategy({ verifier }, store))(),
     },
     {
       provide: 'API_TOKEN_STRATEGY',
@@ -88,6 +116,6 @@ class RevocationStoreLifecycle implements OnApplicationShutdown {
     { provide: APP_GUARD, useExisting: RateLimitGuard },
     { provide: APP_GUARD, useClass: PermissionsGuard },
   ],
-  exports: [RevocationStore, RateLimitGuard],
+  exports: [RevocationStore, RateLimitGuard, AccessTokenVerifier],
 })
 export class SecurityModule {}

@@ -1,5 +1,6 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { InternalTokens } from '@opsdesk/auth';
+import { internalTokensFor } from '@opsdesk/platform';
 import { INVENTORY_CONFIG, type InventoryConfig } from './inventory.config';
 
 /** Config and the internal-token verifier (CSV import/export arrive on the internal HTTP port). */
@@ -11,7 +12,7 @@ export class InventoryConfigModule {
       module: InventoryConfigModule,
       providers: [
         { provide: INVENTORY_CONFIG, useValue: config },
-        { provide: InternalTokens, useFactory: () => new InternalTokens(config.INTERNAL_TOKEN_SECRET ?? config.JWT_SECRET) },
+        { provide: InternalTokens, useFactory: () => internalTokensFor('inventory', config) },
       ],
       exports: [INVENTORY_CONFIG, InternalTokens],
     };

@@ -1,12 +1,13 @@
-import { commonEnvShape, databaseEnvShape, intEnv, internalTokenEnvShape, loadConfigOrExit, parseConfig, portEnv } from '@opsdesk/config';
+import { artifactsContextPublicKeyEnvShape, commonEnvShape, databaseEnvShape, gatewayContextPublicKeyEnvShape, intEnv, loadConfigOrExit, parseConfig, portEnv } from '@opsdesk/config';
 import { z } from 'zod';
 
 export const inventoryEnvShape = {
   ...commonEnvShape,
   ...databaseEnvShape,
-  ...internalTokenEnvShape,
-  /** internal tokens from the gateway are keyed by INTERNAL_TOKEN_SECRET, or by JWT_SECRET when that is unset */
-  JWT_SECRET: z.string({ required_error: 'is required' }).min(16, 'must be at least 16 characters (32 in production)'),
+  // verifies the gateway's signed RPC contexts and internal HTTP tokens (docs/SECURITY.md)
+  ...gatewayContextPublicKeyEnvShape,
+  // artifacts asks inventory about hosts with contexts signed by its own key (only for patterns marked @RpcCallers)
+  ...artifactsContextPublicKeyEnvShape,
   INVENTORY_PORT: portEnv(8002),
   /** the team's Prometheus (node_exporter series); the admin's integration setting overrides it */
   PROMETHEUS_URL: z.string().url('must be an http(s) URL').regex(/^https?:\/\//, 'must be an http(s) URL').optional(),

@@ -1,0 +1,17 @@
+import { Controller } from '@nestjs/common';
+import { MessagePattern } from '@nestjs/microservices';
+import { AUTH_JWKS_PATTERN, type JwkSet } from '@opsdesk/contracts';
+import { Public } from '@opsdesk/auth';
+import { AccessTokenKeys } from './access-token-keys';
+
+@Controller()
+export class JwksController {
+  constructor(private readonly keys: AccessTokenKeys) {}
+
+  /** Public keys for access-token verification: public data, asked for by the gateway (still signed by it). */
+  @Public()
+  @MessagePattern(AUTH_JWKS_PATTERN)
+  jwks(): JwkSet {
+    return this.keys.jwks();
+  }
+}

@@ -33,7 +33,7 @@ export default [
   },
   {
     // the restriction above is for contracts only
-    files: ['libs/!(contracts)/**/*.ts', 'services/**/*.ts', 'e2e/**/*.ts', 'bench/**/*.ts'],
+    files: ['libs/!(contracts)/**/*.ts', 'services/**/*.ts', 'e2e/**/*.ts', 'bench/**/*.ts', 'reliability/**/*.ts'],
     rules: { 'no-restricted-imports': 'off' },
   },
   {
@@ -44,7 +44,7 @@ export default [
     rules: { ...js.configs.recommended.rules, 'no-unused-vars': ['error', { argsIgnorePattern: '^_' }] },
   },
   {
-    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', 'e2e/**/*.ts', 'libs/testing/**/*.ts'],
+    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', 'e2e/**/*.ts', 'reliability/**/*.ts', 'libs/testing/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },
 ];

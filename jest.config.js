@@ -29,6 +29,9 @@ for (const group of ['libs', 'services']) {
   }
 }
 if (existsSync(join(__dirname, 'e2e'))) projects.push(project('e2e', 'e2e'));
+// The fault suite (reliability/, docs/RELIABILITY.md) starts whole systems and breaks them for minutes: it is a
+// project only when RELIABILITY is set (`ci`: the bounded run, `full`: every fault; `npm run test:reliability`).
+if (process.env.RELIABILITY) projects.push({ ...project('reliability', 'reliability'), testMatch: ['**/*.reliability-spec.ts'] });
 
 // One private nats-server with authorisation for the whole run (libs/testing/src/nats-global-setup.ts):
 // the suites never use an open broker. The root transform lets jest load those TypeScript files.

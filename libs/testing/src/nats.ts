@@ -49,6 +49,8 @@ export interface OwnNatsServer {
   start(): Promise<void>;
   /** removes the store */
   cleanup(): Promise<void>;
+  /** sends a signal to the running server (fault suites: SIGSTOP/SIGCONT freeze it; after SIGKILL, waits for the exit) */
+  signal(sig: NodeJS.Signals): Promise<void>;
 }
 
 /**
@@ -87,6 +89,19 @@ export async function startOwnNatsServer(opts: { names?: NatsNames } = {}): Prom
     port,
     stop,
     start,
+    async signal(sig) {
+      const p = proc;
+      if (!p || p.exitCode !== null || p.signalCode !== null) return;
+      if (sig !== 'SIGKILL') {
+        p.kill(sig);
+        return;
+      }
+      proc = null;
+      await new Promise<void>((resolve) => {
+        p.once('exit', () => resolve());
+        p.kill(sig);
+      });
+    },
     async cleanup() {
       await stop();
       rmSync(dir, { recursive: true, force: true });

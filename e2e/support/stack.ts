@@ -85,7 +85,7 @@ export interface StackOptions {
   /** per-service boot options, e.g. { auth: { relay: {...} } } */
   options?: Record<string, Record<string, unknown>>;
   natsUrl?: string;
-  /** the services' DATABASE_URL from the suite's (migrations and seeding use the real one), e.g. through a TcpProxy */
+  /** rewrites each service's own DATABASE_URL (migrations and seeding use the real one), e.g. through a TcpProxy */
   serviceDatabaseUrl?: (url: string) => string;
 }
 
@@ -101,11 +101,12 @@ export async function startStack(label: string, opts: StackOptions = {}): Promis
   // like `npm run provision:nats` in production: the services' own logins may only look at the stream and bucket
   await provisionNatsFromEnv(env, testNatsLogin(NATS_PROVISION_USER));
   await seedAdmin(env);
-  if (opts.serviceDatabaseUrl) env.DATABASE_URL = opts.serviceDatabaseUrl(db.url);
   const apps: Record<string, NestFastifyApplication> = {};
   const start = async (name: string, o?: Record<string, unknown>) => {
     // Each service connects with its own database login and its own NATS login (SPEC §7); the rest is shared.
-    const app = await serviceModule(name).bootstrapFromEnv({ ...serviceEnv({ env, logins }, name), ...natsServiceEnv(name) }, { quiet: true, ...(opts.options?.[name] ?? {}), ...(o ?? {}) });
+    const own = { ...serviceEnv({ env, logins }, name), ...natsServiceEnv(name) };
+    if (opts.serviceDatabaseUrl && own.DATABASE_URL) own.DATABASE_URL = opts.serviceDatabaseUrl(own.DATABASE_URL);
+    const app = await serviceModule(name).bootstrapFromEnv(own, { quiet: true, ...(opts.options?.[name] ?? {}), ...(o ?? {}) });
     apps[name] = app;
     env[`${name.toUpperCase()}_URL`] = urlOf(app);
     return app;

@@ -1,6 +1,6 @@
 import { connect, type NatsConnection } from 'nats';
 import { Client } from 'pg';
-import { waitFor } from '@opsdesk/testing';
+import { testNatsAdmin, waitFor } from '@opsdesk/testing';
 import type { Action, ActionKind } from './load';
 import type { System } from './system';
 
@@ -31,7 +31,7 @@ export async function withDb<T>(system: System, fn: (c: Client) => Promise<T>): 
 }
 
 export async function withNats<T>(system: System, fn: (nc: NatsConnection) => Promise<T>): Promise<T> {
-  const nc = await connect({ servers: system.natsUrl.split(','), timeout: 5000 });
+  const nc = await connect({ servers: system.natsUrl.split(','), timeout: 5000, ...testNatsAdmin() });
   try {
     return await fn(nc);
   } finally {

@@ -12,9 +12,11 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  NATS_PROVISION_USER,
   contextKeyEnv,
   freePort,
   generateAccessTokenKey,
+  natsServiceEnv,
   startOwnNatsServer,
   testAuditSigningKey,
   waitFor,
@@ -58,6 +60,8 @@ function serviceEnv(service: string | null, sys: SystemDescription): NodeJS.Proc
     env[`${n.toUpperCase()}_PORT`] = String(port);
     env[`${n.toUpperCase()}_URL`] = `http://127.0.0.1:${port}`;
   }
+  // NATS requires logins: each service its own, the tools (migrate, provision:nats, seed) the provision login
+  Object.assign(env, natsServiceEnv(service ?? NATS_PROVISION_USER));
   void service; // per-service settings (an own DB login, a NATS user) branch on it
   return env;
 }
@@ -156,6 +160,7 @@ export class System {
     const system = new System(dir, pg, nats, cluster, sys);
     try {
       system.tool('migrate', [join(ROOT, 'scripts', 'migrate.mjs')]);
+      system.tool('provision-nats', [join(ROOT, 'scripts', 'provision-nats.mjs')]);
       system.tool('seed-admin', [join(ROOT, 'dist', 'services', 'auth', 'src', 'seed-admin.js')]);
       for (const s of SERVICES.filter((x) => x !== 'gateway')) system.launch(s, s, ports[s]);
       await system.waitReady(

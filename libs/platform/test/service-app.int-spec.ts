@@ -107,7 +107,14 @@ describe('service app: RPC, errors, tracing across NATS (real NATS)', () => {
   });
 
   it('refuses an unsigned call before the handler runs, and counts it', async () => {
-    const unsigned = new RpcClient({ servers: [TEST_NATS_URL], subjectPrefix: iso.RPC_SUBJECT_PREFIX, timeoutMs: 5000, name: 'probe-outsider' });
+    // on the broker (a NATS login that may send requests) but without the gateway's key
+    const unsigned = new RpcClient({
+      servers: [TEST_NATS_URL],
+      subjectPrefix: iso.RPC_SUBJECT_PREFIX,
+      timeoutMs: 5000,
+      name: 'probe-outsider',
+      credentials: testNatsAdminCredentials(),
+    });
     await unsigned.connect();
     try {
       const refused = (await unsigned.call('probe.fail', { kind: 'app' }, { actor: null, request_id: 'req-unsigned' }).catch((e: unknown) => e)) as RpcCallError;

@@ -69,6 +69,10 @@ describe('auth refuses to sign access tokens without its key in production', () 
       JWT_SECRET: 'x'.repeat(40),
       DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
       NATS_URL: 'nats://127.0.0.1:1',
+      // everything else production needs is there: the one missing piece is the signing key
+      NATS_USER: 'auth',
+      NATS_PASSWORD: 'p'.repeat(24),
+      GATEWAY_CONTEXT_PUBLIC_KEY: contextKeyEnv().GATEWAY_CONTEXT_PUBLIC_KEY as string,
     });
     expect(r.status).toBe(78);
     expect(r.stderr.trim().split('\n')).toEqual(['Invalid configuration: JWT_PRIVATE_KEY is required in production when JWT_ALGORITHM is EdDSA']);

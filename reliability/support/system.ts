@@ -22,6 +22,7 @@ import {
   waitFor,
   type OwnNatsServer,
 } from '@opsdesk/testing';
+import { DEFAULT_NATS_NAMES } from '@opsdesk/contracts';
 import { startOwnPostgres, type OwnPostgres } from './postgres';
 import { startOwnNatsCluster, type OwnNatsCluster } from './nats-cluster';
 
@@ -119,7 +120,7 @@ export class System {
     let cluster: OwnNatsCluster | null = null;
     try {
       if (opts.cluster) cluster = await startOwnNatsCluster();
-      else nats = await startOwnNatsServer();
+      else nats = await startOwnNatsServer({ names: DEFAULT_NATS_NAMES }); // the production subjects, stream and bucket
     } catch (err) {
       pg.cleanup();
       throw err;

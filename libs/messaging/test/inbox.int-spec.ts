@@ -5,7 +5,7 @@ import { createServiceDataSource } from '@opsdesk/database';
 import { createTestDatabase, natsIsolation, startTcpProxy, testNatsAdminCredentials, TEST_NATS_URL, waitFor, type TestDatabase } from '@opsdesk/testing';
 import type { EventEnvelope } from '@opsdesk/contracts';
 import { connectNats, ensureEventsStream, type NatsHandles } from '../src/nats';
-import { InboxConsumer } from '../src/inbox';
+import { InboxConsumer, type InboxHandler } from '../src/inbox';
 import { inboxFailuresSql, messagingTablesSql } from '../src/messaging-tables';
 
 const SCHEMA = 'inboxtest';
@@ -203,25 +203,37 @@ describe('inbox consumer (real Postgres + JetStream)', () => {
       }
     };
 
-    // The consumer reaches the real Postgres through a relay the test can cut: a database restart as the
-    // consumer sees it (connections reset, new ones refused) without stopping Postgres for other suites.
-    it('pauses longer than the whole retry schedule, loses nothing, dead-letters nothing, and resumes', async () => {
+    /**
+     * A consumer whose connections to the real Postgres go through a relay the test can cut: a database restart
+     * as the consumer sees it (connections reset, new ones refused) without stopping Postgres for other suites.
+     */
+    async function consumerBehindRelay(durable: string, filter: string, handler: InboxHandler, maxDeliver: number) {
       const proxy = await startTcpProxy(Number(new URL(db.url).port || 5432));
       const url = new URL(db.url);
       url.host = proxy.address;
       const cutDs = createServiceDataSource({ url: url.toString(), schema: SCHEMA, poolSize: 3, maxOverflow: 0 });
       await cutDs.initialize();
-      const c = new InboxConsumer(nats, cutDs, async (e, m) => {
-        await m.query(`INSERT INTO ${SCHEMA}.effects VALUES ($1, 6)`, [e.id]);
-      }, {
-        durable: 'dbdown',
+      const c = new InboxConsumer(nats, cutDs, handler, {
+        durable,
         stream: iso.EVENTS_STREAM,
-        filterSubject: `${iso.EVENTS_SUBJECT_PREFIX}.f.>`,
+        filterSubject: `${iso.EVENTS_SUBJECT_PREFIX}.${filter}`,
         schema: SCHEMA,
-        maxDeliver: 2,
+        maxDeliver,
         ackWaitMs: 1000,
         pauseBackoffMs: { initial: 100, max: 400 },
       });
+      const close = async () => {
+        await c.stop();
+        await cutDs.destroy().catch(() => undefined);
+        await proxy.close();
+      };
+      return { c, proxy, close };
+    }
+
+    it('pauses longer than the whole retry schedule, loses nothing, dead-letters nothing, and resumes', async () => {
+      const { c, proxy, close } = await consumerBehindRelay('dbdown', 'f.>', async (e, m) => {
+        await m.query(`INSERT INTO ${SCHEMA}.effects VALUES ($1, 6)`, [e.id]);
+      }, 2);
       try {
         await c.start();
         const before = envelope('f.item', { i: 'before' });
@@ -248,32 +260,17 @@ describe('inbox consumer (real Postgres + JetStream)', () => {
         // an outage is not the message's fault: no attempt was counted against any event
         expect((await ds.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.inbox_failures WHERE consumer = 'dbdown'`))[0].n).toBe(0);
       } finally {
-        await c.stop();
-        await cutDs.destroy().catch(() => undefined);
-        await proxy.close();
+        await close();
       }
     });
 
     it('a message that fails on its own is dead-lettered exactly once, counting only attempts made while the database was up', async () => {
-      const proxy = await startTcpProxy(Number(new URL(db.url).port || 5432));
-      const url = new URL(db.url);
-      url.host = proxy.address;
-      const cutDs = createServiceDataSource({ url: url.toString(), schema: SCHEMA, poolSize: 3, maxOverflow: 0 });
-      await cutDs.initialize();
       const bad = envelope('g.item', { bad: true });
       const good = envelope('g.item', { bad: false });
-      const c = new InboxConsumer(nats, cutDs, async (e, m) => {
+      const { c, proxy, close } = await consumerBehindRelay('dbdownpoison', 'g.>', async (e, m) => {
         if (e.id === bad.id) throw new Error('rejected by the handler');
         await m.query(`INSERT INTO ${SCHEMA}.effects VALUES ($1, 7)`, [e.id]);
-      }, {
-        durable: 'dbdownpoison',
-        stream: iso.EVENTS_STREAM,
-        filterSubject: `${iso.EVENTS_SUBJECT_PREFIX}.g.>`,
-        schema: SCHEMA,
-        maxDeliver: 3,
-        ackWaitMs: 1000,
-        pauseBackoffMs: { initial: 100, max: 400 },
-      });
+      }, 3);
       try {
         await c.start();
         proxy.cut();
@@ -295,9 +292,7 @@ describe('inbox consumer (real Postgres + JetStream)', () => {
           expect((await ds.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.inbox_failures WHERE consumer = 'dbdownpoison'`))[0].n).toBe(3),
         );
       } finally {
-        await c.stop();
-        await cutDs.destroy().catch(() => undefined);
-        await proxy.close();
+        await close();
       }
     });
   });

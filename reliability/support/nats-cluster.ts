@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'nats';
-import { freePort, waitFor } from '@opsdesk/testing';
+import { TEST_NATS_ADMIN_USER, freePort, testNatsAdmin, testNatsPasswords, waitFor } from '@opsdesk/testing';
 
 const DEPLOY_CONF = join(__dirname, '..', '..', 'deploy', 'nats', 'nats-cluster.conf');
 
@@ -49,6 +49,11 @@ export async function startOwnNatsCluster(): Promise<OwnNatsCluster> {
       .replace(/(cluster \{[\s\S]*?)listen:.*$/m, `$1listen: 127.0.0.1:${n.cluster}`);
     for (const [i, o] of nodes.entries())
       conf = conf.replace(`nats-route://nats-${i + 1}:6222`, `nats-route://127.0.0.1:${o.cluster}`);
+    // the operators' logins and permissions as shipped, plus the suite's own observer (consumer info, the poison
+    // message); passwords come from the environment as in production (NATS_PASSWORD_<LOGIN>)
+    const admin = testNatsAdmin();
+    conf = conf.replace(/authorization \{\n  users: \[\n/, (m) => `${m}    { user: ${JSON.stringify(TEST_NATS_ADMIN_USER)}, password: ${JSON.stringify(admin.pass)} }\n`);
+    if (!conf.includes(TEST_NATS_ADMIN_USER)) throw new Error(`could not add the suite's login to ${DEPLOY_CONF}`);
     if (conf.includes('0.0.0.0') || conf.includes(':6222'))
       throw new Error(`could not rewrite ${DEPLOY_CONF} for loopback`);
     n.conf = join(dir, `${n.name}.conf`);
@@ -57,7 +62,8 @@ export async function startOwnNatsCluster(): Promise<OwnNatsCluster> {
   const bin = process.env.NATS_SERVER_BIN ?? 'nats-server';
   const start = async (name: string) => {
     const n = nodes.find((x) => x.name === name)!;
-    n.proc = spawn(bin, ['-c', n.conf], { stdio: 'ignore' });
+    const passwords = Object.fromEntries(Object.entries(testNatsPasswords()).map(([u, p]) => [`NATS_PASSWORD_${u.toUpperCase()}`, p]));
+    n.proc = spawn(bin, ['-c', n.conf], { stdio: 'ignore', env: { ...process.env, ...passwords } });
   };
   const kill = async (name: string) => {
     const n = nodes.find((x) => x.name === name)!;
@@ -74,7 +80,7 @@ export async function startOwnNatsCluster(): Promise<OwnNatsCluster> {
   // JetStream is usable once the meta group has a leader: a stream can then be listed
   await waitFor(
     async () => {
-      const nc = await connect({ servers: url.split(','), timeout: 1000 }).catch(() => null);
+      const nc = await connect({ servers: url.split(','), timeout: 1000, ...testNatsAdmin() }).catch(() => null);
       if (!nc) return false;
       try {
         const jsm = await nc.jetstreamManager();

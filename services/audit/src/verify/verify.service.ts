@@ -21,25 +21,29 @@ export class VerifyService {
   ) {}
 
   async verify(req: VerifyAuditRequest): Promise<AuditVerifyResult> {
-    const [headRow] = (await this.dataSource.query(`SELECT seq, hash FROM audit.chain_head WHERE id = 1`)) as Array<{ seq: string; hash: string }>;
-    const head = { seq: Number(headRow.seq), hash: headRow.hash };
     const from = req.from_seq ?? 1;
     const toHead = req.to_seq === undefined;
-    // Up to the head read above: records appended while this runs (the head moves in the same transaction as
-    // the records it covers) are not half-seen as "records beyond the head" (found by the fault suite).
+    if (req.to_seq !== undefined && req.to_seq < from) {
+      throw new AppError(AuditErrorCodes.INVALID_RANGE, 'to_seq must not be below from_seq', [{ field: 'to_seq', message: 'below from_seq' }]);
+    }
+    // Order matters under concurrent writes (found by the fault suite): checkpoints first, then the head, then the
+    // records up to that head. A checkpoint is only ever signed at or below the head of its time, so every one read
+    // here is at or below the head read next — unless the head was moved back (tampering), which the verifier
+    // reports. Records appended meanwhile are beyond the head read and are not half-seen.
+    const cps = ((await this.dataSource.query(
+      `SELECT ${CHECKPOINT_COLUMNS} FROM audit.checkpoints WHERE seq >= $1 AND seq <= $2 ORDER BY seq`,
+      [from, req.to_seq ?? Number.MAX_SAFE_INTEGER],
+    )) as CheckpointRow[]).map(toCheckpoint);
+    const [headRow] = (await this.dataSource.query(`SELECT seq, hash FROM audit.chain_head WHERE id = 1`)) as Array<{ seq: string; hash: string }>;
+    const head = { seq: Number(headRow.seq), hash: headRow.hash };
     const to = req.to_seq ?? head.seq;
-    if (to < from) throw new AppError(AuditErrorCodes.INVALID_RANGE, 'to_seq must not be below from_seq', [{ field: 'to_seq', message: 'below from_seq' }]);
 
     let startPrevHash = GENESIS_HASH;
     if (from > 1) {
       const [prev] = (await this.dataSource.query(`SELECT hash FROM audit.records WHERE seq = $1`, [from - 1])) as Array<{ hash: string }>;
       startPrevHash = prev?.hash ?? '';
     }
-    // checkpoints are few (one per N records); records are streamed
-    const cps = ((await this.dataSource.query(
-      `SELECT ${CHECKPOINT_COLUMNS} FROM audit.checkpoints WHERE seq >= $1 AND seq <= $2 ORDER BY seq`,
-      [from, to],
-    )) as CheckpointRow[]).map(toCheckpoint);
+    // checkpoints are few (one per N records, read above); records are streamed
     const verifier = new ChainVerifier({ publicKeys: this.chain.publicKeys, checkpoints: cps, contiguous: true, startSeq: from, startPrevHash, toHead });
 
     let after = from - 1;

@@ -18,6 +18,8 @@ describe('classifyFailure', () => {
     ['socket refused', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })],
     ['pool exhausted', new Error('timeout exceeded when trying to connect')],
     ['connection terminated', new Error('Connection terminated unexpectedly')],
+    // seen by the fault suite during a Postgres fast stop: the transaction's connection went away under it
+    ['a released query runner (TypeORM)', Object.assign(new Error('Database connection provided by a query runner was already released, cannot continue to use its querying methods anymore.'), { name: 'QueryRunnerProviderAlreadyReleasedError' })],
     ['a client closed under the query (node-postgres)', new Error('Client was closed and is not queryable')],
     ['a rollback after the connection died (TypeORM)', new Error('Transaction is not started yet, start transaction before committing or rolling it back.')],
     ['wrapped by TypeORM', typeormWrapped(pgError('57P01'))],

@@ -41,7 +41,7 @@ const UNAVAILABLE_APP_CODE = /\.(SERVICE_UNAVAILABLE|UPSTREAM_UNAVAILABLE|UPSTRE
 
 /** Messages of errors that carry no code (pg-pool, node-postgres, TypeORM) but are about the connection. */
 const DEPENDENCY_MESSAGE =
-  /connection terminated|timeout exceeded when trying to connect|connection (?:error|refused|reset|closed|lost)|client has encountered a connection error|terminating connection|the database system is (?:starting up|shutting down|in recovery)|cannot use a pool after calling end|query read timeout|connection timeout|socket hang up|not connected|query runner already released|driver not connected|not queryable|client was closed|transaction is not started|connection is not open/i;
+  /connection terminated|timeout exceeded when trying to connect|connection (?:error|refused|reset|closed|lost)|client has encountered a connection error|terminating connection|the database system is (?:starting up|shutting down|in recovery)|cannot use a pool after calling end|query read timeout|connection timeout|socket hang up|not connected|query runner already released|was already released|driver not connected|not queryable|client was closed|transaction is not started|connection is not open/i;
 
 function codeOf(e: unknown): string | undefined {
   const c = (e as { code?: unknown } | null)?.code;

@@ -22,7 +22,8 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
+import { contextKeyEnv, createTestDatabase, freePort } from '@opsdesk/testing';
+import { provisionNatsFromEnv } from '@opsdesk/messaging';
 import { connect } from 'nats';
 import { runMigrations } from '@opsdesk/database';
 import { createDataSource as authDataSource } from '../../services/auth/src/database/data-source';
@@ -147,18 +148,6 @@ async function waitReady(port: number, name: string): Promise<void> {
   throw new Error(`${name} not ready on ${port}`);
 }
 
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
 function table(rows: Row[]): string {
   const head = ['t(s)', 'writes', ...SERVICES.map((s) => `${s} rss/heap/heap-after-gc MB`)];
   const lines = [head.join(' | ')];
@@ -170,13 +159,8 @@ function table(rows: Row[]): string {
 
 async function main(): Promise<void> {
   const id = randomBytes(4).toString('hex');
-  const dbName = `opsdesk_bench_mem_${id}`;
-  const admin = new Client({ connectionString: PG_ADMIN });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${dbName}"`);
-  await admin.end();
-  const dbUrl = new URL(PG_ADMIN);
-  dbUrl.pathname = `/${dbName}`;
+  const db = await createTestDatabase('benchmem', PG_ADMIN);
+  const dbUrl = new URL(db.url);
   const ports: Record<Service, number> = { auth: await freePort(), inventory: await freePort(), audit: await freePort(), gateway: await freePort() };
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -205,8 +189,12 @@ async function main(): Promise<void> {
   try {
     for (const ds of [authDataSource, inventoryDataSource, auditDataSource]) await runMigrations(ds(env.DATABASE_URL as string));
     await seedAdmin(env);
+    // the services only look at the stream and bucket (npm run provision:nats in production)
+    await provisionNatsFromEnv(env);
+    // caller-context keys: the gateway signs every RPC, the services verify (each process sees them all here)
+    const contextKeys = contextKeyEnv();
     for (const s of SERVICES) {
-      const own: NodeJS.ProcessEnv = { ...env };
+      const own: NodeJS.ProcessEnv = { ...env, ...contextKeys };
       if (s === 'auth') own.JWT_PRIVATE_KEY = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
       if (s === 'audit') own.AUDIT_SIGNING_KEY = generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
       procs[s] = new ServiceProcess(s, own);
@@ -333,10 +321,7 @@ async function main(): Promise<void> {
       await jsm.streams.delete(`KV_${env.REVOCATION_BUCKET}`).catch(() => undefined);
       await nc.close();
     }
-    const a = new Client({ connectionString: PG_ADMIN });
-    await a.connect();
-    await a.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
-    await a.end();
+    await db.drop().catch(() => undefined);
   }
 }
 

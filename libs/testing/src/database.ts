@@ -18,9 +18,9 @@ function withDatabase(url: string, name: string): string {
 }
 
 /** A fresh database per suite, so suites run in parallel without seeing each other's rows. */
-export async function createTestDatabase(label = 'suite'): Promise<TestDatabase> {
+export async function createTestDatabase(label = 'suite', adminUrl = TEST_PG_ADMIN_URL): Promise<TestDatabase> {
   const name = `opsdesk_t_${label.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 20)}_${randomBytes(4).toString('hex')}`;
-  const admin = new Client({ connectionString: TEST_PG_ADMIN_URL });
+  const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE "${name}"`);
@@ -29,9 +29,9 @@ export async function createTestDatabase(label = 'suite'): Promise<TestDatabase>
   }
   return {
     name,
-    url: withDatabase(TEST_PG_ADMIN_URL, name),
+    url: withDatabase(adminUrl, name),
     async drop() {
-      const c = new Client({ connectionString: TEST_PG_ADMIN_URL });
+      const c = new Client({ connectionString: adminUrl });
       await c.connect();
       try {
         await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);

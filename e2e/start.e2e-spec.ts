@@ -56,6 +56,7 @@ async function within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
 const alive = (pid: number) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
 
 describe('npm start on a fresh state directory (embedded Postgres, own nats-server, supervised services)', () => {
+  let closed: string;
   let state: string;
   let proc: ChildProcess;
   let out = '';
@@ -63,9 +64,11 @@ describe('npm start on a fresh state directory (embedded Postgres, own nats-serv
   let exited: Promise<number | null>;
 
   beforeAll(async () => {
-    // the embedded Postgres runs as the `postgres` user when we are root: it must be able to reach its directory
-    state = mkdtempSync(join(tmpdir(), 'opsdesk-start-'));
-    chmodSync(state, 0o755);
+    // inside a directory no other user may enter (like a checkout in root's home, mode 700): as root the embedded
+    // Postgres must still start (scripts/lib/embedded-postgres.mjs runs it in a user namespace, not as another user)
+    closed = mkdtempSync(join(tmpdir(), 'opsdesk-start-'));
+    chmodSync(closed, 0o700);
+    state = join(closed, 'state');
     for (const name of [...SERVICES, 'pg', 'nats']) ports[name] = await freePort();
     const env: NodeJS.ProcessEnv = { ...process.env, OPSDESK_STATE_DIR: state, LOG_LEVEL: 'warn', EMBEDDED_PG_PORT: String(ports.pg), EMBEDDED_NATS_PORT: String(ports.nats) };
     for (const v of ['DATABASE_URL', 'NATS_URL', 'JWT_SECRET', 'JWT_ALGORITHM', 'JWT_PRIVATE_KEY', 'ADMIN_PASSWORD', 'ADMIN_EMAIL', 'ARTIFACT_STORAGE_PATH', 'PROMETHEUS_URL', 'AUDIT_SIGNING_KEY']) delete env[v];
@@ -83,7 +86,7 @@ describe('npm start on a fresh state directory (embedded Postgres, own nats-serv
       proc.kill('SIGINT');
       if ((await within(exited, 60_000)) === 'timeout') process.kill(-proc.pid!, 'SIGKILL');
     }
-    rmSync(state, { recursive: true, force: true });
+    rmSync(closed, { recursive: true, force: true });
   }, 90_000);
 
   const gateway = () => `http://127.0.0.1:${ports.gateway}`;

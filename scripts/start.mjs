@@ -14,6 +14,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { migrateAll } from './migrate.mjs';
+import { startEmbeddedPostgres } from './lib/embedded-postgres.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -119,50 +120,27 @@ function serviceEnv(env, service) {
   return out;
 }
 
-/**
- * embedded-postgres installs process-wide signal hooks (async-exit-hook) that stop Postgres and exit with
- * 128+signal as soon as Postgres is down, racing our own shutdown (services first, then Postgres, then NATS)
- * and leaving services or nats-server behind. Our shutdown stops Postgres itself, so those hooks go.
- */
-async function importWithoutExitHooks(name) {
-  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'];
-  const before = new Map(events.map((e) => [e, process.listeners(e)]));
-  const mod = await import(name);
-  for (const e of events) for (const l of process.listeners(e)) if (!before.get(e).includes(l)) process.removeListener(e, l);
-  return mod;
-}
-
 async function startPostgres() {
   if (process.env.DATABASE_URL) {
     say(`database: ${process.env.DATABASE_URL.replace(/\/\/[^@]*@/, '//***@')} (one login for everything; see docs/OPERATIONS.md "Database logins")`);
     return { migrator: process.env.DATABASE_URL };
   }
-  const { default: EmbeddedPostgres } = await importWithoutExitHooks('embedded-postgres');
   const dir = join(state, 'pg');
   const port = await pickPort(Number(process.env.EMBEDDED_PG_PORT ?? 54329));
   const password = persistedSecret('pg-password', 24);
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const pg = new EmbeddedPostgres({
-    databaseDir: dir,
-    port,
-    user: 'postgres',
-    password,
-    persistent: true,
-    createPostgresUser: isRoot, // postgres refuses to run as root: the package runs it as a `postgres` user
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
-    onLog: () => {},
-    onError: (e) => process.stderr.write(`[postgres] ${String(e).trim()}\n`),
-  });
-  if (!existsSync(join(dir, 'PG_VERSION'))) {
-    say(`initialising the embedded Postgres in ${shown('pg')} (first start only)…`);
-    await pg.initialise();
+  if (!existsSync(join(dir, 'PG_VERSION'))) say(`initialising the embedded Postgres in ${shown('pg')} (first start only)…`);
+  let pg;
+  try {
+    pg = await startEmbeddedPostgres({ dataDir: dir, port, password });
+  } catch (e) {
+    die(`embedded Postgres: ${e.message}`);
   }
-  await pg.start();
   cleanups.push(async () => {
     say('stopping Postgres…');
     await pg.stop();
   });
-  const client = pg.getPgClient();
+  const { Client } = require('pg');
+  const client = new Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' });
   await client.connect();
   const exists = await client.query(`SELECT 1 FROM pg_database WHERE datname = 'opsdesk'`);
   if (exists.rowCount === 0) await client.query('CREATE DATABASE opsdesk');

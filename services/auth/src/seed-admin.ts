@@ -4,7 +4,7 @@
  * once and saved to .opsdesk/admin-password (mode 600).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as argon2 from 'argon2';
 import { EventTypes, passwordProblems } from '@opsdesk/contracts';
@@ -25,6 +25,8 @@ export interface SeedResult {
   created: boolean;
   email: string;
   generatedPassword?: string;
+  /** where the generated password was saved (owner-only) */
+  passwordFile?: string;
 }
 
 export async function seedAdmin(env: NodeJS.ProcessEnv = process.env): Promise<SeedResult> {
@@ -69,13 +71,15 @@ export async function seedAdmin(env: NodeJS.ProcessEnv = process.env): Promise<S
         data: { user_id: user.id, email, role: 'admin', seeded: true },
       });
     });
+    let passwordFile: string | undefined;
     if (generated) {
       // OPSDESK_STATE_DIR: where npm start keeps local state (.opsdesk in the repository by default)
       const dir = env.OPSDESK_STATE_DIR || join(findRepoRoot() ?? process.cwd(), '.opsdesk');
       mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'admin-password'), `${generated}\n`, { mode: 0o600 });
+      passwordFile = join(dir, 'admin-password');
+      writeFileSync(passwordFile, `${generated}\n`, { mode: 0o600 });
     }
-    return { created: true, email, generatedPassword: generated };
+    return { created: true, email, generatedPassword: generated, passwordFile };
   } finally {
     await ds.destroy();
   }
@@ -88,7 +92,7 @@ if (require.main === module) {
     .then((r) => {
       if (!r.created) process.stdout.write(`admin ${r.email} already exists; nothing changed\n`);
       else if (r.generatedPassword)
-        process.stdout.write(`created admin ${r.email} with generated password: ${r.generatedPassword}\n(saved to .opsdesk/admin-password; change it after the first login)\n`);
+        process.stdout.write(`created admin ${r.email} with generated password: ${r.generatedPassword}\n(saved to ${relative(process.cwd(), r.passwordFile ?? '') || r.passwordFile}; change it after the first login)\n`);
       else process.stdout.write(`created admin ${r.email} (password from ADMIN_PASSWORD)\n`);
     })
     .catch((err: unknown) => {

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { startTcpProxy, type TcpProxy } from '@opsdesk/testing';
+import { startTcpProxy, TEST_PG_ADMIN_URL, type TcpProxy } from '@opsdesk/testing';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, createUser, login, randomIp, startStack, urlOf, waitFor, type Stack } from './support/stack';
 
 /**
@@ -13,7 +13,7 @@ let proxy: TcpProxy;
 let admin: { access: string; refresh: string };
 
 beforeAll(async () => {
-  proxy = await startTcpProxy(5432);
+  proxy = await startTcpProxy(Number(new URL(TEST_PG_ADMIN_URL).port || 5432));
   stack = await startStack('dbout', {
     services: ['auth', 'inventory', 'audit'],
     env: { RATE_LIMIT_API_PER_MINUTE: '100000', RATE_LIMIT_AUTH_PER_MINUTE: '1000', RATE_LIMIT_AUTH_BURST: '1000' },

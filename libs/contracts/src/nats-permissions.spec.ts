@@ -6,10 +6,22 @@ import {
   natsServicePermissions,
   renderNatsAuthorization,
 } from './nats-permissions';
+import { DEFAULT_EVENT_SUBJECT_PREFIX, DEFAULT_EVENTS_STREAM } from './events';
+import { DEFAULT_RPC_SUBJECT_PREFIX } from './rpc';
+import { DEFAULT_REVOCATION_BUCKET } from './auth';
 
 // The model's properties (SPEC §7), independent of any server; e2e/nats-authorisation.e2e-spec.ts proves
 // nats-server enforces them.
 describe('NATS permission model', () => {
+  it('is computed for the same default names the services use (this file has no imports, so a test ties them)', () => {
+    expect(DEFAULT_NATS_NAMES).toEqual({
+      rpcPrefix: DEFAULT_RPC_SUBJECT_PREFIX,
+      eventPrefix: DEFAULT_EVENT_SUBJECT_PREFIX,
+      stream: DEFAULT_EVENTS_STREAM,
+      bucket: DEFAULT_REVOCATION_BUCKET,
+    });
+  });
+
   const all = natsPermissionSet();
   const of = (user: string) => all.find((u) => u.user === user)!;
 

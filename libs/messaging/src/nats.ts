@@ -9,7 +9,7 @@ import {
   DiscardPolicy,
   nanos,
 } from 'nats';
-import { natsInboxPrefix } from '@opsdesk/contracts';
+import { DEFAULT_EVENT_SUBJECT_PREFIX, DEFAULT_EVENTS_STREAM, DEFAULT_REVOCATION_BUCKET, natsInboxPrefix } from '@opsdesk/contracts';
 
 export interface NatsHandles {
   nc: NatsConnection;
@@ -131,10 +131,10 @@ export async function provisionNatsFromEnv(env: NodeJS.ProcessEnv, creds?: NatsC
   const nats = await connectNats(servers, 'opsdesk-provision', creds ?? { user: env.NATS_USER || undefined, pass: env.NATS_PASSWORD || undefined });
   try {
     await provisionNats(nats, {
-      name: env.EVENTS_STREAM || 'OPSDESK_EVENTS',
-      subjectPrefix: env.EVENTS_SUBJECT_PREFIX || 'opsdesk',
+      name: env.EVENTS_STREAM || DEFAULT_EVENTS_STREAM,
+      subjectPrefix: env.EVENTS_SUBJECT_PREFIX || DEFAULT_EVENT_SUBJECT_PREFIX,
       replicas: Number(env.EVENTS_STREAM_REPLICAS || 1),
-      revocationBucket: env.REVOCATION_BUCKET || 'OPSDESK_REVOCATIONS',
+      revocationBucket: env.REVOCATION_BUCKET || DEFAULT_REVOCATION_BUCKET,
       // auth's RevocationService keeps entries for the longest access-token lifetime plus an hour
       revocationTtlMs: (Number(env.JWT_EXPIRATION_HOURS || 24) + 1) * 3600_000,
     });

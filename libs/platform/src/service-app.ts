@@ -7,7 +7,7 @@ import { DataSource } from 'typeorm';
 import { ContextVerifier } from '@opsdesk/auth';
 import type { NewEvent } from '@opsdesk/contracts';
 import { OutboxWriter, PrefixedNatsServer, RpcErrorFilter, RpcObservabilityInterceptor, natsAuthOptions, type NatsCredentials } from '@opsdesk/messaging';
-import { JsonLogger, initMetrics, installHttpMetrics, requestContext } from '@opsdesk/observability';
+import { JsonLogger, initMetrics, installHttpMetrics, requestContext, stopTracing } from '@opsdesk/observability';
 import { natsServers as natsServersOf, trustedCallerKeys } from '@opsdesk/config';
 import { RpcCallerGuard } from './rpc-caller.guard';
 
@@ -114,6 +114,7 @@ export function installGracefulShutdown(app: NestFastifyApplication, rpcServer: 
     void (async () => {
       const left = rpcServer ? await rpcServer.stopAccepting(SHUTDOWN_BUDGET_MS / 2) : 0;
       await app.close();
+      await stopTracing(); // flushes the spans still batched for the exporter
       const line = { level: 'info', service, msg: `stopped on ${signal} in ${Date.now() - started} ms`, unanswered_requests: left };
       process.stdout.write(`${JSON.stringify(line)}\n`);
       process.exit(0);
@@ -141,10 +142,6 @@ function outboxAuditOf(app: INestApplication): ((event: NewEvent) => Promise<voi
   return async (event) => {
     await dataSource.transaction((m) => outbox.add(m, event));
   };
-}
-
-export async function closeQuietly(app: INestApplication | null | undefined): Promise<void> {
-  if (app) await app.close().catch(() => undefined);
 }
 
 /** The config fields every internal service has (libs/config commonEnvShape). */

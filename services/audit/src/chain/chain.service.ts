@@ -6,7 +6,7 @@ import { counter } from '@opsdesk/observability';
 import { AUDIT_CONFIG, type AuditConfig } from '../config/audit.config';
 import { recordHash, sanitize, type ChainedRecord, type RecordBody } from './canonical';
 import { CHECKPOINT_ALG, checkpointKeyId, parsePublicKeyList, parseSigningKey, publishedKey, signCheckpoint } from './checkpoint-keys';
-import { RECORD_COLUMNS, insertRecordParams, insertRecordSql } from './record-row';
+import { RECORD_COLUMNS, insertRecordParams } from './record-row';
 import { traceIdFromTraceparent } from './traceparent';
 
 export type RecordInput = Omit<RecordBody, 'seq' | 'recorded_at'>;
@@ -68,20 +68,6 @@ export class ChainService implements OnApplicationBootstrap, OnApplicationShutdo
 
   onApplicationShutdown(): void {
     if (this.timer) clearInterval(this.timer);
-  }
-
-  /** Returns the appended record, or null when the event id is already in the chain. */
-  async append(manager: EntityManager, input: RecordInput): Promise<ChainedRecord | null> {
-    const [head] = (await manager.query(`SELECT seq, hash FROM audit.chain_head WHERE id = 1 FOR UPDATE`)) as Array<{ seq: string; hash: string }>;
-    const seq = Number(head.seq) + 1;
-    const body: RecordBody = { ...input, seq, recorded_at: new Date().toISOString() };
-    const record: ChainedRecord = { ...body, prev_hash: head.hash, hash: recordHash(head.hash, body) };
-    const inserted = (await manager.query(insertRecordSql(), insertRecordParams(record))) as unknown[];
-    if (inserted.length === 0) return null; // UNIQUE(event_id): recorded before under another inbox key
-    await manager.query(`UPDATE audit.chain_head SET seq = $1, hash = $2, updated_at = now() WHERE id = 1`, [seq, record.hash]);
-    if (seq % this.config.AUDIT_CHECKPOINT_EVERY === 0) await this.writeCheckpoint(manager, seq, record.hash);
-    this.appended.inc();
-    return record;
   }
 
   /**

@@ -50,13 +50,7 @@ export function toCheckpoint(row: CheckpointRow): AuditCheckpointView {
   return { seq: Number(row.seq), hash: row.hash, created_at: iso(row.created_at), key_id: row.key_id, alg: row.alg, signature: row.signature };
 }
 
-/** The INSERT of one chained record; the values are exactly what was hashed. */
-export function insertRecordSql(): string {
-  return `INSERT INTO audit.records (${RECORD_COLUMNS})
-          VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12::jsonb, $13, $14)
-          ON CONFLICT (event_id) DO NOTHING RETURNING seq`;
-}
-
+/** The values of one chained record's row, in RECORD_COLUMNS order: exactly what was hashed. */
 export function insertRecordParams(r: ChainedRecord): unknown[] {
   return [
     r.seq,

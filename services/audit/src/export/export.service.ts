@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { EventTypes, type Actor, type AuditFilters } from '@opsdesk/contracts';
+import { csvLine, EventTypes, type Actor, type AuditFilters } from '@opsdesk/contracts';
 import { OutboxWriter } from '@opsdesk/messaging';
 import { ChainService } from '../chain/chain.service';
 import { CHECKPOINT_COLUMNS, RECORD_COLUMNS, toCheckpoint, toRecord, type CheckpointRow, type RecordRow } from '../chain/record-row';
 import { filterConditions, givenFilters } from '../query/audit-filters';
-import { csvLine } from './csv';
 
 export type ExportFormat = 'csv' | 'jsonl';
 /** /2: checkpoints are Ed25519 (with `alg`) and a full export ends on a signed checkpoint of its head */

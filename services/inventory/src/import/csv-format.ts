@@ -6,8 +6,10 @@ import {
   HostRules,
   OperatingSystems,
   hostCrossFieldErrors,
+  FORMULA_START,
   normalizeTags,
   splitTags,
+  unneutralise,
   type FieldError,
   type HostDataField,
 } from '@opsdesk/contracts';
@@ -20,11 +22,8 @@ import {
  * hyphens as underscores, and the aliases of the original OpsDesk export (host, ip_address, env, labels, …).
  * Tags are one cell separated by ; , | or spaces.
  *
- * Spreadsheet formulas: the export prefixes a cell that starts with = + - @ TAB or CR with a single quote,
- * so a spreadsheet shows text instead of evaluating it. To make the export re-import to the identical
- * inventory, a cell that already starts with quotes followed by one of those characters gets one more quote
- * on export, and the import removes exactly one leading quote from any cell of the form '+[=+-@\t\r]. The pair
- * is a bijection: import(export(v)) === v for every v.
+ * Spreadsheet formulas: the export writes with the one CSV writer (libs/contracts/src/csv.ts), which neutralises
+ * formula starts; the import undoes exactly that (`unneutralise`), so import(export(v)) === v for every v.
  */
 
 export const HEADER_ALIASES: Record<string, HostDataField> = {
@@ -120,29 +119,6 @@ export function mapHeader(header: string[]): HeaderMapping {
   }
   for (const req of REQUIRED_COLUMNS) if (!seen.has(req)) problems.push({ field: 'columns', message: `missing required column ${req}` });
   return { fields, mapped, ignored, problems };
-}
-
-const FORMULA_START = /^[=+\-@\t\r]/;
-
-/** Export side: make a cell inert in spreadsheets (see the file comment for the round-trip rule). */
-export function neutralise(v: string): string {
-  return /^'*[=+\-@\t\r]/.test(v) ? `'${v}` : v;
-}
-
-/** Import side: undo exactly what neutralise() added. */
-export function unneutralise(v: string): string {
-  return /^'+[=+\-@\t\r]/.test(v) ? v.slice(1) : v;
-}
-
-/** One CSV cell (RFC 4180): quoted when it holds a quote, separator, line break or edge spaces. */
-export function csvCell(v: string | number | null): string {
-  if (v === null) return '';
-  const s = typeof v === 'number' ? String(v) : neutralise(v);
-  return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export function csvLine(cells: Array<string | number | null>): string {
-  return `${cells.map(csvCell).join(',')}\r\n`;
 }
 
 /** A validated row: present columns only (absent columns keep an existing host's values on update). */

@@ -1,9 +1,8 @@
 import { Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { HOST_DATA_FIELDS, type HostFilters } from '@opsdesk/contracts';
+import { csvLine, HOST_DATA_FIELDS, type HostFilters } from '@opsdesk/contracts';
 import { hostFilterSql } from '../hosts/hosts.service';
-import { csvLine } from './csv-format';
 
 const PAGE = 2000;
 

@@ -23,7 +23,13 @@ describe('login, me, refresh, logout', () => {
     const res = await request(stack.url).get('/api/auth/me').set(bearer(admin.access)).expect(200);
     expect(res.body).toMatchObject({ email: ADMIN_EMAIL, role: 'admin', is_active: true, mfa_enabled: false });
     expect(JSON.stringify(res.body)).not.toMatch(/hash|secret/i);
-    expect(res.headers['x-request-id']).toBeTruthy();
+    // a generated request id (UUID) when the client sent none; a well-formed one of the client's is kept, a
+    // malformed one replaced
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const own = await request(stack.url).get('/api/auth/me').set(bearer(admin.access)).set('X-Request-Id', 'ci-run.42:step-7').expect(200);
+    expect(own.headers['x-request-id']).toBe('ci-run.42:step-7');
+    const bad = await request(stack.url).get('/api/auth/me').set(bearer(admin.access)).set('X-Request-Id', 'x'.repeat(129)).expect(200);
+    expect(bad.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('refuses bad credentials with one answer for unknown email and wrong password', async () => {

@@ -2,7 +2,7 @@ import request from 'supertest';
 import { Client } from 'pg';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, createUser, login, startStack, waitFor, type Stack } from './support/stack';
 import { bearer, createHost, streamEvents } from './support/inventory';
-import { startPrometheusRig, waitForSeries, type PrometheusRig } from './support/prometheus';
+import { queryValue, startPrometheusRig, waitForSeries, type PrometheusRig } from './support/prometheus';
 
 let stack: Stack;
 let rig: PrometheusRig;
@@ -40,14 +40,24 @@ describe('telemetry from a real Prometheus scraping a real node exporter', () =>
     await waitForSeries(rig.url, `node_memory_MemTotal_bytes{instance="${rig.exporterTarget}"}`);
 
     await request(stack.url).post(`/api/hosts/${host.id}/metrics:refresh`).set(bearer(viewer)).expect(403);
+    // What Prometheus itself answers just before and just after the refresh brackets what the snapshot must hold
+    // (node exporter is scraped every second, the kernel's load average changes every 5 s).
+    const inst = `instance="${rig.exporterTarget}"`;
+    const cpuQuery = `100 * (1 - avg(irate(node_cpu_seconds_total{${inst},mode="idle"}[5m])))`;
+    const before = { load1: await queryValue(rig.url, `node_load1{${inst}}`), cpu: await queryValue(rig.url, cpuQuery) };
     const res = await request(stack.url).post(`/api/hosts/${host.id}/metrics:refresh`).set(bearer(operator)).expect(200);
+    const after = { load1: await queryValue(rig.url, `node_load1{${inst}}`), cpu: await queryValue(rig.url, cpuQuery) };
     const s = res.body;
     expect(s.host_id).toBe(host.id);
     expect(s.instance).toBe(rig.exporterTarget);
     expect(s.cpu.count).toBeGreaterThanOrEqual(1);
-    expect(s.cpu.usage_percent).toBeGreaterThanOrEqual(0);
-    expect(s.cpu.usage_percent).toBeLessThanOrEqual(100);
-    expect(s.load.load1).toBeGreaterThanOrEqual(0);
+    expect(s.cpu.count).toBe(await queryValue(rig.url, `count(node_cpu_seconds_total{${inst},mode="idle"})`));
+    // the snapshot's CPU usage is Prometheus's own figure (rounded to 0.01) from the moment of the refresh; the
+    // irate window can move by one scrape between the three queries, hence the bracket
+    expect(s.cpu.usage_percent).toBeGreaterThanOrEqual(Math.max(0, Math.min(before.cpu, after.cpu) - 0.01));
+    expect(s.cpu.usage_percent).toBeLessThanOrEqual(Math.min(100, Math.max(before.cpu, after.cpu) + 0.01));
+    expect(s.load.load1).toBeGreaterThanOrEqual(Math.min(before.load1, after.load1));
+    expect(s.load.load1).toBeLessThanOrEqual(Math.max(before.load1, after.load1));
     expect(s.memory.total_bytes).toBeGreaterThan(s.memory.available_bytes);
     expect(s.memory.available_bytes).toBeGreaterThan(0);
     expect(s.uptime_seconds).toBeGreaterThan(0);

@@ -78,3 +78,12 @@ export async function waitForSeries(url: string, query: string, timeoutMs = 60_0
     { timeoutMs, intervalMs: 250, what: `prometheus series ${query}` },
   );
 }
+
+/** The value of a query that yields one sample (instant query, now). */
+export async function queryValue(url: string, query: string): Promise<number> {
+  const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(query)}`);
+  const body = (await res.json()) as { data?: { result?: Array<{ value: [number, string] }> } };
+  const result = body.data?.result ?? [];
+  if (result.length !== 1) throw new Error(`${query}: expected one sample, got ${result.length}`);
+  return Number(result[0].value[1]);
+}

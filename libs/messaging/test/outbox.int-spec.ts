@@ -108,7 +108,7 @@ describe('transactional outbox relay (real Postgres + JetStream)', () => {
         if (published === 5) throw new Error('killed between publish and mark');
       },
     });
-    await crashing.runOnce().catch((e: Error) => expect(e.message).toMatch(/killed/));
+    await expect(crashing.runOnce()).rejects.toThrow(/killed between publish and mark/);
     expect(await unpublished(ds)).toBe(12); // nothing was marked
     expect((await readStream(nats.jsm, iso.EVENTS_STREAM)).length).toBe(5); // but 5 reached the stream
 

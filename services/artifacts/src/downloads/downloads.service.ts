@@ -1,4 +1,5 @@
-import { open } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream';
 import { Injectable, Logger } from '@nestjs/common';
@@ -10,14 +11,15 @@ import { ArtifactsService } from '../artifacts/artifacts.service';
 import { ArtifactMetrics } from '../common/artifacts.metrics';
 import { BlobStore } from '../storage/blob-store';
 import { contextOf } from '../uploads/uploads.service';
-import { DownloadMeter } from './download-meter';
+import { DownloadMeter, type BlobMismatch } from './download-meter';
 import { contentRange, ifNoneMatchHits, ifRangeAllows, parseRange } from './range';
 
 /**
  * Streams a stored blob: ETag = sha256 (If-None-Match → 304), one byte range (206; 416 when unsatisfiable),
  * always as an attachment with a safe RFC 6266 file name and nosniff. A blob known to be corrupt is refused
- * (409 ARTIFACTS.INTEGRITY_CONFLICT); a whole-file download is hash-checked while it streams and is cut
- * short if the blob turns out corrupt (which is then recorded like a failed verification).
+ * (409 ARTIFACTS.INTEGRITY_CONFLICT); a whole-file download is hash-checked — up to 256 KiB before anything is sent
+ * (a corrupt one is a 409), larger ones while they stream, cut short if the blob turns out corrupt — and a
+ * mismatch is recorded like a failed verification.
  */
 @Injectable()
 export class DownloadsService {
@@ -58,6 +60,17 @@ export class DownloadsService {
       throw new AppError(ArtifactsErrors.INTEGRITY_CONFLICT, 'The stored file is missing and is not served');
     }
     const partial = range.kind === 'partial' ? { start: range.start, end: range.end } : null;
+    if (!partial && a.size <= CHUNK) {
+      // A whole file that fits in the meter's one held-back chunk is fully read before any byte could be sent: check
+      // it first, so a corrupt one is a clear 409 rather than a stream error Fastify would answer with a bare 500.
+      const actual = await hashOf(fh);
+      if (actual.sha256 !== a.sha256 || actual.size !== a.size) {
+        await fh.close();
+        this.logger.error(`artifact ${a.id}: blob ${a.sha256} does not match (read ${actual.sha256}, ${actual.size} bytes); not served`);
+        await this.artifacts.recordVerification(a, actual, false, ctx, 'download');
+        throw new AppError(ArtifactsErrors.INTEGRITY_CONFLICT, 'The stored file failed its integrity check and is not served; see POST /api/artifacts/:id/verify');
+      }
+    }
     try {
       await this.artifacts.recordDownload(a, partial, ctx);
     } catch (err) {
@@ -67,7 +80,7 @@ export class DownloadsService {
     const start = partial?.start ?? 0;
     const end = partial?.end ?? a.size - 1;
     const length = a.size === 0 ? 0 : end - start + 1;
-    const source = fh.createReadStream({ start, end: Math.max(end, start), highWaterMark: 1024 * 1024 });
+    const source = fh.createReadStream({ start, end: Math.max(end, start), highWaterMark: CHUNK });
     const meter = new DownloadMeter(
       partial
         ? null
@@ -91,6 +104,23 @@ export class DownloadsService {
     else void reply.status(200);
     await reply.send(body);
   }
+}
+
+/** The read size of downloads, and the meter's held-back chunk. */
+const CHUNK = 256 * 1024;
+
+async function hashOf(fh: FileHandle): Promise<BlobMismatch> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const buf = Buffer.allocUnsafe(64 * 1024);
+  for (let pos = 0; ; ) {
+    const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+    if (bytesRead === 0) break;
+    hash.update(buf.subarray(0, bytesRead));
+    size += bytesRead;
+    pos += bytesRead;
+  }
+  return { sha256: hash.digest('hex'), size };
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -14,7 +14,7 @@ function project(name, dir) {
     roots: [`<rootDir>/${dir}`],
     testEnvironment: 'node',
     transform,
-    moduleNameMapper: { '^@opsdesk/(.*)$': '<rootDir>/libs/$1/src' },
+    moduleNameMapper: { '^@opsdesk/observability/tracing$': '<rootDir>/libs/observability/src/tracing', '^@opsdesk/(.*)$': '<rootDir>/libs/$1/src' },
     testMatch: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts'],
   };
 }

@@ -1,7 +1,8 @@
-// Tracing must start before Nest, pg and http are loaded, so it comes first.
+// Tracing must start before Nest, pg and http are loaded, so it comes first, from its own entry point (the
+// observability package's index loads Nest); @opsdesk/config loads neither.
 import { loadEnvFile } from '@opsdesk/config';
 loadEnvFile();
-import { startTracing } from '@opsdesk/observability';
+import { startTracing } from '@opsdesk/observability/tracing';
 startTracing('audit');
 
 import { loadAuditConfigOrExit } from './config/audit.config';

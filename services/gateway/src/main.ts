@@ -1,6 +1,6 @@
 import { loadEnvFile } from '@opsdesk/config';
 loadEnvFile();
-import { startTracing } from '@opsdesk/observability';
+import { startTracing } from '@opsdesk/observability/tracing';
 startTracing('gateway');
 
 import { loadGatewayConfigOrExit } from './config/gateway.config';

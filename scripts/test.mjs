@@ -44,7 +44,7 @@ async function tryConnect(url) {
 const natsBin = process.env.NATS_SERVER_BIN ?? 'nats-server';
 const natsProbe = spawnSync(natsBin, ['--version'], { encoding: 'utf8' });
 if (natsProbe.status !== 0) {
-  console.error(`tests need the nats-server binary (NATS_SERVER_BIN or PATH); `npm test` installs it as root on Debian (scripts/ensure-tools.mjs), else: apt-get install nats-server`);
+  console.error(`tests need the nats-server binary (NATS_SERVER_BIN or PATH); npm test installs it as root on Debian (scripts/ensure-tools.mjs), else: apt-get install nats-server`);
   process.exit(1);
 }
 

@@ -1,4 +1,5 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { parseEd25519PrivateKey, parseEd25519PublicKeyList } from '@opsdesk/config';
 
 /**
  * Ed25519 keys for caller contexts (signed RPC contexts and internal HTTP tokens).
@@ -23,46 +24,16 @@ export function generateContextKeyPair(): ContextKeyPair {
   };
 }
 
-function isPem(text: string): boolean {
-  return text.includes('-----BEGIN');
-}
-
-/** Parses a private key; throws with a readable reason when it is not an Ed25519 key. */
+/** Parses a private key (the one reader of configured keys, libs/config ed25519-keys.ts). */
 export function parseContextPrivateKey(text: string): KeyObject {
-  const t = text.trim();
-  const key = isPem(t)
-    ? createPrivateKey(t.replace(/\\n/g, '\n'))
-    : createPrivateKey({ key: Buffer.from(t, 'base64'), format: 'der', type: 'pkcs8' });
-  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`must be an Ed25519 key (got ${key.asymmetricKeyType})`);
-  return key;
+  return parseEd25519PrivateKey(text);
 }
 
-/** Parses one or more (comma-separated) public keys. */
+/** Parses one or more (comma-separated) public keys; at least one. */
 export function parseContextPublicKeys(text: string): KeyObject[] {
-  const parts = text
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean);
-  if (parts.length === 0) throw new Error('must name at least one public key');
-  return parts.map((t) => {
-    const key = isPem(t)
-      ? createPublicKey(t.replace(/\\n/g, '\n'))
-      : createPublicKey({ key: Buffer.from(t, 'base64'), format: 'der', type: 'spki' });
-    if (key.asymmetricKeyType !== 'ed25519') throw new Error(`must be Ed25519 keys (got ${key.asymmetricKeyType})`);
-    return key;
-  });
-}
-
-/** For zod refinements in configs: null when the text is a usable key, else the reason. */
-export function contextKeyProblem(text: string, kind: 'private' | 'public'): string | null {
-  try {
-    if (kind === 'private') parseContextPrivateKey(text);
-    else parseContextPublicKeys(text);
-    return null;
-  } catch (err) {
-    const m = (err as Error).message;
-    return m.startsWith('must') ? m : `must be an Ed25519 ${kind} key, base64 DER or PEM`;
-  }
+  const keys = parseEd25519PublicKeyList(text);
+  if (keys.length === 0) throw new Error('must name at least one public key');
+  return keys;
 }
 
 export function publicKeyOf(privateKey: string | KeyObject): string {

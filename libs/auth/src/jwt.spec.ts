@@ -150,8 +150,8 @@ describe('keys', () => {
     expect(() => parseEd25519PublicKey(rsa.publicKey.export({ format: 'pem', type: 'spki' }).toString())).toThrow(/not Ed25519/);
     const ed = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     expect(() => parseEd25519PublicKey(ed)).toThrow(/private key/);
-    expect(() => parseEd25519PrivateKey('not a key!')).toThrow();
-    expect(() => parseEd25519PrivateKey(Buffer.from('hello').toString('base64'))).toThrow();
+    expect(() => parseEd25519PrivateKey('not a key!')).toThrow('must be an Ed25519 private key: base64 of PKCS#8 DER, or PEM');
+    expect(() => parseEd25519PrivateKey(Buffer.from('hello').toString('base64'))).toThrow('must be an Ed25519 private key: base64 of PKCS#8 DER, or PEM');
   });
 
   it('round-trips a published JWK and refuses one whose kid is not its thumbprint', () => {

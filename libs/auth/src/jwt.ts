@@ -1,4 +1,4 @@
-import { createHash, createHmac, createPrivateKey, createPublicKey, sign as edSign, timingSafeEqual, verify as edVerify, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, createPublicKey, sign as edSign, timingSafeEqual, verify as edVerify, type KeyObject } from 'node:crypto';
 import type { Ed25519PublicJwk, HmacJwtAlgorithm } from '@opsdesk/contracts';
 
 /**
@@ -102,41 +102,9 @@ export async function verifyJwt(token: string, key: JwtVerifyKey, opts: JwtVerif
  * A key given in the environment: a PEM (literal `\n` sequences allowed, as .env files often carry them),
  * that PEM base64-encoded, or the base64 of the DER (PKCS8 for private keys, SPKI for public keys).
  */
-function keySource(text: string): { pem: string } | { der: Buffer } {
-  const t = text.trim().replace(/\\n/g, '\n');
-  if (t.startsWith('-----BEGIN ')) return { pem: t };
-  if (!/^[A-Za-z0-9+/=_-]+$/.test(t.replace(/\s+/g, ''))) throw new Error('not a PEM or base64 key');
-  const raw = Buffer.from(t.replace(/\s+/g, ''), 'base64');
-  const asText = raw.toString('utf8').trim();
-  return asText.startsWith('-----BEGIN ') ? { pem: asText } : { der: raw };
-}
-
-/** Parses an Ed25519 private key; throws with a short reason. */
-export function parseEd25519PrivateKey(text: string): KeyObject {
-  const src = keySource(text);
-  const key = 'pem' in src ? createPrivateKey(src.pem) : createPrivateKey({ key: src.der, format: 'der', type: 'pkcs8' });
-  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`is a ${key.asymmetricKeyType ?? 'unknown'} key, not Ed25519`);
-  return key;
-}
-
-/** Parses an Ed25519 public key; a private key is refused (public keys are the only thing to share). */
-export function parseEd25519PublicKey(text: string): KeyObject {
-  const src = keySource(text);
-  if ('pem' in src && /PRIVATE KEY-----/.test(src.pem)) throw new Error('is a private key; give the public key');
-  const key = 'pem' in src ? createPublicKey(src.pem) : createPublicKey({ key: src.der, format: 'der', type: 'spki' });
-  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`is a ${key.asymmetricKeyType ?? 'unknown'} key, not Ed25519`);
-  return key;
-}
-
-/** Comma-separated list of public keys (PEM, base64 PEM or base64 SPKI DER). */
-export function parseEd25519PublicKeyList(text: string | undefined): KeyObject[] {
-  if (!text || !text.trim()) return [];
-  return text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map(parseEd25519PublicKey);
-}
+// The Ed25519 key readers live in libs/config (one reader for every key in configuration); re-exported here
+// because token signing and verification are where they are used most.
+export { parseEd25519PrivateKey, parseEd25519PublicKey, parseEd25519PublicKeyList } from '@opsdesk/config';
 
 /** RFC 7638 JWK thumbprint (SHA-256, base64url) of an Ed25519 public key: the key id. */
 export function ed25519Thumbprint(key: KeyObject): string {

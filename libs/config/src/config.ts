@@ -1,5 +1,5 @@
-import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { z } from 'zod';
+import { ed25519KeyEnv } from './ed25519-keys';
 import { DEFAULT_EVENT_SUBJECT_PREFIX, DEFAULT_EVENTS_STREAM, DEFAULT_REVOCATION_BUCKET, DEFAULT_RPC_SUBJECT_PREFIX } from '@opsdesk/contracts';
 
 export const Environments = ['development', 'test', 'staging', 'production'] as const;
@@ -148,28 +148,7 @@ export function natsServers(natsUrl: string): string[] {
  * (artifacts -> inventory) signs with its own key, and only the callee holds that public key.
  */
 function contextKeyEnv(kind: 'private' | 'public') {
-  return z
-    .string()
-    .min(1)
-    .refine((v) => contextKeyUsable(v, kind), `must be an Ed25519 ${kind} key (base64 DER or PEM${kind === 'public' ? ', comma-separated for rotation' : ''})`);
-}
-
-function contextKeyUsable(text: string, kind: 'private' | 'public'): boolean {
-  try {
-    const parts = kind === 'private' ? [text.trim()] : text.split(',').map((p) => p.trim()).filter(Boolean);
-    if (parts.length === 0) return false;
-    return parts.every((t) => {
-      const pem = t.includes('-----BEGIN');
-      const key = pem
-        ? (kind === 'private' ? createPrivateKey : createPublicKey)(t.replace(/\\n/g, '\n'))
-        : kind === 'private'
-          ? createPrivateKey({ key: Buffer.from(t, 'base64'), format: 'der', type: 'pkcs8' })
-          : createPublicKey({ key: Buffer.from(t, 'base64'), format: 'der', type: 'spki' });
-      return key.asymmetricKeyType === 'ed25519';
-    });
-  } catch {
-    return false;
-  }
+  return ed25519KeyEnv(kind === 'private' ? 'private' : 'public-list');
 }
 
 /** Only the gateway. */

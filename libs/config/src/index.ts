@@ -1,2 +1,3 @@
 export * from './config';
 export * from './env-file';
+export * from './ed25519-keys';

@@ -1,5 +1,6 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { canonicalJson } from './canonical';
+import { parseEd25519PrivateKey, parseEd25519PublicKey, parseEd25519PublicKeyList } from '@opsdesk/config';
 
 /**
  * Checkpoint signatures (docs/audit.md, "Checkpoints"): Ed25519 over
@@ -55,49 +56,12 @@ function rawPublicKey(publicKey: KeyObject): Buffer {
   return Buffer.from(String(jwk.x), 'base64url');
 }
 
-function isBase64(text: string): boolean {
-  return text.length > 0 && /^[A-Za-z0-9+/_-]+={0,2}$/.test(text);
-}
-
-/** AUDIT_SIGNING_KEY -> private key; throws with the reason (the config names the variable). */
-export function parseSigningKey(text: string): KeyObject {
-  const value = text.trim();
-  if (!isBase64(value)) throw new Error('must be base64 of an Ed25519 private key in PKCS#8 DER');
-  let key: KeyObject;
-  try {
-    key = createPrivateKey({ key: Buffer.from(value, 'base64'), format: 'der', type: 'pkcs8' });
-  } catch {
-    throw new Error('must be base64 of an Ed25519 private key in PKCS#8 DER');
-  }
-  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`must be an Ed25519 private key (got ${key.asymmetricKeyType ?? 'unknown'})`);
-  return key;
-}
-
-/** One public key: base64 SPKI DER, or PEM (`-----BEGIN PUBLIC KEY-----`). */
-export function parsePublicKey(text: string): KeyObject {
-  const value = text.trim();
-  const pem = value.startsWith('-----BEGIN');
-  if (!pem && !isBase64(value)) throw new Error('must be an Ed25519 public key: base64 of SPKI DER, or PEM');
-  let key: KeyObject;
-  try {
-    key = pem
-      ? createPublicKey({ key: value, format: 'pem' })
-      : createPublicKey({ key: Buffer.from(value, 'base64'), format: 'der', type: 'spki' });
-  } catch {
-    throw new Error('must be an Ed25519 public key: base64 of SPKI DER, or PEM');
-  }
-  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`must be an Ed25519 public key (got ${key.asymmetricKeyType ?? 'unknown'})`);
-  return key;
-}
-
-/** AUDIT_PREVIOUS_PUBLIC_KEYS: comma-separated base64 SPKI DER public keys. */
-export function parsePublicKeyList(text: string | undefined): KeyObject[] {
-  return (text ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map(parsePublicKey);
-}
+/** AUDIT_SIGNING_KEY -> private key; the one reader of configured keys (libs/config ed25519-keys.ts). */
+export const parseSigningKey = parseEd25519PrivateKey;
+/** One public key: base64 SPKI DER, or PEM. */
+export const parsePublicKey = parseEd25519PublicKey;
+/** AUDIT_PREVIOUS_PUBLIC_KEYS: comma-separated public keys. */
+export const parsePublicKeyList = parseEd25519PublicKeyList;
 
 /**
  * What the offline verifier is given as --public-key: the JSON of GET /api/audit/public-key ({keys: [...]}),

@@ -24,11 +24,11 @@ describe('audit config: the checkpoint key', () => {
   it('refuses anything else with one line naming the variable', () => {
     // the pre-Ed25519 format: any string of 32+ characters used as an HMAC key
     expect(() => loadAuditConfig({ ...base, AUDIT_SIGNING_KEY: 'an-old-hmac-checkpoint-key-0123456789' })).toThrow(
-      'Invalid configuration: AUDIT_SIGNING_KEY must be base64 of an Ed25519 private key in PKCS#8 DER',
+      'Invalid configuration: AUDIT_SIGNING_KEY must be an Ed25519 private key: base64 of PKCS#8 DER, or PEM',
     );
-    expect(() => loadAuditConfig({ ...base, AUDIT_SIGNING_KEY: pair.publicKey })).toThrow(/AUDIT_SIGNING_KEY must be base64 of an Ed25519 private key/);
+    expect(() => loadAuditConfig({ ...base, AUDIT_SIGNING_KEY: pair.publicKey })).toThrow('Invalid configuration: AUDIT_SIGNING_KEY must be an Ed25519 private key: base64 of PKCS#8 DER, or PEM');
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
-    expect(() => loadAuditConfig({ ...base, AUDIT_SIGNING_KEY: ec })).toThrow('Invalid configuration: AUDIT_SIGNING_KEY must be an Ed25519 private key (got ec)');
+    expect(() => loadAuditConfig({ ...base, AUDIT_SIGNING_KEY: ec })).toThrow('Invalid configuration: AUDIT_SIGNING_KEY must be an Ed25519 private key (got ec, not Ed25519)');
     expect(() => loadAuditConfig({ ...base, AUDIT_SIGNING_KEY: pair.privateKey, AUDIT_PREVIOUS_PUBLIC_KEYS: `${pair.publicKey},${pair.privateKey}` })).toThrow(
       'Invalid configuration: AUDIT_PREVIOUS_PUBLIC_KEYS must be an Ed25519 public key: base64 of SPKI DER, or PEM',
     );

@@ -1,16 +1,4 @@
-import { ConfigError, commonEnvShape, databaseEnvShape, gatewayContextPublicKeyEnvShape, intEnv, jwtEnvShape, parseConfig, portEnv } from '@opsdesk/config';
-import { z } from 'zod';
-import { parsePublicKeyList, parseSigningKey } from '../chain/checkpoint-keys';
-
-/** A zod refinement running one of the key parsers: its error becomes the config error's detail. */
-const keyCheck = (parse: (v: string) => unknown) => (v: string, ctx: z.RefinementCtx) => {
-  try {
-    parse(v);
-  } catch (err) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (err as Error).message });
-  }
-};
-
+import { ConfigError, commonEnvShape, ed25519KeyEnv, databaseEnvShape, gatewayContextPublicKeyEnvShape, intEnv, jwtEnvShape, parseConfig, portEnv } from '@opsdesk/config';
 export const auditEnvShape = {
   ...commonEnvShape,
   ...databaseEnvShape,
@@ -23,13 +11,13 @@ export const auditEnvShape = {
   /** ... and at least every M minutes while new records arrive */
   AUDIT_CHECKPOINT_MINUTES: intEnv(5, 1, 24 * 60),
   /**
-   * Ed25519 private key that signs checkpoints, base64 of PKCS#8 DER. Required everywhere and never derived
+   * Ed25519 private key that signs checkpoints, base64 of PKCS#8 DER (or PEM). Required everywhere and never derived
    * from another secret (whoever held that secret could forge checkpoints); `npm start` generates one in
    * development, test suites generate one each.
    */
-  AUDIT_SIGNING_KEY: z.string().superRefine(keyCheck(parseSigningKey)),
-  /** public keys of earlier signing keys (comma-separated base64 SPKI DER): checkpoints they signed stay verifiable */
-  AUDIT_PREVIOUS_PUBLIC_KEYS: z.string().superRefine(keyCheck(parsePublicKeyList)).optional(),
+  AUDIT_SIGNING_KEY: ed25519KeyEnv('private'),
+  /** public keys of earlier signing keys (comma-separated base64 SPKI DER or PEM): checkpoints they signed stay verifiable */
+  AUDIT_PREVIOUS_PUBLIC_KEYS: ed25519KeyEnv('public-list').optional(),
 };
 
 export type AuditConfig = ReturnType<typeof loadAuditConfig>;

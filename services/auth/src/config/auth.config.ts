@@ -1,8 +1,5 @@
-import { ConfigError, commonEnvShape, databaseEnvShape, gatewayContextPublicKeyEnvShape, intEnv, jwtEnvShape, parseConfig, portEnv } from '@opsdesk/config';
-import { parseEd25519PrivateKey, parseEd25519PublicKeyList } from '@opsdesk/auth';
+import { ConfigError, commonEnvShape, ed25519KeyEnv, databaseEnvShape, gatewayContextPublicKeyEnvShape, intEnv, jwtEnvShape, parseConfig, portEnv } from '@opsdesk/config';
 import { z } from 'zod';
-
-const reason = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /**
  * Access-token signing keys: only auth reads these (the gateway's shape has neither, so no other service
@@ -10,28 +7,9 @@ const reason = (err: unknown) => (err instanceof Error ? err.message : String(er
  */
 export const accessTokenKeyEnvShape = {
   /** Ed25519 private key (PKCS8 PEM, or it base64-encoded) for JWT_ALGORITHM=EdDSA; required in staging/production */
-  JWT_PRIVATE_KEY: z
-    .string()
-    .optional()
-    .superRefine((v, ctx) => {
-      if (v === undefined) return;
-      try {
-        parseEd25519PrivateKey(v);
-      } catch (err) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be an Ed25519 private key in PKCS8 PEM or base64 (${reason(err)})` });
-      }
-    }),
+  JWT_PRIVATE_KEY: ed25519KeyEnv('private').optional(),
   /** comma-separated public keys still published after a rotation, so tokens signed with them verify until they expire */
-  JWT_PREVIOUS_PUBLIC_KEYS: z
-    .string()
-    .optional()
-    .superRefine((v, ctx) => {
-      try {
-        parseEd25519PublicKeyList(v);
-      } catch (err) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be comma-separated Ed25519 public keys in SPKI PEM or base64 (${reason(err)})` });
-      }
-    }),
+  JWT_PREVIOUS_PUBLIC_KEYS: ed25519KeyEnv('public-list').optional(),
 };
 
 export const authEnvShape = {

@@ -52,6 +52,6 @@ describe('auth access-token keys', () => {
   it('refuses a key that is not Ed25519, and a private key among the previous public keys', () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     expect(() => loadAuthConfig({ ...base, JWT_PRIVATE_KEY: rsa })).toThrow(/^Invalid configuration: JWT_PRIVATE_KEY must be an Ed25519 private key/);
-    expect(() => loadAuthConfig({ ...base, JWT_PREVIOUS_PUBLIC_KEYS: pem().privatePem })).toThrow(/^Invalid configuration: JWT_PREVIOUS_PUBLIC_KEYS must be comma-separated Ed25519 public keys/);
+    expect(() => loadAuthConfig({ ...base, JWT_PREVIOUS_PUBLIC_KEYS: pem().privatePem })).toThrow(/^Invalid configuration: JWT_PREVIOUS_PUBLIC_KEYS must be a public key, not a private key/);
   });
 });

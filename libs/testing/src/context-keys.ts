@@ -1,12 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
-
-function pair(): { privateKey: string; publicKey: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  return {
-    privateKey: privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
-    publicKey: publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
-  };
-}
+import { generateContextKeyPair as pair } from '@opsdesk/auth';
 
 /**
  * Fresh caller-context key pairs for one suite (docs/SECURITY.md "RPC caller context"): the gateway's,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client as PgClient } from 'pg';
 import { headers as natsHeaders, type JetStreamClient } from 'nats';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { eventSubject, type EventEnvelope, type NewEvent } from '@opsdesk/contracts';
 import { Metrics, gauge, traceHeaders } from '@opsdesk/observability';
 
@@ -13,13 +13,21 @@ export interface OutboxOptions {
 }
 
 /**
+ * What the writer needs of the caller's transaction: one method to run SQL in it. A TypeORM EntityManager of a
+ * transaction fits, and so does a node-postgres client between BEGIN and COMMIT (the CSV import's raw path).
+ */
+export interface SqlExecutor {
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+}
+
+/**
  * Writes events into the outbox inside the caller's transaction: the event exists if and only if the
  * change committed. The active trace context is stored with the row so the relay can continue the trace.
  */
 export class OutboxWriter {
   constructor(private readonly opts: OutboxOptions) {}
 
-  async add(manager: EntityManager, events: NewEvent | NewEvent[]): Promise<EventEnvelope[]> {
+  async add(tx: SqlExecutor, events: NewEvent | NewEvent[]): Promise<EventEnvelope[]> {
     const list = Array.isArray(events) ? events : [events];
     if (list.length === 0) return [];
     const envelopes: EventEnvelope[] = list.map((e) => ({
@@ -40,7 +48,7 @@ export class OutboxWriter {
       const b = i * 4;
       return `($${b + 1}, $${b + 2}, $${b + 3}::jsonb, $${b + 4}::jsonb)`;
     });
-    await manager.query(
+    await tx.query(
       `INSERT INTO "${this.opts.schema}".outbox (id, subject, payload, headers) VALUES ${rows.join(', ')}`,
       values,
     );

@@ -93,142 +93,32 @@ export class ImportService {
     return this.config.IMPORT_MAX_BYTES;
   }
 
+  /**
+   * The import in its stages, all in one transaction: load (stream → temp table), classify (against the
+   * inventory, under the lock), apply (only when committing), report.
+   */
   async run(input: Readable, q: ImportQuery, ctx: RpcContext): Promise<ImportReport> {
     const [client, release] = (await (this.dataSource.driver as PostgresDriver).obtainMasterConnection()) as [PoolClient, (err?: unknown) => void];
     let failed: unknown = null;
     try {
       await client.query('BEGIN');
-      await client.query(`
-        CREATE TEMP TABLE import_rows (line int PRIMARY KEY, hostname text, fqdn text, ip inet, os text, environment text, owner text, team text,
-          criticality text, tags text[], notes text, connection_method text, ssh_user text, ssh_port int, bastion_host text, bastion_port int, action char(1)) ON COMMIT DROP`);
-      const reports: ImportRowReport[] = [];
-      const warningsByLine = new Map<number, FieldError[]>();
-      const rowsByLine = new Map<number, string>();
-      let mapping: HeaderMapping | null = null;
-      let rows = 0;
-      let pending = '';
-      const maxRows = this.config.IMPORT_MAX_ROWS;
-      const validate = new Transform({
-        objectMode: true,
-        transform(chunk: { record: string[]; info: { lines: number } }, _enc, done) {
-          const { record, info } = chunk;
-          // a record spanning several physical lines is reported at its first line
-          let breaks = 0;
-          for (const f of record) for (let i = f.indexOf('\n'); i !== -1; i = f.indexOf('\n', i + 1)) breaks++;
-          const line = info.lines - breaks;
-          if (!mapping) {
-            mapping = mapHeader(record);
-            if (mapping.problems.length) return done(new AppError(InventoryErrors.IMPORT_INVALID, 'The CSV header is not usable', mapping.problems));
-            return done();
-          }
-          if (record.length === 1 && record[0].trim() === '') return done();
-          rows++;
-          if (rows > maxRows) return done(new AppError(InventoryErrors.IMPORT_TOO_LARGE, `CSV has more than the limit of ${maxRows} rows`, undefined, { max_rows: maxRows }));
-          const { row, errors, warnings } = parseRecord(record, mapping);
-          if (errors.length) {
-            reports.push({ line, status: 'error', hostname: row.hostname || null, errors, ...(warnings.length ? { warnings } : {}) });
-            return done();
-          }
-          if (warnings.length) warningsByLine.set(line, warnings);
-          rowsByLine.set(line, row.hostname as string);
-          // pg-copy-streams writes every chunk to the socket as its own CopyData message (two writes): gather
-          // rows into ~64 KB chunks so the COPY costs a few hundred socket writes instead of two per row
-          pending += copyLine(line, row);
-          if (pending.length < COPY_CHUNK_CHARS) return done();
-          const out = pending;
-          pending = '';
-          done(null, out);
-        },
-        flush(done) {
-          done(null, pending || undefined);
-        },
-      });
-      const copy = client.query(copyFrom(`COPY import_rows (${TEMP_COLUMNS}) FROM STDIN (FORMAT csv)`));
-      try {
-        await pipeline(
-          input,
-          byteLimit(this.config.IMPORT_MAX_BYTES),
-          parse({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true, trim: false }),
-          validate,
-          copy as unknown as Writable,
-        );
-      } catch (err) {
-        if (err instanceof AppError) throw err;
-        const code = (err as { code?: string }).code ?? '';
-        if (code.startsWith('CSV_')) throw new AppError(InventoryErrors.IMPORT_INVALID, `CSV could not be parsed: ${(err as Error).message}`);
-        throw err;
-      }
-      // assigned inside the transform callback, which TypeScript's narrowing cannot see
-      const header = mapping as HeaderMapping | null;
-      if (!header) throw new AppError(InventoryErrors.IMPORT_INVALID, 'The CSV is empty (no header)', [{ field: 'columns', message: 'missing header' }]);
-      const present = new Set<HostDataField>(header.fields.filter((f): f is HostDataField => f !== null));
-
+      const loaded = await this.load(client, input);
       if (!q.dry_run) await client.query('LOCK TABLE inventory.hosts IN SHARE ROW EXCLUSIVE MODE');
-      await client.query('ANALYZE import_rows');
-      const changedExpr = [...present].map((f) => `h.${f} IS DISTINCT FROM ${INSERT_EXPR[f]}`).join(' OR ');
-      const { rows: classified } = await client.query<Classified>(`
-        SELECT r.line,
-               min(r.line) OVER (PARTITION BY lower(r.hostname)) AS first_host_line,
-               min(r.line) OVER (PARTITION BY r.ip) AS first_ip_line,
-               h.id AS existing_id, o.id AS ip_owner_id, o.hostname AS ip_owner,
-               (h.id IS NOT NULL AND (${changedExpr})) AS changed
-          FROM import_rows r
-          LEFT JOIN inventory.hosts h ON lower(h.hostname) = lower(r.hostname)
-          LEFT JOIN inventory.hosts o ON o.ip = r.ip
-         ORDER BY r.line`);
-
-      const createLines: number[] = [];
-      const updateLines: number[] = [];
-      // neither created nor updated (errors, unchanged): rows the writes must leave alone
-      const skipLines: number[] = [];
-      for (const c of classified) {
-        const hostname = rowsByLine.get(c.line) ?? null;
-        const warnings = warningsByLine.get(c.line);
-        const base = { line: c.line, hostname, ...(warnings ? { warnings } : {}) };
-        const errors: FieldError[] = [];
-        if (c.first_host_line !== c.line) errors.push({ field: 'hostname', message: `duplicate of line ${c.first_host_line} in this file` });
-        if (c.first_ip_line !== c.line) errors.push({ field: 'ip', message: `duplicate of line ${c.first_ip_line} in this file` });
-        if (!errors.length && c.ip_owner_id && c.ip_owner_id !== c.existing_id) errors.push({ field: 'ip', message: `is already used by host ${c.ip_owner}` });
-        if (!errors.length && c.existing_id && q.on_conflict === 'fail') errors.push({ field: 'hostname', message: 'already exists (on_conflict=fail)' });
-        if (errors.length) {
-          reports.push({ ...base, status: 'error', errors });
-          skipLines.push(c.line);
-        } else if (!c.existing_id) {
-          reports.push({ ...base, status: 'created' });
-          createLines.push(c.line);
-        } else if (q.on_conflict === 'update' && c.changed) {
-          reports.push({ ...base, status: 'updated', id: c.existing_id });
-          updateLines.push(c.line);
-        } else {
-          skipLines.push(c.line);
-          reports.push({ ...base, status: 'unchanged', id: c.existing_id, ...(c.changed ? { warnings: [...(warnings ?? []), { field: 'hostname', message: 'exists; skipped (on_conflict=skip)' }] } : {}) });
-        }
-      }
-      reports.sort((a, b) => a.line - b.line);
-      const errorCount = reports.filter((r) => r.status === 'error').length;
+      const plan = await this.classify(client, loaded, q);
+      const errorCount = plan.reports.filter((r) => r.status === 'error').length;
       const commit = !q.dry_run && !(q.atomic && errorCount > 0);
       if (commit) {
-        const importId = randomUUID();
-        const ids = await this.apply(client, importId, createLines, updateLines, skipLines, present, ctx, { total_rows: reports.length, errors: errorCount });
-        for (const r of reports) if (r.status === 'created') r.id = ids.get((r.hostname as string).toLowerCase());
+        const ids = await this.apply(client, randomUUID(), plan.createLines, plan.updateLines, plan.skipLines, loaded.present, ctx, { total_rows: plan.reports.length, errors: errorCount });
+        for (const r of plan.reports) if (r.status === 'created') r.id = ids.get((r.hostname as string).toLowerCase());
         await client.query('COMMIT');
         // A bulk import can change the table's shape faster than autovacuum notices: without fresh statistics
         // the next filtered list may get a bad plan (measured: p95 ×5 on 100k hosts right after an import).
         // ANALYZE samples a fixed number of rows (≈ 0.1–0.3 s at 1M hosts), so it is done before answering.
-        if (createLines.length + updateLines.length >= this.config.IMPORT_ANALYZE_MIN_ROWS) await client.query('SELECT inventory.analyze_hosts()'); // owner's ANALYZE (the login owns nothing)
+        if (plan.createLines.length + plan.updateLines.length >= this.config.IMPORT_ANALYZE_MIN_ROWS) await client.query('SELECT inventory.analyze_hosts()'); // owner's ANALYZE (the login owns nothing)
       } else {
         await client.query('ROLLBACK');
       }
-      const count = (s: ImportRowReport['status']) => reports.filter((r) => r.status === s).length;
-      return {
-        dry_run: q.dry_run,
-        atomic: q.atomic,
-        on_conflict: q.on_conflict,
-        committed: commit,
-        summary: { rows: reports.length, created: count('created'), updated: count('updated'), unchanged: count('unchanged'), error: errorCount },
-        columns: { mapped: header.mapped, ignored: header.ignored },
-        rows: q.report === 'errors' ? reports.filter((r) => r.status === 'error' || r.warnings) : reports,
-      };
+      return importReport(q, commit, plan.reports, loaded.header);
     } catch (err) {
       failed = err;
       await client.query('ROLLBACK').catch(() => undefined);
@@ -237,6 +127,124 @@ export class ImportService {
       // a connection in an unknown state (COPY cut off) is discarded rather than reused
       release(failed && !(failed instanceof AppError) ? failed : undefined);
     }
+  }
+
+  /**
+   * Stage 1: streams the CSV through the byte limit, the parser and the row validation into a temp table
+   * (COPY), keeping the reports of rows that failed validation and the warnings of the others.
+   */
+  private async load(client: PoolClient, input: Readable): Promise<Loaded> {
+    await client.query(`
+      CREATE TEMP TABLE import_rows (line int PRIMARY KEY, hostname text, fqdn text, ip inet, os text, environment text, owner text, team text,
+        criticality text, tags text[], notes text, connection_method text, ssh_user text, ssh_port int, bastion_host text, bastion_port int, action char(1)) ON COMMIT DROP`);
+    const reports: ImportRowReport[] = [];
+    const warningsByLine = new Map<number, FieldError[]>();
+    const rowsByLine = new Map<number, string>();
+    let mapping: HeaderMapping | null = null;
+    let rows = 0;
+    let pending = '';
+    const maxRows = this.config.IMPORT_MAX_ROWS;
+    const validate = new Transform({
+      objectMode: true,
+      transform(chunk: { record: string[]; info: { lines: number } }, _enc, done) {
+        const { record, info } = chunk;
+        // a record spanning several physical lines is reported at its first line
+        let breaks = 0;
+        for (const f of record) for (let i = f.indexOf('\n'); i !== -1; i = f.indexOf('\n', i + 1)) breaks++;
+        const line = info.lines - breaks;
+        if (!mapping) {
+          mapping = mapHeader(record);
+          if (mapping.problems.length) return done(new AppError(InventoryErrors.IMPORT_INVALID, 'The CSV header is not usable', mapping.problems));
+          return done();
+        }
+        if (record.length === 1 && record[0].trim() === '') return done();
+        rows++;
+        if (rows > maxRows) return done(new AppError(InventoryErrors.IMPORT_TOO_LARGE, `CSV has more than the limit of ${maxRows} rows`, undefined, { max_rows: maxRows }));
+        const { row, errors, warnings } = parseRecord(record, mapping);
+        if (errors.length) {
+          reports.push({ line, status: 'error', hostname: row.hostname || null, errors, ...(warnings.length ? { warnings } : {}) });
+          return done();
+        }
+        if (warnings.length) warningsByLine.set(line, warnings);
+        rowsByLine.set(line, row.hostname as string);
+        // pg-copy-streams writes every chunk to the socket as its own CopyData message (two writes): gather
+        // rows into ~64 KB chunks so the COPY costs a few hundred socket writes instead of two per row
+        pending += copyLine(line, row);
+        if (pending.length < COPY_CHUNK_CHARS) return done();
+        const out = pending;
+        pending = '';
+        done(null, out);
+      },
+      flush(done) {
+        done(null, pending || undefined);
+      },
+    });
+    const copy = client.query(copyFrom(`COPY import_rows (${TEMP_COLUMNS}) FROM STDIN (FORMAT csv)`));
+    try {
+      await pipeline(
+        input,
+        byteLimit(this.config.IMPORT_MAX_BYTES),
+        parse({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true, trim: false }),
+        validate,
+        copy as unknown as Writable,
+      );
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      const code = (err as { code?: string }).code ?? '';
+      if (code.startsWith('CSV_')) throw new AppError(InventoryErrors.IMPORT_INVALID, `CSV could not be parsed: ${(err as Error).message}`);
+      throw err;
+    }
+    // assigned inside the transform callback, which TypeScript's narrowing cannot see
+    const header = mapping as HeaderMapping | null;
+    if (!header) throw new AppError(InventoryErrors.IMPORT_INVALID, 'The CSV is empty (no header)', [{ field: 'columns', message: 'missing header' }]);
+    const present = new Set<HostDataField>(header.fields.filter((f): f is HostDataField => f !== null));
+    await client.query('ANALYZE import_rows');
+    return { header, present, reports, warningsByLine, rowsByLine };
+  }
+
+  /**
+   * Stage 2: every loaded row against the file itself (duplicate hostnames and IPs) and the inventory (exists,
+   * IP taken, changed): created, updated, unchanged or error, per `on_conflict`.
+   */
+  private async classify(client: PoolClient, loaded: Loaded, q: ImportQuery): Promise<Plan> {
+    const changedExpr = [...loaded.present].map((f) => `h.${f} IS DISTINCT FROM ${INSERT_EXPR[f]}`).join(' OR ');
+    const { rows: classified } = await client.query<Classified>(`
+      SELECT r.line,
+             min(r.line) OVER (PARTITION BY lower(r.hostname)) AS first_host_line,
+             min(r.line) OVER (PARTITION BY r.ip) AS first_ip_line,
+             h.id AS existing_id, o.id AS ip_owner_id, o.hostname AS ip_owner,
+             (h.id IS NOT NULL AND (${changedExpr})) AS changed
+        FROM import_rows r
+        LEFT JOIN inventory.hosts h ON lower(h.hostname) = lower(r.hostname)
+        LEFT JOIN inventory.hosts o ON o.ip = r.ip
+       ORDER BY r.line`);
+    const reports = [...loaded.reports];
+    const plan: Plan = { reports, createLines: [], updateLines: [], skipLines: [] };
+    for (const c of classified) {
+      const hostname = loaded.rowsByLine.get(c.line) ?? null;
+      const warnings = loaded.warningsByLine.get(c.line);
+      const base = { line: c.line, hostname, ...(warnings ? { warnings } : {}) };
+      const errors: FieldError[] = [];
+      if (c.first_host_line !== c.line) errors.push({ field: 'hostname', message: `duplicate of line ${c.first_host_line} in this file` });
+      if (c.first_ip_line !== c.line) errors.push({ field: 'ip', message: `duplicate of line ${c.first_ip_line} in this file` });
+      if (!errors.length && c.ip_owner_id && c.ip_owner_id !== c.existing_id) errors.push({ field: 'ip', message: `is already used by host ${c.ip_owner}` });
+      if (!errors.length && c.existing_id && q.on_conflict === 'fail') errors.push({ field: 'hostname', message: 'already exists (on_conflict=fail)' });
+      if (errors.length) {
+        reports.push({ ...base, status: 'error', errors });
+        plan.skipLines.push(c.line); // neither created nor updated: rows the writes must leave alone
+      } else if (!c.existing_id) {
+        reports.push({ ...base, status: 'created' });
+        plan.createLines.push(c.line);
+      } else if (q.on_conflict === 'update' && c.changed) {
+        reports.push({ ...base, status: 'updated', id: c.existing_id });
+        plan.updateLines.push(c.line);
+      } else {
+        plan.skipLines.push(c.line);
+        reports.push({ ...base, status: 'unchanged', id: c.existing_id, ...(c.changed ? { warnings: [...(warnings ?? []), { field: 'hostname', message: 'exists; skipped (on_conflict=skip)' }] } : {}) });
+      }
+    }
+    reports.sort((a, b) => a.line - b.line);
+    return plan;
   }
 
   /** Applies creates and updates in batches; returns lower(hostname) -> id of created hosts. */
@@ -311,7 +319,7 @@ export class ImportService {
         ));
       }
       // one event per batch, with the ids other services need to follow host lifecycle (ids stay < 1 MB)
-      await this.writeEvent(client, {
+      await this.outbox.add(client, {
         type: EventTypes.HOSTS_IMPORTED,
         actor: ctx.actor,
         request_id: ctx.request_id,
@@ -329,10 +337,37 @@ export class ImportService {
     }
     return created;
   }
+}
 
-  /** The outbox writer takes a TypeORM manager; this import runs on a raw pg client, so adapt it. */
-  private async writeEvent(client: PoolClient, event: Parameters<OutboxWriter['add']>[1]): Promise<void> {
-    const manager = { query: (sql: string, params?: unknown[]) => client.query(sql, params).then((r) => r.rows) } as unknown as Parameters<OutboxWriter['add']>[0];
-    await this.outbox.add(manager, event);
-  }
+/** What stage 1 leaves for the others. */
+interface Loaded {
+  header: HeaderMapping;
+  present: Set<HostDataField>;
+  /** rows that failed validation (never copied) */
+  reports: ImportRowReport[];
+  warningsByLine: Map<number, FieldError[]>;
+  rowsByLine: Map<number, string>;
+}
+
+/** What stage 2 decided: a report per row and the lines each write touches. */
+interface Plan {
+  reports: ImportRowReport[];
+  createLines: number[];
+  updateLines: number[];
+  /** neither created nor updated (errors, unchanged) */
+  skipLines: number[];
+}
+
+/** Stage 4: the answer. */
+function importReport(q: ImportQuery, committed: boolean, reports: ImportRowReport[], header: HeaderMapping): ImportReport {
+  const count = (s: ImportRowReport['status']) => reports.filter((r) => r.status === s).length;
+  return {
+    dry_run: q.dry_run,
+    atomic: q.atomic,
+    on_conflict: q.on_conflict,
+    committed,
+    summary: { rows: reports.length, created: count('created'), updated: count('updated'), unchanged: count('unchanged'), error: count('error') },
+    columns: { mapped: header.mapped, ignored: header.ignored },
+    rows: q.report === 'errors' ? reports.filter((r) => r.status === 'error' || r.warnings) : reports,
+  };
 }

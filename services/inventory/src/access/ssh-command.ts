@@ -8,6 +8,10 @@ const SAFE_WORD = /^[A-Za-z0-9_.:@%+=,/[\]-]+$/;
  * second line of defence: anything outside the safe set is single-quoted ('\'' for an embedded quote), so the
  * rendered command is always exactly one argument per value whatever reaches it.
  */
+export function isSafeWord(v: string): boolean {
+  return v !== '' && SAFE_WORD.test(v);
+}
+
 export function shellQuote(v: string): string {
   if (v !== '' && SAFE_WORD.test(v) && !v.startsWith('-')) return v;
   return `'${v.replace(/'/g, `'\\''`)}'`;
@@ -22,7 +26,7 @@ export interface SshTarget {
 }
 
 /** ssh's -J takes [user@]host[:port]: an IPv6 literal must be bracketed there. */
-function jumpHost(host: string): string {
+export function jumpHost(host: string): string {
   return isIPv6(host) ? `[${host}]` : host;
 }
 

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -254,20 +254,33 @@ describe('API compatibility', () => {
 
 describe('import from the original OpsDesk (scripts/import-original.mjs)', () => {
   const fixtures = join(ROOT, 'scripts', 'fixtures', 'original-export');
-  const run = (args: string[]) => {
-    const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'import-original.mjs'), '--url', stack.url, ...args], { env: { ...process.env, OPSDESK_TOKEN: admin }, encoding: 'utf8', timeout: 120_000 });
-    return { status: r.status, report: r.stdout ? JSON.parse(r.stdout) : null, stderr: r.stderr };
-  };
+  /** Asynchronous: the stack runs in this process, so a blocking spawn would stall the gateway the script calls. */
+  const run = (args: string[]) =>
+    new Promise<{ status: number | null; report: any; stderr: string }>((resolve, reject) => { // eslint-disable-line @typescript-eslint/no-explicit-any -- the script's JSON report, asserted field by field
+      const child = spawn(process.execPath, [join(ROOT, 'scripts', 'import-original.mjs'), '--url', stack.url, ...args], { env: { ...process.env, OPSDESK_TOKEN: admin } });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('error', reject);
+      child.on('close', (status) => {
+        try {
+          resolve({ status, report: out ? JSON.parse(out) : null, stderr: err });
+        } catch (e) {
+          reject(new Error(`import-original printed no JSON report (exit ${status}): ${out}\n${err} (${(e as Error).message})`));
+        }
+      });
+    });
 
   it('imports hosts (every enum, teleport, templates) and users (roles, inactive) with history entries for the import', async () => {
     await putSettings(admin, { teleport_proxy: 'teleport.example.com:3080', teleport_cluster: 'prod-eu' }).expect(200);
     const passwords = join(work, 'passwords.csv');
     const map = join(work, 'id-map.json');
-    const dry = run(['--hosts', join(fixtures, 'hosts.csv'), '--users', join(fixtures, 'users.csv'), '--dry-run']);
+    const dry = await run(['--hosts', join(fixtures, 'hosts.csv'), '--users', join(fixtures, 'users.csv'), '--dry-run']);
     expect(dry.report.hosts.summary).toMatchObject({ rows: 6, created: 6, error: 0 });
     expect((await request(stack.url).get('/api/hosts?q=orig-').set(bearer(viewer)).expect(200)).body.items).toEqual([]);
 
-    const r = run(['--hosts', join(fixtures, 'hosts.csv'), '--users', join(fixtures, 'users.csv'), '--passwords-out', passwords, '--map-out', map]);
+    const r = await run(['--hosts', join(fixtures, 'hosts.csv'), '--users', join(fixtures, 'users.csv'), '--passwords-out', passwords, '--map-out', map]);
     // two rows are refused on purpose: an unsafe ssh_template and an unknown role
     expect(r.status).toBe(1);
     expect(r.report.hosts.summary).toMatchObject({ rows: 6, created: 6, error: 0 });
@@ -323,7 +336,7 @@ describe('import from the original OpsDesk (scripts/import-original.mjs)', () =>
     expect(users.find((u) => u.email === 'gone.user@corp.example.com')).toMatchObject({ is_active: false, role: 'operator' });
 
     // running it again changes nothing
-    const again = run(['--hosts', join(fixtures, 'hosts.csv'), '--users', join(fixtures, 'users.csv'), '--passwords-out', join(work, 'passwords-2.csv')]);
+    const again = await run(['--hosts', join(fixtures, 'hosts.csv'), '--users', join(fixtures, 'users.csv'), '--passwords-out', join(work, 'passwords-2.csv')]);
     expect(again.report.hosts.summary).toMatchObject({ created: 0, updated: 0, error: 0 });
     expect(again.report.users).toMatchObject({ created: 0, existing: 5 });
     expect(again.report.hosts.templates_set).toBe(0);

@@ -4,7 +4,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { rawBody } from '@opsdesk/testing';
+import { Client } from 'pg';
+import { createTestDatabase, rawBody } from '@opsdesk/testing';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, createUser, login, startStack, waitFor, type Stack } from './support/stack';
 import { bearer, createHost, streamEvents } from './support/inventory';
 
@@ -340,5 +341,34 @@ describe('import from the original OpsDesk (scripts/import-original.mjs)', () =>
     expect(again.report.hosts.summary).toMatchObject({ created: 0, updated: 0, error: 0 });
     expect(again.report.users).toMatchObject({ created: 0, existing: 5 });
     expect(again.report.hosts.templates_set).toBe(0);
+  });
+
+  it('imports from a restored database dump of the original (--original-db)', async () => {
+    const original = await createTestDatabase('origdump');
+    try {
+      const c = new Client({ connectionString: original.url });
+      await c.connect();
+      await c.query(readFileSync(join(fixtures, 'dump.sql'), 'utf8'));
+      await c.end();
+      const r = await run(['--original-db', original.url, '--passwords-out', join(work, 'passwords-dump.csv')]);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(r.report.hosts.summary).toMatchObject({ rows: 3, created: 3, error: 0 });
+      expect(r.report.users).toMatchObject({ created: 2, deactivated: 1 });
+      const hosts = (await request(stack.url).get('/api/hosts?q=dump-&limit=100').set(bearer(viewer)).expect(200)).body.items as Array<Record<string, unknown>>;
+      const by = Object.fromEntries(hosts.map((h) => [h.hostname as string, h]));
+      expect(by['dump-app-01']).toMatchObject({ ip: '10.220.0.1', tags: ['app', 'java'], environment: 'prod', criticality: 'high', connection_method: 'direct_ssh' });
+      expect(by['dump-jump-01']).toMatchObject({ connection_method: 'bastion_ssh', bastion_host: 'jump.corp.example.com', ssh_port: 2222, access_template: 'ssh -J {{user}}@{{bastion}} -p {{port}} {{user}}@{{host}}' });
+      expect(by['dump-tp-01'].connection_method).toBe('teleport');
+      const hist = (await request(stack.url).get(`/api/hosts/${by['dump-app-01'].id as string}/history`).set(bearer(auditor)).expect(200)).body.items as Array<Record<string, unknown>>;
+      expect(hist).toEqual([expect.objectContaining({ action: 'created', source: 'import', request_id: `import-original-${r.report.run}-hosts` })]);
+      const users = (await request(stack.url).get('/api/users?q=dump.&limit=100').set(bearer(auditor)).expect(200)).body.items as Array<Record<string, unknown>>;
+      expect(users.map((u) => [u.email, u.role, u.is_active]).sort()).toEqual([
+        ['dump.admin@corp.example.com', 'admin', true],
+        ['dump.viewer@corp.example.com', 'viewer', false],
+      ]);
+    } finally {
+      await original.drop();
+    }
   });
 });

@@ -22,6 +22,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
 
 const ROLES = ['admin', 'operator', 'auditor', 'viewer'];
 
@@ -29,6 +30,7 @@ function usage(message) {
   if (message) process.stderr.write(`import-original: ${message}\n`);
   process.stderr.write(
     'usage: import-original --url <gateway url> [--token <admin token>] [--hosts hosts.csv] [--users users.csv]\n' +
+      '       | --original-db <postgres url of a restored dump> [--original-schema public]\n' +
       '         [--passwords-out users-passwords.csv] [--map-out id-map.json] [--on-conflict skip|update|fail] [--dry-run]\n',
   );
   process.exit(2);
@@ -47,6 +49,8 @@ export function parseArgs(argv) {
     else if (a === '--token') o.token = next();
     else if (a === '--hosts') o.hosts = next();
     else if (a === '--users') o.users = next();
+    else if (a === '--original-db') o.originalDb = next();
+    else if (a === '--original-schema') o.originalSchema = next();
     else if (a === '--passwords-out') o.passwordsOut = next();
     else if (a === '--map-out') o.mapOut = next();
     else if (a === '--on-conflict') o.onConflict = next();
@@ -57,9 +61,11 @@ export function parseArgs(argv) {
   o.token ??= process.env.OPSDESK_TOKEN;
   if (!o.url) usage('--url is required');
   if (!o.token) usage('--token or OPSDESK_TOKEN is required (an admin token)');
-  if (!o.hosts && !o.users) usage('nothing to import: give --hosts and/or --users');
+  if (o.originalDb && (o.hosts || o.users)) usage('give either --original-db or --hosts/--users, not both');
+  if (!o.hosts && !o.users && !o.originalDb) usage('nothing to import: give --hosts and/or --users, or --original-db');
+  if (o.originalSchema && !/^[a-z_][a-z0-9_]*$/i.test(o.originalSchema)) usage('--original-schema must be a plain identifier');
   if (!['skip', 'update', 'fail'].includes(o.onConflict)) usage('--on-conflict must be skip, update or fail');
-  if (o.users && !o.dryRun && !o.passwordsOut) usage('--passwords-out is required with --users (the generated passwords go there)');
+  if ((o.users || o.originalDb) && !o.dryRun && !o.passwordsOut) usage('--passwords-out is required with --users (the generated passwords go there)');
   return o;
 }
 
@@ -104,8 +110,7 @@ class Api {
   }
 }
 
-async function importHosts(api, o, report, idMap) {
-  const csv = readFileSync(o.hosts, 'utf8');
+async function importHosts(api, o, csv, report, idMap) {
   const rows = parse(csv, { columns: (h) => h.map((c) => c.replace(/^\uFEFF/, '').trim().toLowerCase()), skip_empty_lines: true, bom: true });
   const q = new URLSearchParams({ dry_run: String(o.dryRun), on_conflict: o.onConflict, report: 'full' });
   const res = await api.request('POST', `/api/hosts/import?${q}`, { body: csv, contentType: 'text/csv', requestId: `import-original-${api.runId}-hosts` });
@@ -142,8 +147,8 @@ async function importHosts(api, o, report, idMap) {
   }
 }
 
-async function importUsers(api, o, report, idMap) {
-  const rows = parse(readFileSync(o.users, 'utf8'), { columns: (h) => h.map((c) => c.replace(/^\uFEFF/, '').trim().toLowerCase()), skip_empty_lines: true, bom: true });
+async function importUsers(api, o, csv, report, idMap) {
+  const rows = parse(csv, { columns: (h) => h.map((c) => c.replace(/^\uFEFF/, '').trim().toLowerCase()), skip_empty_lines: true, bom: true });
   const passwords = [];
   let line = 1;
   for (const u of rows) {
@@ -190,6 +195,32 @@ async function importUsers(api, o, report, idMap) {
   }
 }
 
+/**
+ * The original's database (a dump restored into a scratch Postgres): its `hosts` and `users` tables, read
+ * as they are and turned into the same CSV as its export (arrays as `{a,b}`, times as ISO), so both paths
+ * share everything after this point. Read-only: one SELECT per table.
+ */
+async function readOriginalDatabase(url, schema) {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+  } catch (err) {
+    process.stderr.write(`import-original: cannot connect to the original database: ${err.message}\n`);
+    process.exit(2);
+  }
+  try {
+    const cell = (v) => (v === null || v === undefined ? '' : Array.isArray(v) ? `{${v.join(',')}}` : v instanceof Date ? v.toISOString() : String(v));
+    const table = async (name) => {
+      const r = await client.query(`SELECT * FROM "${schema}"."${name}" ORDER BY 1`);
+      return stringify([r.fields.map((f) => f.name), ...r.rows.map((row) => r.fields.map((f) => cell(row[f.name])))]);
+    };
+    return { hosts: await table('hosts'), users: await table('users') };
+  } finally {
+    await client.end();
+  }
+}
+
 export async function main(argv) {
   const o = parseArgs(argv);
   const runId = randomUUID().slice(0, 8);
@@ -202,8 +233,12 @@ export async function main(argv) {
     problems: [],
   };
   const idMap = { hosts: {}, users: {} };
-  if (o.hosts) await importHosts(api, o, report, idMap);
-  if (o.users) await importUsers(api, o, report, idMap);
+  const source = o.originalDb ? await readOriginalDatabase(o.originalDb, o.originalSchema ?? 'public') : {
+    hosts: o.hosts ? readFileSync(o.hosts, 'utf8') : null,
+    users: o.users ? readFileSync(o.users, 'utf8') : null,
+  };
+  if (source.hosts) await importHosts(api, o, source.hosts, report, idMap);
+  if (source.users) await importUsers(api, o, source.users, report, idMap);
   if (o.mapOut && !o.dryRun) writeFileSync(o.mapOut, JSON.stringify(idMap, null, 2) + '\n');
   process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   return report.problems.length ? 1 : 0;

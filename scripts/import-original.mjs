@@ -13,6 +13,8 @@
  *     scheme is not Argon2id): each imported user gets a generated password, written to --passwords-out
  *     (mode 600) for the admin to hand over; inactive users are deactivated right after creation. A user
  *     whose email already exists is left alone (reported as existing).
+ *   - `--original-db <url>` instead of the CSV files reads the `hosts` and `users` tables of a restored dump of
+ *     the original's database (read-only) and goes on exactly as with the export.
  *   - the original's integer ids are mapped to OpsDesk's UUIDs in --map-out (JSON).
  * The token (--token or OPSDESK_TOKEN) must be an admin's: access tokens or personal API tokens with admin scope.
  * --dry-run validates the hosts (import dry_run) and checks the users without writing anything.

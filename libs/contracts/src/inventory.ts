@@ -190,7 +190,7 @@ const bastionHostSchema = z
 const accessTemplateSchema = z
   .string()
   .trim()
-  .superRefine(rule(accessTemplateProblem))
+  .superRefine((v, ctx) => (v === '' ? undefined : rule(accessTemplateProblem)(v, ctx)))
   .transform((v) => (v === '' ? null : v))
   .nullable();
 const portSchema = z.number({ invalid_type_error: 'must be an integer port 1-65535' }).int('must be an integer port 1-65535').min(1, 'must be an integer port 1-65535').max(65535, 'must be an integer port 1-65535');
@@ -501,6 +501,11 @@ function teleportAddress(v: string): string | null {
   return /^[A-Za-z0-9][A-Za-z0-9.-]*(?::\d{1,5})?$/.test(v) ? null : 'must be a host name or FQDN, optionally with :port';
 }
 
+function teleportCluster(v: string): string | null {
+  if (SHELL_META_RE.test(v) || CONTROL_RE.test(v)) return 'must not contain shell metacharacters or spaces';
+  return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v) ? null : 'must be a cluster name: letters, digits, . _ - (starting with a letter or digit)';
+}
+
 const INSTANCE_TEMPLATE_RE = /^(?:[A-Za-z0-9_.:/\-[\]]|\{(?:ip|hostname|fqdn)\})+$/;
 
 export const integrationSettingsSchema = z
@@ -528,7 +533,7 @@ export const integrationSettingsSchema = z
     /** Teleport proxy address (host or host:port) for `tsh ssh --proxy=`; null: teleport hosts cannot be reached */
     teleport_proxy: z.string().trim().max(253).superRefine(rule(teleportAddress)).nullable(),
     /** Teleport cluster name for `--cluster=`; null: the proxy's own cluster */
-    teleport_cluster: z.string().trim().max(253).superRefine(rule(teleportAddress)).nullable(),
+    teleport_cluster: z.string().trim().max(253).superRefine(rule(teleportCluster)).nullable(),
   })
   .partial()
   .strict()

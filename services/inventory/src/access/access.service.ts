@@ -50,9 +50,10 @@ export function templateValues(host: HostView, user: string, s: EffectiveIntegra
 }
 
 /**
- * Governed access: renders the SSH command for a host and records who asked for it and why. The command is
- * only text (OpsDesk never connects to hosts); the event is written in a transaction through the outbox,
- * so every issued command reaches the audit trail exactly once.
+ * Governed access: renders the access command for a host (ssh, or tsh for Teleport, from the host's, the global
+ * or the built-in template) and records who asked for it and why. The command is only text (OpsDesk never
+ * connects to hosts); the event is written in a transaction through the outbox, so every issued command reaches
+ * the audit trail exactly once.
  */
 @Injectable()
 export class AccessService {

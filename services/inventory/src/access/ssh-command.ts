@@ -31,6 +31,10 @@ export function jumpHost(host: string): string {
 }
 
 /**
+ * The fixed renderer OpsDesk used before access templates. Commands are now rendered from templates
+ * (access-template.ts); this stays as the reference the built-in templates are proven against, character for
+ * character (access-template.spec.ts).
+ *
  * The SSH command for a host (argv and its shell rendering):
  *   direct_ssh:  ssh -p <port> <user>@<ip>
  *   bastion_ssh: ssh -J <user>@<bastion_host>:<bastion_port> -p <port> <user>@<ip>

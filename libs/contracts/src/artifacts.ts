@@ -12,6 +12,8 @@ export const ArtifactsRpc = {
   GET: 'artifacts.get',
   DELETE: 'artifacts.delete',
   VERIFY: 'artifacts.verify',
+  /** data {} -> ArtifactLimitsView (GET /api/settings/runtime shows them) */
+  LIMITS: 'artifacts.limits',
 } as const;
 
 /** Internal HTTP routes of the artifacts service (never exposed publicly; the gateway signs an internal token per path). */
@@ -34,7 +36,8 @@ export const ArtifactsErrors = {
   FORBIDDEN: 'ARTIFACTS.FORBIDDEN',
 } as const;
 
-export const ArtifactKinds = ['log', 'config', 'crash_dump', 'support_bundle', 'other'] as const;
+/** `binary`: executables and core files (the original's type); served like every kind, never inline */
+export const ArtifactKinds = ['log', 'config', 'crash_dump', 'support_bundle', 'binary', 'other'] as const;
 export type ArtifactKind = (typeof ArtifactKinds)[number];
 export const artifactKindSchema = z.enum(ArtifactKinds);
 
@@ -95,4 +98,10 @@ export interface VerifyResult {
   expected_size: number;
   actual_size: number | null;
   verified_at: string;
+}
+
+/** Upload limits of the artifacts service (non-secret; shown by GET /api/settings/runtime). */
+export interface ArtifactLimitsView {
+  max_artifact_size_mb: number;
+  max_artifact_size_bytes: number;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Actor } from './events';
+import { skipParam } from './pagination';
 
 /**
  * Audit contracts: RPC patterns (`audit.<op>`, sent under the RPC prefix), request/response schemas and
@@ -44,6 +45,8 @@ export type AuditFilters = z.infer<typeof auditFiltersSchema>;
 export const listAuditSchema = auditFiltersSchema.extend({
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.string().max(200).optional(),
+  /** offset, for the original's clients; honoured when no cursor is given */
+  skip: skipParam,
 });
 export type ListAuditRequest = z.infer<typeof listAuditSchema>;
 

@@ -80,8 +80,8 @@ export const createUserSchema = z
 export type CreateUserRequest = z.infer<typeof createUserSchema>;
 
 export const updateUserSchema = z
-  .object({ role: roleSchema.optional(), is_active: z.boolean().optional() })
-  .refine((v) => v.role !== undefined || v.is_active !== undefined, { message: 'role or is_active is required' });
+  .object({ role: roleSchema.optional(), is_active: z.boolean().optional(), email: emailSchema.optional() })
+  .refine((v) => v.role !== undefined || v.is_active !== undefined || v.email !== undefined, { message: 'role, is_active or email is required' });
 export type UpdateUserRequest = z.infer<typeof updateUserSchema>;
 
 export const listUsersSchema = z.object({

@@ -51,6 +51,9 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   [InventoryErrors.IMPORT_TOO_LARGE]: 413,
   [InventoryErrors.IMPORT_INVALID]: 400,
   [InventoryErrors.IMPORT_UNSUPPORTED_MEDIA_TYPE]: 415,
+  // the request is fine; the host's or the settings' state does not allow rendering (fix the host/settings)
+  [InventoryErrors.ACCESS_TEMPLATE_UNUSABLE]: 409,
+  [InventoryErrors.TELEPORT_NOT_CONFIGURED]: 409,
   [ArtifactsErrors.NOT_FOUND]: 404,
   [ArtifactsErrors.HOST_NOT_FOUND]: 404,
   [ArtifactsErrors.TOO_LARGE]: 413,

@@ -11,3 +11,4 @@ export * from './artifacts';
 export * from './http-status';
 export * from './nats-permissions';
 export * from './csv';
+export * from './access-template';

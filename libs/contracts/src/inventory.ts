@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { Actor } from './events';
 import type { FieldError } from './errors';
+import { accessTemplateProblem } from './access-template';
+import { skipParam } from './pagination';
 
 /**
  * Inventory contracts: RPC patterns (`inventory.<op>`, sent under the RPC prefix), request/response schemas
@@ -45,6 +47,10 @@ export const InventoryErrors = {
   IMPORT_INVALID: 'INVENTORY.IMPORT_INVALID',
   /** neither text/csv nor multipart/form-data (415) */
   IMPORT_UNSUPPORTED_MEDIA_TYPE: 'INVENTORY.IMPORT_UNSUPPORTED_MEDIA_TYPE',
+  /** the access template cannot be rendered for this host: it uses a value the host or settings lack (409) */
+  ACCESS_TEMPLATE_UNUSABLE: 'INVENTORY.ACCESS_TEMPLATE_UNUSABLE',
+  /** a teleport host while no Teleport proxy is configured in the integration settings (409) */
+  TELEPORT_NOT_CONFIGURED: 'INVENTORY.TELEPORT_NOT_CONFIGURED',
 } as const;
 
 // ---------------------------------------------------------------------------------------------------------
@@ -54,7 +60,8 @@ export const InventoryErrors = {
 export const OperatingSystems = ['linux', 'windows', 'macos'] as const;
 export const HostEnvironments = ['prod', 'stage', 'dev'] as const;
 export const Criticalities = ['critical', 'high', 'medium', 'low'] as const;
-export const ConnectionMethods = ['direct_ssh', 'bastion_ssh'] as const;
+/** `teleport`: `tsh ssh` through the Teleport proxy/cluster of the integration settings (the original's enum) */
+export const ConnectionMethods = ['direct_ssh', 'bastion_ssh', 'teleport'] as const;
 export type OperatingSystem = (typeof OperatingSystems)[number];
 export type HostEnvironment = (typeof HostEnvironments)[number];
 export type Criticality = (typeof Criticalities)[number];
@@ -179,6 +186,13 @@ const bastionHostSchema = z
   .string()
   .superRefine(rule(HostRules.bastionHost))
   .nullable();
+/** A per-host access template (admin only); null: the global one for the host's connection method. */
+const accessTemplateSchema = z
+  .string()
+  .trim()
+  .superRefine((v, ctx) => (v === '' ? undefined : rule(accessTemplateProblem)(v, ctx)))
+  .transform((v) => (v === '' ? null : v))
+  .nullable();
 const portSchema = z.number({ invalid_type_error: 'must be an integer port 1-65535' }).int('must be an integer port 1-65535').min(1, 'must be an integer port 1-65535').max(65535, 'must be an integer port 1-65535');
 
 const hostFields = {
@@ -197,6 +211,7 @@ const hostFields = {
   ssh_port: portSchema,
   bastion_host: bastionHostSchema,
   bastion_port: portSchema,
+  access_template: accessTemplateSchema,
 };
 
 /** Cross-field rule shared by create, update (after merging) and import. */
@@ -222,6 +237,7 @@ export const createHostSchema = z
     ssh_port: hostFields.ssh_port.default(22),
     bastion_host: hostFields.bastion_host.optional().default(null),
     bastion_port: hostFields.bastion_port.default(22),
+    access_template: hostFields.access_template.optional().default(null),
   })
   .strict()
   .superRefine((v, ctx) => {
@@ -246,6 +262,7 @@ export const updateHostSchema = z
     ssh_port: hostFields.ssh_port,
     bastion_host: hostFields.bastion_host,
     bastion_port: hostFields.bastion_port,
+    access_template: hostFields.access_template,
   })
   .partial()
   .strict()
@@ -289,6 +306,8 @@ export interface HostView {
   ssh_port: number;
   bastion_host: string | null;
   bastion_port: number;
+  /** this host's access command template (null: the global template for its connection method) */
+  access_template: string | null;
   created_at: string;
   updated_at: string;
   last_seen_at: string | null;
@@ -334,6 +353,7 @@ export const hostAsOfQuerySchema = z.object({
 export const historyQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.string().max(500).optional(),
+  skip: skipParam,
 });
 export type HistoryQuery = z.infer<typeof historyQuerySchema>;
 
@@ -342,6 +362,12 @@ export interface FieldChange {
   before: unknown;
   after: unknown;
 }
+
+/**
+ * Host fields stored and versioned like the data fields (API, history) but not part of the CSV import/export
+ * format: the access template is admin-only, and CSV imports are an operator's job.
+ */
+export const HOST_EXTRA_FIELDS = ['access_template'] as const;
 
 export interface HostRevisionView {
   revision: number;
@@ -420,6 +446,8 @@ export interface AccessCommandView {
   connection_method: ConnectionMethod;
   command: string;
   argv: string[];
+  /** which template rendered the command: the host's own, the settings', or the built-in default */
+  template_source: 'host' | 'settings' | 'default';
   reason: string | null;
   issued_at: string;
 }
@@ -459,10 +487,24 @@ export interface MetricsSnapshotView {
 export const metricsListSchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.string().max(500).optional(),
+  skip: skipParam,
 });
 
 // ---------------------------------------------------------------------------------------------------------
 // Settings
+
+const globalTemplate = z.string().trim().min(1).superRefine(rule(accessTemplateProblem)).nullable();
+/** a Teleport proxy (host, FQDN or IP, optional :port) or cluster name: nothing a shell would interpret */
+function teleportAddress(v: string): string | null {
+  if (SHELL_META_RE.test(v) || CONTROL_RE.test(v)) return 'must not contain shell metacharacters or spaces';
+  if (v.startsWith('-')) return 'must not start with a hyphen';
+  return /^[A-Za-z0-9][A-Za-z0-9.-]*(?::\d{1,5})?$/.test(v) ? null : 'must be a host name or FQDN, optionally with :port';
+}
+
+function teleportCluster(v: string): string | null {
+  if (SHELL_META_RE.test(v) || CONTROL_RE.test(v)) return 'must not contain shell metacharacters or spaces';
+  return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v) ? null : 'must be a cluster name: letters, digits, . _ - (starting with a letter or digit)';
+}
 
 const INSTANCE_TEMPLATE_RE = /^(?:[A-Za-z0-9_.:/\-[\]]|\{(?:ip|hostname|fqdn)\})+$/;
 
@@ -483,11 +525,22 @@ export const integrationSettingsSchema = z
       .max(200)
       .regex(INSTANCE_TEMPLATE_RE, 'may contain letters, digits, . _ : / - [ ] and the placeholders {ip} {hostname} {fqdn}'),
     snapshot_ttl_seconds: z.number().int().min(60).max(365 * 24 * 3600),
+    /** global access templates per connection method; null restores the built-in default */
+    access_templates: z
+      .object({ direct_ssh: globalTemplate, bastion_ssh: globalTemplate, teleport: globalTemplate })
+      .partial()
+      .strict(),
+    /** Teleport proxy address (host or host:port) for `tsh ssh --proxy=`; null: teleport hosts cannot be reached */
+    teleport_proxy: z.string().trim().max(253).superRefine(rule(teleportAddress)).nullable(),
+    /** Teleport cluster name for `--cluster=`; null: the proxy's own cluster */
+    teleport_cluster: z.string().trim().max(253).superRefine(rule(teleportCluster)).nullable(),
   })
   .partial()
   .strict()
   .refine((v) => Object.keys(v).length > 0, { message: 'at least one setting is required' });
 export type IntegrationSettingsUpdate = z.infer<typeof integrationSettingsSchema>;
+
+export type AccessTemplates = Record<'direct_ssh' | 'bastion_ssh' | 'teleport', string | null>;
 
 export interface IntegrationSettingsView {
   /** credentials in the URL are never shown */
@@ -495,6 +548,11 @@ export interface IntegrationSettingsView {
   prometheus_url_source: 'settings' | 'env' | null;
   instance_template: string;
   snapshot_ttl_seconds: number;
+  /** the stored global templates (null: the built-in default, shown in default_access_templates) */
+  access_templates: AccessTemplates;
+  default_access_templates: { direct_ssh: string; bastion_ssh: string; teleport: string };
+  teleport_proxy: string | null;
+  teleport_cluster: string | null;
   updated_at: string | null;
   updated_by: string | null;
   version: number;
@@ -511,4 +569,9 @@ export interface RuntimeSettingsView {
   };
   prometheus: { configured: boolean; source: 'settings' | 'env' | null };
   metrics: { snapshot_ttl_seconds: number; instance_template: string };
+  /** the original OpsDesk's flat fields (GET /api/settings/runtime compatibility) */
+  max_artifact_size_mb?: number | null;
+  max_artifact_size_bytes?: number | null;
+  prometheus_configured?: boolean;
+  teleport_configured?: boolean;
 }

@@ -52,6 +52,7 @@ export const IDEMPOTENT_RPC_PATTERNS: ReadonlySet<string> = new Set([
   'inventory.settings.runtime',
   'artifacts.list',
   'artifacts.get',
+  'artifacts.limits',
   'audit.list',
   'audit.verify',
 ]);

@@ -36,6 +36,8 @@ export async function bootstrapGateway(config: GatewayConfig, opts: GatewayBootO
     // while closing, requests on kept-alive connections get our problem document (onRequest below), not
     // Fastify's own plain-JSON 503 (found by the fault suite's SIGTERM run)
     return503OnClosing: false,
+    // the original OpsDesk's clients send collection paths with a trailing slash (`/api/hosts/`): same route
+    routerOptions: { ignoreTrailingSlash: true },
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const h = req.headers['x-request-id'];
       return typeof h === 'string' && /^[\w.:-]{1,128}$/.test(h) ? h : randomUUID();

@@ -21,9 +21,16 @@ export class AuditQueryService {
       where.push(`seq < $${params.length}`);
     }
     params.push(req.limit + 1);
+    let offset = '';
+    if (!req.cursor && req.skip) {
+      // `skip` for the original's clients: honoured as an offset when no cursor is given (the gateway refuses
+      // both at once); next_cursor then continues by keyset from the last row of this page
+      params.push(req.skip);
+      offset = ` OFFSET $${params.length}`;
+    }
     const rows = (await this.dataSource.query(
       `SELECT ${RECORD_COLUMNS} FROM audit.records ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY seq DESC LIMIT $${params.length}`,
+        ORDER BY seq DESC LIMIT $${params.length - (offset ? 1 : 0)}${offset}`,
       params,
     )) as RecordRow[];
     const items = rows.slice(0, req.limit).map(toRecord);

@@ -92,6 +92,16 @@ export class UsersService {
   }
 
   async update(id: string, req: UpdateUserRequest, ctx: RpcContext): Promise<UserView> {
+    try {
+      return await this.updateUser(id, req, ctx);
+    } catch (err) {
+      if ((err as { code?: string }).code === UNIQUE_VIOLATION)
+        throw new AppError(ErrorCodes.EMAIL_TAKEN, 'A user with this email already exists', [{ field: 'email', message: 'is already taken' }]);
+      throw err;
+    }
+  }
+
+  private async updateUser(id: string, req: UpdateUserRequest, ctx: RpcContext): Promise<UserView> {
     const me = callerId(ctx);
     const revoke: Array<[string, RevocationEntry]> = [];
     const view = await this.dataSource.transaction(async (m) => {
@@ -99,9 +109,16 @@ export class UsersService {
       if (!user) throw new AppError(ErrorCodes.USER_NOT_FOUND, 'User not found');
       if (id === me && ((req.role && req.role !== user.role) || req.is_active === false))
         throw new AppError(ErrorCodes.CANNOT_MODIFY_SELF, 'You cannot change your own role or deactivate yourself');
-      const before = { role: user.role, is_active: user.isActive };
+      const before = { role: user.role, is_active: user.isActive, email: user.email };
       const cutoff = Date.now();
       const events = [];
+      const email = req.email?.toLowerCase();
+      if (email && email !== user.email) {
+        // Access tokens carry the email (it is the actor on every event): tokens issued before the change end
+        // here, like after a role change, so no event is recorded under the old address afterwards.
+        user.email = email;
+        revoke.push([RevocationKeys.userCutoff(id), { cutoff_ms: cutoff, reason: EventTypes.USER_UPDATED }]);
+      }
       if (req.role && req.role !== user.role) {
         user.role = req.role;
         events.push(authEvent(EventTypes.USER_ROLE_CHANGED, ctx, { type: 'user', id }, { user_id: id, email: user.email, before: { role: before.role }, after: { role: req.role }, cutoff_ms: cutoff }));
@@ -118,7 +135,13 @@ export class UsersService {
       user.updatedAt = new Date();
       await m.save(user);
       events.push(
-        authEvent(EventTypes.USER_UPDATED, ctx, { type: 'user', id }, { user_id: id, email: user.email, before, after: { role: user.role, is_active: user.isActive } }),
+        authEvent(EventTypes.USER_UPDATED, ctx, { type: 'user', id }, {
+          user_id: id,
+          email: user.email,
+          before,
+          after: { role: user.role, is_active: user.isActive, email: user.email },
+          ...(before.email !== user.email ? { email_changed: true } : {}),
+        }),
       );
       await this.outbox.add(m, events);
       return toUserView(user);

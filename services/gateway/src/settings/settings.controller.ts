@@ -1,9 +1,11 @@
-import { Body, Controller, Get, Put, Req } from '@nestjs/common';
+import { Body, Controller, Get, Logger, Put, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
+  ArtifactsRpc,
   InventoryRpc,
   Permissions,
   integrationSettingsSchema,
+  type ArtifactLimitsView,
   type IntegrationSettingsUpdate,
   type IntegrationSettingsView,
   type RuntimeSettingsView,
@@ -18,13 +20,28 @@ import { ZodPipe } from '../common/zod-body.pipe';
 @ApiBearerAuth()
 @Controller('settings')
 export class SettingsController {
+  private readonly logger = new Logger(SettingsController.name);
+
   constructor(private readonly rpc: RpcClient) {}
 
+  /**
+   * Inventory's runtime view plus the artifacts service's upload limit (the original's max artifact size). The
+   * limit is informational: when the artifacts service does not answer, the fields are null rather than the
+   * whole answer failing.
+   */
   @Get('runtime')
   @RequirePermission(Permissions.SELF)
-  @ApiOperation({ summary: 'Non-secret runtime information: environment, version, limits, whether Prometheus is configured' })
-  runtime(@Req() req: AuthedRequest): Promise<RuntimeSettingsView> {
-    return this.rpc.call(InventoryRpc.SETTINGS_RUNTIME, {}, rpcContext(req));
+  @ApiOperation({ summary: 'Non-secret runtime information: environment, version, limits (max artifact size), whether Prometheus/Teleport are configured' })
+  async runtime(@Req() req: AuthedRequest): Promise<RuntimeSettingsView> {
+    const ctx = rpcContext(req);
+    const [view, limits] = await Promise.all([
+      this.rpc.call<RuntimeSettingsView>(InventoryRpc.SETTINGS_RUNTIME, {}, ctx),
+      this.rpc.call<ArtifactLimitsView>(ArtifactsRpc.LIMITS, {}, ctx).catch((err: Error) => {
+        this.logger.warn(`runtime settings without artifact limits: ${err.message}`);
+        return null;
+      }),
+    ]);
+    return { ...view, max_artifact_size_mb: limits?.max_artifact_size_mb ?? null, max_artifact_size_bytes: limits?.max_artifact_size_bytes ?? null };
   }
 
   @Get('integrations')

@@ -8,6 +8,10 @@ const SAFE_WORD = /^[A-Za-z0-9_.:@%+=,/[\]-]+$/;
  * second line of defence: anything outside the safe set is single-quoted ('\'' for an embedded quote), so the
  * rendered command is always exactly one argument per value whatever reaches it.
  */
+export function isSafeWord(v: string): boolean {
+  return v !== '' && SAFE_WORD.test(v);
+}
+
 export function shellQuote(v: string): string {
   if (v !== '' && SAFE_WORD.test(v) && !v.startsWith('-')) return v;
   return `'${v.replace(/'/g, `'\\''`)}'`;
@@ -22,11 +26,15 @@ export interface SshTarget {
 }
 
 /** ssh's -J takes [user@]host[:port]: an IPv6 literal must be bracketed there. */
-function jumpHost(host: string): string {
+export function jumpHost(host: string): string {
   return isIPv6(host) ? `[${host}]` : host;
 }
 
 /**
+ * The fixed renderer OpsDesk used before access templates. Commands are now rendered from templates
+ * (access-template.ts); this stays as the reference the built-in templates are proven against, character for
+ * character (access-template.spec.ts).
+ *
  * The SSH command for a host (argv and its shell rendering):
  *   direct_ssh:  ssh -p <port> <user>@<ip>
  *   bastion_ssh: ssh -J <user>@<bastion_host>:<bastion_port> -p <port> <user>@<ip>

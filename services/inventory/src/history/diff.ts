@@ -1,4 +1,4 @@
-import { HOST_DATA_FIELDS, type FieldChange } from '@opsdesk/contracts';
+import { HOST_DATA_FIELDS, HOST_EXTRA_FIELDS, type FieldChange } from '@opsdesk/contracts';
 
 type Snapshot = Record<string, unknown> | null;
 
@@ -14,7 +14,7 @@ function same(a: unknown, b: unknown): boolean {
  */
 export function diffHost(before: Snapshot, after: Snapshot): FieldChange[] {
   const changes: FieldChange[] = [];
-  for (const field of HOST_DATA_FIELDS) {
+  for (const field of [...HOST_DATA_FIELDS, ...HOST_EXTRA_FIELDS]) {
     const b = before ? (before[field] ?? null) : null;
     const a = after ? (after[field] ?? null) : null;
     if (!before && (a === null || (Array.isArray(a) && a.length === 0))) continue;

@@ -39,17 +39,22 @@ export class HistoryService {
     await this.assertVisible(hostId, includeDeleted);
     const params: unknown[] = [hostId, q.limit + 1];
     let keyset = '';
+    let offset = '';
     if (q.cursor) {
       const c = decodeCursor<{ id: string }>(q.cursor);
       if (!c || typeof c.id !== 'string' || !/^\d+$/.test(c.id))
         throw new AppError(ErrorCodes.VALIDATION_FAILED, 'Invalid cursor', [{ field: 'cursor', message: 'is not a cursor from this list' }]);
       params.push(c.id);
       keyset = `AND id < $3`;
+    } else if (q.skip) {
+      // offset for the original's clients (no cursor given; the gateway refuses both)
+      params.push(q.skip);
+      offset = ` OFFSET $3`;
     }
     // newest first; id order equals time order per host (revisions are written under the host row lock)
     const rows: RevisionRow[] = await this.dataSource.query(
       `SELECT id, revision, action, inventory.iso(at) AS at, actor, request_id, source, before, after
-         FROM inventory.host_revisions WHERE host_id = $1 ${keyset} ORDER BY id DESC LIMIT $2`,
+         FROM inventory.host_revisions WHERE host_id = $1 ${keyset} ORDER BY id DESC LIMIT $2${offset}`,
       params,
     );
     const items = rows.slice(0, q.limit);

@@ -1,4 +1,4 @@
-import { HOST_DATA_FIELDS, type HostView } from '@opsdesk/contracts';
+import { HOST_DATA_FIELDS, HOST_EXTRA_FIELDS, type HostView } from '@opsdesk/contracts';
 
 /**
  * Hosts are read and written with SQL, not an ORM entity: `inet`, arrays, a generated search column and
@@ -26,6 +26,7 @@ export function toHostView(v: HostJson): HostView {
     ssh_port: v.ssh_port as number,
     bastion_host: (v.bastion_host as string | null) ?? null,
     bastion_port: v.bastion_port as number,
+    access_template: (v.access_template as string | null | undefined) ?? null,
     created_at: v.created_at as string,
     updated_at: v.updated_at as string,
     last_seen_at: (v.last_seen_at as string | null) ?? null,
@@ -33,8 +34,11 @@ export function toHostView(v: HostJson): HostView {
   };
 }
 
-/** Column list in insert order: the contract's data fields (one list, so CSV, API and SQL agree). */
-export const HOST_COLUMNS = HOST_DATA_FIELDS;
+/**
+ * Column list in insert order: the contract's data fields (one list, so CSV, API and SQL agree), then the
+ * fields the API and history carry but CSV does not (the admin-only access template).
+ */
+export const HOST_COLUMNS = [...HOST_DATA_FIELDS, ...HOST_EXTRA_FIELDS] as const;
 
 export const UNIQUE_VIOLATION = '23505';
 

@@ -8,7 +8,9 @@ import {
   HostEnvironments,
   InventoryErrors,
   OperatingSystems,
+  Permissions,
   decodeCursor,
+  roleHas,
   encodeCursor,
   hostCrossFieldErrors,
   type CreateHostRequest,
@@ -61,6 +63,15 @@ const SORTS: Record<ListHostsRequest['sort'], SortSpec> = {
   updated_at: { key: 'h.updated_at', dir: 'ASC', keyText: 'inventory.iso(h.updated_at)', withId: true, cast: 'timestamptz' },
   '-updated_at': { key: 'h.updated_at', dir: 'DESC', keyText: 'inventory.iso(h.updated_at)', withId: true, cast: 'timestamptz' },
 };
+
+/**
+ * A host's own access template changes the command people paste for it: like the global templates it is an
+ * admin's decision (settings:write), while the rest of the host stays an operator's.
+ */
+function assertMaySetTemplate(ctx: RpcContext): void {
+  if (!ctx.principal || !roleHas(ctx.principal.role, Permissions.SETTINGS_WRITE))
+    throw new AppError(ErrorCodes.FORBIDDEN, 'Only an admin may set a host access_template', [{ field: 'access_template', message: 'needs the settings:write permission (admin)' }]);
+}
 
 const invalidCursor = () => new AppError(ErrorCodes.VALIDATION_FAILED, 'Invalid cursor', [{ field: 'cursor', message: 'is not a cursor from this list (same sort)' }]);
 
@@ -117,9 +128,10 @@ export class HostsService {
   }
 
   async create(req: CreateHostRequest, ctx: RpcContext, source: RevisionSource = 'api'): Promise<HostView> {
+    if ((req.access_template ?? null) !== null) assertMaySetTemplate(ctx);
     try {
       return await this.dataSource.transaction(async (m) => {
-        const values = HOST_COLUMNS.map((c) => req[c]);
+        const values = HOST_COLUMNS.map((c) => req[c] ?? null);
         const placeholders = HOST_COLUMNS.map((c, i) => `$${i + 1}${c === 'ip' ? '::inet' : c === 'tags' ? '::text[]' : ''}`);
         const ts = await now(m);
         const [row]: Array<{ v: HostJson }> = await m.query(
@@ -152,6 +164,7 @@ export class HostsService {
           throw new AppError(InventoryErrors.PRECONDITION_FAILED, `Host was changed since you read it (version ${before.version}, If-Match ${expectedVersion})`, undefined, {
             current_version: before.version,
           });
+        if (changes.access_template !== undefined && changes.access_template !== before.access_template) assertMaySetTemplate(ctx);
         const merged = { ...before, ...changes };
         const cross = hostCrossFieldErrors(merged);
         if (cross.length) throw new AppError(ErrorCodes.VALIDATION_FAILED, 'Request validation failed', cross);

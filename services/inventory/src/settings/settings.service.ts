@@ -1,9 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import {
+  DEFAULT_ACCESS_TEMPLATES,
   DEFAULT_PAGE_LIMIT,
   EventTypes,
   MAX_PAGE_LIMIT,
+  type AccessTemplates,
   type IntegrationSettingsUpdate,
   type IntegrationSettingsView,
   type RpcContext,
@@ -20,6 +22,9 @@ interface StoredIntegrations {
   prometheus_url?: string | null;
   instance_template?: string;
   snapshot_ttl_seconds?: number;
+  access_templates?: Partial<AccessTemplates>;
+  teleport_proxy?: string | null;
+  teleport_cluster?: string | null;
 }
 
 export interface EffectiveIntegrations {
@@ -27,6 +32,10 @@ export interface EffectiveIntegrations {
   prometheusSource: 'settings' | 'env' | null;
   instanceTemplate: string;
   snapshotTtlSeconds: number;
+  /** the admin's global templates per connection method (null: the built-in default) */
+  accessTemplates: AccessTemplates;
+  teleportProxy: string | null;
+  teleportCluster: string | null;
 }
 
 /** Credentials in a URL (http://user:pass@prom) are never shown or put on events. */
@@ -74,7 +83,12 @@ export class SettingsService {
         [KEY],
       );
       const before = this.view({ value: row.value, version: row.version, updated_at: null, updated_by: null });
-      const value: StoredIntegrations = { ...row.value, ...update };
+      // templates merge per connection method: setting one leaves the others as they were
+      const value: StoredIntegrations = {
+        ...row.value,
+        ...update,
+        ...(update.access_templates ? { access_templates: { ...row.value.access_templates, ...update.access_templates } } : {}),
+      };
       const [saved] = returnedRows<{ version: number; updated_at: string; updated_by: { email: string | null } | null }>(await m.query(
         `UPDATE inventory.settings SET value = $2, version = version + 1, updated_at = date_trunc('milliseconds', clock_timestamp()), updated_by = $3
           WHERE key = $1 RETURNING version, inventory.iso(updated_at) AS updated_at, updated_by`,
@@ -102,6 +116,8 @@ export class SettingsService {
       },
       prometheus: { configured: e.prometheusUrl !== null, source: e.prometheusSource },
       metrics: { snapshot_ttl_seconds: e.snapshotTtlSeconds, instance_template: e.instanceTemplate },
+      prometheus_configured: e.prometheusUrl !== null,
+      teleport_configured: e.teleportProxy !== null,
     };
   }
 
@@ -121,6 +137,13 @@ export class SettingsService {
       prometheusSource: fromSettings ? 'settings' : fromEnv ? 'env' : null,
       instanceTemplate: v.instance_template ?? this.config.METRICS_INSTANCE_TEMPLATE,
       snapshotTtlSeconds: v.snapshot_ttl_seconds ?? this.config.METRICS_SNAPSHOT_TTL_SECONDS,
+      accessTemplates: {
+        direct_ssh: v.access_templates?.direct_ssh ?? null,
+        bastion_ssh: v.access_templates?.bastion_ssh ?? null,
+        teleport: v.access_templates?.teleport ?? null,
+      },
+      teleportProxy: v.teleport_proxy ?? null,
+      teleportCluster: v.teleport_cluster ?? null,
     };
   }
 
@@ -131,6 +154,14 @@ export class SettingsService {
       prometheus_url_source: e.prometheusSource,
       instance_template: e.instanceTemplate,
       snapshot_ttl_seconds: e.snapshotTtlSeconds,
+      access_templates: e.accessTemplates,
+      default_access_templates: {
+        direct_ssh: DEFAULT_ACCESS_TEMPLATES.direct_ssh,
+        bastion_ssh: DEFAULT_ACCESS_TEMPLATES.bastion_ssh,
+        teleport: e.teleportCluster ? DEFAULT_ACCESS_TEMPLATES.teleport_cluster : DEFAULT_ACCESS_TEMPLATES.teleport,
+      },
+      teleport_proxy: e.teleportProxy,
+      teleport_cluster: e.teleportCluster,
       updated_at: row.updated_at,
       updated_by: row.updated_by?.email ?? null,
       version: row.version,
@@ -139,5 +170,13 @@ export class SettingsService {
 }
 
 function strip(v: IntegrationSettingsView): Record<string, unknown> {
-  return { prometheus_url: v.prometheus_url, prometheus_url_source: v.prometheus_url_source, instance_template: v.instance_template, snapshot_ttl_seconds: v.snapshot_ttl_seconds };
+  return {
+    prometheus_url: v.prometheus_url,
+    prometheus_url_source: v.prometheus_url_source,
+    instance_template: v.instance_template,
+    snapshot_ttl_seconds: v.snapshot_ttl_seconds,
+    access_templates: v.access_templates,
+    teleport_proxy: v.teleport_proxy,
+    teleport_cluster: v.teleport_cluster,
+  };
 }

@@ -113,7 +113,7 @@ export class TelemetryService implements OnModuleInit, OnModuleDestroy {
     return toView(row);
   }
 
-  async list(hostId: string, q: { limit: number; cursor?: string }): Promise<Page<MetricsSnapshotView>> {
+  async list(hostId: string, q: { limit: number; cursor?: string; skip?: number }): Promise<Page<MetricsSnapshotView>> {
     await this.hosts.get(hostId);
     const params: unknown[] = [hostId, q.limit + 1];
     let keyset = '';
@@ -124,9 +124,15 @@ export class TelemetryService implements OnModuleInit, OnModuleDestroy {
       params.push(c.t, c.id);
       keyset = `AND (collected_at, id) < ($3::timestamptz, $4::uuid)`;
     }
+    // offset for the original's clients, only without a cursor (the gateway refuses both)
+    let offset = '';
+    if (!q.cursor && q.skip) {
+      params.push(q.skip);
+      offset = ` OFFSET $${params.length}`;
+    }
     const rows: SnapshotRow[] = await this.dataSource.query(
       `SELECT ${SNAPSHOT_COLUMNS} FROM inventory.metrics_snapshots WHERE host_id = $1 AND expires_at > now() ${keyset}
-        ORDER BY collected_at DESC, id DESC LIMIT $2`,
+        ORDER BY collected_at DESC, id DESC LIMIT $2${offset}`,
       params,
     );
     const items = rows.slice(0, q.limit);

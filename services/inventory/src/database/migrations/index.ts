@@ -2,6 +2,7 @@ import { inboxFailuresMigration, messagingTablesMigration } from '@opsdesk/messa
 import { InitInventory1732700000000 } from './1732700000000-init-inventory';
 import { InventoryIsoStable1732900000000 } from './1732900000000-iso-stable';
 import { InventoryAnalyzeHosts1733300000000 } from './1733300000000-analyze-hosts';
+import { InventoryAccessTemplates1764600000000 } from './1764600000000-access-templates';
 
 /** In order. Never edit a migration that has shipped: add a new one. */
 export const inventoryMigrations = [
@@ -10,4 +11,5 @@ export const inventoryMigrations = [
   InventoryIsoStable1732900000000,
   InventoryAnalyzeHosts1733300000000,
   inboxFailuresMigration('inventory', 1734500000000),
+  InventoryAccessTemplates1764600000000,
 ];

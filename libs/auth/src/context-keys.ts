@@ -1,5 +1,5 @@
-import { createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { parseEd25519PrivateKey, parseEd25519PublicKeyList } from '@opsdesk/config';
+import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { generateEd25519KeyPair, parseEd25519PrivateKey, parseEd25519PublicKeyList } from '@opsdesk/config';
 
 /**
  * Ed25519 keys for caller contexts (signed RPC contexts and internal HTTP tokens).
@@ -17,11 +17,7 @@ export interface ContextKeyPair {
 }
 
 export function generateContextKeyPair(): ContextKeyPair {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  return {
-    privateKey: privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
-    publicKey: publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
-  };
+  return generateEd25519KeyPair();
 }
 
 /** Parses a private key (the one reader of configured keys, libs/config ed25519-keys.ts). */

@@ -1,4 +1,4 @@
-import { generateContextKeyPair as pair } from '@opsdesk/auth';
+import { generateEd25519KeyPair as pair } from '@opsdesk/config';
 
 /**
  * Fresh caller-context key pairs for one suite (docs/SECURITY.md "RPC caller context"): the gateway's,

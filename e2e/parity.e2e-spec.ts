@@ -322,7 +322,7 @@ describe('import from the original OpsDesk (scripts/import-original.mjs)', () =>
 
     // users: roles kept, the inactive one inactive, generated passwords (owner-only file) that work
     expect(statSync(passwords).mode & 0o777).toBe(0o600);
-    const creds = readFileSync(passwords, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    const creds = readFileSync(passwords, 'utf8').trim().split(/\r?\n/).slice(1).map((l) => l.split(','));
     expect(creds.map((c) => [c[0], c[1], c[2]])).toEqual([
       ['root.admin@corp.example.com', 'admin', 'true'],
       ['ops.one@corp.example.com', 'operator', 'true'],

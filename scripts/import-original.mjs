@@ -24,7 +24,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
-import { stringify } from 'csv-stringify/sync';
+import { createRequire } from 'node:module';
+// the one CSV writer (libs/contracts csv.ts), from the build (`npm run import:original` builds first)
+const { csvLine } = createRequire(import.meta.url)('@opsdesk/contracts');
 
 const ROLES = ['admin', 'operator', 'auditor', 'viewer'];
 
@@ -192,7 +194,8 @@ async function importUsers(api, o, csv, report, idMap) {
     passwords.push([email, role, active, password]);
   }
   if (!o.dryRun && passwords.length) {
-    const csv = ['email,role,is_active,password', ...passwords.map((p) => p.join(','))].join('\n') + '\n';
+    // exact values (a generated password may start with '-'), quoted where needed
+    const csv = [['email', 'role', 'is_active', 'password'], ...passwords].map((p) => csvLine(p, { formulas: 'keep' })).join('');
     writeFileSync(o.passwordsOut, csv, { mode: 0o600 });
   }
 }
@@ -215,7 +218,8 @@ async function readOriginalDatabase(url, schema) {
     const cell = (v) => (v === null || v === undefined ? '' : Array.isArray(v) ? `{${v.join(',')}}` : v instanceof Date ? v.toISOString() : String(v));
     const table = async (name) => {
       const r = await client.query(`SELECT * FROM "${schema}"."${name}" ORDER BY 1`);
-      return stringify([r.fields.map((f) => f.name), ...r.rows.map((row) => r.fields.map((f) => cell(row[f.name])))]);
+      // values exactly as stored: this CSV is only read back by this script and the host import
+      return [r.fields.map((f) => f.name), ...r.rows.map((row) => r.fields.map((f) => cell(row[f.name])))].map((cells) => csvLine(cells, { formulas: 'keep' })).join('');
     };
     return { hosts: await table('hosts'), users: await table('users') };
   } finally {

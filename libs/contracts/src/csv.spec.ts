@@ -27,4 +27,8 @@ describe('the CSV writer', () => {
     expect(csvCell({ a: 1 })).toBe('"{""a"":1}"');
     expect(csvLine(['=cmd|calc', 1, null])).toBe(`'=cmd|calc,1,\r\n`);
   });
+
+  it("writes values exactly with formulas: 'keep' (CSV only programs read back), still RFC 4180 quoted", () => {
+    expect(csvLine(['=1+1', '-x', 'a,b', null], { formulas: 'keep' })).toBe(`=1+1,-x,"a,b",\r\n`);
+  });
 });

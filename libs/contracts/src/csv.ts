@@ -20,17 +20,27 @@ export function unneutralise(v: string): string {
   return /^'+[=+\-@\t\r]/.test(v) ? v.slice(1) : v;
 }
 
+export interface CsvOptions {
+  /**
+   * `neutralise` (the default) for anything a person may open in a spreadsheet; `keep` writes values exactly, for
+   * CSV that only programs read back (the migration script hands the original's rows to the host import).
+   */
+  formulas?: 'neutralise' | 'keep';
+}
+
 /**
- * One cell: '' for null/undefined, numbers and booleans as text, objects as JSON, strings neutralised; quoted
- * when it holds a quote, separator or line break, or starts or ends with a space (which readers would trim).
+ * One cell: '' for null/undefined, numbers and booleans as text, objects as JSON, strings neutralised (unless
+ * `formulas: 'keep'`); quoted when it holds a quote, separator or line break, or starts or ends with a space
+ * (which readers would trim).
  */
-export function csvCell(value: unknown): string {
+export function csvCell(value: unknown, opts: CsvOptions = {}): string {
   if (value === null || value === undefined) return '';
-  const text = typeof value === 'string' ? neutralise(value) : typeof value === 'object' ? neutralise(JSON.stringify(value)) : String(value);
+  const inert = opts.formulas === 'keep' ? (v: string) => v : neutralise;
+  const text = typeof value === 'string' ? inert(value) : typeof value === 'object' ? inert(JSON.stringify(value)) : String(value);
   return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 /** One record, CRLF-terminated (RFC 4180). */
-export function csvLine(values: readonly unknown[]): string {
-  return `${values.map(csvCell).join(',')}\r\n`;
+export function csvLine(values: readonly unknown[], opts: CsvOptions = {}): string {
+  return `${values.map((v) => csvCell(v, opts)).join(',')}\r\n`;
 }

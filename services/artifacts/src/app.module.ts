@@ -1,12 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { MessagingModule } from '@opsdesk/messaging';
 import { ContextSigner, rpcContextSigner } from '@opsdesk/auth';
-import { serviceInfrastructure } from '@opsdesk/platform';
+import { ServiceConfigModule, serviceInfrastructure } from '@opsdesk/platform';
 import { ArtifactsModule } from './artifacts/artifacts.module';
 import { HostCleanupModule } from './cleanup/host-cleanup.module';
-import { InternalAuthModule } from './common/internal-auth.module';
-import { ArtifactsConfigModule } from './config/artifacts-config.module';
-import type { ArtifactsConfig } from './config/artifacts.config';
+import { ARTIFACTS_CONFIG, type ArtifactsConfig } from './config/artifacts.config';
 import { ARTIFACTS_SCHEMA } from './database/data-source';
 import { artifactsEntities } from './database/entities';
 import { artifactsMigrations } from './database/migrations';
@@ -25,7 +23,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        ArtifactsConfigModule.forRoot(config),
+        ServiceConfigModule.forRoot(ARTIFACTS_CONFIG, config, { internalRoutesOf: 'artifacts' }),
         ...serviceInfrastructure({
           service: 'artifacts',
           schema: ARTIFACTS_SCHEMA,
@@ -36,7 +34,6 @@ export class AppModule {
           // artifacts asks inventory about hosts: its calls carry a context signed by its own key
           signRpcContext: rpcContextSigner(new ContextSigner('artifacts', config.ARTIFACTS_CONTEXT_PRIVATE_KEY)),
         }),
-        InternalAuthModule,
         StorageModule,
         ArtifactsModule,
         UploadsModule,

@@ -1,9 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { MessagingModule } from '@opsdesk/messaging';
-import { serviceInfrastructure } from '@opsdesk/platform';
+import { ServiceConfigModule, serviceInfrastructure } from '@opsdesk/platform';
 import { ChainModule } from './chain/chain.module';
-import type { AuditConfig } from './config/audit.config';
-import { AuditConfigModule } from './config/audit-config.module';
+import { AUDIT_CONFIG, type AuditConfig } from './config/audit.config';
 import { AUDIT_SCHEMA } from './database/data-source';
 import { auditMigrations } from './database/migrations';
 import { ExportModule } from './export/export.module';
@@ -22,7 +21,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        AuditConfigModule.forRoot(config),
+        ServiceConfigModule.forRoot(AUDIT_CONFIG, config, { internalRoutesOf: 'audit' }),
         ...serviceInfrastructure({
           service: 'audit',
           schema: AUDIT_SCHEMA,

@@ -1,8 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { MessagingModule } from '@opsdesk/messaging';
-import { serviceInfrastructure } from '@opsdesk/platform';
-import type { AuthConfig } from './config/auth.config';
-import { AuthConfigModule } from './config/auth-config.module';
+import { ServiceConfigModule, serviceInfrastructure } from '@opsdesk/platform';
+import { AUTH_CONFIG, type AuthConfig } from './config/auth.config';
 import { AUTH_SCHEMA } from './database/data-source';
 import { authEntities } from './database/entities';
 import { authMigrations } from './database/migrations';
@@ -23,7 +22,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        AuthConfigModule.forRoot(config),
+        ServiceConfigModule.forRoot(AUTH_CONFIG, config),
         ...serviceInfrastructure({
           service: 'auth',
           schema: AUTH_SCHEMA,

@@ -1,12 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { ServiceConfigModule } from '@opsdesk/platform';
 import { natsServers } from '@opsdesk/config';
 import { AccessTokenVerifier, ContextSigner, RevocationStore, rpcContextSigner } from '@opsdesk/auth';
 import { MessagingModule, NATS_HANDLES, isNatsUsable, type NatsHandles } from '@opsdesk/messaging';
 import { HealthModule } from '@opsdesk/observability';
 import { AuthModule } from './auth/auth.module';
 import { CommonModule } from './common/common.module';
-import { GatewayConfigModule } from './config/gateway-config.module';
-import type { GatewayConfig } from './config/gateway.config';
+import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config';
 import { SecurityModule } from './security/security.module';
 import { UsersModule } from './users/users.module';
 import { HostsModule } from './hosts/hosts.module';
@@ -20,7 +20,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        GatewayConfigModule.forRoot(config),
+        ServiceConfigModule.forRoot(GATEWAY_CONFIG, config),
         MessagingModule.forRoot({
           service: 'gateway',
           servers: natsServers(config.NATS_URL),

@@ -1,9 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { MessagingModule } from '@opsdesk/messaging';
-import { serviceInfrastructure } from '@opsdesk/platform';
+import { ServiceConfigModule, serviceInfrastructure } from '@opsdesk/platform';
 import { AccessModule } from './access/access.module';
-import { InventoryConfigModule } from './config/inventory-config.module';
-import type { InventoryConfig } from './config/inventory.config';
+import { INVENTORY_CONFIG, type InventoryConfig } from './config/inventory.config';
 import { INVENTORY_SCHEMA } from './database/data-source';
 import { inventoryMigrations } from './database/migrations';
 import { HistoryModule } from './history/history.module';
@@ -23,7 +22,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        InventoryConfigModule.forRoot(config),
+        ServiceConfigModule.forRoot(INVENTORY_CONFIG, config, { internalRoutesOf: 'inventory' }),
         ...serviceInfrastructure({
           service: 'inventory',
           schema: INVENTORY_SCHEMA,

@@ -7,7 +7,7 @@ import { INVENTORY_SCHEMA } from './database/data-source';
 import { inventoryMigrations } from './database/migrations';
 import { HistoryModule } from './history/history.module';
 import { HostsModule } from './hosts/hosts.module';
-import { ImportModule } from './import/import.module';
+import { CsvModule } from './csv/csv.module';
 import { SettingsModule } from './settings/settings.module';
 import { TelemetryModule } from './telemetry/telemetry.module';
 
@@ -32,7 +32,7 @@ export class AppModule {
         }),
         HostsModule,
         HistoryModule,
-        ImportModule,
+        CsvModule,
         AccessModule,
         TelemetryModule,
         SettingsModule,

@@ -45,7 +45,7 @@ function ctxOf(caller: InternalClaims): RpcContext {
 @Controller('internal/hosts')
 @UseGuards(InternalAuthGuard)
 @UseFilters(InternalHttpErrorFilter)
-export class ImportController {
+export class CsvController {
   constructor(
     private readonly imports: ImportService,
     private readonly exports: ExportService,

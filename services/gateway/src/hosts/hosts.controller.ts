@@ -14,6 +14,7 @@ import {
   importQuerySchema,
   listHostsSchema,
   metricsListSchema,
+  tagsQuerySchema,
   updateHostSchema,
   type AccessCommandRequest,
   type AccessCommandView,
@@ -27,6 +28,7 @@ import {
   type ListHostsRequest,
   type MetricsSnapshotView,
   type Page,
+  type TagsQuery,
   type UpdateHostRequest,
 } from '@opsdesk/contracts';
 import { RequirePermission } from '@opsdesk/auth';
@@ -219,7 +221,7 @@ export class TagsController {
   @Get()
   @RequirePermission(Permissions.HOSTS_READ)
   @ApiOperation({ summary: 'Tags in use with their host counts' })
-  tags(@Query(new ZodPipe(z.object({ q: z.string().trim().max(64).optional(), limit: z.coerce.number().int().min(1).max(1000).default(200) }))) q: { q?: string; limit: number }, @Req() req: AuthedRequest): Promise<{ items: Array<{ tag: string; count: number }> }> {
+  tags(@Query(new ZodPipe(tagsQuerySchema)) q: TagsQuery, @Req() req: AuthedRequest): Promise<{ items: Array<{ tag: string; count: number }> }> {
     return this.rpc.call(InventoryRpc.TAGS_LIST, q, rpcContext(req));
   }
 }

@@ -1293,6 +1293,8 @@ export interface components {
         UserPage: {
             items: components["schemas"]["User"][];
             next_cursor: string | null;
+            /** @description users matching the filters */
+            total: number;
         };
     };
     responses: {
@@ -1379,7 +1381,8 @@ export interface components {
         /** @description The Range lies outside the file (Content-Range gives its size) */
         RangeNotSatisfiable: {
             headers: {
-                "Content-Range": components["headers"]["ContentRange"];
+                /** @description `bytes <start>-<end>/<size>` (206), `bytes *\/<size>` (416) */
+                "Content-Range"?: string;
                 [name: string]: unknown;
             };
             content: {
@@ -1389,7 +1392,8 @@ export interface components {
         /** @description A service or dependency is unavailable (or the gateway is shutting down): retry after Retry-After seconds */
         ServiceUnavailable: {
             headers: {
-                "Retry-After": components["headers"]["RetryAfter"];
+                /** @description Seconds to wait before retrying */
+                "Retry-After"?: number;
                 [name: string]: unknown;
             };
             content: {
@@ -1399,7 +1403,8 @@ export interface components {
         /** @description Rate limited: retry after Retry-After seconds */
         TooManyRequests: {
             headers: {
-                "Retry-After": components["headers"]["RetryAfter"];
+                /** @description Seconds to wait before retrying */
+                "Retry-After"?: number;
                 [name: string]: unknown;
             };
             content: {
@@ -1450,20 +1455,7 @@ export interface components {
         Range: string;
     };
     requestBodies: never;
-    headers: {
-        /** @description `bytes` */
-        AcceptRanges: string;
-        /** @description Always an attachment, with a safe file name */
-        ContentDisposition: string;
-        /** @description `bytes <start>-<end>/<size>` (206), `bytes *\/<size>` (416) */
-        ContentRange: string;
-        /** @description Entity tag: a host's `"<version>"` (send it back in If-Match), an artifact's `"<sha256>"` */
-        ETag: string;
-        /** @description URL of the created resource */
-        Location: string;
-        /** @description Seconds to wait before retrying */
-        RetryAfter: number;
-    };
+    headers: never;
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -2247,8 +2239,10 @@ export interface operations {
             /** @description The host; ETag is its version, Location its URL */
             201: {
                 headers: {
-                    ETag: components["headers"]["ETag"];
-                    Location: components["headers"]["Location"];
+                    /** @description Entity tag: a host's `"<version>"` (send it back in If-Match), an artifact's `"<sha256>"` */
+                    ETag: string;
+                    /** @description URL of the created resource */
+                    Location: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2335,7 +2329,8 @@ export interface operations {
             /** @description CSV with a header row: id, hostname, fqdn, ip, os, environment, owner, team, criticality, tags, notes, connection_method, ssh_user, ssh_port, bastion_host, bastion_port, … */
             200: {
                 headers: {
-                    "Content-Disposition": components["headers"]["ContentDisposition"];
+                    /** @description Always an attachment, with a safe file name */
+                    "Content-Disposition": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2413,7 +2408,8 @@ export interface operations {
             /** @description The host (ETag only without as_of) */
             200: {
                 headers: {
-                    ETag: components["headers"]["ETag"];
+                    /** @description Entity tag: a host's `"<version>"` (send it back in If-Match), an artifact's `"<sha256>"` */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2542,7 +2538,8 @@ export interface operations {
             /** @description The host with its new version */
             200: {
                 headers: {
-                    ETag: components["headers"]["ETag"];
+                    /** @description Entity tag: a host's `"<version>"` (send it back in If-Match), an artifact's `"<sha256>"` */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3025,7 +3022,8 @@ export interface operations {
             /** @description CSV, one record a row */
             200: {
                 headers: {
-                    "Content-Disposition": components["headers"]["ContentDisposition"];
+                    /** @description Always an attachment, with a safe file name */
+                    "Content-Disposition": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3059,7 +3057,8 @@ export interface operations {
             /** @description One JSON document a line: audit records and checkpoints */
             200: {
                 headers: {
-                    "Content-Disposition": components["headers"]["ContentDisposition"];
+                    /** @description Always an attachment, with a safe file name */
+                    "Content-Disposition": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3259,32 +3258,40 @@ export interface operations {
             /** @description The file */
             200: {
                 headers: {
-                    "Accept-Ranges": components["headers"]["AcceptRanges"];
-                    "Content-Disposition": components["headers"]["ContentDisposition"];
-                    ETag: components["headers"]["ETag"];
+                    /** @description `bytes` */
+                    "Accept-Ranges": string;
+                    /** @description Always an attachment, with a safe file name */
+                    "Content-Disposition": string;
+                    /** @description Entity tag: a host's `"<version>"` (send it back in If-Match), an artifact's `"<sha256>"` */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "*/*": string;
                 };
             };
             /** @description The requested range */
             206: {
                 headers: {
-                    "Accept-Ranges": components["headers"]["AcceptRanges"];
-                    "Content-Disposition": components["headers"]["ContentDisposition"];
-                    "Content-Range": components["headers"]["ContentRange"];
-                    ETag: components["headers"]["ETag"];
+                    /** @description `bytes` */
+                    "Accept-Ranges": string;
+                    /** @description Always an attachment, with a safe file name */
+                    "Content-Disposition": string;
+                    /** @description `bytes <start>-<end>/<size>` (206), `bytes *\/<size>` (416) */
+                    "Content-Range": string;
+                    /** @description Entity tag: a host's `"<version>"` (send it back in If-Match), an artifact's `"<sha256>"` */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "*/*": string;
                 };
             };
             /** @description Not modified (If-None-Match matched) */
             304: {
                 headers: {
-                    ETag: components["headers"]["ETag"];
+                    /** @description Entity tag: a host's `"<version>"` (send it back in If-Match), an artifact's `"<sha256>"` */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content?: never;

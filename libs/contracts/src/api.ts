@@ -328,7 +328,7 @@ export const ApiComponentSchemas = {
   AuditVerifyResult: auditVerifyResultSchema,
   AuditPublicKeys: auditPublicKeysSchema,
   User: userViewSchema,
-  UserPage: pageSchema(userViewSchema),
+  UserPage: pageSchema(userViewSchema).extend({ total: z.number().int().describe('users matching the filters') }),
   TokenPair: tokenPairSchema,
   ApiToken: apiTokenViewSchema,
   ApiTokenList: apiTokenListSchema,

@@ -36,7 +36,6 @@ const HEADERS: Record<ResponseHeader, { description: string; schema: JsonSchema 
   'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 0 } },
 };
 
-const headerRef = (h: ResponseHeader) => ({ $ref: `#/components/headers/${h.replace(/-/g, '')}` });
 
 /** Sorted object keys, recursively: the same routes always give byte-identical JSON (docs/openapi.json). */
 function canonical(value: unknown): unknown {
@@ -77,7 +76,8 @@ function routeFacts(app: INestApplication): Map<string, RouteFacts> {
 
 function successResponse(r: SuccessResponse): Record<string, unknown> {
   const out: Record<string, unknown> = { description: r.description };
-  if (r.headers?.length) out.headers = Object.fromEntries(r.headers.map((h) => [h, headerRef(h)]));
+  const headers = [...(r.headers ?? []).map((h) => [h, { ...HEADERS[h], required: true }] as const), ...(r.optionalHeaders ?? []).map((h) => [h, HEADERS[h]] as const)];
+  if (headers.length) out.headers = Object.fromEntries(headers);
   if (typeof r.body === 'string') {
     out.content = { 'application/json': { schema: { $ref: `#/components/schemas/${r.body}` }, ...(r.example !== undefined ? { example: r.example } : {}) } };
   } else if (r.body) {
@@ -183,7 +183,8 @@ function components(): Record<string, unknown> {
         e.name,
         {
           description: e.description,
-          ...(withRetry || withRange ? { headers: withRetry ? { 'Retry-After': headerRef('Retry-After') } : { 'Content-Range': headerRef('Content-Range') } } : {}),
+          ...(withRetry ? { headers: { 'Retry-After': HEADERS['Retry-After'] } } : {}),
+          ...(withRange ? { headers: { 'Content-Range': HEADERS['Content-Range'] } } : {}),
           content: {
             'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' }, ...(examples[Number(status)] ? { example: examples[Number(status)] } : {}) },
           },
@@ -194,7 +195,6 @@ function components(): Record<string, unknown> {
   return {
     schemas: componentSchemas(),
     responses,
-    headers: Object.fromEntries(Object.entries(HEADERS).map(([name, h]) => [name.replace(/-/g, ''), h])),
     parameters: {
       IfMatch: {
         name: 'If-Match',

@@ -50,15 +50,32 @@ export function hostETag(host: Pick<Host, 'version'>): string {
   return `"${host.version}"`;
 }
 
+type UploadBody = NonNullable<operations['artifacts.upload']['requestBody']>['content']['multipart/form-data'];
+type ImportQuery = NonNullable<operations['hosts.import_csv']['parameters']['query']>;
+
 /**
- * Body for POST /api/hosts/{id}/artifacts: the fields before the file, as the server requires. Pass it with
- * `bodySerializer: (b) => b` so openapi-fetch sends the FormData as is (the browser or undici sets the
- * multipart boundary).
+ * POST /api/hosts/{id}/artifacts: the fields first, then the file, as the server requires (it streams the
+ * file and must know the kind before it). The browser or undici sets the multipart boundary.
  */
-export function artifactUploadForm(file: Blob, filename: string, kind: Artifact['kind'], description?: string): FormData {
+export function uploadArtifact(client: OpsDeskClient, hostId: string, file: Blob, opts: { filename: string; kind: Artifact['kind']; description?: string }) {
   const form = new FormData();
-  form.append('kind', kind);
-  if (description) form.append('description', description);
-  form.append('file', file, filename);
-  return form;
+  form.append('kind', opts.kind);
+  if (opts.description) form.append('description', opts.description);
+  form.append('file', file, opts.filename);
+  return client.POST('/api/hosts/{id}/artifacts', {
+    params: { path: { id: hostId } },
+    // the generated type describes the multipart fields; the wire body is the FormData itself
+    body: form as unknown as UploadBody,
+    bodySerializer: (b: unknown) => b as FormData,
+  });
+}
+
+/** POST /api/hosts/import with a CSV text body (dry_run, atomic, on_conflict, report as query). */
+export function importHostsCsv(client: OpsDeskClient, csv: string, query: ImportQuery = {}) {
+  return client.POST('/api/hosts/import', {
+    params: { query },
+    body: csv,
+    bodySerializer: (b: unknown) => b as string,
+    headers: { 'Content-Type': 'text/csv' },
+  });
 }

@@ -103,7 +103,8 @@ export async function bootstrapGateway(config: GatewayConfig, opts: GatewayBootO
   });
 
   // the contract (docs/openapi.json is this document, committed; see docs/API.md)
-  const doc = buildOpenApiDocument(app);
+  const docLog = new Logger('OpenAPI');
+  const doc = buildOpenApiDocument(app, { onGap: (problem) => docLog.warn(problem) });
   SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/openapi.json', raw: ['json'] });
   registerRedoc(app);
 

@@ -227,10 +227,16 @@ function components(): Record<string, unknown> {
 
 /**
  * The OpenAPI document of a gateway application: paths and methods from Nest's routes, everything else from
- * the route contracts (openapi-operations.ts) and the zod schemas in libs/contracts. Fails loudly on a route
- * without a contract or a contract without a route, so the document is always complete.
+ * the route contracts (openapi-operations.ts) and the zod schemas in libs/contracts. A route without a
+ * contract or a contract without a route is a gap: it throws (generation, tests), or `onGap` reports it (the
+ * serving gateway logs it and serves the route marked `x-missing-contract`, which the e2e walk rejects).
  */
-export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+export function buildOpenApiDocument(app: INestApplication, opts: { onGap?: (problem: string) => void } = {}): OpenAPIObject {
+  const gap =
+    opts.onGap ??
+    ((problem: string) => {
+      throw new Error(problem);
+    });
   const scanned = SwaggerModule.createDocument(app, new DocumentBuilder().build());
   const facts = routeFacts(app);
   const used = new Set<string>();
@@ -240,17 +246,21 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     for (const [method, op] of Object.entries(item as Record<string, { operationId?: string }>)) {
       const key = op.operationId ?? '';
       const contract = OPERATIONS[key];
-      if (!contract) throw new Error(`OpenAPI: no contract for ${method.toUpperCase()} ${path} (${key}); add one to common/openapi-operations.ts`);
-      if (ids.has(contract.id)) throw new Error(`OpenAPI: operation id ${contract.id} used twice`);
+      const f = facts.get(key);
+      if (!contract || !f) {
+        // served anyway (marked), so a running gateway never fails over its documentation; tests do fail
+        gap(`OpenAPI: no contract for ${method.toUpperCase()} ${path} (${key}); add one to common/openapi-operations.ts`);
+        (paths[path] ??= {})[method] = { ...op, 'x-missing-contract': true };
+        continue;
+      }
+      if (ids.has(contract.id)) gap(`OpenAPI: operation id ${contract.id} used twice`);
       ids.add(contract.id);
       used.add(key);
-      const f = facts.get(key);
-      if (!f) throw new Error(`OpenAPI: route ${key} not found among the controllers`);
       (paths[path] ??= {})[method] = applyContract(path, op, contract, f);
     }
   }
   const unused = Object.keys(OPERATIONS).filter((k) => !used.has(k));
-  if (unused.length) throw new Error(`OpenAPI: contracts without a route: ${unused.join(', ')}`);
+  if (unused.length) gap(`OpenAPI: contracts without a route: ${unused.join(', ')}`);
 
   const doc = {
     openapi: '3.0.3',

@@ -11,6 +11,7 @@ const PAGE = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>OpsDesk API reference</title>
+<link rel="icon" href="data:,">
 </head>
 <body>
 <div id="redoc"></div>
@@ -20,8 +21,9 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
+// Search is off: Redoc runs it in a worker made from a blob: URL, which the CSP (script-src 'self') forbids.
 const INIT = `// Renders the gateway's own OpenAPI document (served beside Swagger UI at /api/docs).
-Redoc.init('/api/openapi.json', { hideDownloadButton: false, expandResponses: '200,201' }, document.getElementById('redoc'));
+Redoc.init('/api/openapi.json', { disableSearch: true, expandResponses: '200,201' }, document.getElementById('redoc'));
 `;
 
 /**

@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOpsDeskClient, hostETag, importHostsCsv, uploadArtifact, type OpsDeskClient } from '@opsdesk/client';
+import { attachBuildLog } from '../libs/client/src/examples/attach-build-log';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, randomIp, startStack, waitFor, type Stack } from './support/stack';
 
 /**
@@ -12,6 +13,7 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD, randomIp, startStack, waitFor, type Stack 
 let stack: Stack;
 let storage: string;
 let api: OpsDeskClient;
+let apiToken = '';
 
 beforeAll(async () => {
   storage = mkdtempSync(join(tmpdir(), 'opsdesk-client-e2e-'));
@@ -27,6 +29,7 @@ beforeAll(async () => {
   const token = await session.POST('/api/auth/tokens', { body: { name: 'client-e2e', expires_in_days: 1 } });
   if (!token.data) throw new Error(`token: ${JSON.stringify(token.error)}`);
   expect(token.data.token).toMatch(/^odp_/);
+  apiToken = token.data.token;
   api = createOpsDeskClient({ baseUrl: `${stack.url}/`, token: () => token.data?.token });
 }, 180_000);
 
@@ -99,6 +102,14 @@ describe('the typed client', () => {
     );
     expect(records.every((r) => r.entity_id === hostId)).toBe(true);
     expect(records[0].actor?.email).toBe(ADMIN_EMAIL);
+  });
+
+  it('runs the docs/API.md example (libs/client/src/examples/attach-build-log.ts)', async () => {
+    const logFile = join(storage, 'build.log');
+    writeFileSync(logFile, 'compiling…\nall 812 tests passed\n');
+    const { host, artifact } = await attachBuildLog({ baseUrl: stack.url, token: apiToken, logFile, hostname: 'build-42', ip: '10.42.9.42' });
+    expect(host).toMatchObject({ hostname: 'build-42', owner: 'ci@example.com', version: 2 });
+    expect(artifact).toMatchObject({ host_id: host.id, original_name: 'build.log', kind: 'log', size: Buffer.byteLength('compiling…\nall 812 tests passed\n') });
   });
 
   it('reports problems as typed errors, not exceptions', async () => {

@@ -156,6 +156,11 @@ function applyContract(path: string, op: Record<string, unknown>, contract: Oper
   }
   out.responses = responses;
   out.security = facts.isPublic ? [] : [{ bearer_jwt: [] }, { api_token: [] }];
+  // machine-readable form of "Needs permission …": bearer schemes carry no scopes in OpenAPI 3.0
+  if (facts.permission) {
+    out['x-opsdesk-permission'] = facts.permission;
+    out['x-opsdesk-roles'] = Roles.filter((r) => RolePermissions[r].includes(facts.permission as Permission));
+  }
   void op;
   return out;
 }

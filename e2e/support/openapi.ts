@@ -58,6 +58,25 @@ export class ContractChecker {
     return new ContractChecker(doc);
   }
 
+  /** Every JSON example in the document (request bodies, responses) checked against its own schema. */
+  examplesThatDoNotMatch(): string[] {
+    const out: string[] = [];
+    for (const { path, method, op } of operations(this.doc)) {
+      const places: Array<[string, Record<string, { schema?: Json; example?: unknown }> | undefined]> = [
+        ['request', (op.requestBody as Json | undefined)?.content as never],
+        ...Object.entries((op.responses ?? {}) as Record<string, Json>).map(([s, r]) => [`response ${s}`, r.content] as [string, never]),
+      ];
+      for (const [where, content] of places) {
+        for (const [type, media] of Object.entries(content ?? {})) {
+          if (media.example === undefined || !isJson(type)) continue;
+          const validate = this.ajv.compile(toJsonSchema(media.schema ?? {}) as Json);
+          if (!validate(media.example)) out.push(`${method.toUpperCase()} ${path} ${where} example: ${this.ajv.errorsText(validate.errors)}`);
+        }
+      }
+    }
+    return out;
+  }
+
   /** The document's operation for a concrete request path (`/api/hosts/<uuid>` → `/api/hosts/{id}`). */
   find(method: string, url: string): OperationRef {
     const path = new URL(url, 'http://x').pathname;

@@ -2942,6 +2942,42 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "actor": {
+                     *             "email": "ops@example.com",
+                     *             "ip": "203.0.113.7",
+                     *             "user_agent": "curl/8.5.0",
+                     *             "user_id": "7d1e4c2a-3b5f-4e6d-8a9b-0c1d2e3f4a5b"
+                     *           },
+                     *           "data": {
+                     *             "changes": [
+                     *               {
+                     *                 "after": "critical",
+                     *                 "before": "high",
+                     *                 "field": "criticality"
+                     *               }
+                     *             ]
+                     *           },
+                     *           "entity_id": "0b5cf1c2-5d1e-4c55-9d55-3d5f0f6a9c01",
+                     *           "entity_type": "host",
+                     *           "event_id": "3c9a1f7e-2b4d-4e8f-9a0b-1c2d3e4f5a6b",
+                     *           "hash": "b47e…",
+                     *           "occurred_at": "2026-01-31T12:01:00.000Z",
+                     *           "prev_hash": "a3f1…",
+                     *           "recorded_at": "2026-01-31T12:01:00.120Z",
+                     *           "request_id": "8c1d0e4e-5b8f-4d7c-9a53-2f3c1f0e9b21",
+                     *           "seq": 1042,
+                     *           "source": "inventory",
+                     *           "trace_id": null,
+                     *           "type": "inventory.host.updated"
+                     *         }
+                     *       ],
+                     *       "next_cursor": "eyJzZXEiOjEwNDJ9"
+                     *     }
+                     */
                     "application/json": components["schemas"]["AuditRecordPage"];
                 };
             };
@@ -3136,6 +3172,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "content_type": "text/plain",
+                     *       "description": "CI build log",
+                     *       "filename": "build.log",
+                     *       "host_id": "0b5cf1c2-5d1e-4c55-9d55-3d5f0f6a9c01",
+                     *       "id": "5f2b7c9e-8a41-4f0e-b3c6-0d9e1a2b3c4d",
+                     *       "kind": "log",
+                     *       "last_verified_at": null,
+                     *       "last_verify_ok": null,
+                     *       "original_name": "build.log",
+                     *       "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                     *       "size": 18234,
+                     *       "uploaded_at": "2026-01-31T12:05:00.000Z",
+                     *       "uploaded_by": "7d1e4c2a-3b5f-4e6d-8a9b-0c1d2e3f4a5b",
+                     *       "uploaded_by_email": "ci@example.com"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Artifact"];
                 };
             };

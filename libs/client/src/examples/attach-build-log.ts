@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { createOpsDeskClient, hostETag, uploadArtifact, type Artifact, type Host } from '../index';
+import { createOpsDeskClient, hostETag, uploadArtifact, type Artifact, type AuditRecord, type Host } from '../index';
 
 /**
  * Example (docs/API.md "The typed client"): what a CI job does — register the build host, set its owner with
@@ -8,7 +8,13 @@ import { createOpsDeskClient, hostETag, uploadArtifact, type Artifact, type Host
  *   OPSDESK_URL=http://127.0.0.1:8000 OPSDESK_TOKEN=odp_… node dist/libs/client/src/examples/attach-build-log.js build.log
  * The e2e suite e2e/client.e2e-spec.ts runs it against the real system.
  */
-export async function attachBuildLog(opts: { baseUrl: string; token: string; logFile: string; hostname: string; ip: string }): Promise<{ host: Host; artifact: Artifact }> {
+export async function attachBuildLog(opts: {
+  baseUrl: string;
+  token: string;
+  logFile: string;
+  hostname: string;
+  ip: string;
+}): Promise<{ host: Host; artifact: Artifact; trail: AuditRecord[] }> {
   const api = createOpsDeskClient({ baseUrl: opts.baseUrl, token: opts.token });
 
   const created = await api.POST('/api/hosts', { body: { hostname: opts.hostname, ip: opts.ip, environment: 'dev', tags: ['ci'] } });
@@ -27,8 +33,7 @@ export async function attachBuildLog(opts: { baseUrl: string; token: string; log
 
   // needs audit:read (admin, auditor); the trail is written asynchronously, so it may lag a moment
   const trail = await api.GET('/api/audit', { params: { query: { entity_id: patched.data.id } } });
-  for (const r of trail.data?.items ?? []) console.log(r.seq, r.type, r.actor?.email);
-  return { host: patched.data, artifact: up.data };
+  return { host: patched.data, artifact: up.data, trail: trail.data?.items ?? [] };
 }
 
 if (require.main === module) {
@@ -41,7 +46,10 @@ if (require.main === module) {
     hostname: `build-${stamp}`,
     ip: `10.250.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250) + 1}`,
   })
-    .then(({ host, artifact }) => console.log(`host ${host.hostname} (${host.id}); artifact ${artifact.id} sha256 ${artifact.sha256}`))
+    .then(({ host, artifact, trail }) => {
+      console.log(`host ${host.hostname} (${host.id}); artifact ${artifact.id} sha256 ${artifact.sha256}`);
+      for (const r of trail) console.log(`audit #${r.seq} ${r.type} by ${r.actor?.email ?? 'system'}`);
+    })
     .catch((err: unknown) => {
       console.error(err instanceof Error ? err.message : err);
       process.exit(1);

@@ -63,4 +63,14 @@ describe('breakingChanges', () => {
     const accepted = { accepted: [{ change: 'GET /api/tags: operation removed', reason: 'tags moved into the host list (issue 99)' }] };
     expect(unacceptedBreakingChanges(committed(), next, accepted)).toEqual(['GET /api/hosts/summary: operation removed']);
   });
+
+  it('accepts a pattern with * for a change that shows up in many operations', () => {
+    const next = committed();
+    delete next.components.schemas.Host.properties.notes;
+    const all = breakingChanges(committed(), next);
+    expect(all.length).toBeGreaterThan(4);
+    expect(unacceptedBreakingChanges(committed(), next, { accepted: [{ change: '* field notes removed', reason: 'notes moved to a wiki' }] })).toEqual([]);
+    // the pattern is anchored and literal apart from *
+    expect(unacceptedBreakingChanges(committed(), next, { accepted: [{ change: 'field notes removed', reason: '' }] })).toEqual(all);
+  });
 });

@@ -167,7 +167,8 @@ export interface AcceptedBreakingChanges {
   accepted: Array<{ change: string; reason: string }>;
 }
 
+/** Accepted entries are exact texts, or patterns where `*` stands for any text (one removed field shows up once per operation). */
 export function unacceptedBreakingChanges(oldDoc: unknown, newDoc: unknown, accepted: AcceptedBreakingChanges): string[] {
-  const ok = new Set(accepted.accepted.map((a) => a.change));
-  return breakingChanges(oldDoc, newDoc).filter((c) => !ok.has(c));
+  const patterns = accepted.accepted.map((a) => new RegExp(`^${a.change.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`));
+  return breakingChanges(oldDoc, newDoc).filter((c) => !patterns.some((re) => re.test(c)));
 }

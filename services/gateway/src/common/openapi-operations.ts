@@ -105,6 +105,40 @@ const hostExample = {
 };
 const { id: _id, created_at: _c, updated_at: _u, last_seen_at: _l, version: _v, ...hostCreateExample } = hostExample;
 
+const artifactExample = {
+  id: '5f2b7c9e-8a41-4f0e-b3c6-0d9e1a2b3c4d',
+  host_id: hostExample.id,
+  original_name: 'build.log',
+  filename: 'build.log',
+  kind: 'log',
+  description: 'CI build log',
+  size: 18234,
+  sha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+  content_type: 'text/plain',
+  uploaded_by: '7d1e4c2a-3b5f-4e6d-8a9b-0c1d2e3f4a5b',
+  uploaded_by_email: 'ci@example.com',
+  uploaded_at: '2026-01-31T12:05:00.000Z',
+  last_verified_at: null,
+  last_verify_ok: null,
+};
+
+const auditRecordExample = {
+  seq: 1042,
+  event_id: '3c9a1f7e-2b4d-4e8f-9a0b-1c2d3e4f5a6b',
+  type: 'inventory.host.updated',
+  source: 'inventory',
+  occurred_at: '2026-01-31T12:01:00.000Z',
+  recorded_at: '2026-01-31T12:01:00.120Z',
+  actor: { user_id: '7d1e4c2a-3b5f-4e6d-8a9b-0c1d2e3f4a5b', email: 'ops@example.com', ip: '203.0.113.7', user_agent: 'curl/8.5.0' },
+  entity_type: 'host',
+  entity_id: hostExample.id,
+  request_id: '8c1d0e4e-5b8f-4d7c-9a53-2f3c1f0e9b21',
+  trace_id: null,
+  data: { changes: [{ field: 'criticality', before: 'high', after: 'critical' }] },
+  prev_hash: 'a3f1…',
+  hash: 'b47e…',
+};
+
 const csvExample = 'hostname,ip,environment,os,criticality,tags\nweb-01,10.0.1.15,prod,linux,high,"nginx,web"\ndb-01,10.0.2.20,prod,linux,critical,postgres\n';
 
 const binary = { type: 'string', format: 'binary' };
@@ -441,7 +475,7 @@ export const OPERATIONS: Record<string, OperationContract> = {
         },
       },
     },
-    responses: [{ status: 201, description: 'The stored artifact', body: 'Artifact' }],
+    responses: [{ status: 201, description: 'The stored artifact', body: 'Artifact', example: artifactExample }],
     errors: [413],
   },
   ArtifactsController_listForHost: {
@@ -497,7 +531,7 @@ export const OPERATIONS: Record<string, OperationContract> = {
     tag: 'audit',
     summary: 'Search the audit trail, newest first (keyset pagination: limit, cursor → next_cursor)',
     query: listAuditSchema,
-    responses: [{ status: 200, description: 'A page of audit records', body: 'AuditRecordPage' }],
+    responses: [{ status: 200, description: 'A page of audit records', body: 'AuditRecordPage', example: { items: [auditRecordExample], next_cursor: 'eyJzZXEiOjEwNDJ9' } }],
   },
   AuditController_verify: {
     id: 'audit.verify',

@@ -1,5 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
+import type { ZodType } from 'zod';
 import { ModulesContainer, NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
@@ -8,6 +11,7 @@ import { RETRY_AFTER_SECONDS, RolePermissions, Roles, type Permission } from '@o
 import { AppModule } from '../app.module';
 import { loadGatewayConfig } from '../config/gateway.config';
 import { componentSchemas, openApiSchema, type JsonSchema } from './openapi';
+import { ZodPipe } from './zod-body.pipe';
 import { API_TAGS, OPERATIONS, type OperationContract, type ResponseHeader, type SuccessResponse } from './openapi-operations';
 
 /** Routes outside the /api prefix (liveness, readiness, metrics); the same list bootstrap.ts gives Nest. */
@@ -53,6 +57,19 @@ function canonical(value: unknown): unknown {
 interface RouteFacts {
   isPublic: boolean;
   permission: Permission | undefined;
+  /** the schemas the route's ZodPipes validate @Query() and @Body() with: the document describes exactly those */
+  query?: ZodType;
+  body?: ZodType;
+}
+
+/** The schema of the ZodPipe on the route's @Query() or @Body() argument, if any. */
+function pipeSchema(args: Record<string, { pipes?: unknown[] }>, type: RouteParamtypes): ZodType | undefined {
+  for (const [key, arg] of Object.entries(args)) {
+    if (Number(key.split(':')[0]) !== type) continue;
+    const pipe = arg.pipes?.find((p): p is ZodPipe<unknown> => p instanceof ZodPipe);
+    if (pipe) return pipe.schema;
+  }
+  return undefined;
 }
 
 /** `<Controller>_<method>` → what the route's own decorators say (public, permission): the guards' truth. */
@@ -67,7 +84,13 @@ function routeFacts(app: INestApplication): Map<string, RouteFacts> {
         const handler = (type.prototype as Record<string, unknown>)[key];
         if (typeof handler !== 'function') continue;
         const meta = (k: string): unknown => Reflect.getMetadata(k, handler) ?? Reflect.getMetadata(k, type);
-        out.set(`${type.name}_${key}`, { isPublic: meta(IS_PUBLIC) === true, permission: meta(PERMISSION) as Permission | undefined });
+        const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, type, key) ?? {}) as Record<string, { pipes?: unknown[] }>;
+        out.set(`${type.name}_${key}`, {
+          isPublic: meta(IS_PUBLIC) === true,
+          permission: meta(PERMISSION) as Permission | undefined,
+          query: pipeSchema(args, RouteParamtypes.QUERY),
+          body: pipeSchema(args, RouteParamtypes.BODY),
+        });
       }
     }
   }
@@ -86,9 +109,9 @@ function successResponse(r: SuccessResponse): Record<string, unknown> {
   return out;
 }
 
-function queryParameters(contract: OperationContract): Record<string, unknown>[] {
-  if (!contract.query) return [];
-  const schema = openApiSchema(contract.query) as { properties?: Record<string, JsonSchema>; required?: string[] };
+function queryParameters(query: ZodType | undefined): Record<string, unknown>[] {
+  if (!query) return [];
+  const schema = openApiSchema(query) as { properties?: Record<string, JsonSchema>; required?: string[] };
   return Object.entries(schema.properties ?? {}).map(([name, s]) => {
     const { description, ...rest } = s as JsonSchema & { description?: string };
     return {
@@ -114,7 +137,7 @@ function applyContract(path: string, op: Record<string, unknown>, contract: Oper
   const pathParams = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
   const parameters: Record<string, unknown>[] = [
     ...pathParams.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string', format: 'uuid' } })),
-    ...queryParameters(contract),
+    ...queryParameters(facts.query),
   ];
   if (contract.ifMatch) parameters.push({ $ref: '#/components/parameters/IfMatch' });
   if (contract.conditionalDownload) parameters.push({ $ref: '#/components/parameters/Range' }, { $ref: '#/components/parameters/IfNoneMatch' }, { $ref: '#/components/parameters/IfRange' });
@@ -127,22 +150,23 @@ function applyContract(path: string, op: Record<string, unknown>, contract: Oper
   };
   if (parameters.length) out.parameters = parameters;
 
-  let jsonBody = false;
-  if (contract.body && 'schema' in contract.body) {
-    jsonBody = true;
-    const example = contract.body.example;
+  const jsonBody = facts.body !== undefined;
+  if (facts.body) {
+    const extra = contract.body && !('content' in contract.body) ? contract.body : {};
     out.requestBody = {
-      required: contract.body.required ?? true,
-      content: { 'application/json': { schema: openApiSchema(contract.body.schema), ...(example !== undefined ? { example } : {}) } },
+      required: extra.required ?? true,
+      content: { 'application/json': { schema: openApiSchema(facts.body), ...(extra.example !== undefined ? { example: extra.example } : {}) } },
     };
-  } else if (contract.body) {
+  } else if (contract.body && 'content' in contract.body) {
     out.requestBody = { required: true, content: contract.body.content };
+  } else if (contract.body) {
+    throw new Error(`OpenAPI: ${contract.id} describes a JSON body but the route validates none with a ZodPipe`);
   }
 
   const responses: Record<string, unknown> = {};
   for (const r of contract.responses) responses[String(r.status)] = successResponse(r);
   const errors = new Set<number>(contract.errors ?? []);
-  if (contract.query || contract.body || pathParams.length) errors.add(400);
+  if (facts.query || facts.body || contract.body || pathParams.length) errors.add(400);
   if (!facts.isPublic) errors.add(401).add(403);
   if (pathParams.length) errors.add(404);
   if (jsonBody) errors.add(413);
@@ -232,7 +256,8 @@ function components(): Record<string, unknown> {
 
 /**
  * The OpenAPI document of a gateway application: paths and methods from Nest's routes, everything else from
- * the route contracts (openapi-operations.ts) and the zod schemas in libs/contracts. A route without a
+ * the route contracts (openapi-operations.ts) and the zod schemas in libs/contracts (query and JSON body: the
+ * very schemas the route's ZodPipes validate with). A route without a
  * contract or a contract without a route is a gap: it throws (generation, tests), or `onGap` reports it (the
  * serving gateway logs it and serves the route marked `x-missing-contract`, which the e2e walk rejects).
  */

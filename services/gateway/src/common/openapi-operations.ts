@@ -1,34 +1,4 @@
-import type { ZodType } from 'zod';
-import {
-  ArtifactKinds,
-  HOST_DATA_FIELDS,
-  accessCommandSchema,
-  auditFiltersSchema,
-  changePasswordSchema,
-  createApiTokenSchema,
-  createHostSchema,
-  createUserSchema,
-  historyQuerySchema,
-  hostAsOfQuerySchema,
-  hostFiltersSchema,
-  importQuerySchema,
-  integrationSettingsSchema,
-  listArtifactsSchema,
-  listAuditSchema,
-  listHostsSchema,
-  listUsersSchema,
-  loginRequestSchema,
-  logoutRequestSchema,
-  metricsListSchema,
-  mfaDisableSchema,
-  mfaEnableSchema,
-  refreshRequestSchema,
-  updateHostSchema,
-  updateUserSchema,
-  tagsQuerySchema,
-  verifyAuditSchema,
-  type ApiComponentName,
-} from '@opsdesk/contracts';
+import { ArtifactKinds, HOST_DATA_FIELDS, type ApiComponentName } from '@opsdesk/contracts';
 
 /** Tags of the document, one per area, in this order. */
 export const API_TAGS = {
@@ -58,7 +28,8 @@ export interface SuccessResponse {
 
 /**
  * What one gateway route promises, beyond what Nest already knows (path, method, path parameters, public or
- * the permission it requires: read from the route's own decorators). Errors the route can always return
+ * the permission it requires, the zod schemas of its query and JSON body: read from the route's own
+ * decorators and pipes). Errors the route can always return
  * (400 for invalid input, 401/403 when it needs a login, 404 for an id, 413 for a JSON body, 429, 503) are
  * added by the document builder; `errors` lists the others.
  */
@@ -68,9 +39,11 @@ export interface OperationContract {
   tag: ApiTag;
   summary: string;
   description?: string;
-  query?: ZodType;
-  /** a JSON body (validated by this schema), or other media types described by hand (CSV, multipart) */
-  body?: { schema: ZodType; required?: boolean; example?: unknown } | { content: Record<string, { schema: Record<string, unknown>; example?: unknown }> };
+  /**
+   * The JSON body's schema is the one the route's ZodPipe validates with (so is the query's); here only whether
+   * it is required and an example. Other media types (CSV, multipart) are described by hand.
+   */
+  body?: { required?: boolean; example?: unknown } | { content: Record<string, { schema: Record<string, unknown>; example?: unknown }> };
   /** reads If-Match (optimistic concurrency) */
   ifMatch?: boolean;
   /** request headers for ranged, conditional downloads */
@@ -79,7 +52,7 @@ export interface OperationContract {
   errors?: number[];
 }
 
-const json = (schema: ZodType, example?: unknown) => ({ schema, example });
+const example = (value: unknown) => ({ example: value });
 
 const hostExample = {
   id: '0b5cf1c2-5d1e-4c55-9d55-3d5f0f6a9c01',
@@ -181,7 +154,7 @@ export const OPERATIONS: Record<string, OperationContract> = {
     tag: 'auth',
     summary: 'Log in with email and password (and totp_code when MFA is on)',
     description: 'Any bad combination is 401 AUTH.INVALID_CREDENTIALS; AUTH.MFA_REQUIRED when a code is needed. Rate limited per IP (429 with Retry-After).',
-    body: json(loginRequestSchema, { email: 'admin@example.com', password: 'correct horse battery staple' }),
+    body: example({ email: 'admin@example.com', password: 'correct horse battery staple' }),
     responses: [
       {
         status: 200,
@@ -196,7 +169,6 @@ export const OPERATIONS: Record<string, OperationContract> = {
     id: 'auth.refresh',
     tag: 'auth',
     summary: 'Rotate a refresh token; replaying a used one revokes the session',
-    body: json(refreshRequestSchema),
     responses: [{ status: 200, description: 'A new token pair', body: 'TokenPair' }],
     errors: [401],
   },
@@ -204,7 +176,7 @@ export const OPERATIONS: Record<string, OperationContract> = {
     id: 'auth.logout',
     tag: 'auth',
     summary: 'End the current session; its access and refresh tokens stop working at once',
-    body: { schema: logoutRequestSchema, required: false },
+    body: { required: false },
     responses: [{ status: 204, description: 'Logged out' }],
   },
   AuthController_me: {
@@ -217,7 +189,6 @@ export const OPERATIONS: Record<string, OperationContract> = {
     id: 'auth.change_password',
     tag: 'auth',
     summary: 'Change your password; your other sessions end',
-    body: json(changePasswordSchema),
     responses: [{ status: 204, description: 'Changed' }],
   },
   AuthController_mfaSetup: {
@@ -231,7 +202,6 @@ export const OPERATIONS: Record<string, OperationContract> = {
     id: 'auth.mfa_enable',
     tag: 'auth',
     summary: 'Confirm enrolment with a code; returns ten one-time recovery codes (shown once)',
-    body: json(mfaEnableSchema),
     responses: [{ status: 200, description: 'Recovery codes', body: 'RecoveryCodes' }],
     errors: [409],
   },
@@ -239,7 +209,6 @@ export const OPERATIONS: Record<string, OperationContract> = {
     id: 'auth.mfa_disable',
     tag: 'auth',
     summary: 'Turn MFA off (a TOTP or recovery code and your password)',
-    body: json(mfaDisableSchema),
     responses: [{ status: 204, description: 'MFA is off' }],
     errors: [409],
   },
@@ -253,7 +222,7 @@ export const OPERATIONS: Record<string, OperationContract> = {
     id: 'auth.tokens_create',
     tag: 'auth',
     summary: 'Create a personal API token; the token is shown only in this response',
-    body: json(createApiTokenSchema, { name: 'ci-pipeline', expires_in_days: 30 }),
+    body: example({ name: 'ci-pipeline', expires_in_days: 30 }),
     responses: [{ status: 201, description: 'The token (shown once)', body: 'CreatedApiToken' }],
   },
   AuthController_revokeToken: {
@@ -268,14 +237,13 @@ export const OPERATIONS: Record<string, OperationContract> = {
     id: 'users.list',
     tag: 'users',
     summary: 'Users: filters role, q; keyset pages',
-    query: listUsersSchema,
     responses: [{ status: 200, description: 'A page of users', body: 'UserPage' }],
   },
   UsersController_create: {
     id: 'users.create',
     tag: 'users',
     summary: 'Create a user (password policy applies; 409 AUTH.EMAIL_TAKEN)',
-    body: json(createUserSchema, { email: 'jane@example.com', password: 'Quiet-River-2026!', role: 'operator' }),
+    body: example({ email: 'jane@example.com', password: 'Quiet-River-2026!', role: 'operator' }),
     responses: [{ status: 201, description: 'The user', body: 'User' }],
     errors: [409],
   },
@@ -289,7 +257,6 @@ export const OPERATIONS: Record<string, OperationContract> = {
     id: 'users.update',
     tag: 'users',
     summary: 'Change role or deactivate; existing tokens of the user are cut off at once',
-    body: json(updateUserSchema),
     responses: [{ status: 200, description: 'The user', body: 'User' }],
   },
   UsersController_remove: {
@@ -310,14 +277,13 @@ export const OPERATIONS: Record<string, OperationContract> = {
     id: 'hosts.list',
     tag: 'hosts',
     summary: 'List hosts: filters q, environment, os, criticality, tag (repeatable), owner, team; sort; keyset cursor',
-    query: listHostsSchema,
     responses: [{ status: 200, description: 'A page of hosts', body: 'HostPage', example: { items: [hostExample], next_cursor: null } }],
   },
   HostsController_create: {
     id: 'hosts.create',
     tag: 'hosts',
     summary: 'Create a host (409 INVENTORY.HOST_CONFLICT when the hostname or ip is taken)',
-    body: json(createHostSchema, hostCreateExample),
+    body: example(hostCreateExample),
     responses: [{ status: 201, description: 'The host; ETag is its version, Location its URL', body: 'Host', headers: ['ETag', 'Location'], example: hostExample }],
     errors: [409],
   },
@@ -331,7 +297,6 @@ export const OPERATIONS: Record<string, OperationContract> = {
     id: 'hosts.export_csv',
     tag: 'hosts',
     summary: 'Stream hosts as CSV (same filters as the list); re-importable; spreadsheet formulas neutralised',
-    query: hostFiltersSchema,
     responses: [
       {
         status: 200,
@@ -346,7 +311,6 @@ export const OPERATIONS: Record<string, OperationContract> = {
     tag: 'hosts',
     summary: 'Import hosts from CSV (text/csv body or multipart field file): dry_run, atomic, on_conflict=skip|update|fail; per-row report',
     description: `Columns (header row, case-insensitive, common aliases accepted): ${HOST_DATA_FIELDS.join(', ')}. hostname, ip and environment are required. Too large a file or too many rows: 413 INVENTORY.IMPORT_TOO_LARGE; another media type: 415.`,
-    query: importQuerySchema,
     body: {
       content: {
         'text/csv': { schema: { type: 'string', description: 'the CSV file' }, example: csvExample },
@@ -360,14 +324,13 @@ export const OPERATIONS: Record<string, OperationContract> = {
     id: 'hosts.get',
     tag: 'hosts',
     summary: 'A host (ETag = version); ?as_of=<time> returns its state at that time (deleted hosts: admin and auditor)',
-    query: hostAsOfQuerySchema,
     responses: [{ status: 200, description: 'The host (ETag only without as_of)', body: 'Host', optionalHeaders: ['ETag'], example: hostExample }],
   },
   HostsController_update: {
     id: 'hosts.update',
     tag: 'hosts',
     summary: 'Update a host; send If-Match with the ETag you read: 412 when the host changed meanwhile',
-    body: json(updateHostSchema, { criticality: 'critical', tags: ['nginx', 'web', 'pci'] }),
+    body: example({ criticality: 'critical', tags: ['nginx', 'web', 'pci'] }),
     ifMatch: true,
     responses: [{ status: 200, description: 'The host with its new version', body: 'Host', headers: ['ETag'], example: { ...hostExample, criticality: 'critical', version: 2 } }],
     errors: [409, 412],
@@ -384,14 +347,13 @@ export const OPERATIONS: Record<string, OperationContract> = {
     id: 'hosts.history',
     tag: 'hosts',
     summary: 'Revisions of a host, newest first, with field-level changes',
-    query: historyQuerySchema,
     responses: [{ status: 200, description: 'A page of revisions', body: 'HostRevisionPage' }],
   },
   HostsController_access: {
     id: 'hosts.access_command',
     tag: 'hosts',
     summary: 'Issue the SSH command for a host (reason required for prod or critical hosts); recorded as an event',
-    body: json(accessCommandSchema, { user: 'deploy', reason: 'INC-1234: restart nginx' }),
+    body: example({ user: 'deploy', reason: 'INC-1234: restart nginx' }),
     responses: [{ status: 200, description: 'The command, as one string and as argv', body: 'AccessCommand' }],
   },
   HostsController_refresh: {
@@ -422,14 +384,12 @@ export const OPERATIONS: Record<string, OperationContract> = {
     id: 'hosts.metrics_list',
     tag: 'hosts',
     summary: 'Metrics snapshots of a host, newest first',
-    query: metricsListSchema,
     responses: [{ status: 200, description: 'A page of snapshots', body: 'MetricsSnapshotPage' }],
   },
   TagsController_tags: {
     id: 'tags.list',
     tag: 'hosts',
     summary: 'Tags in use with their host counts',
-    query: tagsQuerySchema,
     responses: [{ status: 200, description: 'Tags and counts', body: 'TagCounts' }],
   },
 
@@ -450,7 +410,7 @@ export const OPERATIONS: Record<string, OperationContract> = {
     id: 'settings.integrations_put',
     tag: 'settings',
     summary: 'Update integration settings (admin); recorded as inventory.settings.updated with before/after',
-    body: json(integrationSettingsSchema, { prometheus_url: 'http://prometheus:9090', snapshot_ttl_seconds: 3600 }),
+    body: example({ prometheus_url: 'http://prometheus:9090', snapshot_ttl_seconds: 3600 }),
     responses: [{ status: 200, description: 'The settings', body: 'IntegrationSettings' }],
   },
 
@@ -482,14 +442,12 @@ export const OPERATIONS: Record<string, OperationContract> = {
     id: 'artifacts.list_for_host',
     tag: 'artifacts',
     summary: "A host's artifacts, newest first (keyset pages)",
-    query: listArtifactsSchema.omit({ host_id: true }),
     responses: [{ status: 200, description: 'A page of artifacts', body: 'ArtifactPage' }],
   },
   ArtifactsController_list: {
     id: 'artifacts.list',
     tag: 'artifacts',
     summary: 'Artifacts, newest first; filters host_id, kind, uploaded_by, sha256, from, to (keyset pages)',
-    query: listArtifactsSchema,
     responses: [{ status: 200, description: 'A page of artifacts', body: 'ArtifactPage' }],
   },
   ArtifactsController_get: {
@@ -530,14 +488,12 @@ export const OPERATIONS: Record<string, OperationContract> = {
     id: 'audit.list',
     tag: 'audit',
     summary: 'Search the audit trail, newest first (keyset pagination: limit, cursor → next_cursor)',
-    query: listAuditSchema,
     responses: [{ status: 200, description: 'A page of audit records', body: 'AuditRecordPage', example: { items: [auditRecordExample], next_cursor: 'eyJzZXEiOjEwNDJ9' } }],
   },
   AuditController_verify: {
     id: 'audit.verify',
     tag: 'audit',
     summary: 'Recompute the hash chain and check the signed checkpoints (optional from_seq/to_seq)',
-    query: verifyAuditSchema,
     responses: [{ status: 200, description: 'The verification result', body: 'AuditVerifyResult' }],
   },
   AuditController_publicKeys: {
@@ -550,14 +506,12 @@ export const OPERATIONS: Record<string, OperationContract> = {
     id: 'audit.export_csv',
     tag: 'audit',
     summary: 'Streamed CSV export (same filters; spreadsheet formulas neutralised)',
-    query: auditFiltersSchema,
     responses: [{ status: 200, description: 'CSV, one record a row', body: { mediaType: 'text/csv', schema: { type: 'string' } }, headers: ['Content-Disposition'] }],
   },
   AuditController_exportJsonl: {
     id: 'audit.export_jsonl',
     tag: 'audit',
     summary: 'Streamed JSONL export with hashes and signed checkpoints (verifiable offline: npm run audit:verify)',
-    query: auditFiltersSchema,
     responses: [
       {
         status: 200,

@@ -133,7 +133,7 @@ function describePermission(facts: RouteFacts): string {
 }
 
 /** Applies a contract to the operation Nest's scanner produced for the route (path and method are Nest's). */
-function applyContract(path: string, op: Record<string, unknown>, contract: OperationContract, facts: RouteFacts): Record<string, unknown> {
+function applyContract(path: string, contract: OperationContract, facts: RouteFacts): Record<string, unknown> {
   const pathParams = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
   const parameters: Record<string, unknown>[] = [
     ...pathParams.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string', format: 'uuid' } })),
@@ -185,7 +185,6 @@ function applyContract(path: string, op: Record<string, unknown>, contract: Oper
     out['x-opsdesk-permission'] = facts.permission;
     out['x-opsdesk-roles'] = Roles.filter((r) => RolePermissions[r].includes(facts.permission as Permission));
   }
-  void op;
   return out;
 }
 
@@ -286,7 +285,7 @@ export function buildOpenApiDocument(app: INestApplication, opts: { onGap?: (pro
       if (ids.has(contract.id)) gap(`OpenAPI: operation id ${contract.id} used twice`);
       ids.add(contract.id);
       used.add(key);
-      (paths[path] ??= {})[method] = applyContract(path, op, contract, f);
+      (paths[path] ??= {})[method] = applyContract(path, contract, f);
     }
   }
   const unused = Object.keys(OPERATIONS).filter((k) => !used.has(k));

@@ -12,3 +12,4 @@ export * from './http-status';
 export * from './nats-permissions';
 export * from './csv';
 export * from './access-template';
+export * from './api';

@@ -4,12 +4,14 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { installGracefulShutdown } from '@opsdesk/platform';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { JsonLogger, initMetrics, installHttpMetrics, requestContext } from '@opsdesk/observability';
 import { AppModule } from './app.module';
 import { loadGatewayConfig, type GatewayConfig } from './config/gateway.config';
 import { ProblemFilter } from './common/problem.filter';
 import { registerConsole } from './console/console';
+import { UNPREFIXED_ROUTES, buildOpenApiDocument } from './common/openapi-document';
+import { REDOC_PATH, registerRedoc } from './common/openapi-redoc';
 import { problem } from './common/problem';
 import { ErrorCodes, RETRY_AFTER_SECONDS } from '@opsdesk/contracts';
 
@@ -59,7 +61,7 @@ export async function bootstrapGateway(config: GatewayConfig, opts: GatewayBootO
   fastify.addHook('onRequest', (req, reply, done) => {
     reply.header('X-Request-Id', String(req.id));
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
-    if (req.url.startsWith('/api/') && !req.url.startsWith('/api/docs')) reply.header('Cache-Control', 'no-store');
+    if (req.url.startsWith('/api/') && !req.url.startsWith('/api/docs') && !req.url.startsWith(REDOC_PATH)) reply.header('Cache-Control', 'no-store');
     if (closing) {
       // this replica is shutting down: another one (or this one, restarted) takes the retry
       const body = problem(503, ErrorCodes.UPSTREAM_UNAVAILABLE, 'The gateway is shutting down, retry shortly', String(req.id), {
@@ -91,7 +93,7 @@ export async function bootstrapGateway(config: GatewayConfig, opts: GatewayBootO
   }
 
   const filter = new ProblemFilter();
-  app.setGlobalPrefix('api', { exclude: ['healthz', 'readyz', 'metrics'] });
+  app.setGlobalPrefix('api', { exclude: UNPREFIXED_ROUTES });
   app.useGlobalFilters(filter);
   app.enableCors({
     origin: config.CORS_ORIGINS,
@@ -102,16 +104,11 @@ export async function bootstrapGateway(config: GatewayConfig, opts: GatewayBootO
     maxAge: 600,
   });
 
-  const doc = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('OpsDesk API')
-      .setDescription('Host inventory, governed access, telemetry, artifacts and audit. Errors are RFC 9457 problem documents.')
-      .setVersion('1')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Access token (JWT) or personal API token (odp_…)' })
-      .build(),
-  );
+  // the contract (docs/openapi.json is this document, committed; see docs/API.md)
+  const docLog = new Logger('OpenAPI');
+  const doc = buildOpenApiDocument(app, { onGap: (problem) => docLog.warn(problem) });
   SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/openapi.json', raw: ['json'] });
+  registerRedoc(app);
 
   // The web console (web/public, or WEB_DIST_PATH) at `/`, after Swagger so both static registrations
   // coexist (Swagger's does not decorate the reply). Skipped with one log line when the folder is missing.

@@ -1,8 +1,6 @@
 import { Controller, Delete, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import {
-  ArtifactKinds,
   ArtifactsInternalPaths,
   ArtifactsRpc,
   Permissions,
@@ -25,8 +23,6 @@ const hostListSchema = listArtifactsSchema.omit({ host_id: true });
  * Artifacts (SPEC §4). Metadata, list, delete and verify are small JSON RPCs; bodies (upload, download) are
  * streamed to/from the artifacts service's internal port by InternalProxy and never buffered here.
  */
-@ApiTags('artifacts')
-@ApiBearerAuth()
 @Controller()
 export class ArtifactsController {
   constructor(
@@ -37,26 +33,12 @@ export class ArtifactsController {
 
   @Post('hosts/:id/artifacts')
   @RequirePermission(Permissions.ARTIFACTS_WRITE)
-  @ApiOperation({ summary: 'Upload an artifact (multipart: file, kind, description); streamed, SHA-256 computed on the way' })
-  @ApiConsumes('multipart/form-data')
-  @ApiBody({
-    schema: {
-      type: 'object',
-      required: ['file', 'kind'],
-      properties: {
-        file: { type: 'string', format: 'binary' },
-        kind: { type: 'string', enum: [...ArtifactKinds] },
-        description: { type: 'string', maxLength: 2000 },
-      },
-    },
-  })
   upload(@Param('id', new ParseUUIDPipe()) id: string, @Req() req: AuthedRequest, @Res() reply: FastifyReply): Promise<void> {
     return this.proxy.forward(req, reply, this.config.ARTIFACTS_URL, ArtifactsInternalPaths.upload(id), { streamBody: true });
   }
 
   @Get('hosts/:id/artifacts')
   @RequirePermission(Permissions.HOSTS_READ)
-  @ApiOperation({ summary: "A host's artifacts, newest first (keyset pages)" })
   listForHost(
     @Param('id', new ParseUUIDPipe()) id: string,
     @Query(new ZodPipe(hostListSchema)) query: Omit<ListArtifactsRequest, 'host_id'>,
@@ -67,7 +49,6 @@ export class ArtifactsController {
 
   @Get('artifacts')
   @RequirePermission(Permissions.HOSTS_READ)
-  @ApiOperation({ summary: 'Artifacts, newest first; filters host_id, kind, uploaded_by, sha256, from, to (keyset pages)' })
   list(@Query(new ZodPipe(listArtifactsSchema)) query: ListArtifactsRequest, @Req() req: AuthedRequest): Promise<Page<ArtifactView>> {
     return this.rpc.call(ArtifactsRpc.LIST, query, rpcContext(req));
   }
@@ -80,8 +61,6 @@ export class ArtifactsController {
 
   @Get('artifacts/:id/download')
   @RequirePermission(Permissions.ARTIFACTS_DOWNLOAD)
-  @ApiOperation({ summary: 'Download (always an attachment); Range, ETag = sha256, If-None-Match' })
-  @ApiProduces('application/octet-stream')
   download(@Param('id', new ParseUUIDPipe()) id: string, @Req() req: AuthedRequest, @Res() reply: FastifyReply): Promise<void> {
     return this.proxy.forward(req, reply, this.config.ARTIFACTS_URL, ArtifactsInternalPaths.download(id));
   }
@@ -90,7 +69,6 @@ export class ArtifactsController {
   @Post('artifacts/:id/verify')
   @HttpCode(200)
   @RequirePermission(Permissions.ARTIFACTS_DOWNLOAD)
-  @ApiOperation({ summary: 'Re-hash the stored file; ok:false with expected and actual sha256 when it differs' })
   verify(@Param('id', new ParseUUIDPipe()) id: string, @Req() req: AuthedRequest): Promise<VerifyResult> {
     return this.rpc.call(ArtifactsRpc.VERIFY, { id }, rpcContext(req));
   }

@@ -1,5 +1,4 @@
 import { Controller, Get, Inject, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import {
   AuditRpc,
@@ -25,8 +24,6 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
 /** Verifying millions of records takes longer than an ordinary request. */
 const VERIFY_TIMEOUT_MS = 15 * 60_000;
 
-@ApiTags('audit')
-@ApiBearerAuth()
 @Controller('audit')
 export class AuditController {
   constructor(
@@ -37,14 +34,12 @@ export class AuditController {
 
   @Get()
   @RequirePermission(Permissions.AUDIT_READ)
-  @ApiOperation({ summary: 'Search the audit trail, newest first (keyset pagination: limit, cursor → next_cursor)' })
   list(@Query(new ZodPipe(listAuditSchema)) query: ListAuditRequest, @Req() req: AuthedRequest): Promise<Page<AuditRecordView>> {
     return this.rpc.call(AuditRpc.LIST, query, rpcContext(req));
   }
 
   @Get('verify')
   @RequirePermission(Permissions.AUDIT_READ)
-  @ApiOperation({ summary: 'Recompute the hash chain and check the signed checkpoints (optional from_seq/to_seq)' })
   verify(@Query(new ZodPipe(verifyAuditSchema)) query: VerifyAuditRequest, @Req() req: AuthedRequest): Promise<AuditVerifyResult> {
     return this.rpc.call(AuditRpc.VERIFY, query, rpcContext(req), VERIFY_TIMEOUT_MS);
   }
@@ -55,23 +50,18 @@ export class AuditController {
    */
   @Public()
   @Get('public-key')
-  @ApiOperation({ summary: 'The Ed25519 public keys that verify audit checkpoints (current first, then earlier ones), with key ids; no login needed' })
   publicKeys(@Req() req: AuthedRequest): Promise<AuditPublicKeys> {
     return this.rpc.call(AuditRpc.PUBLIC_KEYS, {}, rpcContext(req));
   }
 
   @Get('export.csv')
   @RequirePermission(Permissions.AUDIT_READ)
-  @ApiProduces('text/csv')
-  @ApiOperation({ summary: 'Streamed CSV export (same filters; spreadsheet formulas neutralised)' })
   exportCsv(@Query(new ZodPipe(auditFiltersSchema)) _filters: AuditFilters, @Req() req: AuthedRequest, @Res() reply: FastifyReply): Promise<void> {
     return this.forwardExport('csv', req, reply);
   }
 
   @Get('export.jsonl')
   @RequirePermission(Permissions.AUDIT_READ)
-  @ApiProduces('application/x-ndjson')
-  @ApiOperation({ summary: 'Streamed JSONL export with hashes and signed checkpoints (verifiable offline: npm run audit:verify)' })
   exportJsonl(@Query(new ZodPipe(auditFiltersSchema)) _filters: AuditFilters, @Req() req: AuthedRequest, @Res() reply: FastifyReply): Promise<void> {
     return this.forwardExport('jsonl', req, reply);
   }

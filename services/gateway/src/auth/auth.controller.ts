@@ -1,5 +1,4 @@
 import { Body, Controller, Delete, Get, Header, HttpCode, Inject, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   AppError,
   ErrorCodes,
@@ -23,12 +22,10 @@ import {
 } from '@opsdesk/contracts';
 import { AccessTokenVerifier, CurrentPrincipal, Public, RevocationStore, type Principal } from '@opsdesk/auth';
 import { RpcClient } from '@opsdesk/messaging';
-import { openApiSchema } from '../common/openapi';
 import { rpcContext, type AuthedRequest } from '../common/request-context';
 import { ZodPipe } from '../common/zod-body.pipe';
 import { AuthAttemptLimit } from '../security/rate-limit.guard';
 
-@ApiTags('auth')
 @Controller('auth')
 export class AuthController {
   constructor(
@@ -40,7 +37,6 @@ export class AuthController {
   @Public()
   @Get('jwks.json')
   @Header('Cache-Control', 'public, max-age=300')
-  @ApiOperation({ summary: 'Public keys (JWK Set) that verify access tokens; empty when JWT_ALGORITHM is HS*' })
   async jwks(): Promise<JwkSet> {
     if (!this.verifier.ready) await this.verifier.refresh().catch(() => undefined);
     if (!this.verifier.ready) throw new AppError(ErrorCodes.UPSTREAM_UNAVAILABLE, 'Access-token keys are not loaded yet');
@@ -51,8 +47,6 @@ export class AuthController {
   @AuthAttemptLimit()
   @Post('login')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Log in with email and password (and totp_code when MFA is on)' })
-  @ApiBody({ schema: openApiSchema(loginRequestSchema) })
   login(@Body(new ZodPipe(loginRequestSchema)) body: LoginRequest, @Req() req: AuthedRequest): Promise<TokenPair> {
     return this.rpc.call(RpcPatterns.Auth.LOGIN, body, rpcContext(req));
   }
@@ -60,34 +54,26 @@ export class AuthController {
   @Public()
   @Post('refresh')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Rotate a refresh token; replaying a used one revokes the session' })
-  @ApiBody({ schema: openApiSchema(refreshRequestSchema) })
   refresh(@Body(new ZodPipe(refreshRequestSchema)) body: RefreshRequest, @Req() req: AuthedRequest): Promise<TokenPair> {
     return this.rpc.call(RpcPatterns.Auth.REFRESH, body, rpcContext(req));
   }
 
-  @ApiBearerAuth()
   @Post('logout')
   @HttpCode(204)
-  @ApiOperation({ summary: 'End the current session; its access and refresh tokens stop working at once' })
   async logout(@Body(new ZodPipe(logoutRequestSchema)) _body: unknown, @CurrentPrincipal() p: Principal, @Req() req: AuthedRequest): Promise<void> {
     if (!p.sid) throw new AppError(ErrorCodes.VALIDATION_FAILED, 'API tokens have no session; revoke the token instead');
     await this.rpc.call(RpcPatterns.Auth.LOGOUT, { session_id: p.sid }, rpcContext(req));
     this.revocations.apply(RevocationKeys.session(p.sid));
   }
 
-  @ApiBearerAuth()
   @Get('me')
   me(@Req() req: AuthedRequest): Promise<UserView> {
     return this.rpc.call(RpcPatterns.Auth.ME, {}, rpcContext(req));
   }
 
-  @ApiBearerAuth()
   @AuthAttemptLimit()
   @Post('password')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Change your password; your other sessions end' })
-  @ApiBody({ schema: openApiSchema(changePasswordSchema) })
   async changePassword(
     @Body(new ZodPipe(changePasswordSchema)) body: ChangePasswordRequest,
     @CurrentPrincipal() p: Principal,
@@ -96,49 +82,36 @@ export class AuthController {
     await this.rpc.call(RpcPatterns.Auth.CHANGE_PASSWORD, { ...body, session_id: p.sid ?? null }, rpcContext(req));
   }
 
-  @ApiBearerAuth()
   @Post('mfa/setup')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Start MFA enrolment: returns the TOTP secret and otpauth URI' })
   mfaSetup(@Req() req: AuthedRequest): Promise<{ secret: string; otpauth_url: string }> {
     return this.rpc.call(RpcPatterns.Auth.MFA_SETUP, {}, rpcContext(req));
   }
 
-  @ApiBearerAuth()
   @AuthAttemptLimit()
   @Post('mfa/enable')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Confirm enrolment with a code; returns ten one-time recovery codes (shown once)' })
-  @ApiBody({ schema: openApiSchema(mfaEnableSchema) })
   mfaEnable(@Body(new ZodPipe(mfaEnableSchema)) body: { code: string }, @Req() req: AuthedRequest): Promise<{ recovery_codes: string[] }> {
     return this.rpc.call(RpcPatterns.Auth.MFA_ENABLE, body, rpcContext(req));
   }
 
-  @ApiBearerAuth()
   @AuthAttemptLimit()
   @Post('mfa/disable')
   @HttpCode(204)
-  @ApiBody({ schema: openApiSchema(mfaDisableSchema) })
   async mfaDisable(@Body(new ZodPipe(mfaDisableSchema)) body: { code: string; password: string }, @Req() req: AuthedRequest): Promise<void> {
     await this.rpc.call(RpcPatterns.Auth.MFA_DISABLE, body, rpcContext(req));
   }
 
-  @ApiBearerAuth()
   @Get('tokens')
-  @ApiOperation({ summary: 'Your personal API tokens (never the token itself)' })
   listTokens(@Req() req: AuthedRequest): Promise<{ items: ApiTokenView[] }> {
     return this.rpc.call(RpcPatterns.Auth.TOKENS_LIST, {}, rpcContext(req));
   }
 
-  @ApiBearerAuth()
   @Post('tokens')
-  @ApiOperation({ summary: 'Create a personal API token; the token is shown only in this response' })
-  @ApiBody({ schema: openApiSchema(createApiTokenSchema) })
   createToken(@Body(new ZodPipe(createApiTokenSchema)) body: CreateApiTokenRequest, @Req() req: AuthedRequest): Promise<ApiTokenView & { token: string }> {
     return this.rpc.call(RpcPatterns.Auth.TOKENS_CREATE, body, rpcContext(req));
   }
 
-  @ApiBearerAuth()
   @Delete('tokens/:id')
   @HttpCode(204)
   async revokeToken(@Param('id', new ParseUUIDPipe()) id: string, @Req() req: AuthedRequest): Promise<void> {

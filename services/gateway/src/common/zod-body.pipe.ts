@@ -18,8 +18,9 @@ export function skipWithCursorProblem(value: unknown): string | null {
 /** Validates a body or query against a contracts schema; failures are 400 problems with field errors. */
 @Injectable()
 export class ZodPipe<T> implements PipeTransform<unknown, T> {
+  // public: the OpenAPI document describes a route's body and query with the schema its pipe validates with
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema's input type is whatever arrives
-  constructor(private readonly schema: ZodType<T, any, any>) {}
+  constructor(readonly schema: ZodType<T, any, any>) {}
 
   transform(value: unknown): T {
     const skipProblem = skipWithCursorProblem(value);

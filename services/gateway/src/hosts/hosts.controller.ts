@@ -1,5 +1,4 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, ParseUUIDPipe, Patch, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import {
   AppError,
@@ -14,6 +13,7 @@ import {
   importQuerySchema,
   listHostsSchema,
   metricsListSchema,
+  tagsQuerySchema,
   updateHostSchema,
   type AccessCommandRequest,
   type AccessCommandView,
@@ -27,13 +27,13 @@ import {
   type ListHostsRequest,
   type MetricsSnapshotView,
   type Page,
+  type TagsQuery,
   type UpdateHostRequest,
 } from '@opsdesk/contracts';
 import { RequirePermission } from '@opsdesk/auth';
 import { RpcClient } from '@opsdesk/messaging';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
 import { InternalProxy } from '../common/internal-proxy';
-import { openApiSchema } from '../common/openapi';
 import { rpcContext, type AuthedRequest } from '../common/request-context';
 import { ZodPipe } from '../common/zod-body.pipe';
 import { z } from 'zod';
@@ -65,8 +65,6 @@ function filterQuery(f: HostFilters): string {
 
 const uuid = new ParseUUIDPipe();
 
-@ApiTags('hosts')
-@ApiBearerAuth()
 @Controller('hosts')
 export class HostsController {
   constructor(
@@ -77,14 +75,12 @@ export class HostsController {
 
   @Get()
   @RequirePermission(Permissions.HOSTS_READ)
-  @ApiOperation({ summary: 'List hosts: filters q, environment, os, criticality, tag (repeatable), owner, team; sort; keyset cursor' })
   list(@Query(new ZodPipe(listHostsSchema)) q: ListHostsRequest, @Req() req: AuthedRequest): Promise<Page<HostView>> {
     return this.rpc.call(InventoryRpc.HOSTS_LIST, q, rpcContext(req));
   }
 
   @Post()
   @RequirePermission(Permissions.HOSTS_WRITE)
-  @ApiBody({ schema: openApiSchema(createHostSchema) })
   async create(@Body(new ZodPipe(createHostSchema)) body: CreateHostRequest, @Req() req: AuthedRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<HostView> {
     const host = await this.rpc.call<HostView>(InventoryRpc.HOSTS_CREATE, body, rpcContext(req));
     void reply.header('ETag', etag(host)).header('Location', `/api/hosts/${host.id}`);
@@ -93,23 +89,18 @@ export class HostsController {
 
   @Get('summary')
   @RequirePermission(Permissions.HOSTS_READ)
-  @ApiOperation({ summary: 'Host counts by environment, criticality and os' })
   summary(@Req() req: AuthedRequest): Promise<HostsSummary> {
     return this.rpc.call(InventoryRpc.HOSTS_SUMMARY, {}, rpcContext(req));
   }
 
   @Get('export.csv')
   @RequirePermission(Permissions.HOSTS_READ)
-  @ApiProduces('text/csv')
-  @ApiOperation({ summary: 'Stream hosts as CSV (same filters as the list); re-importable; spreadsheet formulas neutralised' })
   async exportCsv(@Query(new ZodPipe(hostFiltersSchema)) q: HostFilters, @Req() req: AuthedRequest, @Res() reply: FastifyReply): Promise<void> {
     await this.proxy.forward(req, reply, this.config.INVENTORY_URL, '/internal/hosts/export.csv', { method: 'GET', query: filterQuery(q) });
   }
 
   @Post('import')
   @RequirePermission(Permissions.HOSTS_WRITE)
-  @ApiConsumes('text/csv', 'multipart/form-data')
-  @ApiOperation({ summary: 'Import hosts from CSV (text/csv body or multipart field file): dry_run, atomic, on_conflict=skip|update|fail; per-row report' })
   async importCsv(@Query(new ZodPipe(importQuerySchema)) q: ImportQuery, @Req() req: AuthedRequest, @Res() reply: FastifyReply): Promise<void> {
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     if (!['text/csv', 'multipart/form-data'].includes(type))
@@ -120,7 +111,6 @@ export class HostsController {
 
   @Get(':id')
   @RequirePermission(Permissions.HOSTS_READ)
-  @ApiOperation({ summary: 'A host (ETag = version); ?as_of=<time> returns its state at that time (deleted hosts: admin and auditor)' })
   async get(
     @Param('id', uuid) id: string,
     @Query(new ZodPipe(hostAsOfQuerySchema)) q: { as_of?: string },
@@ -136,8 +126,6 @@ export class HostsController {
 
   @Patch(':id')
   @RequirePermission(Permissions.HOSTS_WRITE)
-  @ApiOperation({ summary: 'Update a host; send If-Match with the ETag you read: 412 when the host changed meanwhile' })
-  @ApiBody({ schema: openApiSchema(updateHostSchema) })
   async update(
     @Param('id', uuid) id: string,
     @Body(new ZodPipe(updateHostSchema)) body: UpdateHostRequest,
@@ -159,7 +147,6 @@ export class HostsController {
 
   @Get(':id/history')
   @RequirePermission(Permissions.HOSTS_READ)
-  @ApiOperation({ summary: 'Revisions of a host, newest first, with field-level changes' })
   history(@Param('id', uuid) id: string, @Query(new ZodPipe(historyQuerySchema)) q: HistoryQuery, @Req() req: AuthedRequest): Promise<Page<HostRevisionView>> {
     return this.rpc.call(InventoryRpc.HOSTS_HISTORY, { ...q, id, include_deleted: seesDeleted(req) }, rpcContext(req));
   }
@@ -167,8 +154,6 @@ export class HostsController {
   @Post(':id/access-command')
   @HttpCode(200)
   @RequirePermission(Permissions.ACCESS_ISSUE)
-  @ApiOperation({ summary: 'Issue the SSH command for a host (reason required for prod or critical hosts); recorded as an event' })
-  @ApiBody({ schema: openApiSchema(accessCommandSchema) })
   access(@Param('id', uuid) id: string, @Body(new ZodPipe(accessCommandSchema)) body: AccessCommandRequest, @Req() req: AuthedRequest): Promise<AccessCommandView> {
     return this.rpc.call(InventoryRpc.ACCESS_ISSUE, { id, request: body }, rpcContext(req));
   }
@@ -177,7 +162,6 @@ export class HostsController {
   @Post(':id/metrics::refresh')
   @HttpCode(200)
   @RequirePermission(Permissions.HOSTS_WRITE)
-  @ApiOperation({ summary: 'Pull a metrics snapshot from Prometheus now (alias metrics:update)' })
   refresh(@Param('id', uuid) id: string, @Req() req: AuthedRequest): Promise<MetricsSnapshotView> {
     return this.rpc.call(InventoryRpc.METRICS_REFRESH, { id }, rpcContext(req));
   }
@@ -191,7 +175,6 @@ export class HostsController {
 
   @Get(':id/metrics/latest')
   @RequirePermission(Permissions.HOSTS_READ)
-  @ApiOperation({ summary: 'The latest unexpired metrics snapshot (alias metrics:latest)' })
   latest(@Param('id', uuid) id: string, @Req() req: AuthedRequest): Promise<MetricsSnapshotView> {
     return this.rpc.call(InventoryRpc.METRICS_LATEST, { id }, rpcContext(req));
   }
@@ -204,22 +187,18 @@ export class HostsController {
 
   @Get(':id/metrics')
   @RequirePermission(Permissions.HOSTS_READ)
-  @ApiOperation({ summary: 'Metrics snapshots of a host, newest first' })
   metrics(@Param('id', uuid) id: string, @Query(new ZodPipe(metricsListSchema)) q: z.infer<typeof metricsListSchema>, @Req() req: AuthedRequest): Promise<Page<MetricsSnapshotView>> {
     return this.rpc.call(InventoryRpc.METRICS_LIST, { ...q, id }, rpcContext(req));
   }
 }
 
-@ApiTags('hosts')
-@ApiBearerAuth()
 @Controller('tags')
 export class TagsController {
   constructor(private readonly rpc: RpcClient) {}
 
   @Get()
   @RequirePermission(Permissions.HOSTS_READ)
-  @ApiOperation({ summary: 'Tags in use with their host counts' })
-  tags(@Query(new ZodPipe(z.object({ q: z.string().trim().max(64).optional(), limit: z.coerce.number().int().min(1).max(1000).default(200) }))) q: { q?: string; limit: number }, @Req() req: AuthedRequest): Promise<{ items: Array<{ tag: string; count: number }> }> {
+  tags(@Query(new ZodPipe(tagsQuerySchema)) q: TagsQuery, @Req() req: AuthedRequest): Promise<{ items: Array<{ tag: string; count: number }> }> {
     return this.rpc.call(InventoryRpc.TAGS_LIST, q, rpcContext(req));
   }
 }

@@ -1,5 +1,4 @@
 import { Body, Controller, Get, Logger, Put, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   ArtifactsRpc,
   InventoryRpc,
@@ -12,12 +11,9 @@ import {
 } from '@opsdesk/contracts';
 import { RequirePermission } from '@opsdesk/auth';
 import { RpcClient } from '@opsdesk/messaging';
-import { openApiSchema } from '../common/openapi';
 import { rpcContext, type AuthedRequest } from '../common/request-context';
 import { ZodPipe } from '../common/zod-body.pipe';
 
-@ApiTags('settings')
-@ApiBearerAuth()
 @Controller('settings')
 export class SettingsController {
   private readonly logger = new Logger(SettingsController.name);
@@ -31,7 +27,6 @@ export class SettingsController {
    */
   @Get('runtime')
   @RequirePermission(Permissions.SELF)
-  @ApiOperation({ summary: 'Non-secret runtime information: environment, version, limits (max artifact size), whether Prometheus/Teleport are configured' })
   async runtime(@Req() req: AuthedRequest): Promise<RuntimeSettingsView> {
     const ctx = rpcContext(req);
     const [view, limits] = await Promise.all([
@@ -46,15 +41,12 @@ export class SettingsController {
 
   @Get('integrations')
   @RequirePermission(Permissions.HOSTS_READ)
-  @ApiOperation({ summary: 'Integration settings (Prometheus URL without credentials, instance template, snapshot TTL)' })
   integrations(@Req() req: AuthedRequest): Promise<IntegrationSettingsView> {
     return this.rpc.call(InventoryRpc.SETTINGS_GET, {}, rpcContext(req));
   }
 
   @Put('integrations')
   @RequirePermission(Permissions.SETTINGS_WRITE)
-  @ApiOperation({ summary: 'Update integration settings (admin); recorded as inventory.settings.updated with before/after' })
-  @ApiBody({ schema: openApiSchema(integrationSettingsSchema) })
   update(@Body(new ZodPipe(integrationSettingsSchema)) body: IntegrationSettingsUpdate, @Req() req: AuthedRequest): Promise<IntegrationSettingsView> {
     return this.rpc.call(InventoryRpc.SETTINGS_PUT, body, rpcContext(req));
   }

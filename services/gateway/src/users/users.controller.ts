@@ -1,5 +1,4 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import {
   Permissions,
   RpcPatterns,
@@ -14,12 +13,9 @@ import {
 } from '@opsdesk/contracts';
 import { RequirePermission } from '@opsdesk/auth';
 import { RpcClient } from '@opsdesk/messaging';
-import { openApiSchema } from '../common/openapi';
 import { rpcContext, type AuthedRequest } from '../common/request-context';
 import { ZodPipe } from '../common/zod-body.pipe';
 
-@ApiTags('users')
-@ApiBearerAuth()
 @Controller('users')
 export class UsersController {
   constructor(private readonly rpc: RpcClient) {}
@@ -32,7 +28,6 @@ export class UsersController {
 
   @Post()
   @RequirePermission(Permissions.USERS_WRITE)
-  @ApiBody({ schema: openApiSchema(createUserSchema) })
   create(@Body(new ZodPipe(createUserSchema)) body: CreateUserRequest, @Req() req: AuthedRequest): Promise<UserView> {
     return this.rpc.call(RpcPatterns.Auth.USERS_CREATE, body, rpcContext(req));
   }
@@ -45,7 +40,6 @@ export class UsersController {
 
   @Patch(':id')
   @RequirePermission(Permissions.USERS_WRITE)
-  @ApiBody({ schema: openApiSchema(updateUserSchema) })
   update(
     @Param('id', new ParseUUIDPipe()) id: string,
     @Body(new ZodPipe(updateUserSchema)) body: UpdateUserRequest,

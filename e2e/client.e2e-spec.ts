@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOpsDeskClient, hostETag, importHostsCsv, uploadArtifact, type OpsDeskClient } from '@opsdesk/client';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- the docs/API.md example is run exactly as written, not through the package's API
 import { attachBuildLog } from '../libs/client/src/examples/attach-build-log';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, randomIp, startStack, waitFor, type Stack } from './support/stack';
 

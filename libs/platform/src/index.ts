@@ -1,4 +1,3 @@
-export * from './database.module';
 export * from './service-app';
 export * from './internal-auth.guard';
 export * from './service-infrastructure';

@@ -4,7 +4,7 @@ import { natsServers } from '@opsdesk/config';
 import { isDatabaseUsable, type ServiceDataSourceOptions } from '@opsdesk/database';
 import { EventConsumersService, MessagingModule, NATS_HANDLES, isNatsUsable, type MessagingModuleOptions, type NatsHandles } from '@opsdesk/messaging';
 import { HealthModule } from '@opsdesk/observability';
-import { DatabaseModule } from './database.module';
+import { DatabaseModule } from '@opsdesk/database';
 
 /** The config fields every service with a schema has (libs/config commonEnvShape + databaseEnvShape). */
 export interface ServiceInfraConfig {

@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { createServiceDataSource, type ServiceDataSourceOptions } from '@opsdesk/database';
+import { createServiceDataSource, type ServiceDataSourceOptions } from './data-source';
 import { Metrics } from '@opsdesk/observability';
 
 /** TypeORM for one service schema (never synchronize), with pool errors counted for the guide's alert. */

@@ -2152,6 +2152,7 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
+                     *           "access_template": null,
                      *           "bastion_host": "bastion.example.com",
                      *           "bastion_port": 22,
                      *           "connection_method": "bastion_ssh",
@@ -2201,6 +2202,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
+                 *       "access_template": null,
                  *       "bastion_host": "bastion.example.com",
                  *       "bastion_port": 22,
                  *       "connection_method": "bastion_ssh",
@@ -2277,6 +2279,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
+                     *       "access_template": null,
                      *       "bastion_host": "bastion.example.com",
                      *       "bastion_port": 22,
                      *       "connection_method": "bastion_ssh",
@@ -2444,6 +2447,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
+                     *       "access_template": null,
                      *       "bastion_host": "bastion.example.com",
                      *       "bastion_port": 22,
                      *       "connection_method": "bastion_ssh",
@@ -2575,6 +2579,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
+                     *       "access_template": null,
                      *       "bastion_host": "bastion.example.com",
                      *       "bastion_port": 22,
                      *       "connection_method": "bastion_ssh",

@@ -71,6 +71,7 @@ const hostExample = {
   ssh_port: 22,
   bastion_host: 'bastion.example.com',
   bastion_port: 22,
+  access_template: null,
   created_at: '2026-01-31T12:00:00.000Z',
   updated_at: '2026-01-31T12:00:00.000Z',
   last_seen_at: null,

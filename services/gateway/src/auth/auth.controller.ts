@@ -4,6 +4,7 @@ import {
   AppError,
   ErrorCodes,
   RevocationKeys,
+  RolePermissions,
   RpcPatterns,
   changePasswordSchema,
   createApiTokenSchema,
@@ -17,6 +18,7 @@ import {
   type CreateApiTokenRequest,
   type JwkSet,
   type LoginRequest,
+  type MeView,
   type RefreshRequest,
   type TokenPair,
   type UserView,
@@ -78,8 +80,10 @@ export class AuthController {
 
   @ApiBearerAuth()
   @Get('me')
-  me(@Req() req: AuthedRequest): Promise<UserView> {
-    return this.rpc.call(RpcPatterns.Auth.ME, {}, rpcContext(req));
+  @ApiOperation({ summary: 'The signed-in user and the permissions of their role (clients render from these; the server enforces)' })
+  async me(@Req() req: AuthedRequest): Promise<MeView> {
+    const user = await this.rpc.call<UserView>(RpcPatterns.Auth.ME, {}, rpcContext(req));
+    return { ...user, permissions: [...(RolePermissions[user.role] ?? [])] };
   }
 
   @ApiBearerAuth()

@@ -183,7 +183,7 @@ export default function AuditPage() {
                 {items.map((r) => (
                   <Table.Tr key={r.seq} data-seq={r.seq} className="clickable-row" onClick={() => setSelected(r)} tabIndex={0} onKeyDown={(e) => e.key === 'Enter' && setSelected(r)}>
                     <Table.Td c="dimmed">{r.seq}</Table.Td>
-                    <Table.Td>{formatDate(r.occurred_at, true)}</Table.Td>
+                    <Table.Td style={{ whiteSpace: 'nowrap' }}>{formatDate(r.occurred_at, true)}</Table.Td>
                     <Table.Td>
                       <Badge variant="light" color={/failed|denied|reused|deleted/.test(r.type) ? 'red' : r.type.startsWith('auth') ? 'grape' : 'indigo'} tt="none" radius="sm">
                         {r.type}

@@ -1,4 +1,4 @@
-import { Anchor, Badge, Card, Group, SimpleGrid, Skeleton, Stack, Table, Text, Title } from '@mantine/core';
+import { Anchor, Badge, Card, Group, SimpleGrid, Skeleton, Stack, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { Link, useNavigate } from 'react-router-dom';
 import { auditApi, hostsApi } from '../api';
@@ -149,26 +149,22 @@ function HostMiniList({
   if (loading) return <Skeleton h={160} />;
   if (!items?.length) return <Text size="sm" c="dimmed">{empty}</Text>;
   return (
-    <Table verticalSpacing={6} highlightOnHover={false}>
-      <Table.Tbody>
-        {items.map((h) => (
-          <Table.Tr key={h.id}>
-            <Table.Td>
-              <Anchor component={Link} to={`/hosts/${h.id}`} size="sm" fw={500}>
-                {h.hostname}
-              </Anchor>
-            </Table.Td>
-            <Table.Td>
+    <Stack gap={10}>
+      {items.map((h) => (
+        <Group key={h.id} justify="space-between" wrap="nowrap" gap="xs">
+          <Group gap="xs" wrap="nowrap" style={{ minWidth: 0 }}>
+            <Anchor component={Link} to={`/hosts/${h.id}`} size="sm" fw={500} truncate>
+              {h.hostname}
+            </Anchor>
+            <span style={{ flexShrink: 0 }}>
               <EnvBadge value={h.environment} />
-            </Table.Td>
-            <Table.Td>
-              <Text size="xs" c="dimmed" ta="right">
-                {when(h)}
-              </Text>
-            </Table.Td>
-          </Table.Tr>
-        ))}
-      </Table.Tbody>
-    </Table>
+            </span>
+          </Group>
+          <Text size="xs" c="dimmed" style={{ whiteSpace: 'nowrap', flexShrink: 0 }}>
+            {when(h)}
+          </Text>
+        </Group>
+      ))}
+    </Stack>
   );
 }

@@ -1,4 +1,4 @@
-import { Alert, Anchor, Box, Button, Center, Group, Paper, PasswordInput, PinInput, Stack, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Anchor, Box, Button, Center, Group, Loader, Paper, PasswordInput, PinInput, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useInterval } from '@mantine/hooks';
 import { IconAlertTriangle, IconClockHour4, IconLock } from '@tabler/icons-react';
 import { useQueryClient } from '@tanstack/react-query';
@@ -39,6 +39,13 @@ export function SignInPage() {
   }, [waitUntil, now, tick]);
 
   if (status === 'authenticated') return <Navigate to={next} replace />;
+  // a reload with a session in this tab: the silent refresh decides before the form shows
+  if (status === 'booting')
+    return (
+      <Center h="100vh">
+        <Loader aria-label="Loading" />
+      </Center>
+    );
 
   const waitSeconds = Math.max(0, Math.ceil((waitUntil - now) / 1000));
 

@@ -6,7 +6,15 @@ import { RolePermissions } from '@opsdesk/contracts';
 import { authenticator } from 'otplib';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import request from 'supertest';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, createUser, login, startStack, waitFor, type Stack } from './support/stack';
+import {
+  ADMIN_EMAIL,
+  ADMIN_PASSWORD,
+  createUser,
+  login,
+  startStack,
+  waitFor,
+  type Stack,
+} from './support/stack';
 import { bearer, createHost } from './support/inventory';
 
 /**
@@ -20,7 +28,16 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const WEB_DIST = join(__dirname, '..', 'web', 'dist');
 const ARTIFACTS_DIR = join(__dirname, '.artifacts');
 const SHOTS = join(ARTIFACTS_DIR, 'screenshots');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const DESKTOP = { width: 1366, height: 860 };
 const NARROW = { width: 390, height: 844 };
 
@@ -37,14 +54,25 @@ const mfaUser = { email: 'operator@console.test', password: 'Op3rator-Passw0rd!'
 const expiringUser = { email: 'expiring@console.test', password: 'Exp1ring-Passw0rd!' };
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`console e2e needs Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH); browsers are never downloaded`);
-  if (!existsSync(join(WEB_DIST, 'index.html'))) throw new Error(`console e2e needs the built console in ${WEB_DIST}: run \`npm run build\``);
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `console e2e needs Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH); browsers are never downloaded`,
+    );
+  if (!existsSync(join(WEB_DIST, 'index.html')))
+    throw new Error(`console e2e needs the built console in ${WEB_DIST}: run \`npm run build\``);
   mkdirSync(SHOTS, { recursive: true });
   storage = mkdtempSync(join(tmpdir(), 'opsdesk-console-artifacts-'));
   stack = await startStack('consolee2e', {
     services: ['auth', 'inventory', 'audit', 'artifacts'],
     // every flow signs in through the browser from 127.0.0.1: the per-IP sign-in limit (5/min) would refuse the later ones
-    env: { RATE_LIMIT_API_PER_MINUTE: '100000', RATE_LIMIT_AUTH_PER_MINUTE: '1000', RATE_LIMIT_AUTH_BURST: '1000', ARTIFACT_STORAGE_PATH: storage, MAX_ARTIFACT_SIZE_MB: '64', WEB_DIST_PATH: WEB_DIST },
+    env: {
+      RATE_LIMIT_API_PER_MINUTE: '100000',
+      RATE_LIMIT_AUTH_PER_MINUTE: '1000',
+      RATE_LIMIT_AUTH_BURST: '1000',
+      ARTIFACT_STORAGE_PATH: storage,
+      MAX_ARTIFACT_SIZE_MB: '64',
+      WEB_DIST_PATH: WEB_DIST,
+    },
   });
   admin = (await login(stack.url, ADMIN_EMAIL, ADMIN_PASSWORD)).access;
   await createUser(stack.url, admin, viewerUser.email, 'viewer', viewerUser.password);
@@ -52,23 +80,79 @@ beforeAll(async () => {
   await createUser(stack.url, admin, mfaUser.email, 'operator', mfaUser.password);
   await createUser(stack.url, admin, expiringUser.email, 'auditor', expiringUser.password);
   const seed: Array<Record<string, unknown>> = [
-    { hostname: 'web-01', ip: '192.0.2.11', environment: 'prod', criticality: 'critical', owner: 'alice@example.com', team: 'web', tags: ['edge', 'nginx'], ssh_user: 'deploy' },
-    { hostname: 'web-02', ip: '192.0.2.12', environment: 'prod', criticality: 'high', owner: 'alice@example.com', team: 'web', tags: ['edge', 'nginx'] },
-    { hostname: 'db-01', ip: '192.0.2.21', environment: 'stage', criticality: 'high', owner: 'bob@example.com', team: 'data', tags: ['postgres'] },
-    { hostname: 'cache-01', ip: '192.0.2.31', environment: 'dev', criticality: 'low', team: 'web', tags: ['redis'] },
-    { hostname: 'win-build-01', ip: '192.0.2.41', environment: 'dev', os: 'windows', criticality: 'medium', team: 'ci', tags: ['build'] },
-    { hostname: 'mac-ci-01', ip: '192.0.2.51', environment: 'stage', os: 'macos', criticality: 'low', team: 'ci', tags: ['build', 'ios'] },
+    {
+      hostname: 'web-01',
+      ip: '192.0.2.11',
+      environment: 'prod',
+      criticality: 'critical',
+      owner: 'alice@example.com',
+      team: 'web',
+      tags: ['edge', 'nginx'],
+      ssh_user: 'deploy',
+    },
+    {
+      hostname: 'web-02',
+      ip: '192.0.2.12',
+      environment: 'prod',
+      criticality: 'high',
+      owner: 'alice@example.com',
+      team: 'web',
+      tags: ['edge', 'nginx'],
+    },
+    {
+      hostname: 'db-01',
+      ip: '192.0.2.21',
+      environment: 'stage',
+      criticality: 'high',
+      owner: 'bob@example.com',
+      team: 'data',
+      tags: ['postgres'],
+    },
+    {
+      hostname: 'cache-01',
+      ip: '192.0.2.31',
+      environment: 'dev',
+      criticality: 'low',
+      team: 'web',
+      tags: ['redis'],
+    },
+    {
+      hostname: 'win-build-01',
+      ip: '192.0.2.41',
+      environment: 'dev',
+      os: 'windows',
+      criticality: 'medium',
+      team: 'ci',
+      tags: ['build'],
+    },
+    {
+      hostname: 'mac-ci-01',
+      ip: '192.0.2.51',
+      environment: 'stage',
+      os: 'macos',
+      criticality: 'low',
+      team: 'ci',
+      tags: ['build', 'ios'],
+    },
   ];
   for (const h of seed) await createHost(stack, admin, h);
 
   profileDir = mkdtempSync(join(tmpdir(), 'opsdesk-console-'));
-  context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: DESKTOP, timeout: 30_000, acceptDownloads: true });
+  context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: DESKTOP,
+    timeout: 30_000,
+    acceptDownloads: true,
+  });
   page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(15_000);
   // any uncaught script error or CSP violation fails the suite (checked at the end of each flow)
   page.on('pageerror', (err) => pageErrors.push(err.message));
   page.on('console', (msg) => {
-    if (msg.type() === 'error' && !/status of (40[0-9]|41[0-9]|429)/.test(msg.text())) pageErrors.push(msg.text());
+    if (msg.type() === 'error' && !/status of (40[0-9]|41[0-9]|429)/.test(msg.text()))
+      pageErrors.push(msg.text());
   });
 }, 180_000);
 
@@ -126,11 +210,17 @@ describe('web console', () => {
       expect(body.trim()).toBe(''); // nothing inline: the CSP allows none
     }
     const asset = /src="(\/assets\/[^"]+\.js)"/.exec(index.text)![1];
-    const js = await request(stack.url).get(asset).expect(200).expect('Content-Type', /javascript/);
+    const js = await request(stack.url)
+      .get(asset)
+      .expect(200)
+      .expect('Content-Type', /javascript/);
     expect(js.headers['cache-control']).toBe('public, max-age=31536000, immutable');
     const deep = await request(stack.url).get('/hosts/some-id').set('Accept', 'text/html').expect(200);
     expect(deep.text).toBe(index.text);
-    const api404 = await request(stack.url).get('/api/no-such-route').set('Accept', 'text/html,*/*').expect(404);
+    const api404 = await request(stack.url)
+      .get('/api/no-such-route')
+      .set('Accept', 'text/html,*/*')
+      .expect(404);
     expect(api404.headers['content-type']).toMatch(/application\/problem\+json/);
     const asset404 = await request(stack.url).get('/assets/missing-0123456789.js').expect(404);
     expect(asset404.headers['content-type']).toMatch(/problem\+json/);
@@ -163,8 +253,13 @@ describe('web console', () => {
     await page.goto(`${stack.url}/hosts`);
     await hostRows().first().waitFor();
     const firstRenderMs = Date.now() - t0;
-    const nav = (await page.evaluate("JSON.stringify(performance.getEntriesByType('navigation')[0])")) as string;
-    writeFileSync(join(ARTIFACTS_DIR, 'console-metrics.json'), JSON.stringify({ host_list_first_render_ms: firstRenderMs, navigation: JSON.parse(nav) }, null, 2));
+    const nav = (await page.evaluate(
+      "JSON.stringify(performance.getEntriesByType('navigation')[0])",
+    )) as string;
+    writeFileSync(
+      join(ARTIFACTS_DIR, 'console-metrics.json'),
+      JSON.stringify({ host_list_first_render_ms: firstRenderMs, navigation: JSON.parse(nav) }, null, 2),
+    );
     await shot('hosts-desktop');
 
     // create a host through the form
@@ -184,11 +279,18 @@ describe('web console', () => {
     // find it by search-as-you-type (no Enter), the URL keeps the query
     await page.getByTestId('nav-hosts').click();
     await page.getByTestId('host-search').fill('console-new');
-    await waitFor(async () => JSON.stringify(await shownHostnames()) === JSON.stringify(['console-new-01']), { timeoutMs: 10_000, intervalMs: 100, what: 'search narrows to the new host' });
+    await waitFor(async () => JSON.stringify(await shownHostnames()) === JSON.stringify(['console-new-01']), {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+      what: 'search narrows to the new host',
+    });
     expect(new URL(page.url()).searchParams.get('q')).toBe('console-new');
     // a filter from the URL: environment=prod
     await page.goto(`${stack.url}/hosts?environment=prod`);
-    await waitFor(async () => (await shownHostnames()).sort().join() === ['console-new-01', 'web-01', 'web-02'].join(), { timeoutMs: 10_000, intervalMs: 100, what: 'prod hosts' });
+    await waitFor(
+      async () => (await shownHostnames()).sort().join() === ['console-new-01', 'web-01', 'web-02'].join(),
+      { timeoutMs: 10_000, intervalMs: 100, what: 'prod hosts' },
+    );
 
     // edit it and see the diff in the history
     await page.locator('[data-hostname="console-new-01"] a').click();
@@ -214,17 +316,26 @@ describe('web console', () => {
     await page.getByRole('button', { name: 'Done' }).click();
 
     // CSV import: a dry run first (nothing written), then the commit
-    const csv = ['hostname,ip,environment,criticality,team,tags', 'imp-01,203.0.113.1,dev,low,import,"a,b"', 'imp-02,203.0.113.2,stage,high,import,c', 'imp-bad,999.1.1.1,dev,low,import,'].join('\n');
+    const csv = [
+      'hostname,ip,environment,criticality,team,tags',
+      'imp-01,203.0.113.1,dev,low,import,"a,b"',
+      'imp-02,203.0.113.2,stage,high,import,c',
+      'imp-bad,999.1.1.1,dev,low,import,',
+    ].join('\n');
     await page.getByTestId('nav-hosts').click();
     await page.getByTestId('hosts-import').click();
-    await page.locator('[data-testid=import-modal] input[type=file]').setInputFiles({ name: 'hosts.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page
+      .locator('[data-testid=import-modal] input[type=file]')
+      .setInputFiles({ name: 'hosts.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
     await page.getByTestId('import-preview-button').click();
     const preview = page.getByTestId('import-preview');
     await preview.waitFor();
     expect(await page.getByTestId('import-error-count').textContent()).toContain('1 with errors');
     const previewRows = await page.locator('[data-testid=import-rows] tbody tr').allTextContents();
     expect(previewRows.some((r) => r.includes('imp-01') && r.includes('created'))).toBe(true);
-    expect(previewRows.some((r) => r.includes('imp-bad') && r.includes('error') && r.includes('ip'))).toBe(true);
+    expect(previewRows.some((r) => r.includes('imp-bad') && r.includes('error') && r.includes('ip'))).toBe(
+      true,
+    );
     await shot('hosts-import-preview-desktop');
     // nothing was written by the dry run
     expect((await request(stack.url).get('/api/hosts?q=imp-').set(bearer(admin))).body.items).toHaveLength(0);
@@ -232,7 +343,11 @@ describe('web console', () => {
     await page.getByTestId('import-result').waitFor();
     await page.getByRole('button', { name: 'Close' }).click();
     await page.getByTestId('host-search').fill('imp-');
-    await waitFor(async () => (await shownHostnames()).sort().join() === 'imp-01,imp-02', { timeoutMs: 10_000, intervalMs: 100, what: 'imported rows in the list' });
+    await waitFor(async () => (await shownHostnames()).sort().join() === 'imp-01,imp-02', {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+      what: 'imported rows in the list',
+    });
 
     // a 20 MB artifact: drop it, watch the progress bar reach 100 %, compare the sha256
     const blob = randomBytes(20 * 1024 * 1024);
@@ -250,14 +365,19 @@ describe('web console', () => {
     await page.getByTestId('artifact-upload-button').click();
     await waitFor(
       async () => {
-        const v = await page.getByTestId('artifact-progress').getAttribute('aria-valuenow').catch(() => null);
+        const v = await page
+          .getByTestId('artifact-progress')
+          .getAttribute('aria-valuenow')
+          .catch(() => null);
         if (v !== null) seen.push(Number(v));
         return (await page.getByTestId('artifact-notice').count()) > 0;
       },
       { timeoutMs: 60_000, intervalMs: 25, what: 'the upload to finish' },
     );
     rmSync(bigFile, { force: true });
-    expect(await page.getByTestId('artifact-notice').textContent()).toContain(`Uploaded big-dump-${process.pid}.bin`);
+    expect(await page.getByTestId('artifact-notice').textContent()).toContain(
+      `Uploaded big-dump-${process.pid}.bin`,
+    );
     expect(await page.getByTestId('artifact-progress-text').textContent()).toBe('20 MB of 20 MB sent (100%)');
     expect(Math.max(...seen)).toBe(100);
     const row = page.locator(`[data-artifact="big-dump-${process.pid}.bin"]`);
@@ -266,7 +386,10 @@ describe('web console', () => {
     await shot('host-artifacts-desktop');
 
     // download it: the same bytes
-    const [download] = await Promise.all([page.waitForEvent('download'), row.getByTestId('artifact-download').click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      row.getByTestId('artifact-download').click(),
+    ]);
     const saved = await download.path();
     expect(sha256(readFileSync(saved))).toBe(digest);
     // verify it
@@ -276,7 +399,15 @@ describe('web console', () => {
     await row.getByTestId('verify-ok').waitFor();
 
     // all of it in the audit trail, found with the page's filters (events arrive asynchronously)
-    const expected = ['inventory.host.created', 'inventory.host.updated', 'inventory.host.access_issued', 'inventory.hosts.imported', 'artifacts.artifact.uploaded', 'artifacts.artifact.downloaded', 'artifacts.artifact.verified'];
+    const expected = [
+      'inventory.host.created',
+      'inventory.host.updated',
+      'inventory.host.access_issued',
+      'inventory.hosts.imported',
+      'artifacts.artifact.uploaded',
+      'artifacts.artifact.downloaded',
+      'artifacts.artifact.verified',
+    ];
     await waitFor(
       async () => {
         const res = await request(stack.url).get('/api/audit?limit=100').set(bearer(admin));
@@ -288,11 +419,16 @@ describe('web console', () => {
     await page.getByTestId('nav-audit').click();
     await page.locator('[data-testid=audit-table] tbody tr').first().waitFor();
     await shot('audit-desktop');
-    const auditTypes = async () => page.locator('[data-testid=audit-table] tbody tr td:nth-child(3)').allTextContents();
+    const auditTypes = async () =>
+      page.locator('[data-testid=audit-table] tbody tr td:nth-child(3)').allTextContents();
     for (const t of expected) expect(await auditTypes()).toContain(t);
     await page.getByTestId('audit-action').fill('artifacts.*');
     await page.getByTestId('audit-action').press('Enter');
-    await waitFor(async () => (await auditTypes()).length > 0 && (await auditTypes()).every((t) => t.startsWith('artifacts.')), { timeoutMs: 10_000, intervalMs: 100, what: 'artifact events only' });
+    await waitFor(
+      async () =>
+        (await auditTypes()).length > 0 && (await auditTypes()).every((t) => t.startsWith('artifacts.')),
+      { timeoutMs: 10_000, intervalMs: 100, what: 'artifact events only' },
+    );
     expect(new URL(page.url()).searchParams.get('action')).toBe('artifacts.*');
     // a record's details: hashes and trace id
     await page.locator('[data-testid=audit-table] tbody tr').first().click();
@@ -303,13 +439,16 @@ describe('web console', () => {
     // chain verification
     await page.getByTestId('audit-verify').click();
     await page.getByTestId('audit-verify-result').waitFor();
-    expect(await page.getByTestId('audit-verify-result').textContent()).toContain('The audit chain is intact');
+    expect(await page.getByTestId('audit-verify-result').textContent()).toContain(
+      'The audit chain is intact',
+    );
 
     expect(pageErrors).toEqual([]);
   }, 240_000);
 
   it('every page at desktop and narrow widths (screenshots), and the theme toggles to dark', async () => {
-    const hostId = (await request(stack.url).get('/api/hosts?q=web-01').set(bearer(admin))).body.items[0].id as string;
+    const hostId = (await request(stack.url).get('/api/hosts?q=web-01').set(bearer(admin))).body.items[0]
+      .id as string;
     const pages: Array<[string, string, string]> = [
       ['dashboard', '/', 'Dashboard'],
       ['hosts', '/hosts', 'Hosts'],
@@ -321,11 +460,18 @@ describe('web console', () => {
       ['profile', '/profile', 'Profile'],
       ['settings', '/settings', 'Settings'],
     ];
-    for (const [viewport, size] of [['desktop', DESKTOP], ['narrow', NARROW]] as const) {
+    for (const [viewport, size] of [
+      ['desktop', DESKTOP],
+      ['narrow', NARROW],
+    ] as const) {
       await page.setViewportSize(size);
       for (const [name, path, title] of pages) {
         await page.goto(`${stack.url}${path}`);
-        await page.locator('[data-testid=page-title], [data-testid=host-title]').filter({ hasText: title }).first().waitFor();
+        await page
+          .locator('[data-testid=page-title], [data-testid=host-title]')
+          .filter({ hasText: title })
+          .first()
+          .waitFor();
         await shot(`${name}-${viewport}`);
       }
     }
@@ -333,7 +479,12 @@ describe('web console', () => {
     await page.goto(`${stack.url}/hosts`);
     await hostRows().first().waitFor();
     await page.getByTestId('color-scheme-toggle').click();
-    await waitFor(async () => (await page.evaluate("document.documentElement.getAttribute('data-mantine-color-scheme')")) === 'dark', { timeoutMs: 5000, what: 'dark scheme' });
+    await waitFor(
+      async () =>
+        (await page.evaluate("document.documentElement.getAttribute('data-mantine-color-scheme')")) ===
+        'dark',
+      { timeoutMs: 5000, what: 'dark scheme' },
+    );
     await shot('hosts-dark-desktop');
     await page.goto(`${stack.url}/`);
     await page.getByTestId('stat-total').waitFor();
@@ -353,14 +504,25 @@ describe('web console', () => {
     await page.goto(`${stack.url}/audit?action=auth.*`);
     await page.locator('[data-testid=audit-table] tbody tr').first().waitFor();
     // an admin deactivates the user: their tokens stop working at once and the refresh is refused
-    const users = await request(stack.url).get(`/api/users?q=${encodeURIComponent(expiringUser.email)}`).set(bearer(admin)).expect(200);
+    const users = await request(stack.url)
+      .get(`/api/users?q=${encodeURIComponent(expiringUser.email)}`)
+      .set(bearer(admin))
+      .expect(200);
     const userId = users.body.items[0].id as string;
-    await request(stack.url).patch(`/api/users/${userId}`).set(bearer(admin)).send({ is_active: false }).expect(200);
+    await request(stack.url)
+      .patch(`/api/users/${userId}`)
+      .set(bearer(admin))
+      .send({ is_active: false })
+      .expect(200);
     // the console's next request is refused and so is the silent refresh: the sign-in page says so…
     await page.getByTestId('audit-q').fill('login');
     await page.getByTestId('session-expired').waitFor({ timeout: 20_000 });
     await shot('session-expired-desktop');
-    await request(stack.url).patch(`/api/users/${userId}`).set(bearer(admin)).send({ is_active: true }).expect(200);
+    await request(stack.url)
+      .patch(`/api/users/${userId}`)
+      .set(bearer(admin))
+      .send({ is_active: true })
+      .expect(200);
     // …and signing in again returns to the same page, filters included
     await page.getByTestId('login-email').fill(expiringUser.email);
     await page.getByTestId('login-password').fill(expiringUser.password);
@@ -396,7 +558,10 @@ describe('web console', () => {
     const token = (await page.getByTestId('token-value').textContent())!.trim();
     expect(token).toMatch(/^odp_/);
     await shot('profile-token-desktop');
-    const status = await page.evaluate(async (t) => (await fetch('/api/hosts?limit=1', { headers: { Authorization: `Bearer ${t}` } })).status, token);
+    const status = await page.evaluate(
+      async (t) => (await fetch('/api/hosts?limit=1', { headers: { Authorization: `Bearer ${t}` } })).status,
+      token,
+    );
     expect(status).toBe(200);
 
     // sign out, sign in again: the TOTP step (a code of a later time step: each step is accepted once)
@@ -423,14 +588,18 @@ describe('web console', () => {
     expect(await page.getByTestId('nav-users').count()).toBe(0);
     await page.locator('[data-hostname="web-01"] a').click();
     await page.getByTestId('host-title').waitFor();
-    for (const id of ['host-edit', 'host-delete', 'access-button']) expect(await page.getByTestId(id).count()).toBe(0);
+    for (const id of ['host-edit', 'host-delete', 'access-button'])
+      expect(await page.getByTestId(id).count()).toBe(0);
     await shot('host-detail-viewer-desktop');
     // a deep link to an admin page explains instead of failing
     await page.goto(`${stack.url}/users`);
     await page.getByText('Not available for your role').waitFor();
     // the server enforces: the viewer's own token cannot write
     const viewer = await login(stack.url, viewerUser.email, viewerUser.password);
-    const res = await request(stack.url).post('/api/hosts').set(bearer(viewer.access)).send({ hostname: 'nope-01', ip: '192.0.2.99', environment: 'dev' });
+    const res = await request(stack.url)
+      .post('/api/hosts')
+      .set(bearer(viewer.access))
+      .send({ hostname: 'nope-01', ip: '192.0.2.99', environment: 'dev' });
     expect(res.status).toBe(403);
     await signOut();
     expect(pageErrors).toEqual([]);
@@ -442,14 +611,25 @@ describe('web console', () => {
     await page.getByTestId('nav-audit').click();
     await page.locator('[data-testid=audit-table] tbody tr').first().waitFor();
     await page.getByTestId('audit-export').click();
-    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByTestId('audit-export-csv').click()]);
+    const [csv] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByTestId('audit-export-csv').click(),
+    ]);
     const text = readFileSync(await csv.path(), 'utf8');
     expect(text.split('\n')[0]).toMatch(/seq/);
     expect(text).toContain('inventory.host.created');
     await page.getByTestId('audit-export').click();
-    const [jsonl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('audit-export-jsonl').click()]);
-    const lines = readFileSync(await jsonl.path(), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type?: string; hash?: string });
-    expect(lines.some((l) => l.type === 'inventory.host.created' && /^[0-9a-f]{64}$/.test(l.hash ?? ''))).toBe(true);
+    const [jsonl] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByTestId('audit-export-jsonl').click(),
+    ]);
+    const lines = readFileSync(await jsonl.path(), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { type?: string; hash?: string });
+    expect(
+      lines.some((l) => l.type === 'inventory.host.created' && /^[0-9a-f]{64}$/.test(l.hash ?? '')),
+    ).toBe(true);
     expect(await page.getByTestId('hosts-new').count()).toBe(0);
     await signOut();
     expect(pageErrors).toEqual([]);

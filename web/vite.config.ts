@@ -20,15 +20,10 @@ export default defineConfig({
     // script-src 'self' only, so keep everything in files.
     modulePreload: { polyfill: false },
     assetsInlineLimit: 0,
+    // one entry chunk (React, Mantine, TanStack Query, the router, the dashboard and host list); the other pages
+    // are lazy chunks. Splitting vendors out made the first load larger (the vendor chunk kept components only
+    // lazy pages use), measured in web/README.md.
     chunkSizeWarningLimit: 900,
-    rollupOptions: {
-      output: {
-        manualChunks: {
-          react: ['react', 'react-dom', 'react-router-dom', '@tanstack/react-query'],
-          mantine: ['@mantine/core', '@mantine/hooks', '@mantine/notifications', '@mantine/dropzone'],
-        },
-      },
-    },
   },
   server: {
     host: '127.0.0.1',

@@ -56,12 +56,58 @@ export function AppRoutes() {
       >
         <Route index element={<DashboardPage />} />
         <Route path="hosts" element={<HostsPage />} />
-        <Route path="hosts/:id" element={<Lazy><HostDetailPage /></Lazy>} />
-        <Route path="artifacts" element={<Lazy><ArtifactsPage /></Lazy>} />
-        <Route path="audit" element={<RequirePermission permission={Permissions.AUDIT_READ}><Lazy><AuditPage /></Lazy></RequirePermission>} />
-        <Route path="users" element={<RequirePermission permission={Permissions.USERS_READ}><Lazy><UsersPage /></Lazy></RequirePermission>} />
-        <Route path="profile" element={<Lazy><ProfilePage /></Lazy>} />
-        <Route path="settings" element={<Lazy><SettingsPage /></Lazy>} />
+        <Route
+          path="hosts/:id"
+          element={
+            <Lazy>
+              <HostDetailPage />
+            </Lazy>
+          }
+        />
+        <Route
+          path="artifacts"
+          element={
+            <Lazy>
+              <ArtifactsPage />
+            </Lazy>
+          }
+        />
+        <Route
+          path="audit"
+          element={
+            <RequirePermission permission={Permissions.AUDIT_READ}>
+              <Lazy>
+                <AuditPage />
+              </Lazy>
+            </RequirePermission>
+          }
+        />
+        <Route
+          path="users"
+          element={
+            <RequirePermission permission={Permissions.USERS_READ}>
+              <Lazy>
+                <UsersPage />
+              </Lazy>
+            </RequirePermission>
+          }
+        />
+        <Route
+          path="profile"
+          element={
+            <Lazy>
+              <ProfilePage />
+            </Lazy>
+          }
+        />
+        <Route
+          path="settings"
+          element={
+            <Lazy>
+              <SettingsPage />
+            </Lazy>
+          }
+        />
         <Route path="*" element={<Navigate to="/" replace />} />
       </Route>
     </Routes>

@@ -18,7 +18,10 @@ export function filenameFrom(disposition: string | null, fallback: string): stri
   return plain ? plain[1] : fallback;
 }
 
-export async function fetchBlob(path: string, query?: Query): Promise<{ blob: Blob; filename: string | null }> {
+export async function fetchBlob(
+  path: string,
+  query?: Query,
+): Promise<{ blob: Blob; filename: string | null }> {
   const res = await request<Blob>(path, { query, headers: { Accept: '*/*' }, timeoutMs: 300_000, raw: true });
   return { blob: res.data, filename: filenameFrom(res.headers.get('content-disposition'), '') || null };
 }

@@ -44,7 +44,9 @@ export class ApiError extends Error {
 
   /** The error of one form field (first one), if the server named it. */
   fieldError(field: string): string | undefined {
-    return this.fieldErrors.find((e) => e.field === field || e.field.startsWith(`${field}.`) || e.field.startsWith(`${field}[`))?.message;
+    return this.fieldErrors.find(
+      (e) => e.field === field || e.field.startsWith(`${field}.`) || e.field.startsWith(`${field}[`),
+    )?.message;
   }
 }
 
@@ -61,11 +63,17 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /** Builds the ApiError of a non-2xx response from its problem+json body (or whatever the body is). */
-export function problemFromResponse(status: number, headers: { get(name: string): string | null }, body: unknown): ApiError {
+export function problemFromResponse(
+  status: number,
+  headers: { get(name: string): string | null },
+  body: unknown,
+): ApiError {
   const p = isRecord(body) ? body : {};
   const str = (k: string) => (typeof p[k] === 'string' ? (p[k] as string) : null);
   const fieldErrors = Array.isArray(p.errors)
-    ? p.errors.filter(isRecord).map((e) => ({ field: String(e.field ?? ''), message: String(e.message ?? '') }))
+    ? p.errors
+        .filter(isRecord)
+        .map((e) => ({ field: String(e.field ?? ''), message: String(e.message ?? '') }))
     : [];
   return new ApiError({
     kind: 'problem',
@@ -99,11 +107,16 @@ export function describeError(err: unknown): string {
       break;
   }
   if (err.status === 429) {
-    const wait = err.retryAfter !== null ? ` Try again in ${seconds(err.retryAfter)}.` : ' Try again in a minute.';
+    const wait =
+      err.retryAfter !== null ? ` Try again in ${seconds(err.retryAfter)}.` : ' Try again in a minute.';
     return `Too many attempts.${wait}`;
   }
   if (err.status === 403) return err.detail ?? 'Your role does not allow this.';
-  if (err.status >= 500 && !err.detail) return 'OpsDesk had a problem answering. Try again; if it persists, tell an admin the request id.';
-  const fields = err.fieldErrors.length && !err.detail ? ` ${err.fieldErrors.map((e) => `${e.field} ${e.message}`).join('; ')}` : '';
+  if (err.status >= 500 && !err.detail)
+    return 'OpsDesk had a problem answering. Try again; if it persists, tell an admin the request id.';
+  const fields =
+    err.fieldErrors.length && !err.detail
+      ? ` ${err.fieldErrors.map((e) => `${e.field} ${e.message}`).join('; ')}`
+      : '';
   return (err.detail ?? err.title ?? `Request failed (${err.status})`) + fields;
 }

@@ -4,7 +4,12 @@ import { ApiError, describeError } from './errors';
 import { api } from './http';
 import { session } from './session';
 
-const pair = (n: number) => ({ access_token: `access-${n}`, refresh_token: `refresh-token-${n}`, token_type: 'bearer' as const, expires_in: 900 });
+const pair = (n: number) => ({
+  access_token: `access-${n}`,
+  refresh_token: `refresh-token-${n}`,
+  token_type: 'bearer' as const,
+  expires_in: 900,
+});
 
 describe('http data layer', () => {
   let fetchMock: ReturnType<typeof vi.fn>;
@@ -22,7 +27,10 @@ describe('http data layer', () => {
   it('sends the access token from memory and parses JSON', async () => {
     session.signIn(pair(1));
     fetchMock.mockResolvedValueOnce(jsonResponse(200, { items: [], next_cursor: null }));
-    await expect(api('/api/hosts', { query: { q: 'web', tag: ['a', 'b'], empty: '' } })).resolves.toEqual({ items: [], next_cursor: null });
+    await expect(api('/api/hosts', { query: { q: 'web', tag: ['a', 'b'], empty: '' } })).resolves.toEqual({
+      items: [],
+      next_cursor: null,
+    });
     const [url, init] = fetchMock.mock.calls[0] as [string, RequestInit];
     expect(url).toBe('/api/hosts?q=web&tag=a&tag=b');
     expect(new Headers(init.headers).get('Authorization')).toBe('Bearer access-1');
@@ -33,7 +41,14 @@ describe('http data layer', () => {
   it('turns problem+json into an error with field errors, request id and a readable message', async () => {
     session.signIn(pair(1));
     fetchMock.mockResolvedValueOnce(
-      jsonResponse(400, { title: 'Bad Request', status: 400, detail: 'Validation failed', code: 'VALIDATION.FAILED', request_id: 'req-1', errors: [{ field: 'ip', message: 'must be an IPv4 or IPv6 address' }] }),
+      jsonResponse(400, {
+        title: 'Bad Request',
+        status: 400,
+        detail: 'Validation failed',
+        code: 'VALIDATION.FAILED',
+        request_id: 'req-1',
+        errors: [{ field: 'ip', message: 'must be an IPv4 or IPv6 address' }],
+      }),
     );
     const err = (await api('/api/hosts', { method: 'POST', body: {} }).catch((e: unknown) => e)) as ApiError;
     expect(err).toBeInstanceOf(ApiError);
@@ -44,8 +59,16 @@ describe('http data layer', () => {
   });
 
   it('says how long to wait on 429', async () => {
-    fetchMock.mockResolvedValueOnce(jsonResponse(429, { status: 429, code: 'GATEWAY.RATE_LIMITED', detail: 'Too many requests' }, { 'retry-after': '42' }));
-    const err = await api('/api/auth/login', { method: 'POST', body: {}, anonymous: true }).catch((e: unknown) => e);
+    fetchMock.mockResolvedValueOnce(
+      jsonResponse(
+        429,
+        { status: 429, code: 'GATEWAY.RATE_LIMITED', detail: 'Too many requests' },
+        { 'retry-after': '42' },
+      ),
+    );
+    const err = await api('/api/auth/login', { method: 'POST', body: {}, anonymous: true }).catch(
+      (e: unknown) => e,
+    );
     expect(describeError(err)).toBe('Too many attempts. Try again in 42 seconds.');
   });
 
@@ -59,7 +82,9 @@ describe('http data layer', () => {
         return jsonResponse(200, pair(2));
       }
       const auth = new Headers(init.headers).get('Authorization');
-      return auth === 'Bearer access-2' ? jsonResponse(200, { ok: true }) : jsonResponse(401, { status: 401, code: 'AUTH.INVALID_TOKEN' });
+      return auth === 'Bearer access-2'
+        ? jsonResponse(200, { ok: true })
+        : jsonResponse(401, { status: 401, code: 'AUTH.INVALID_TOKEN' });
     });
     const results = await Promise.all([api('/api/a'), api('/api/b'), api('/api/c')]);
     expect(results).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
@@ -72,7 +97,9 @@ describe('http data layer', () => {
     const states: string[] = [];
     const off = session.subscribe((s) => states.push(s));
     fetchMock.mockImplementation(async (url: string) =>
-      url === '/api/auth/refresh' ? jsonResponse(401, { status: 401, code: 'AUTH.REFRESH_TOKEN_REUSED' }) : jsonResponse(401, { status: 401, code: 'AUTH.TOKEN_REVOKED' }),
+      url === '/api/auth/refresh'
+        ? jsonResponse(401, { status: 401, code: 'AUTH.REFRESH_TOKEN_REUSED' })
+        : jsonResponse(401, { status: 401, code: 'AUTH.TOKEN_REVOKED' }),
     );
     const err = (await api('/api/hosts').catch((e: unknown) => e)) as ApiError;
     off();
@@ -94,8 +121,15 @@ describe('http data layer', () => {
   });
 
   it('reports timeouts and offline as such', async () => {
-    fetchMock.mockImplementation((_url: string, init: RequestInit) => new Promise((_resolve, reject) => init.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')))));
-    const timeout = (await api('/api/slow', { timeoutMs: 20, anonymous: true }).catch((e: unknown) => e)) as ApiError;
+    fetchMock.mockImplementation(
+      (_url: string, init: RequestInit) =>
+        new Promise((_resolve, reject) =>
+          init.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))),
+        ),
+    );
+    const timeout = (await api('/api/slow', { timeoutMs: 20, anonymous: true }).catch(
+      (e: unknown) => e,
+    )) as ApiError;
     expect(timeout.kind).toBe('timeout');
     expect(describeError(timeout)).toMatch(/took too long/);
 

@@ -82,11 +82,19 @@ async function send<T>(path: string, opts: RequestOptions): Promise<ApiResponse<
   opts.signal?.addEventListener('abort', onAbort);
   let res: Response;
   try {
-    res = await fetch(buildUrl(path, opts.query), { method: opts.method ?? 'GET', headers, body: encodeBody(opts.body, headers), signal: ctrl.signal });
+    res = await fetch(buildUrl(path, opts.query), {
+      method: opts.method ?? 'GET',
+      headers,
+      body: encodeBody(opts.body, headers),
+      signal: ctrl.signal,
+    });
   } catch (err) {
     if (timedOut) throw new ApiError({ kind: 'timeout' });
     if (opts.signal?.aborted) throw new ApiError({ kind: 'aborted' });
-    throw new ApiError({ kind: offline() ? 'offline' : 'network', detail: err instanceof Error ? err.message : null });
+    throw new ApiError({
+      kind: offline() ? 'offline' : 'network',
+      detail: err instanceof Error ? err.message : null,
+    });
   } finally {
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onAbort);
@@ -100,9 +108,16 @@ async function send<T>(path: string, opts: RequestOptions): Promise<ApiResponse<
 /** POST /api/auth/refresh; null when the server refuses the token (expired, reused, revoked). */
 async function exchangeRefresh(refreshToken: string): Promise<TokenPair | null> {
   try {
-    return (await send<TokenPair>('/api/auth/refresh', { method: 'POST', body: { refresh_token: refreshToken }, anonymous: true })).data;
+    return (
+      await send<TokenPair>('/api/auth/refresh', {
+        method: 'POST',
+        body: { refresh_token: refreshToken },
+        anonymous: true,
+      })
+    ).data;
   } catch (err) {
-    if (err instanceof ApiError && err.kind === 'problem' && (err.status === 400 || err.status === 401)) return null;
+    if (err instanceof ApiError && err.kind === 'problem' && (err.status === 400 || err.status === 401))
+      return null;
     throw err;
   }
 }
@@ -125,7 +140,13 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
     // the access token expired or was revoked: one silent refresh, then the same request once more
     if (await refreshSession()) return send<T>(path, opts);
     if (session.state !== 'anonymous') session.expire();
-    throw new ApiError({ kind: 'session_expired', status: 401, code: err.code, detail: err.detail, requestId: err.requestId });
+    throw new ApiError({
+      kind: 'session_expired',
+      status: 401,
+      code: err.code,
+      detail: err.detail,
+      requestId: err.requestId,
+    });
   }
 }
 

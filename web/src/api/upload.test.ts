@@ -40,7 +40,12 @@ describe('upload with progress', () => {
   it('reports bytes sent / total and resolves with the JSON body', async () => {
     const xhr = new FakeXhr();
     const seen: UploadProgress[] = [];
-    const done = upload<{ id: string }>({ url: '/api/x', body: new Blob(['abc']), onProgress: (p) => seen.push(p), xhr: () => xhr as unknown as XMLHttpRequest });
+    const done = upload<{ id: string }>({
+      url: '/api/x',
+      body: new Blob(['abc']),
+      onProgress: (p) => seen.push(p),
+      xhr: () => xhr as unknown as XMLHttpRequest,
+    });
     await Promise.resolve();
     await Promise.resolve();
     xhr.progress(1, 3);
@@ -67,7 +72,12 @@ describe('upload with progress', () => {
   it('cancels through the AbortSignal', async () => {
     const xhr = new FakeXhr();
     const ctrl = new AbortController();
-    const done = upload({ url: '/api/x', body: 'a', signal: ctrl.signal, xhr: () => xhr as unknown as XMLHttpRequest });
+    const done = upload({
+      url: '/api/x',
+      body: 'a',
+      signal: ctrl.signal,
+      xhr: () => xhr as unknown as XMLHttpRequest,
+    });
     await new Promise((r) => setTimeout(r, 0));
     ctrl.abort();
     const err = (await done.catch((e: unknown) => e)) as ApiError;

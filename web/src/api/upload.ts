@@ -70,7 +70,8 @@ export async function upload<T>(opts: UploadOptions): Promise<T> {
     return (await once<T>(opts)).data;
   } catch (err) {
     // a token revoked mid-upload: one refresh and one retry (the body is a File/Blob, so it can be re-sent)
-    if (err instanceof ApiError && err.status === 401 && (await refreshSession())) return (await once<T>(opts)).data;
+    if (err instanceof ApiError && err.status === 401 && (await refreshSession()))
+      return (await once<T>(opts)).data;
     if (err instanceof ApiError && err.status === 401) session.expire();
     throw err;
   }

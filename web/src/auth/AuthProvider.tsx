@@ -20,7 +20,13 @@ const AuthContext = createContext<AuthValue | null>(null);
 
 export function AuthProvider({ children }: { children: ReactNode }) {
   const qc = useQueryClient();
-  const [status, setStatus] = useState<AuthStatus>(() => (session.state === 'authenticated' ? 'authenticated' : session.hasRefreshToken() ? 'booting' : session.state));
+  const [status, setStatus] = useState<AuthStatus>(() =>
+    session.state === 'authenticated'
+      ? 'authenticated'
+      : session.hasRefreshToken()
+        ? 'booting'
+        : session.state,
+  );
 
   useEffect(() => session.subscribe(setStatus), []);
   useEffect(() => {
@@ -31,7 +37,12 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       .catch(() => setStatus('anonymous'));
   }, [status]);
 
-  const meQuery = useQuery({ queryKey: ['me'], queryFn: authApi.me, enabled: status === 'authenticated', staleTime: 60_000 });
+  const meQuery = useQuery({
+    queryKey: ['me'],
+    queryFn: authApi.me,
+    enabled: status === 'authenticated',
+    staleTime: 60_000,
+  });
   const me = status === 'authenticated' ? (meQuery.data ?? null) : null;
 
   const signOut = useCallback(async () => {
@@ -40,7 +51,12 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, [qc]);
 
   const value = useMemo<AuthValue>(
-    () => ({ status: status === 'authenticated' && !me ? 'booting' : status, me, can: (p) => !!me?.permissions.includes(p), signOut }),
+    () => ({
+      status: status === 'authenticated' && !me ? 'booting' : status,
+      me,
+      can: (p) => !!me?.permissions.includes(p),
+      signOut,
+    }),
     [status, me, signOut],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
@@ -53,7 +69,15 @@ export function useAuth(): AuthValue {
 }
 
 /** Renders children only when the signed-in user has the permission (hides, never replaces, server checks). */
-export function Can({ permission, children, fallback = null }: { permission: Permission; children: ReactNode; fallback?: ReactNode }) {
+export function Can({
+  permission,
+  children,
+  fallback = null,
+}: {
+  permission: Permission;
+  children: ReactNode;
+  fallback?: ReactNode;
+}) {
   return useAuth().can(permission) ? <>{children}</> : <>{fallback}</>;
 }
 

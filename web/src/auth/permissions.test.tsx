@@ -7,12 +7,27 @@ import { renderWithProviders, jsonResponse } from '../test/render';
 import { AuthProvider, Can, Permissions } from './AuthProvider';
 
 function signedInAs(role: Role, permissions = [...RolePermissions[role]]) {
-  session.signIn({ access_token: 'a', refresh_token: 'refresh-token-x', token_type: 'bearer', expires_in: 900 });
+  session.signIn({
+    access_token: 'a',
+    refresh_token: 'refresh-token-x',
+    token_type: 'bearer',
+    expires_in: 900,
+  });
   vi.stubGlobal(
     'fetch',
     vi.fn(async (url: string) =>
       url === '/api/auth/me'
-        ? jsonResponse(200, { id: 'u1', email: `${role}@example.com`, role, is_active: true, mfa_enabled: false, created_at: '', updated_at: '', last_login_at: null, permissions })
+        ? jsonResponse(200, {
+            id: 'u1',
+            email: `${role}@example.com`,
+            role,
+            is_active: true,
+            mfa_enabled: false,
+            created_at: '',
+            updated_at: '',
+            last_login_at: null,
+            permissions,
+          })
         : jsonResponse(200, { items: [], next_cursor: null }),
     ),
   );
@@ -40,7 +55,8 @@ describe('rendering from /api/auth/me permissions', () => {
     signedInAs('admin');
     renderWithProviders(<App />);
     await screen.findByTestId('nav-audit');
-    for (const n of ['dashboard', 'hosts', 'artifacts', 'audit', 'users', 'settings']) expect(screen.getByTestId(`nav-${n}`)).toBeInTheDocument();
+    for (const n of ['dashboard', 'hosts', 'artifacts', 'audit', 'users', 'settings'])
+      expect(screen.getByTestId(`nav-${n}`)).toBeInTheDocument();
     expect(screen.getByRole('button', { name: 'New host' })).toBeInTheDocument();
   });
 

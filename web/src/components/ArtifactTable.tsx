@@ -2,7 +2,14 @@ import { ActionIcon, Anchor, Badge, CopyButton, Group, Menu, Table, Text, Toolti
 import { modalsConfirm } from './confirm';
 import { notifications } from '@mantine/notifications';
 import type { ArtifactView } from '@opsdesk/contracts';
-import { IconCheck, IconCopy, IconDots, IconDownload, IconRosetteDiscountCheck, IconTrash } from '@tabler/icons-react';
+import {
+  IconCheck,
+  IconCopy,
+  IconDots,
+  IconDownload,
+  IconRosetteDiscountCheck,
+  IconTrash,
+} from '@tabler/icons-react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Link } from 'react-router-dom';
 import { artifactsApi, describeError, download } from '../api';
@@ -10,24 +17,47 @@ import { Permissions, useAuth } from '../auth/AuthProvider';
 import { formatBytes, formatDate, timeAgo } from './format';
 
 function VerifyBadge({ a }: { a: ArtifactView }) {
-  if (a.last_verify_ok === null) return <Badge variant="light" color="gray">not verified</Badge>;
+  if (a.last_verify_ok === null)
+    return (
+      <Badge variant="light" color="gray">
+        not verified
+      </Badge>
+    );
   return a.last_verify_ok ? (
     <Tooltip label={`Verified ${formatDate(a.last_verified_at)}`}>
-      <Badge variant="light" color="green" data-testid="verify-ok">verified</Badge>
+      <Badge variant="light" color="green" data-testid="verify-ok">
+        verified
+      </Badge>
     </Tooltip>
   ) : (
-    <Badge variant="filled" color="red">mismatch</Badge>
+    <Badge variant="filled" color="red">
+      mismatch
+    </Badge>
   );
 }
 
 /** Artifacts with sha256, download, verify and delete (each shown only to roles that may do it). */
-export function ArtifactTable({ items, showHost = false, hostNames = {} }: { items: ArtifactView[]; showHost?: boolean; hostNames?: Record<string, string> }) {
+export function ArtifactTable({
+  items,
+  showHost = false,
+  hostNames = {},
+}: {
+  items: ArtifactView[];
+  showHost?: boolean;
+  hostNames?: Record<string, string>;
+}) {
   const { can } = useAuth();
   const qc = useQueryClient();
   const verify = useMutation({
     mutationFn: artifactsApi.verify,
     onSuccess: (r) => {
-      notifications.show({ color: r.ok ? 'green' : 'red', title: r.ok ? 'Verified: the stored file matches its SHA-256' : 'Verification failed', message: r.ok ? r.expected_sha256 : `expected ${r.expected_sha256}, got ${r.actual_sha256 ?? 'missing file'}` });
+      notifications.show({
+        color: r.ok ? 'green' : 'red',
+        title: r.ok ? 'Verified: the stored file matches its SHA-256' : 'Verification failed',
+        message: r.ok
+          ? r.expected_sha256
+          : `expected ${r.expected_sha256}, got ${r.actual_sha256 ?? 'missing file'}`,
+      });
       void qc.invalidateQueries({ queryKey: ['artifacts'] });
     },
     onError: (e) => notifications.show({ color: 'red', title: 'Verify failed', message: describeError(e) }),
@@ -67,8 +97,14 @@ export function ArtifactTable({ items, showHost = false, hostNames = {} }: { ite
           {items.map((a) => (
             <Table.Tr key={a.id} data-artifact={a.original_name} data-sha256={a.sha256}>
               <Table.Td>
-                <Text size="sm" fw={500}>{a.original_name}</Text>
-                {a.description && <Text size="xs" c="dimmed">{a.description}</Text>}
+                <Text size="sm" fw={500}>
+                  {a.original_name}
+                </Text>
+                {a.description && (
+                  <Text size="xs" c="dimmed">
+                    {a.description}
+                  </Text>
+                )}
               </Table.Td>
               {showHost && (
                 <Table.Td>
@@ -78,7 +114,9 @@ export function ArtifactTable({ items, showHost = false, hostNames = {} }: { ite
                 </Table.Td>
               )}
               <Table.Td>
-                <Badge variant="outline" color="gray" tt="none">{a.kind.replace('_', ' ')}</Badge>
+                <Badge variant="outline" color="gray" tt="none">
+                  {a.kind.replace('_', ' ')}
+                </Badge>
               </Table.Td>
               <Table.Td>
                 <Text size="sm">{formatBytes(a.size)}</Text>
@@ -86,11 +124,19 @@ export function ArtifactTable({ items, showHost = false, hostNames = {} }: { ite
               <Table.Td>
                 <Group gap={4} wrap="nowrap">
                   <Tooltip label={a.sha256} multiline maw={300}>
-                    <Text className="mono" data-testid="artifact-sha256">{a.sha256.slice(0, 16)}…</Text>
+                    <Text className="mono" data-testid="artifact-sha256">
+                      {a.sha256.slice(0, 16)}…
+                    </Text>
                   </Tooltip>
                   <CopyButton value={a.sha256}>
                     {({ copied, copy }) => (
-                      <ActionIcon size="sm" variant="subtle" color="gray" onClick={copy} aria-label="Copy SHA-256">
+                      <ActionIcon
+                        size="sm"
+                        variant="subtle"
+                        color="gray"
+                        onClick={copy}
+                        aria-label="Copy SHA-256"
+                      >
                         {copied ? <IconCheck size={14} /> : <IconCopy size={14} />}
                       </ActionIcon>
                     )}
@@ -99,7 +145,9 @@ export function ArtifactTable({ items, showHost = false, hostNames = {} }: { ite
               </Table.Td>
               <Table.Td>
                 <Text size="sm">{timeAgo(a.uploaded_at)}</Text>
-                <Text size="xs" c="dimmed">{a.uploaded_by_email ?? '—'}</Text>
+                <Text size="xs" c="dimmed">
+                  {a.uploaded_by_email ?? '—'}
+                </Text>
               </Table.Td>
               <Table.Td>
                 <VerifyBadge a={a} />
@@ -108,7 +156,12 @@ export function ArtifactTable({ items, showHost = false, hostNames = {} }: { ite
                 <Group gap={4} wrap="nowrap" justify="flex-end">
                   {can(Permissions.ARTIFACTS_DOWNLOAD) && (
                     <Tooltip label="Download">
-                      <ActionIcon variant="subtle" onClick={() => void get(a)} aria-label={`Download ${a.original_name}`} data-testid="artifact-download">
+                      <ActionIcon
+                        variant="subtle"
+                        onClick={() => void get(a)}
+                        aria-label={`Download ${a.original_name}`}
+                        data-testid="artifact-download"
+                      >
                         <IconDownload size={18} />
                       </ActionIcon>
                     </Tooltip>
@@ -116,13 +169,22 @@ export function ArtifactTable({ items, showHost = false, hostNames = {} }: { ite
                   {(can(Permissions.ARTIFACTS_DOWNLOAD) || can(Permissions.ARTIFACTS_WRITE)) && (
                     <Menu position="bottom-end">
                       <Menu.Target>
-                        <ActionIcon variant="subtle" color="gray" aria-label="More actions" data-testid="artifact-menu">
+                        <ActionIcon
+                          variant="subtle"
+                          color="gray"
+                          aria-label="More actions"
+                          data-testid="artifact-menu"
+                        >
                           <IconDots size={18} />
                         </ActionIcon>
                       </Menu.Target>
                       <Menu.Dropdown>
                         {can(Permissions.ARTIFACTS_DOWNLOAD) && (
-                          <Menu.Item leftSection={<IconRosetteDiscountCheck size={16} />} onClick={() => verify.mutate(a.id)} data-testid="artifact-verify">
+                          <Menu.Item
+                            leftSection={<IconRosetteDiscountCheck size={16} />}
+                            onClick={() => verify.mutate(a.id)}
+                            data-testid="artifact-verify"
+                          >
                             Verify integrity
                           </Menu.Item>
                         )}
@@ -131,7 +193,14 @@ export function ArtifactTable({ items, showHost = false, hostNames = {} }: { ite
                             color="red"
                             leftSection={<IconTrash size={16} />}
                             data-testid="artifact-delete"
-                            onClick={() => modalsConfirm({ title: `Delete ${a.original_name}?`, body: 'The file is removed for good. The deletion is recorded in the audit trail.', confirm: 'Delete', onConfirm: () => remove.mutate(a.id) })}
+                            onClick={() =>
+                              modalsConfirm({
+                                title: `Delete ${a.original_name}?`,
+                                body: 'The file is removed for good. The deletion is recorded in the audit trail.',
+                                confirm: 'Delete',
+                                onConfirm: () => remove.mutate(a.id),
+                              })
+                            }
                           >
                             Delete
                           </Menu.Item>

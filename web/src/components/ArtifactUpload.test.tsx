@@ -42,7 +42,10 @@ describe('ArtifactUpload', () => {
 
   it('cancels an upload in flight', async () => {
     const uploadFn = vi.fn<ArtifactUploadFn>(
-      (_h, _f, _x, _p, signal) => new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(new ApiError({ kind: 'aborted' })))),
+      (_h, _f, _x, _p, signal) =>
+        new Promise((_resolve, reject) =>
+          signal?.addEventListener('abort', () => reject(new ApiError({ kind: 'aborted' }))),
+        ),
     );
     renderWithProviders(<ArtifactUpload hostId="h1" onUploaded={() => undefined} uploadFn={uploadFn} />);
     await pickFile(10);

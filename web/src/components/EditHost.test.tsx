@@ -31,19 +31,41 @@ const host: HostView = {
 describe('editing a host that changed meanwhile (412)', () => {
   it('lists what the other writer changed', () => {
     const latest = { ...host, owner: 'bob@example.com', version: 4 };
-    expect(conflictsBetween(host, latest, { team: 'payments' })).toEqual([{ field: 'owner', base: 'alice@example.com', theirs: 'bob@example.com' }]);
-    expect(conflictsBetween(host, { ...latest, team: 'data' }, { team: 'payments' })).toContainEqual({ field: 'team', base: 'web', theirs: 'data', mine: 'payments' });
+    expect(conflictsBetween(host, latest, { team: 'payments' })).toEqual([
+      { field: 'owner', base: 'alice@example.com', theirs: 'bob@example.com' },
+    ]);
+    expect(conflictsBetween(host, { ...latest, team: 'data' }, { team: 'payments' })).toContainEqual({
+      field: 'team',
+      base: 'web',
+      theirs: 'data',
+      mine: 'payments',
+    });
   });
 
   it('shows the conflict and re-applies only my change on top of the current version', async () => {
     const latest = { ...host, owner: 'bob@example.com', version: 4 };
     const update = vi.fn<UpdateFn>(async (_id, version, body) => {
-      if (version === 3) throw new ApiError({ kind: 'problem', status: 412, code: 'INVENTORY.PRECONDITION_FAILED', detail: 'The host changed' });
+      if (version === 3)
+        throw new ApiError({
+          kind: 'problem',
+          status: 412,
+          code: 'INVENTORY.PRECONDITION_FAILED',
+          detail: 'The host changed',
+        });
       return { ...latest, ...(body as Partial<HostView>), version: 5 };
     });
     const get = vi.fn<GetFn>(async () => latest);
     const onSaved = vi.fn();
-    renderWithProviders(<EditHostModal host={host} opened onClose={() => undefined} onSaved={onSaved} update={update} get={get} />);
+    renderWithProviders(
+      <EditHostModal
+        host={host}
+        opened
+        onClose={() => undefined}
+        onSaved={onSaved}
+        update={update}
+        get={get}
+      />,
+    );
     fireEvent.change(screen.getByTestId('host-team'), { target: { value: 'payments' } });
     fireEvent.click(screen.getByTestId('host-submit'));
 
@@ -55,14 +77,32 @@ describe('editing a host that changed meanwhile (412)', () => {
     fireEvent.click(screen.getByTestId('conflict-reapply'));
     await waitFor(() => expect(onSaved).toHaveBeenCalled());
     expect(update).toHaveBeenLastCalledWith('h1', 4, { team: 'payments' });
-    expect(onSaved.mock.calls[0][0]).toMatchObject({ owner: 'bob@example.com', team: 'payments', version: 5 });
+    expect(onSaved.mock.calls[0][0]).toMatchObject({
+      owner: 'bob@example.com',
+      team: 'payments',
+      version: 5,
+    });
   });
 
   it('shows server field errors next to the fields', async () => {
     const update = vi.fn<UpdateFn>(async () => {
-      throw new ApiError({ kind: 'problem', status: 400, detail: 'Validation failed', fieldErrors: [{ field: 'ip', message: 'must be an IPv4 or IPv6 address' }] });
+      throw new ApiError({
+        kind: 'problem',
+        status: 400,
+        detail: 'Validation failed',
+        fieldErrors: [{ field: 'ip', message: 'must be an IPv4 or IPv6 address' }],
+      });
     });
-    renderWithProviders(<EditHostModal host={host} opened onClose={() => undefined} onSaved={() => undefined} update={update} get={async () => host} />);
+    renderWithProviders(
+      <EditHostModal
+        host={host}
+        opened
+        onClose={() => undefined}
+        onSaved={() => undefined}
+        update={update}
+        get={async () => host}
+      />,
+    );
     fireEvent.change(screen.getByTestId('host-ip'), { target: { value: '999.1.1.1' } });
     fireEvent.click(screen.getByTestId('host-submit'));
     const msg = await screen.findByText('must be an IPv4 or IPv6 address');

@@ -17,12 +17,17 @@ export interface FieldConflict {
 }
 
 /** Fields another writer changed between `base` (what the form was opened with) and `latest`. */
-export function conflictsBetween(base: HostView, latest: HostView, mine: Partial<Record<string, unknown>>): FieldConflict[] {
+export function conflictsBetween(
+  base: HostView,
+  latest: HostView,
+  mine: Partial<Record<string, unknown>>,
+): FieldConflict[] {
   const a = hostToForm(base);
   const b = hostToForm(latest);
   const out: FieldConflict[] = [];
   for (const k of Object.keys(a) as Array<keyof HostFormValues>) {
-    if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) out.push({ field: k, base: a[k], theirs: b[k], ...(k in mine ? { mine: mine[k] } : {}) });
+    if (JSON.stringify(a[k]) !== JSON.stringify(b[k]))
+      out.push({ field: k, base: a[k], theirs: b[k], ...(k in mine ? { mine: mine[k] } : {}) });
   }
   return out;
 }
@@ -54,7 +59,11 @@ export function EditHostModal({
   const [formKey, setFormKey] = useState(0);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const [conflict, setConflict] = useState<{ latest: HostView; mine: UpdateHostInput; fields: FieldConflict[] } | null>(null);
+  const [conflict, setConflict] = useState<{
+    latest: HostView;
+    mine: UpdateHostInput;
+    fields: FieldConflict[];
+  } | null>(null);
 
   async function save(body: UpdateHostInput, version: number) {
     setBusy(true);
@@ -66,7 +75,11 @@ export function EditHostModal({
     } catch (err) {
       if (err instanceof ApiError && err.status === 412) {
         const latest = await get(host.id);
-        setConflict({ latest, mine: body, fields: conflictsBetween(base, latest, body as Record<string, unknown>) });
+        setConflict({
+          latest,
+          mine: body,
+          fields: conflictsBetween(base, latest, body as Record<string, unknown>),
+        });
       } else setError(err);
     } finally {
       setBusy(false);
@@ -83,22 +96,39 @@ export function EditHostModal({
   }
 
   const banner = conflict && (
-    <Alert color="orange" variant="light" icon={<IconGitMerge size={18} />} title="This host changed while you were editing" data-testid="edit-conflict">
+    <Alert
+      color="orange"
+      variant="light"
+      icon={<IconGitMerge size={18} />}
+      title="This host changed while you were editing"
+      data-testid="edit-conflict"
+    >
       <Stack gap="xs">
         <Text size="sm">
-          Someone saved version {conflict.latest.version} after you opened version {base.version}. Their changes:
+          Someone saved version {conflict.latest.version} after you opened version {base.version}. Their
+          changes:
         </Text>
         <List size="sm" spacing={4}>
           {conflict.fields.length === 0 && <List.Item>no visible field changes</List.Item>}
           {conflict.fields.map((f) => (
             <List.Item key={f.field}>
               <b>{f.field}</b>: {displayValue(f.base)} → <b>{displayValue(f.theirs)}</b>
-              {'mine' in f && <Text span c="orange.8"> (you set {displayValue(f.mine)})</Text>}
+              {'mine' in f && (
+                <Text span c="orange.8">
+                  {' '}
+                  (you set {displayValue(f.mine)})
+                </Text>
+              )}
             </List.Item>
           ))}
         </List>
         <Group gap="xs">
-          <Button size="xs" onClick={() => void save(conflict.mine, conflict.latest.version)} loading={busy} data-testid="conflict-reapply">
+          <Button
+            size="xs"
+            onClick={() => void save(conflict.mine, conflict.latest.version)}
+            loading={busy}
+            data-testid="conflict-reapply"
+          >
             Re-apply my changes
           </Button>
           <Button
@@ -120,7 +150,16 @@ export function EditHostModal({
 
   return (
     <Modal opened={opened} onClose={onClose} title={`Edit ${host.hostname}`} size="lg">
-      <HostForm key={formKey} initial={hostToForm(base)} submitLabel="Save changes" busy={busy && !conflict} error={error} onCancel={onClose} onSubmit={submit} banner={banner} />
+      <HostForm
+        key={formKey}
+        initial={hostToForm(base)}
+        submitLabel="Save changes"
+        busy={busy && !conflict}
+        error={error}
+        onCancel={onClose}
+        onSubmit={submit}
+        banner={banner}
+      />
     </Modal>
   );
 }

@@ -1,5 +1,23 @@
-import { Button, Group, NumberInput, SegmentedControl, Select, SimpleGrid, Stack, TagsInput, Text, Textarea, TextInput } from '@mantine/core';
-import { ConnectionMethods, Criticalities, HostEnvironments, OperatingSystems, type HostView } from '@opsdesk/contracts';
+import {
+  Button,
+  Group,
+  NumberInput,
+  SegmentedControl,
+  Select,
+  SimpleGrid,
+  Stack,
+  TagsInput,
+  Text,
+  Textarea,
+  TextInput,
+} from '@mantine/core';
+import {
+  ConnectionMethods,
+  Criticalities,
+  HostEnvironments,
+  OperatingSystems,
+  type HostView,
+} from '@opsdesk/contracts';
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError, type CreateHostInput } from '../api';
 import { ErrorAlert } from './states';
@@ -114,46 +132,122 @@ export function HostForm({
   tagSuggestions?: string[];
 }) {
   const [v, setV] = useState<HostFormValues>(initial);
-  const set = <K extends keyof HostFormValues>(k: K, value: HostFormValues[K]) => setV((prev) => ({ ...prev, [k]: value }));
+  const set = <K extends keyof HostFormValues>(k: K, value: HostFormValues[K]) =>
+    setV((prev) => ({ ...prev, [k]: value }));
   const fe = (field: string) => (error instanceof ApiError ? error.fieldError(field) : undefined);
   const text = (k: keyof HostFormValues, label: string, props: Record<string, unknown> = {}) => (
-    <TextInput label={label} value={v[k] as string} onChange={(e) => set(k, e.currentTarget.value as never)} error={fe(k)} name={k} data-testid={`host-${k}`} {...props} />
+    <TextInput
+      label={label}
+      value={v[k] as string}
+      onChange={(e) => set(k, e.currentTarget.value as never)}
+      error={fe(k)}
+      name={k}
+      data-testid={`host-${k}`}
+      {...props}
+    />
   );
   const submit = (e: FormEvent) => {
     e.preventDefault();
     onSubmit(v);
   };
-  const unmatched = error instanceof ApiError ? error.fieldErrors.filter((f) => !(f.field.split(/[.[]/)[0] in emptyHost)) : [];
+  const unmatched =
+    error instanceof ApiError
+      ? error.fieldErrors.filter((f) => !(f.field.split(/[.[]/)[0] in emptyHost))
+      : [];
   return (
     <form onSubmit={submit} noValidate data-testid="host-form">
       <Stack gap="md">
         {banner}
-        {error != null && (error instanceof ApiError ? !error.fieldErrors.length || unmatched.length > 0 || error.status !== 400 : true) && <ErrorAlert error={error} title="Could not save" />}
+        {error != null &&
+          (error instanceof ApiError
+            ? !error.fieldErrors.length || unmatched.length > 0 || error.status !== 400
+            : true) && <ErrorAlert error={error} title="Could not save" />}
         <SimpleGrid cols={{ base: 1, sm: 2 }}>
           {text('hostname', 'Hostname', { required: true, placeholder: 'web-01' })}
           {text('ip', 'IP address', { required: true, placeholder: '192.0.2.10' })}
           {text('fqdn', 'FQDN', { placeholder: 'web-01.example.com' })}
-          <Select label="Operating system" data={opts(OperatingSystems)} value={v.os} onChange={(x) => set('os', x ?? 'linux')} error={fe('os')} allowDeselect={false} data-testid="host-os" />
-          <Select label="Environment" data={opts(HostEnvironments)} value={v.environment} onChange={(x) => set('environment', x ?? 'dev')} error={fe('environment')} allowDeselect={false} data-testid="host-environment" />
-          <Select label="Criticality" data={opts(Criticalities)} value={v.criticality} onChange={(x) => set('criticality', x ?? 'medium')} error={fe('criticality')} allowDeselect={false} data-testid="host-criticality" />
+          <Select
+            label="Operating system"
+            data={opts(OperatingSystems)}
+            value={v.os}
+            onChange={(x) => set('os', x ?? 'linux')}
+            error={fe('os')}
+            allowDeselect={false}
+            data-testid="host-os"
+          />
+          <Select
+            label="Environment"
+            data={opts(HostEnvironments)}
+            value={v.environment}
+            onChange={(x) => set('environment', x ?? 'dev')}
+            error={fe('environment')}
+            allowDeselect={false}
+            data-testid="host-environment"
+          />
+          <Select
+            label="Criticality"
+            data={opts(Criticalities)}
+            value={v.criticality}
+            onChange={(x) => set('criticality', x ?? 'medium')}
+            error={fe('criticality')}
+            allowDeselect={false}
+            data-testid="host-criticality"
+          />
           {text('owner', 'Owner', { placeholder: 'alice@example.com' })}
           {text('team', 'Team', { placeholder: 'platform' })}
         </SimpleGrid>
-        <TagsInput label="Tags" description="Lower case; Enter or comma adds one" value={v.tags} onChange={(t) => set('tags', t)} data={tagSuggestions} error={fe('tags')} clearable data-testid="host-tags" splitChars={[',', ' ']} />
-        <Textarea label="Notes" autosize minRows={2} maxRows={6} value={v.notes} onChange={(e) => set('notes', e.currentTarget.value)} error={fe('notes')} data-testid="host-notes" />
+        <TagsInput
+          label="Tags"
+          description="Lower case; Enter or comma adds one"
+          value={v.tags}
+          onChange={(t) => set('tags', t)}
+          data={tagSuggestions}
+          error={fe('tags')}
+          clearable
+          data-testid="host-tags"
+          splitChars={[',', ' ']}
+        />
+        <Textarea
+          label="Notes"
+          autosize
+          minRows={2}
+          maxRows={6}
+          value={v.notes}
+          onChange={(e) => set('notes', e.currentTarget.value)}
+          error={fe('notes')}
+          data-testid="host-notes"
+        />
         <Stack gap={6}>
           <Text size="sm" fw={500}>
             Connection
           </Text>
-          <SegmentedControl data={opts(ConnectionMethods)} value={v.connection_method} onChange={(x) => set('connection_method', x)} />
+          <SegmentedControl
+            data={opts(ConnectionMethods)}
+            value={v.connection_method}
+            onChange={(x) => set('connection_method', x)}
+          />
         </Stack>
         <SimpleGrid cols={{ base: 1, sm: 2 }}>
           {text('ssh_user', 'SSH user', { placeholder: 'deploy' })}
-          <NumberInput label="SSH port" min={1} max={65535} value={v.ssh_port} onChange={(x) => set('ssh_port', Number(x) || 22)} error={fe('ssh_port')} />
+          <NumberInput
+            label="SSH port"
+            min={1}
+            max={65535}
+            value={v.ssh_port}
+            onChange={(x) => set('ssh_port', Number(x) || 22)}
+            error={fe('ssh_port')}
+          />
           {v.connection_method === 'bastion_ssh' && (
             <>
               {text('bastion_host', 'Bastion host', { required: true })}
-              <NumberInput label="Bastion port" min={1} max={65535} value={v.bastion_port} onChange={(x) => set('bastion_port', Number(x) || 22)} error={fe('bastion_port')} />
+              <NumberInput
+                label="Bastion port"
+                min={1}
+                max={65535}
+                value={v.bastion_port}
+                onChange={(x) => set('bastion_port', Number(x) || 22)}
+                error={fe('bastion_port')}
+              />
             </>
           )}
         </SimpleGrid>

@@ -14,7 +14,12 @@ const report = (dry: boolean): ImportReport => ({
   rows: [
     { line: 2, status: 'created', hostname: 'imp-01' },
     { line: 3, status: 'updated', hostname: 'imp-02' },
-    { line: 4, status: 'error', hostname: 'imp-bad', errors: [{ field: 'ip', message: 'must be an IPv4 or IPv6 address' }] },
+    {
+      line: 4,
+      status: 'error',
+      hostname: 'imp-bad',
+      errors: [{ field: 'ip', message: 'must be an IPv4 or IPv6 address' }],
+    },
   ],
 });
 
@@ -28,7 +33,9 @@ describe('ImportHostsModal', () => {
       });
     });
     const onImported = vi.fn();
-    renderWithProviders(<ImportHostsModal opened onClose={() => undefined} onImported={onImported} importFn={importFn} />);
+    renderWithProviders(
+      <ImportHostsModal opened onClose={() => undefined} onImported={onImported} importFn={importFn} />,
+    );
     const file = new File(['hostname,ip\nimp-01,203.0.113.1\n'], 'hosts.csv', { type: 'text/csv' });
     const input = document.querySelector('input[type=file]') as HTMLInputElement;
     fireEvent.change(input, { target: { files: [file] } });
@@ -57,8 +64,12 @@ describe('ImportHostsModal', () => {
 
   it('blocks an atomic import while the preview has errors', async () => {
     const importFn = vi.fn<ImportFn>(async (_f, opts) => ({ ...report(opts.dry_run), atomic: opts.atomic }));
-    renderWithProviders(<ImportHostsModal opened onClose={() => undefined} onImported={() => undefined} importFn={importFn} />);
-    fireEvent.change(document.querySelector('input[type=file]') as HTMLInputElement, { target: { files: [new File(['x'], 'a.csv')] } });
+    renderWithProviders(
+      <ImportHostsModal opened onClose={() => undefined} onImported={() => undefined} importFn={importFn} />,
+    );
+    fireEvent.change(document.querySelector('input[type=file]') as HTMLInputElement, {
+      target: { files: [new File(['x'], 'a.csv')] },
+    });
     fireEvent.click(screen.getByTestId('import-atomic'));
     fireEvent.click(screen.getByTestId('import-preview-button'));
     await screen.findByText(/fix the rows with errors first/);

@@ -1,4 +1,18 @@
-import { Alert, Badge, Button, Checkbox, FileInput, Group, Modal, Progress, SegmentedControl, Stack, Switch, Table, Text } from '@mantine/core';
+import {
+  Alert,
+  Badge,
+  Button,
+  Checkbox,
+  FileInput,
+  Group,
+  Modal,
+  Progress,
+  SegmentedControl,
+  Stack,
+  Switch,
+  Table,
+  Text,
+} from '@mantine/core';
 import type { ImportConflictPolicy, ImportReport } from '@opsdesk/contracts';
 import { IconFileTypeCsv } from '@tabler/icons-react';
 import { useRef, useState } from 'react';
@@ -6,7 +20,12 @@ import { ApiError, hostsApi, type UploadProgress } from '../api';
 import { formatBytes } from './format';
 import { ErrorAlert } from './states';
 
-const statusColor: Record<string, string> = { created: 'green', updated: 'blue', unchanged: 'gray', error: 'red' };
+const statusColor: Record<string, string> = {
+  created: 'green',
+  updated: 'blue',
+  unchanged: 'gray',
+  error: 'red',
+};
 const MAX_ROWS_SHOWN = 200;
 
 export type ImportFn = typeof hostsApi.importCsv;
@@ -15,7 +34,17 @@ export type ImportFn = typeof hostsApi.importCsv;
  * CSV import in two steps: a dry run that reports what each row would do (nothing is written), then the same
  * file for real. Upload progress comes from XMLHttpRequest (files up to IMPORT_MAX_BYTES).
  */
-export function ImportHostsModal({ opened, onClose, onImported, importFn = hostsApi.importCsv }: { opened: boolean; onClose: () => void; onImported: (r: ImportReport) => void; importFn?: ImportFn }) {
+export function ImportHostsModal({
+  opened,
+  onClose,
+  onImported,
+  importFn = hostsApi.importCsv,
+}: {
+  opened: boolean;
+  onClose: () => void;
+  onImported: (r: ImportReport) => void;
+  importFn?: ImportFn;
+}) {
   const [file, setFile] = useState<File | null>(null);
   const [atomic, setAtomic] = useState(false);
   const [policy, setPolicy] = useState<ImportConflictPolicy>('update');
@@ -47,7 +76,12 @@ export function ImportHostsModal({ opened, onClose, onImported, importFn = hosts
     setProgress({ loaded: 0, total: file.size });
     abort.current = new AbortController();
     try {
-      const report = await importFn(file, { dry_run: dryRun, atomic, on_conflict: policy }, setProgress, abort.current.signal);
+      const report = await importFn(
+        file,
+        { dry_run: dryRun, atomic, on_conflict: policy },
+        setProgress,
+        abort.current.signal,
+      );
       if (dryRun) setPreview(report);
       else {
         setResult(report);
@@ -61,7 +95,9 @@ export function ImportHostsModal({ opened, onClose, onImported, importFn = hosts
   }
 
   const report = result ?? preview;
-  const rows = report ? report.rows.filter((r) => !onlyProblems || r.status === 'error' || r.warnings?.length) : [];
+  const rows = report
+    ? report.rows.filter((r) => !onlyProblems || r.status === 'error' || r.warnings?.length)
+    : [];
   const pct = progress && progress.total ? Math.round((progress.loaded / progress.total) * 100) : 0;
   const blocked = !!preview && atomic && preview.summary.error > 0;
 
@@ -69,7 +105,8 @@ export function ImportHostsModal({ opened, onClose, onImported, importFn = hosts
     <Modal opened={opened} onClose={close} title="Import hosts from CSV" size="xl" data-testid="import-modal">
       <Stack gap="md">
         <Text size="sm" c="dimmed">
-          Columns are matched by name (hostname, ip, environment, os, criticality, owner, team, tags, …). Start with a dry run: nothing is written until you import.
+          Columns are matched by name (hostname, ip, environment, os, criticality, owner, team, tags, …).
+          Start with a dry run: nothing is written until you import.
         </Text>
         <FileInput
           label="CSV file"
@@ -117,24 +154,45 @@ export function ImportHostsModal({ opened, onClose, onImported, importFn = hosts
           <Stack gap={4} data-testid="import-progress">
             <Progress value={pct} animated={pct < 100} aria-label="Upload progress" />
             <Text size="xs" c="dimmed">
-              {pct < 100 ? `Uploading ${formatBytes(progress.loaded)} of ${formatBytes(progress.total)} (${pct}%)` : 'Uploaded; checking rows…'}
+              {pct < 100
+                ? `Uploading ${formatBytes(progress.loaded)} of ${formatBytes(progress.total)} (${pct}%)`
+                : 'Uploaded; checking rows…'}
             </Text>
           </Stack>
         )}
         {error != null && <ErrorAlert error={error} title="Import failed" />}
         {report && (
           <Stack gap="sm" data-testid={result ? 'import-result' : 'import-preview'}>
-            <Alert color={result ? (result.committed ? 'green' : 'red') : report.summary.error ? 'yellow' : 'blue'} variant="light" title={result ? (result.committed ? 'Import done' : 'Nothing was imported') : 'Dry run — nothing written yet'}>
+            <Alert
+              color={result ? (result.committed ? 'green' : 'red') : report.summary.error ? 'yellow' : 'blue'}
+              variant="light"
+              title={
+                result
+                  ? result.committed
+                    ? 'Import done'
+                    : 'Nothing was imported'
+                  : 'Dry run — nothing written yet'
+              }
+            >
               <Group gap="xs">
-                <Badge color="green" variant="light">{report.summary.created} new</Badge>
-                <Badge color="blue" variant="light">{report.summary.updated} updated</Badge>
-                <Badge color="gray" variant="light">{report.summary.unchanged} unchanged</Badge>
-                <Badge color="red" variant="light" data-testid="import-error-count">{report.summary.error} with errors</Badge>
+                <Badge color="green" variant="light">
+                  {report.summary.created} new
+                </Badge>
+                <Badge color="blue" variant="light">
+                  {report.summary.updated} updated
+                </Badge>
+                <Badge color="gray" variant="light">
+                  {report.summary.unchanged} unchanged
+                </Badge>
+                <Badge color="red" variant="light" data-testid="import-error-count">
+                  {report.summary.error} with errors
+                </Badge>
                 <Text size="sm">of {report.summary.rows} rows</Text>
               </Group>
               {blocked && (
                 <Text size="sm" mt={6}>
-                  Atomic import: fix the rows with errors first, or turn off “All or nothing” to import the valid rows.
+                  Atomic import: fix the rows with errors first, or turn off “All or nothing” to import the
+                  valid rows.
                 </Text>
               )}
             </Alert>
@@ -143,7 +201,12 @@ export function ImportHostsModal({ opened, onClose, onImported, importFn = hosts
                 Ignored columns: {report.columns.ignored.join(', ')}
               </Text>
             )}
-            <Switch label="Only rows with problems" checked={onlyProblems} onChange={(e) => setOnlyProblems(e.currentTarget.checked)} size="sm" />
+            <Switch
+              label="Only rows with problems"
+              checked={onlyProblems}
+              onChange={(e) => setOnlyProblems(e.currentTarget.checked)}
+              size="sm"
+            />
             <Table.ScrollContainer minWidth={520} mah={320} type="native">
               <Table stickyHeader striped data-testid="import-rows">
                 <Table.Thead>
@@ -195,10 +258,21 @@ export function ImportHostsModal({ opened, onClose, onImported, importFn = hosts
           )}
           {!result && (
             <>
-              <Button variant="light" disabled={!file || !!busy} loading={busy === 'preview'} onClick={() => void run(true)} data-testid="import-preview-button">
+              <Button
+                variant="light"
+                disabled={!file || !!busy}
+                loading={busy === 'preview'}
+                onClick={() => void run(true)}
+                data-testid="import-preview-button"
+              >
                 Dry run
               </Button>
-              <Button disabled={!preview || blocked || !!busy} loading={busy === 'commit'} onClick={() => void run(false)} data-testid="import-commit-button">
+              <Button
+                disabled={!preview || blocked || !!busy}
+                loading={busy === 'commit'}
+                onClick={() => void run(false)}
+                data-testid="import-commit-button"
+              >
                 Import {preview ? `${preview.summary.created + preview.summary.updated} rows` : ''}
               </Button>
             </>

@@ -1,4 +1,18 @@
-import { ActionIcon, AppShell, Avatar, Burger, Group, Menu, NavLink, ScrollArea, Text, Tooltip, UnstyledButton, useComputedColorScheme, useMantineColorScheme } from '@mantine/core';
+import {
+  ActionIcon,
+  AppShell,
+  Avatar,
+  Burger,
+  Group,
+  Menu,
+  NavLink,
+  ScrollArea,
+  Text,
+  Tooltip,
+  UnstyledButton,
+  useComputedColorScheme,
+  useMantineColorScheme,
+} from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import type { Permission } from '@opsdesk/contracts';
 import {
@@ -31,7 +45,12 @@ interface NavItem {
 const NAV: NavItem[] = [
   { to: '/', label: 'Dashboard', icon: <IconGauge size={18} />, permission: Permissions.HOSTS_READ },
   { to: '/hosts', label: 'Hosts', icon: <IconServer2 size={18} />, permission: Permissions.HOSTS_READ },
-  { to: '/artifacts', label: 'Artifacts', icon: <IconFileStack size={18} />, permission: Permissions.HOSTS_READ },
+  {
+    to: '/artifacts',
+    label: 'Artifacts',
+    icon: <IconFileStack size={18} />,
+    permission: Permissions.HOSTS_READ,
+  },
   { to: '/audit', label: 'Audit', icon: <IconShieldCheck size={18} />, permission: Permissions.AUDIT_READ },
   { to: '/users', label: 'Users', icon: <IconUsers size={18} />, permission: Permissions.USERS_READ },
   { to: '/settings', label: 'Settings', icon: <IconSettings size={18} />, permission: Permissions.SELF },
@@ -43,7 +62,13 @@ export function ColorSchemeToggle() {
   const next = computed === 'dark' ? 'light' : 'dark';
   return (
     <Tooltip label={`Switch to ${next} theme`}>
-      <ActionIcon variant="default" size="lg" aria-label={`Switch to ${next} theme`} onClick={() => setColorScheme(next)} data-testid="color-scheme-toggle">
+      <ActionIcon
+        variant="default"
+        size="lg"
+        aria-label={`Switch to ${next} theme`}
+        onClick={() => setColorScheme(next)}
+        data-testid="color-scheme-toggle"
+      >
         {computed === 'dark' ? <IconSun size={18} /> : <IconMoon size={18} />}
       </ActionIcon>
     </Tooltip>
@@ -72,11 +97,21 @@ export function Layout() {
   const active = (to: string) => (to === '/' ? loc.pathname === '/' : loc.pathname.startsWith(to));
 
   return (
-    <AppShell header={{ height: 60 }} navbar={{ width: 232, breakpoint: 'sm', collapsed: { mobile: !opened } }} padding="lg">
+    <AppShell
+      header={{ height: 60 }}
+      navbar={{ width: 232, breakpoint: 'sm', collapsed: { mobile: !opened } }}
+      padding="lg"
+    >
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between" wrap="nowrap">
           <Group gap="sm" wrap="nowrap">
-            <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label="Toggle navigation" />
+            <Burger
+              opened={opened}
+              onClick={toggle}
+              hiddenFrom="sm"
+              size="sm"
+              aria-label="Toggle navigation"
+            />
             <UnstyledButton component={Link} to="/" aria-label="OpsDesk home">
               <Logo />
             </UnstyledButton>
@@ -142,7 +177,16 @@ export function Layout() {
           ))}
         </AppShell.Section>
         <AppShell.Section>
-          <NavLink component={Link} to="/profile" label="Profile" leftSection={<IconUserCircle size={18} />} active={active('/profile')} onClick={close} style={{ borderRadius: 8 }} data-testid="nav-profile" />
+          <NavLink
+            component={Link}
+            to="/profile"
+            label="Profile"
+            leftSection={<IconUserCircle size={18} />}
+            active={active('/profile')}
+            onClick={close}
+            style={{ borderRadius: 8 }}
+            data-testid="nav-profile"
+          />
         </AppShell.Section>
       </AppShell.Navbar>
       <AppShell.Main>

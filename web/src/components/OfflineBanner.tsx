@@ -7,7 +7,13 @@ export function OfflineBanner() {
   const { online } = useNetwork();
   if (online) return null;
   return (
-    <Alert color="orange" icon={<IconWifiOff size={18} />} mb="md" title="You are offline" data-testid="offline-banner">
+    <Alert
+      color="orange"
+      icon={<IconWifiOff size={18} />}
+      mb="md"
+      title="You are offline"
+      data-testid="offline-banner"
+    >
       Changes cannot be saved until the connection is back; the console retries automatically.
     </Alert>
   );

@@ -1,8 +1,18 @@
 import { Badge, type MantineColor } from '@mantine/core';
 
 const envColor: Record<string, MantineColor> = { prod: 'red', stage: 'yellow', dev: 'teal' };
-const critColor: Record<string, MantineColor> = { critical: 'red', high: 'orange', medium: 'blue', low: 'gray' };
-const roleColor: Record<string, MantineColor> = { admin: 'grape', operator: 'blue', auditor: 'teal', viewer: 'gray' };
+const critColor: Record<string, MantineColor> = {
+  critical: 'red',
+  high: 'orange',
+  medium: 'blue',
+  low: 'gray',
+};
+const roleColor: Record<string, MantineColor> = {
+  admin: 'grape',
+  operator: 'blue',
+  auditor: 'teal',
+  viewer: 'gray',
+};
 
 export const EnvBadge = ({ value }: { value: string }) => (
   <Badge variant="light" color={envColor[value] ?? 'gray'} radius="sm">

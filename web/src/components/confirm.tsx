@@ -2,7 +2,17 @@ import { Text } from '@mantine/core';
 import { modals } from '@mantine/modals';
 
 /** A confirmation dialog for destructive actions (keyboard: Enter confirms, Escape cancels). */
-export function modalsConfirm({ title, body, confirm, onConfirm }: { title: string; body: string; confirm: string; onConfirm: () => void }) {
+export function modalsConfirm({
+  title,
+  body,
+  confirm,
+  onConfirm,
+}: {
+  title: string;
+  body: string;
+  confirm: string;
+  onConfirm: () => void;
+}) {
   modals.openConfirmModal({
     title,
     children: <Text size="sm">{body}</Text>,

@@ -4,7 +4,15 @@ import type { ReactNode } from 'react';
 import { ApiError, describeError } from '../api';
 
 /** A failed request as a person reads it: message, field errors, request id to quote to an admin, retry. */
-export function ErrorAlert({ error, onRetry, title }: { error: unknown; onRetry?: () => void; title?: string }) {
+export function ErrorAlert({
+  error,
+  onRetry,
+  title,
+}: {
+  error: unknown;
+  onRetry?: () => void;
+  title?: string;
+}) {
   const e = error instanceof ApiError ? error : null;
   const offline = e?.kind === 'offline' || e?.kind === 'network' || e?.kind === 'timeout';
   return (
@@ -35,7 +43,17 @@ export function ErrorAlert({ error, onRetry, title }: { error: unknown; onRetry?
   );
 }
 
-export function EmptyState({ title, children, action, icon }: { title: string; children?: ReactNode; action?: ReactNode; icon?: ReactNode }) {
+export function EmptyState({
+  title,
+  children,
+  action,
+  icon,
+}: {
+  title: string;
+  children?: ReactNode;
+  action?: ReactNode;
+  icon?: ReactNode;
+}) {
   return (
     <Center py={48} data-testid="empty-state">
       <Stack align="center" gap="xs" maw={420}>

@@ -1,4 +1,19 @@
-import { Alert, Badge, Button, Card, Code, Drawer, Group, Loader, Menu, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import {
+  Alert,
+  Badge,
+  Button,
+  Card,
+  Code,
+  Drawer,
+  Group,
+  Loader,
+  Menu,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core';
 import { useDebouncedValue, useIntersection } from '@mantine/hooks';
 import { notifications } from '@mantine/notifications';
 import type { AuditRecordView, AuditVerifyResult } from '@opsdesk/contracts';
@@ -25,13 +40,45 @@ function RecordDetails({ r }: { r: AuditRecordView }) {
   return (
     <Stack gap="md" data-testid="audit-details">
       {row('Event', <Text fw={600}>{r.type}</Text>)}
-      {row('When', <Text size="sm">{formatDate(r.occurred_at, true)} (recorded {formatDate(r.recorded_at, true)})</Text>)}
-      {row('Actor', <Text size="sm">{r.actor?.email ?? 'system'}{r.actor?.ip ? ` from ${r.actor.ip}` : ''}</Text>)}
-      {row('Entity', <Text size="sm">{r.entity_type}{r.entity_id ? ` · ${r.entity_id}` : ''}</Text>)}
+      {row(
+        'When',
+        <Text size="sm">
+          {formatDate(r.occurred_at, true)} (recorded {formatDate(r.recorded_at, true)})
+        </Text>,
+      )}
+      {row(
+        'Actor',
+        <Text size="sm">
+          {r.actor?.email ?? 'system'}
+          {r.actor?.ip ? ` from ${r.actor.ip}` : ''}
+        </Text>,
+      )}
+      {row(
+        'Entity',
+        <Text size="sm">
+          {r.entity_type}
+          {r.entity_id ? ` · ${r.entity_id}` : ''}
+        </Text>,
+      )}
       {row('Request id', <Text className="mono">{r.request_id ?? '—'}</Text>)}
-      {row('Trace id', <Text className="mono" data-testid="audit-trace-id">{r.trace_id ?? '—'}</Text>)}
-      {row('Sequence', <Text size="sm">#{r.seq} · source {r.source}</Text>)}
-      {row('Hash', <Text className="mono" data-testid="audit-hash">{r.hash}</Text>)}
+      {row(
+        'Trace id',
+        <Text className="mono" data-testid="audit-trace-id">
+          {r.trace_id ?? '—'}
+        </Text>,
+      )}
+      {row(
+        'Sequence',
+        <Text size="sm">
+          #{r.seq} · source {r.source}
+        </Text>,
+      )}
+      {row(
+        'Hash',
+        <Text className="mono" data-testid="audit-hash">
+          {r.hash}
+        </Text>,
+      )}
       {row('Previous hash', <Text className="mono">{r.prev_hash}</Text>)}
       {row(
         'Data',
@@ -43,13 +90,21 @@ function RecordDetails({ r }: { r: AuditRecordView }) {
                   <Table.Td fw={500} w={140} style={{ verticalAlign: 'top' }}>
                     {k}
                   </Table.Td>
-                  <Table.Td style={{ wordBreak: 'break-word' }}>{typeof v === 'object' && v !== null ? <Code block>{JSON.stringify(v, null, 2)}</Code> : displayValue(v)}</Table.Td>
+                  <Table.Td style={{ wordBreak: 'break-word' }}>
+                    {typeof v === 'object' && v !== null ? (
+                      <Code block>{JSON.stringify(v, null, 2)}</Code>
+                    ) : (
+                      displayValue(v)
+                    )}
+                  </Table.Td>
                 </Table.Tr>
               ))}
             </Table.Tbody>
           </Table>
         ) : (
-          <Text size="sm" c="dimmed">none</Text>
+          <Text size="sm" c="dimmed">
+            none
+          </Text>
         ),
       )}
     </Stack>
@@ -58,9 +113,16 @@ function RecordDetails({ r }: { r: AuditRecordView }) {
 
 function VerifyResultAlert({ r }: { r: AuditVerifyResult }) {
   return (
-    <Alert color={r.ok && r.checkpoints_ok ? 'green' : 'red'} icon={r.ok ? <IconShieldCheck size={18} /> : <IconShieldX size={18} />} title={r.ok && r.checkpoints_ok ? 'The audit chain is intact' : 'The audit chain does not verify'} mb="md" data-testid="audit-verify-result">
+    <Alert
+      color={r.ok && r.checkpoints_ok ? 'green' : 'red'}
+      icon={r.ok ? <IconShieldCheck size={18} /> : <IconShieldX size={18} />}
+      title={r.ok && r.checkpoints_ok ? 'The audit chain is intact' : 'The audit chain does not verify'}
+      mb="md"
+      data-testid="audit-verify-result"
+    >
       <Text size="sm">
-        {r.checked} records checked up to #{r.head_seq}; {r.checkpoints_trusted} of {r.checkpoints_checked} signed checkpoints trusted; records up to #{r.attested_seq} are attested by a signature.
+        {r.checked} records checked up to #{r.head_seq}; {r.checkpoints_trusted} of {r.checkpoints_checked}{' '}
+        signed checkpoints trusted; records up to #{r.attested_seq} are attested by a signature.
         {r.first_bad_seq ? ` First bad record: #${r.first_bad_seq}.` : ''}
       </Text>
       {r.problems.map((p) => (
@@ -125,7 +187,13 @@ export default function AuditPage() {
         description="Every change and sign-in, hash-chained and signed. Newest first."
         actions={
           <>
-            <Button variant="default" leftSection={<IconShieldCheck size={16} />} onClick={() => verify.mutate()} loading={verify.isPending} data-testid="audit-verify">
+            <Button
+              variant="default"
+              leftSection={<IconShieldCheck size={16} />}
+              onClick={() => verify.mutate()}
+              loading={verify.isPending}
+              data-testid="audit-verify"
+            >
               Verify chain
             </Button>
             <Menu position="bottom-end">
@@ -151,12 +219,58 @@ export default function AuditPage() {
       {verify.error && <ErrorAlert error={verify.error} title="Verification failed to run" />}
       <Card p="md" mb="md">
         <Group gap="sm" align="flex-end" wrap="wrap">
-          <TextInput label="Search" placeholder="words in type, actor, entity, data" leftSection={<IconSearch size={16} />} value={q} onChange={(e) => setQ(e.currentTarget.value)} style={{ flex: '1 1 220px' }} data-testid="audit-q" />
-          <TextInput label="Actor" placeholder="email or user id" defaultValue={sp.get('actor') ?? ''} key={`a-${sp.get('actor')}`} onBlur={(e) => set('actor', e.currentTarget.value.trim())} onKeyDown={(e) => e.key === 'Enter' && set('actor', e.currentTarget.value.trim())} w={200} data-testid="audit-actor" />
-          <TextInput label="Action" placeholder="inventory.* or auth.login.failed" defaultValue={sp.get('action') ?? ''} key={`b-${sp.get('action')}`} onBlur={(e) => set('action', e.currentTarget.value.trim())} onKeyDown={(e) => e.key === 'Enter' && set('action', e.currentTarget.value.trim())} w={220} data-testid="audit-action" />
-          <TextInput label="Entity" placeholder="host, user, artifact" defaultValue={sp.get('entity_type') ?? ''} key={`c-${sp.get('entity_type')}`} onBlur={(e) => set('entity_type', e.currentTarget.value.trim())} onKeyDown={(e) => e.key === 'Enter' && set('entity_type', e.currentTarget.value.trim())} w={150} />
-          <TextInput label="From" type="datetime-local" value={isoToLocalInput(sp.get('from'))} onChange={(e) => set('from', localInputToIso(e.currentTarget.value))} w={210} />
-          <TextInput label="To" type="datetime-local" value={isoToLocalInput(sp.get('to'))} onChange={(e) => set('to', localInputToIso(e.currentTarget.value))} w={210} />
+          <TextInput
+            label="Search"
+            placeholder="words in type, actor, entity, data"
+            leftSection={<IconSearch size={16} />}
+            value={q}
+            onChange={(e) => setQ(e.currentTarget.value)}
+            style={{ flex: '1 1 220px' }}
+            data-testid="audit-q"
+          />
+          <TextInput
+            label="Actor"
+            placeholder="email or user id"
+            defaultValue={sp.get('actor') ?? ''}
+            key={`a-${sp.get('actor')}`}
+            onBlur={(e) => set('actor', e.currentTarget.value.trim())}
+            onKeyDown={(e) => e.key === 'Enter' && set('actor', e.currentTarget.value.trim())}
+            w={200}
+            data-testid="audit-actor"
+          />
+          <TextInput
+            label="Action"
+            placeholder="inventory.* or auth.login.failed"
+            defaultValue={sp.get('action') ?? ''}
+            key={`b-${sp.get('action')}`}
+            onBlur={(e) => set('action', e.currentTarget.value.trim())}
+            onKeyDown={(e) => e.key === 'Enter' && set('action', e.currentTarget.value.trim())}
+            w={220}
+            data-testid="audit-action"
+          />
+          <TextInput
+            label="Entity"
+            placeholder="host, user, artifact"
+            defaultValue={sp.get('entity_type') ?? ''}
+            key={`c-${sp.get('entity_type')}`}
+            onBlur={(e) => set('entity_type', e.currentTarget.value.trim())}
+            onKeyDown={(e) => e.key === 'Enter' && set('entity_type', e.currentTarget.value.trim())}
+            w={150}
+          />
+          <TextInput
+            label="From"
+            type="datetime-local"
+            value={isoToLocalInput(sp.get('from'))}
+            onChange={(e) => set('from', localInputToIso(e.currentTarget.value))}
+            w={210}
+          />
+          <TextInput
+            label="To"
+            type="datetime-local"
+            value={isoToLocalInput(sp.get('to'))}
+            onChange={(e) => set('to', localInputToIso(e.currentTarget.value))}
+            w={210}
+          />
         </Group>
       </Card>
       {list.error && <ErrorAlert error={list.error} onRetry={() => void list.refetch()} />}
@@ -181,21 +295,47 @@ export default function AuditPage() {
               </Table.Thead>
               <Table.Tbody>
                 {items.map((r) => (
-                  <Table.Tr key={r.seq} data-seq={r.seq} className="clickable-row" onClick={() => setSelected(r)} tabIndex={0} onKeyDown={(e) => e.key === 'Enter' && setSelected(r)}>
+                  <Table.Tr
+                    key={r.seq}
+                    data-seq={r.seq}
+                    className="clickable-row"
+                    onClick={() => setSelected(r)}
+                    tabIndex={0}
+                    onKeyDown={(e) => e.key === 'Enter' && setSelected(r)}
+                  >
                     <Table.Td c="dimmed">{r.seq}</Table.Td>
                     <Table.Td style={{ whiteSpace: 'nowrap' }}>{formatDate(r.occurred_at, true)}</Table.Td>
                     <Table.Td>
-                      <Badge variant="light" color={/failed|denied|reused|deleted/.test(r.type) ? 'red' : r.type.startsWith('auth') ? 'grape' : 'indigo'} tt="none" radius="sm">
+                      <Badge
+                        variant="light"
+                        color={
+                          /failed|denied|reused|deleted/.test(r.type)
+                            ? 'red'
+                            : r.type.startsWith('auth')
+                              ? 'grape'
+                              : 'indigo'
+                        }
+                        tt="none"
+                        radius="sm"
+                      >
                         {r.type}
                       </Badge>
                     </Table.Td>
                     <Table.Td>
                       <Text size="sm">{r.actor?.email ?? 'system'}</Text>
-                      {r.actor?.ip && <Text size="xs" c="dimmed">{r.actor.ip}</Text>}
+                      {r.actor?.ip && (
+                        <Text size="xs" c="dimmed">
+                          {r.actor.ip}
+                        </Text>
+                      )}
                     </Table.Td>
                     <Table.Td>
                       <Text size="sm">{r.entity_type}</Text>
-                      {typeof r.data.hostname === 'string' && <Text size="xs" c="dimmed">{r.data.hostname}</Text>}
+                      {typeof r.data.hostname === 'string' && (
+                        <Text size="xs" c="dimmed">
+                          {r.data.hostname}
+                        </Text>
+                      )}
                     </Table.Td>
                   </Table.Tr>
                 ))}
@@ -215,7 +355,13 @@ export default function AuditPage() {
           </Text>
         )}
       </Card>
-      <Drawer opened={!!selected} onClose={() => setSelected(null)} position="right" size="lg" title={<Title order={4}>Audit record #{selected?.seq}</Title>}>
+      <Drawer
+        opened={!!selected}
+        onClose={() => setSelected(null)}
+        position="right"
+        size="lg"
+        title={<Title order={4}>Audit record #{selected?.seq}</Title>}
+      >
         {selected && <RecordDetails r={selected} />}
       </Drawer>
     </>

@@ -15,12 +15,18 @@ export function DashboardPage() {
   const { can, me } = useAuth();
   const navigate = useNavigate();
   const summary = useQuery({ queryKey: ['hosts', 'summary'], queryFn: hostsApi.summary });
-  const recent = useQuery({ queryKey: ['hosts', 'list', { sort: '-updated_at', limit: 8 }], queryFn: () => hostsApi.list({ sort: '-updated_at', limit: 8 }) });
+  const recent = useQuery({
+    queryKey: ['hosts', 'list', { sort: '-updated_at', limit: 8 }],
+    queryFn: () => hostsApi.list({ sort: '-updated_at', limit: 8 }),
+  });
   // telemetry freshness: hosts not seen for a day or never (from the 100 least recently updated)
   const stale = useQuery({
     queryKey: ['hosts', 'list', { sort: 'updated_at', limit: 100 }],
     queryFn: () => hostsApi.list({ sort: 'updated_at', limit: 100 }),
-    select: (p) => p.items.filter((h) => !h.last_seen_at || Date.now() - new Date(h.last_seen_at).getTime() > STALE_MS).slice(0, 8),
+    select: (p) =>
+      p.items
+        .filter((h) => !h.last_seen_at || Date.now() - new Date(h.last_seen_at).getTime() > STALE_MS)
+        .slice(0, 8),
   });
   const security = useQuery({
     queryKey: ['audit', 'security'],
@@ -50,19 +56,37 @@ export function DashboardPage() {
           <Text size="xs" tt="uppercase" fw={700} c="dimmed">
             Production
           </Text>
-          {s ? <Text fz={36} fw={700}>{s.by_environment.prod ?? 0}</Text> : <Skeleton h={44} mt={6} />}
+          {s ? (
+            <Text fz={36} fw={700}>
+              {s.by_environment.prod ?? 0}
+            </Text>
+          ) : (
+            <Skeleton h={44} mt={6} />
+          )}
         </Card>
         <Card>
           <Text size="xs" tt="uppercase" fw={700} c="dimmed">
             Critical
           </Text>
-          {s ? <Text fz={36} fw={700} c={(s.by_criticality.critical ?? 0) > 0 ? 'red' : undefined}>{s.by_criticality.critical ?? 0}</Text> : <Skeleton h={44} mt={6} />}
+          {s ? (
+            <Text fz={36} fw={700} c={(s.by_criticality.critical ?? 0) > 0 ? 'red' : undefined}>
+              {s.by_criticality.critical ?? 0}
+            </Text>
+          ) : (
+            <Skeleton h={44} mt={6} />
+          )}
         </Card>
         <Card>
           <Text size="xs" tt="uppercase" fw={700} c="dimmed">
             No recent telemetry
           </Text>
-          {stale.data ? <Text fz={36} fw={700}>{stale.data.length >= 8 ? '8+' : stale.data.length}</Text> : <Skeleton h={44} mt={6} />}
+          {stale.data ? (
+            <Text fz={36} fw={700}>
+              {stale.data.length >= 8 ? '8+' : stale.data.length}
+            </Text>
+          ) : (
+            <Skeleton h={44} mt={6} />
+          )}
         </Card>
       </SimpleGrid>
       <SimpleGrid cols={{ base: 1, md: 3 }} mb="lg">
@@ -77,7 +101,16 @@ export function DashboardPage() {
             <Title order={4} mb="md">
               {title}
             </Title>
-            {data ? <BarList data={data} colors={colors} label={title} onSelect={(v) => navigate(`/hosts?${key}=${encodeURIComponent(v)}`)} /> : <Skeleton h={120} />}
+            {data ? (
+              <BarList
+                data={data}
+                colors={colors}
+                label={title}
+                onSelect={(v) => navigate(`/hosts?${key}=${encodeURIComponent(v)}`)}
+              />
+            ) : (
+              <Skeleton h={120} />
+            )}
           </Card>
         ))}
       </SimpleGrid>
@@ -89,13 +122,23 @@ export function DashboardPage() {
               All hosts
             </Anchor>
           </Group>
-          <HostMiniList items={recent.data?.items} loading={recent.isLoading} when={(h) => timeAgo(h.updated_at)} empty="No hosts yet." />
+          <HostMiniList
+            items={recent.data?.items}
+            loading={recent.isLoading}
+            when={(h) => timeAgo(h.updated_at)}
+            empty="No hosts yet."
+          />
         </Card>
         <Card>
           <Title order={4} mb="sm">
             Stale or missing telemetry
           </Title>
-          <HostMiniList items={stale.data} loading={stale.isLoading} when={(h) => (h.last_seen_at ? `seen ${timeAgo(h.last_seen_at)}` : 'never seen')} empty="Every host reported within a day." />
+          <HostMiniList
+            items={stale.data}
+            loading={stale.isLoading}
+            when={(h) => (h.last_seen_at ? `seen ${timeAgo(h.last_seen_at)}` : 'never seen')}
+            empty="Every host reported within a day."
+          />
         </Card>
         {can(Permissions.AUDIT_READ) && (
           <Card>
@@ -119,14 +162,20 @@ export function DashboardPage() {
                         {r.actor?.email ?? 'system'}
                       </Text>
                     </Stack>
-                    <Badge variant="light" color={/failed|denied|reused|locked/.test(r.type) ? 'red' : 'gray'} style={{ flexShrink: 0 }}>
+                    <Badge
+                      variant="light"
+                      color={/failed|denied|reused|locked/.test(r.type) ? 'red' : 'gray'}
+                      style={{ flexShrink: 0 }}
+                    >
                       {timeAgo(r.occurred_at)}
                     </Badge>
                   </Group>
                 ))}
               </Stack>
             ) : (
-              <Text size="sm" c="dimmed">No security events.</Text>
+              <Text size="sm" c="dimmed">
+                No security events.
+              </Text>
             )}
           </Card>
         )}
@@ -147,7 +196,12 @@ function HostMiniList({
   empty: string;
 }) {
   if (loading) return <Skeleton h={160} />;
-  if (!items?.length) return <Text size="sm" c="dimmed">{empty}</Text>;
+  if (!items?.length)
+    return (
+      <Text size="sm" c="dimmed">
+        {empty}
+      </Text>
+    );
   return (
     <Stack gap={10}>
       {items.map((h) => (

@@ -1,7 +1,34 @@
-import { Anchor, Badge, Breadcrumbs, Button, Card, Grid, Group, SimpleGrid, Skeleton, Stack, Table, Tabs, Text, TextInput, Timeline, Title } from '@mantine/core';
+import {
+  Anchor,
+  Badge,
+  Breadcrumbs,
+  Button,
+  Card,
+  Grid,
+  Group,
+  SimpleGrid,
+  Skeleton,
+  Stack,
+  Table,
+  Tabs,
+  Text,
+  TextInput,
+  Timeline,
+  Title,
+} from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import type { HostRevisionView, HostView } from '@opsdesk/contracts';
-import { IconClockHour4, IconEdit, IconFileStack, IconHistory, IconInfoCircle, IconRefresh, IconTerminal2, IconTrash, IconActivity } from '@tabler/icons-react';
+import {
+  IconClockHour4,
+  IconEdit,
+  IconFileStack,
+  IconHistory,
+  IconInfoCircle,
+  IconRefresh,
+  IconTerminal2,
+  IconTrash,
+  IconActivity,
+} from '@tabler/icons-react';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router-dom';
@@ -36,16 +63,23 @@ const FIELDS: Array<[keyof HostView, string]> = [
 function FieldList({ host }: { host: HostView }) {
   return (
     <SimpleGrid cols={{ base: 1, sm: 2, lg: 3 }} spacing="lg" verticalSpacing="md" data-testid="host-fields">
-      {FIELDS.filter(([k]) => k !== 'bastion_host' || host.connection_method === 'bastion_ssh').map(([k, label]) => (
-        <Stack gap={2} key={k}>
-          <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
-            {label}
-          </Text>
-          <Text size="sm" ff={k === 'ip' ? 'monospace' : undefined} style={{ whiteSpace: 'pre-wrap' }} data-field={k}>
-            {displayValue(host[k])}
-          </Text>
-        </Stack>
-      ))}
+      {FIELDS.filter(([k]) => k !== 'bastion_host' || host.connection_method === 'bastion_ssh').map(
+        ([k, label]) => (
+          <Stack gap={2} key={k}>
+            <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
+              {label}
+            </Text>
+            <Text
+              size="sm"
+              ff={k === 'ip' ? 'monospace' : undefined}
+              style={{ whiteSpace: 'pre-wrap' }}
+              data-field={k}
+            >
+              {displayValue(host[k])}
+            </Text>
+          </Stack>
+        ),
+      )}
     </SimpleGrid>
   );
 }
@@ -107,7 +141,12 @@ function HistoryTab({ host }: { host: HostView }) {
   });
   const [asOfInput, setAsOfInput] = useState('');
   const [asOf, setAsOf] = useState<string | null>(null);
-  const snapshot = useQuery({ queryKey: ['hosts', host.id, 'as_of', asOf], queryFn: () => hostsApi.get(host.id, asOf ?? undefined), enabled: !!asOf, retry: false });
+  const snapshot = useQuery({
+    queryKey: ['hosts', host.id, 'as_of', asOf],
+    queryFn: () => hostsApi.get(host.id, asOf ?? undefined),
+    enabled: !!asOf,
+    retry: false,
+  });
   const revisions = history.data?.pages.flatMap((p) => p.items) ?? [];
   return (
     <Grid gutter="lg">
@@ -130,7 +169,13 @@ function HistoryTab({ host }: { host: HostView }) {
             </Timeline>
           )}
           {history.hasNextPage && (
-            <Button variant="default" size="xs" mt="md" onClick={() => void history.fetchNextPage()} loading={history.isFetchingNextPage}>
+            <Button
+              variant="default"
+              size="xs"
+              mt="md"
+              onClick={() => void history.fetchNextPage()}
+              loading={history.isFetchingNextPage}
+            >
               Older changes
             </Button>
           )}
@@ -145,15 +190,35 @@ function HistoryTab({ host }: { host: HostView }) {
             The host exactly as it was at a moment in the past.
           </Text>
           <Group gap="xs" align="flex-end">
-            <TextInput type="datetime-local" step={1} value={asOfInput} onChange={(e) => setAsOfInput(e.currentTarget.value)} style={{ flex: 1 }} aria-label="As of time" data-testid="as-of-input" />
-            <Button leftSection={<IconClockHour4 size={16} />} disabled={!asOfInput} onClick={() => setAsOf(localInputToIso(asOfInput) ?? null)} data-testid="as-of-show">
+            <TextInput
+              type="datetime-local"
+              step={1}
+              value={asOfInput}
+              onChange={(e) => setAsOfInput(e.currentTarget.value)}
+              style={{ flex: 1 }}
+              aria-label="As of time"
+              data-testid="as-of-input"
+            />
+            <Button
+              leftSection={<IconClockHour4 size={16} />}
+              disabled={!asOfInput}
+              onClick={() => setAsOf(localInputToIso(asOfInput) ?? null)}
+              data-testid="as-of-show"
+            >
               Show
             </Button>
           </Group>
           {asOf && (
             <Stack mt="md" gap="xs" data-testid="as-of-result">
               {snapshot.isLoading && <Skeleton h={120} />}
-              {snapshot.error && (snapshot.error instanceof ApiError && snapshot.error.status === 404 ? <Text size="sm" c="dimmed">The host did not exist at {formatDate(asOf, true)}.</Text> : <ErrorAlert error={snapshot.error} />)}
+              {snapshot.error &&
+                (snapshot.error instanceof ApiError && snapshot.error.status === 404 ? (
+                  <Text size="sm" c="dimmed">
+                    The host did not exist at {formatDate(asOf, true)}.
+                  </Text>
+                ) : (
+                  <ErrorAlert error={snapshot.error} />
+                ))}
               {snapshot.data && (
                 <>
                   <Text size="sm" fw={500}>
@@ -164,7 +229,15 @@ function HistoryTab({ host }: { host: HostView }) {
                       <Text size="xs" c="dimmed">
                         {label}
                       </Text>
-                      <Text size="sm" ta="right" c={JSON.stringify(snapshot.data[k]) !== JSON.stringify(host[k]) ? 'orange.8' : undefined}>
+                      <Text
+                        size="sm"
+                        ta="right"
+                        c={
+                          JSON.stringify(snapshot.data[k]) !== JSON.stringify(host[k])
+                            ? 'orange.8'
+                            : undefined
+                        }
+                      >
                         {displayValue(snapshot.data[k])}
                       </Text>
                     </Group>
@@ -182,7 +255,10 @@ function HistoryTab({ host }: { host: HostView }) {
 function TelemetryTab({ host }: { host: HostView }) {
   const { can } = useAuth();
   const qc = useQueryClient();
-  const metrics = useQuery({ queryKey: ['hosts', host.id, 'metrics'], queryFn: () => hostsApi.metrics(host.id) });
+  const metrics = useQuery({
+    queryKey: ['hosts', host.id, 'metrics'],
+    queryFn: () => hostsApi.metrics(host.id),
+  });
   const refresh = useMutation({
     mutationFn: () => hostsApi.refreshMetrics(host.id),
     onSuccess: () => {
@@ -191,15 +267,25 @@ function TelemetryTab({ host }: { host: HostView }) {
     },
   });
   const snaps = [...(metrics.data?.items ?? [])].reverse();
-  const memUsed = (s: (typeof snaps)[number]) => (s.memory.total_bytes && s.memory.available_bytes !== null ? ((s.memory.total_bytes - s.memory.available_bytes) / s.memory.total_bytes) * 100 : null);
+  const memUsed = (s: (typeof snaps)[number]) =>
+    s.memory.total_bytes && s.memory.available_bytes !== null
+      ? ((s.memory.total_bytes - s.memory.available_bytes) / s.memory.total_bytes) * 100
+      : null;
   return (
     <Stack>
       <Group justify="space-between">
         <Text size="sm" c="dimmed">
-          Snapshots pulled from Prometheus (node_exporter). {snaps.length ? `Latest ${timeAgo(snaps[snaps.length - 1].collected_at)}.` : ''}
+          Snapshots pulled from Prometheus (node_exporter).{' '}
+          {snaps.length ? `Latest ${timeAgo(snaps[snaps.length - 1].collected_at)}.` : ''}
         </Text>
         {can(Permissions.HOSTS_WRITE) && (
-          <Button variant="default" leftSection={<IconRefresh size={16} />} onClick={() => refresh.mutate()} loading={refresh.isPending} data-testid="metrics-refresh">
+          <Button
+            variant="default"
+            leftSection={<IconRefresh size={16} />}
+            onClick={() => refresh.mutate()}
+            loading={refresh.isPending}
+            data-testid="metrics-refresh"
+          >
             Collect now
           </Button>
         )}
@@ -212,14 +298,21 @@ function TelemetryTab({ host }: { host: HostView }) {
       ) : snaps.length === 0 ? (
         <Card>
           <EmptyState title="No telemetry yet" icon={<IconActivity size={26} />}>
-            {can(Permissions.HOSTS_WRITE) ? 'Collect a snapshot now (Prometheus must be configured in Settings).' : 'Nobody has collected a snapshot for this host yet.'}
+            {can(Permissions.HOSTS_WRITE)
+              ? 'Collect a snapshot now (Prometheus must be configured in Settings).'
+              : 'Nobody has collected a snapshot for this host yet.'}
           </EmptyState>
         </Card>
       ) : (
         <>
           <SimpleGrid cols={{ base: 1, sm: 3 }}>
             <Card>
-              <Sparkline label="CPU usage" unit="%" max={100} values={snaps.map((s) => s.cpu.usage_percent)} />
+              <Sparkline
+                label="CPU usage"
+                unit="%"
+                max={100}
+                values={snaps.map((s) => s.cpu.usage_percent)}
+              />
             </Card>
             <Card>
               <Sparkline label="Load (1 min)" values={snaps.map((s) => s.load.load1)} />
@@ -246,12 +339,22 @@ function TelemetryTab({ host }: { host: HostView }) {
                     <Table.Tr key={s.id}>
                       <Table.Td>{formatDate(s.collected_at, true)}</Table.Td>
                       <Table.Td>{s.collected_by?.email ?? 'scheduler'}</Table.Td>
-                      <Table.Td>{s.cpu.usage_percent === null ? '—' : `${s.cpu.usage_percent.toFixed(1)}% of ${s.cpu.count ?? '?'}`}</Table.Td>
-                      <Table.Td>{[s.load.load1, s.load.load5, s.load.load15].map((l) => (l === null ? '—' : l.toFixed(2))).join(' / ')}</Table.Td>
+                      <Table.Td>
+                        {s.cpu.usage_percent === null
+                          ? '—'
+                          : `${s.cpu.usage_percent.toFixed(1)}% of ${s.cpu.count ?? '?'}`}
+                      </Table.Td>
+                      <Table.Td>
+                        {[s.load.load1, s.load.load5, s.load.load15]
+                          .map((l) => (l === null ? '—' : l.toFixed(2)))
+                          .join(' / ')}
+                      </Table.Td>
                       <Table.Td>
                         {formatBytes(s.memory.available_bytes)} free of {formatBytes(s.memory.total_bytes)}
                       </Table.Td>
-                      <Table.Td>{s.uptime_seconds === null ? '—' : `${Math.floor(s.uptime_seconds / 86400)} d`}</Table.Td>
+                      <Table.Td>
+                        {s.uptime_seconds === null ? '—' : `${Math.floor(s.uptime_seconds / 86400)} d`}
+                      </Table.Td>
                     </Table.Tr>
                   ))}
                 </Table.Tbody>
@@ -276,7 +379,12 @@ function ArtifactsTab({ host }: { host: HostView }) {
   const items = list.data?.pages.flatMap((p) => p.items) ?? [];
   return (
     <Stack>
-      {can(Permissions.ARTIFACTS_WRITE) && <ArtifactUpload hostId={host.id} onUploaded={() => void qc.invalidateQueries({ queryKey: ['artifacts'] })} />}
+      {can(Permissions.ARTIFACTS_WRITE) && (
+        <ArtifactUpload
+          hostId={host.id}
+          onUploaded={() => void qc.invalidateQueries({ queryKey: ['artifacts'] })}
+        />
+      )}
       <Card p={0}>
         {list.isLoading ? (
           <TableSkeleton rows={3} />
@@ -322,7 +430,14 @@ export default function HostDetailPage() {
   if (host.isLoading) return <TableSkeleton />;
   if (host.error)
     return host.error instanceof ApiError && host.error.status === 404 ? (
-      <EmptyState title="Host not found" action={<Anchor component={Link} to="/hosts">Back to hosts</Anchor>}>
+      <EmptyState
+        title="Host not found"
+        action={
+          <Anchor component={Link} to="/hosts">
+            Back to hosts
+          </Anchor>
+        }
+      >
         It may have been deleted.
       </EmptyState>
     ) : (
@@ -354,13 +469,22 @@ export default function HostDetailPage() {
         </Stack>
         <Group gap="xs">
           {can(Permissions.ACCESS_ISSUE) && (
-            <Button leftSection={<IconTerminal2 size={16} />} onClick={() => setAccessOpen(true)} data-testid="access-button">
+            <Button
+              leftSection={<IconTerminal2 size={16} />}
+              onClick={() => setAccessOpen(true)}
+              data-testid="access-button"
+            >
               SSH command
             </Button>
           )}
           {can(Permissions.HOSTS_WRITE) && (
             <>
-              <Button variant="default" leftSection={<IconEdit size={16} />} onClick={() => setEditOpen(true)} data-testid="host-edit">
+              <Button
+                variant="default"
+                leftSection={<IconEdit size={16} />}
+                onClick={() => setEditOpen(true)}
+                data-testid="host-edit"
+              >
                 Edit
               </Button>
               <Button
@@ -368,7 +492,14 @@ export default function HostDetailPage() {
                 color="red"
                 leftSection={<IconTrash size={16} />}
                 data-testid="host-delete"
-                onClick={() => modalsConfirm({ title: `Delete ${h.hostname}?`, body: 'The host leaves the inventory. Its history stays in the audit trail and can be viewed by admins and auditors.', confirm: 'Delete host', onConfirm: () => remove.mutate(h) })}
+                onClick={() =>
+                  modalsConfirm({
+                    title: `Delete ${h.hostname}?`,
+                    body: 'The host leaves the inventory. Its history stays in the audit trail and can be viewed by admins and auditors.',
+                    confirm: 'Delete host',
+                    onConfirm: () => remove.mutate(h),
+                  })
+                }
               >
                 Delete
               </Button>
@@ -376,7 +507,11 @@ export default function HostDetailPage() {
           )}
         </Group>
       </Group>
-      <Tabs value={tab} onChange={(t) => setSp(t && t !== 'overview' ? { tab: t } : {}, { replace: true })} keepMounted={false}>
+      <Tabs
+        value={tab}
+        onChange={(t) => setSp(t && t !== 'overview' ? { tab: t } : {}, { replace: true })}
+        keepMounted={false}
+      >
         <Tabs.List mb="md">
           <Tabs.Tab value="overview" leftSection={<IconInfoCircle size={16} />}>
             Overview
@@ -395,7 +530,8 @@ export default function HostDetailPage() {
           <Card>
             <FieldList host={h} />
             <Text size="xs" c="dimmed" mt="lg">
-              Created {formatDate(h.created_at)} · last seen {timeAgo(h.last_seen_at)} · id <span className="mono">{h.id}</span>
+              Created {formatDate(h.created_at)} · last seen {timeAgo(h.last_seen_at)} · id{' '}
+              <span className="mono">{h.id}</span>
             </Text>
           </Card>
         </Tabs.Panel>
@@ -418,7 +554,11 @@ export default function HostDetailPage() {
             qc.setQueryData(['hosts', id], saved);
             void qc.invalidateQueries({ queryKey: ['hosts'] });
             setEditOpen(false);
-            notifications.show({ color: 'green', title: 'Saved', message: `${saved.hostname} is now version ${saved.version}` });
+            notifications.show({
+              color: 'green',
+              title: 'Saved',
+              message: `${saved.hostname} is now version ${saved.version}`,
+            });
           }}
         />
       )}

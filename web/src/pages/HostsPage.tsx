@@ -1,8 +1,44 @@
-import { ActionIcon, Anchor, Badge, Button, Card, Checkbox, CloseButton, Group, Menu, Modal, Select, Stack, Table, TagsInput, Text, TextInput, Tooltip, UnstyledButton } from '@mantine/core';
-import { useDebouncedValue, useLocalStorage } from '@mantine/hooks';
+import {
+  ActionIcon,
+  Anchor,
+  Badge,
+  Button,
+  Card,
+  Checkbox,
+  CloseButton,
+  Group,
+  Menu,
+  Modal,
+  Select,
+  Stack,
+  Table,
+  TagsInput,
+  Text,
+  TextInput,
+  Tooltip,
+  UnstyledButton,
+} from '@mantine/core';
+import { useDebouncedValue, useLocalStorage, useMediaQuery } from '@mantine/hooks';
 import { notifications } from '@mantine/notifications';
-import { Criticalities, HostEnvironments, OperatingSystems, type HostSort, type HostView } from '@opsdesk/contracts';
-import { IconArrowDown, IconArrowUp, IconColumns3, IconDownload, IconFilterOff, IconPlus, IconSearch, IconSelector, IconUpload } from '@tabler/icons-react';
+import {
+  Criticalities,
+  HostEnvironments,
+  OperatingSystems,
+  type HostSort,
+  type HostView,
+} from '@opsdesk/contracts';
+import {
+  IconArrowDown,
+  IconArrowUp,
+  IconColumns3,
+  IconDownload,
+  IconAdjustmentsHorizontal,
+  IconFilterOff,
+  IconPlus,
+  IconSearch,
+  IconSelector,
+  IconUpload,
+} from '@tabler/icons-react';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router-dom';
@@ -16,7 +52,17 @@ import { PageHeader } from '../components/PageHeader';
 import { EmptyState, ErrorAlert, TableSkeleton } from '../components/states';
 
 const PAGE_SIZE = 50;
-const COLUMNS = ['ip', 'environment', 'criticality', 'os', 'team', 'owner', 'tags', 'updated_at', 'last_seen_at'] as const;
+const COLUMNS = [
+  'ip',
+  'environment',
+  'criticality',
+  'os',
+  'team',
+  'owner',
+  'tags',
+  'updated_at',
+  'last_seen_at',
+] as const;
 type Column = (typeof COLUMNS)[number];
 const COLUMN_LABELS: Record<Column, string> = {
   ip: 'IP',
@@ -46,12 +92,26 @@ export function paramsFromUrl(sp: URLSearchParams): HostListParams {
   return p;
 }
 
-function SortHeader({ label, field, sort, onSort }: { label: string; field: string; sort: string; onSort: (s: HostSort) => void }) {
+function SortHeader({
+  label,
+  field,
+  sort,
+  onSort,
+}: {
+  label: string;
+  field: string;
+  sort: string;
+  onSort: (s: HostSort) => void;
+}) {
   const active = sort === field || sort === `-${field}`;
   const desc = sort === `-${field}`;
   const Icon = active ? (desc ? IconArrowDown : IconArrowUp) : IconSelector;
   return (
-    <UnstyledButton onClick={() => onSort((active && !desc ? `-${field}` : field) as HostSort)} aria-label={`Sort by ${label}`} data-testid={`sort-${field}`}>
+    <UnstyledButton
+      onClick={() => onSort((active && !desc ? `-${field}` : field) as HostSort)}
+      aria-label={`Sort by ${label}`}
+      data-testid={`sort-${field}`}
+    >
       <Group gap={4} wrap="nowrap">
         <Text fw={600} size="sm">
           {label}
@@ -71,9 +131,15 @@ export function HostsPage() {
   const [search, setSearch] = useState(sp.get('q') ?? '');
   const [debounced] = useDebouncedValue(search, 250);
   const [cursors, setCursors] = useState<string[]>([]); // the pages before this one, for "Previous"
-  const [columns, setColumns] = useLocalStorage<Column[]>({ key: 'opsdesk-host-columns', defaultValue: DEFAULT_COLUMNS });
+  const [columns, setColumns] = useLocalStorage<Column[]>({
+    key: 'opsdesk-host-columns',
+    defaultValue: DEFAULT_COLUMNS,
+  });
   const [createOpen, setCreateOpen] = useState(false);
   const [importOpen, setImportOpen] = useState(false);
+  // on a phone the filters fold under one button so the list starts on the first screen
+  const narrow = useMediaQuery('(max-width: 48em)');
+  const [filtersOpen, setFiltersOpen] = useState(false);
 
   const update = (changes: Record<string, string | string[] | null>, keepCursor = false) => {
     const next = new URLSearchParams(sp);
@@ -143,15 +209,33 @@ export function HostsPage() {
                 {t}
               </Badge>
             ))}
-            {h.tags.length > 3 && <Text size="xs" c="dimmed">+{h.tags.length - 3}</Text>}
+            {h.tags.length > 3 && (
+              <Text size="xs" c="dimmed">
+                +{h.tags.length - 3}
+              </Text>
+            )}
           </Group>
         );
       case 'updated_at':
-        return <Tooltip label={formatDate(h.updated_at)}><Text size="sm" c="dimmed">{timeAgo(h.updated_at)}</Text></Tooltip>;
+        return (
+          <Tooltip label={formatDate(h.updated_at)}>
+            <Text size="sm" c="dimmed">
+              {timeAgo(h.updated_at)}
+            </Text>
+          </Tooltip>
+        );
       case 'last_seen_at':
-        return <Text size="sm" c="dimmed">{timeAgo(h.last_seen_at)}</Text>;
+        return (
+          <Text size="sm" c="dimmed">
+            {timeAgo(h.last_seen_at)}
+          </Text>
+        );
       case 'ip':
-        return <Text size="sm" ff="monospace">{h.ip}</Text>;
+        return (
+          <Text size="sm" ff="monospace">
+            {h.ip}
+          </Text>
+        );
       default:
         return <Text size="sm">{h[c] ?? '—'}</Text>;
     }
@@ -164,15 +248,30 @@ export function HostsPage() {
         description="Every server OpsDesk knows about. Search, filter and open one for history, telemetry, artifacts and SSH access."
         actions={
           <>
-            <Button variant="default" leftSection={<IconDownload size={16} />} onClick={() => void exportCsv()} loading={exporting} data-testid="hosts-export">
+            <Button
+              variant="default"
+              leftSection={<IconDownload size={16} />}
+              onClick={() => void exportCsv()}
+              loading={exporting}
+              data-testid="hosts-export"
+            >
               Export CSV
             </Button>
             {can(Permissions.HOSTS_WRITE) && (
               <>
-                <Button variant="default" leftSection={<IconUpload size={16} />} onClick={() => setImportOpen(true)} data-testid="hosts-import">
+                <Button
+                  variant="default"
+                  leftSection={<IconUpload size={16} />}
+                  onClick={() => setImportOpen(true)}
+                  data-testid="hosts-import"
+                >
                   Import CSV
                 </Button>
-                <Button leftSection={<IconPlus size={16} />} onClick={() => setCreateOpen(true)} data-testid="hosts-new">
+                <Button
+                  leftSection={<IconPlus size={16} />}
+                  onClick={() => setCreateOpen(true)}
+                  data-testid="hosts-new"
+                >
                   New host
                 </Button>
               </>
@@ -187,47 +286,140 @@ export function HostsPage() {
             leftSection={<IconSearch size={16} />}
             value={search}
             onChange={(e) => setSearch(e.currentTarget.value)}
-            rightSection={search ? <CloseButton size="sm" aria-label="Clear search" onClick={() => setSearch('')} /> : null}
+            rightSection={
+              search ? (
+                <CloseButton size="sm" aria-label="Clear search" onClick={() => setSearch('')} />
+              ) : null
+            }
             style={{ flex: '1 1 260px' }}
             aria-label="Search hosts"
             data-testid="host-search"
           />
-          <Select placeholder="Environment" data={[...HostEnvironments]} value={sp.get('environment')} onChange={(v) => update({ environment: v })} clearable w={150} aria-label="Environment" data-testid="filter-environment" />
-          <Select placeholder="Criticality" data={[...Criticalities]} value={sp.get('criticality')} onChange={(v) => update({ criticality: v })} clearable w={140} aria-label="Criticality" data-testid="filter-criticality" />
-          <Select placeholder="OS" data={[...OperatingSystems]} value={sp.get('os')} onChange={(v) => update({ os: v })} clearable w={120} aria-label="Operating system" />
-          <TextInput placeholder="Team" defaultValue={sp.get('team') ?? ''} key={`team-${sp.get('team')}`} onBlur={(e) => update({ team: e.currentTarget.value.trim() || null })} onKeyDown={(e) => e.key === 'Enter' && update({ team: e.currentTarget.value.trim() || null })} w={130} aria-label="Team" />
-          <TextInput placeholder="Owner" defaultValue={sp.get('owner') ?? ''} key={`owner-${sp.get('owner')}`} onBlur={(e) => update({ owner: e.currentTarget.value.trim() || null })} onKeyDown={(e) => e.key === 'Enter' && update({ owner: e.currentTarget.value.trim() || null })} w={150} aria-label="Owner" />
-          <TagsInput placeholder={sp.getAll('tag').length ? '' : 'Tags'} data={tags.data?.items.map((t) => t.tag) ?? []} value={sp.getAll('tag')} onChange={(v) => update({ tag: v })} w={200} aria-label="Tags" clearable />
-          {hasFilters && (
+          {narrow && (
             <Button
-              variant="subtle"
-              color="gray"
-              leftSection={<IconFilterOff size={16} />}
-              onClick={() => {
-                setSearch('');
-                update({ q: null, environment: null, criticality: null, os: null, team: null, owner: null, tag: [] });
-              }}
+              variant="default"
+              leftSection={<IconAdjustmentsHorizontal size={16} />}
+              onClick={() => setFiltersOpen((o) => !o)}
+              aria-expanded={filtersOpen}
             >
-              Clear
+              Filters{hasFilters ? ' •' : ''}
             </Button>
           )}
-          <Menu closeOnItemClick={false} position="bottom-end">
-            <Menu.Target>
-              <Tooltip label="Columns">
-                <ActionIcon variant="default" size="lg" aria-label="Choose columns" data-testid="column-chooser">
-                  <IconColumns3 size={18} />
-                </ActionIcon>
-              </Tooltip>
-            </Menu.Target>
-            <Menu.Dropdown>
-              <Menu.Label>Columns</Menu.Label>
-              {COLUMNS.map((c) => (
-                <Menu.Item key={c}>
-                  <Checkbox label={COLUMN_LABELS[c]} checked={show(c)} onChange={(e) => setColumns(e.currentTarget.checked ? COLUMNS.filter((x) => x === c || columns.includes(x)) : columns.filter((x) => x !== c))} />
-                </Menu.Item>
-              ))}
-            </Menu.Dropdown>
-          </Menu>
+          {(!narrow || filtersOpen) && (
+            <>
+              <Select
+                placeholder="Environment"
+                data={[...HostEnvironments]}
+                value={sp.get('environment')}
+                onChange={(v) => update({ environment: v })}
+                clearable
+                w={150}
+                aria-label="Environment"
+                data-testid="filter-environment"
+              />
+              <Select
+                placeholder="Criticality"
+                data={[...Criticalities]}
+                value={sp.get('criticality')}
+                onChange={(v) => update({ criticality: v })}
+                clearable
+                w={140}
+                aria-label="Criticality"
+                data-testid="filter-criticality"
+              />
+              <Select
+                placeholder="OS"
+                data={[...OperatingSystems]}
+                value={sp.get('os')}
+                onChange={(v) => update({ os: v })}
+                clearable
+                w={120}
+                aria-label="Operating system"
+              />
+              <TextInput
+                placeholder="Team"
+                defaultValue={sp.get('team') ?? ''}
+                key={`team-${sp.get('team')}`}
+                onBlur={(e) => update({ team: e.currentTarget.value.trim() || null })}
+                onKeyDown={(e) => e.key === 'Enter' && update({ team: e.currentTarget.value.trim() || null })}
+                w={130}
+                aria-label="Team"
+              />
+              <TextInput
+                placeholder="Owner"
+                defaultValue={sp.get('owner') ?? ''}
+                key={`owner-${sp.get('owner')}`}
+                onBlur={(e) => update({ owner: e.currentTarget.value.trim() || null })}
+                onKeyDown={(e) =>
+                  e.key === 'Enter' && update({ owner: e.currentTarget.value.trim() || null })
+                }
+                w={150}
+                aria-label="Owner"
+              />
+              <TagsInput
+                placeholder={sp.getAll('tag').length ? '' : 'Tags'}
+                data={tags.data?.items.map((t) => t.tag) ?? []}
+                value={sp.getAll('tag')}
+                onChange={(v) => update({ tag: v })}
+                w={200}
+                aria-label="Tags"
+                clearable
+              />
+              {hasFilters && (
+                <Button
+                  variant="subtle"
+                  color="gray"
+                  leftSection={<IconFilterOff size={16} />}
+                  onClick={() => {
+                    setSearch('');
+                    update({
+                      q: null,
+                      environment: null,
+                      criticality: null,
+                      os: null,
+                      team: null,
+                      owner: null,
+                      tag: [],
+                    });
+                  }}
+                >
+                  Clear
+                </Button>
+              )}
+              <Menu closeOnItemClick={false} position="bottom-end">
+                <Menu.Target>
+                  <Tooltip label="Columns">
+                    <ActionIcon
+                      variant="default"
+                      size="lg"
+                      aria-label="Choose columns"
+                      data-testid="column-chooser"
+                    >
+                      <IconColumns3 size={18} />
+                    </ActionIcon>
+                  </Tooltip>
+                </Menu.Target>
+                <Menu.Dropdown>
+                  <Menu.Label>Columns</Menu.Label>
+                  {COLUMNS.map((c) => (
+                    <Menu.Item key={c}>
+                      <Checkbox
+                        label={COLUMN_LABELS[c]}
+                        checked={show(c)}
+                        onChange={(e) =>
+                          setColumns(
+                            e.currentTarget.checked
+                              ? COLUMNS.filter((x) => x === c || columns.includes(x))
+                              : columns.filter((x) => x !== c),
+                          )
+                        }
+                      />
+                    </Menu.Item>
+                  ))}
+                </Menu.Dropdown>
+              </Menu>
+            </>
+          )}
         </Group>
       </Card>
       {list.error && <ErrorAlert error={list.error} onRetry={() => void list.refetch()} />}
@@ -247,7 +439,9 @@ export function HostsPage() {
               ) : undefined
             }
           >
-            {hasFilters ? 'Try fewer filters or another search.' : 'Create a host or import a CSV to get started.'}
+            {hasFilters
+              ? 'Try fewer filters or another search.'
+              : 'Create a host or import a CSV to get started.'}
           </EmptyState>
         ) : (
           <Table.ScrollContainer minWidth={720}>
@@ -255,11 +449,25 @@ export function HostsPage() {
               <Table.Thead>
                 <Table.Tr>
                   <Table.Th>
-                    <SortHeader label="Hostname" field="hostname" sort={params.sort ?? 'hostname'} onSort={(s) => update({ sort: s })} />
+                    <SortHeader
+                      label="Hostname"
+                      field="hostname"
+                      sort={params.sort ?? 'hostname'}
+                      onSort={(s) => update({ sort: s })}
+                    />
                   </Table.Th>
                   {COLUMNS.filter(show).map((c) => (
                     <Table.Th key={c}>
-                      {c === 'updated_at' ? <SortHeader label="Updated" field="updated_at" sort={params.sort ?? ''} onSort={(s) => update({ sort: s })} /> : COLUMN_LABELS[c]}
+                      {c === 'updated_at' ? (
+                        <SortHeader
+                          label="Updated"
+                          field="updated_at"
+                          sort={params.sort ?? ''}
+                          onSort={(s) => update({ sort: s })}
+                        />
+                      ) : (
+                        COLUMN_LABELS[c]
+                      )}
                     </Table.Th>
                   ))}
                 </Table.Tr>
@@ -268,7 +476,13 @@ export function HostsPage() {
                 {items.map((h) => (
                   <Table.Tr key={h.id} data-hostname={h.hostname}>
                     <Table.Td>
-                      <Anchor component={Link} to={`/hosts/${h.id}`} fw={600} size="sm" data-testid="host-link">
+                      <Anchor
+                        component={Link}
+                        to={`/hosts/${h.id}`}
+                        fw={600}
+                        size="sm"
+                        data-testid="host-link"
+                      >
                         {h.hostname}
                       </Anchor>
                     </Table.Td>
@@ -282,7 +496,11 @@ export function HostsPage() {
           </Table.ScrollContainer>
         )}
         {(list.data?.next_cursor || params.cursor) && (
-          <Group justify="space-between" p="sm" style={{ borderTop: '1px solid var(--mantine-color-default-border)' }}>
+          <Group
+            justify="space-between"
+            p="sm"
+            style={{ borderTop: '1px solid var(--mantine-color-default-border)' }}
+          >
             <Text size="sm" c="dimmed">
               Page {cursors.length + 1}
             </Text>
@@ -318,10 +536,22 @@ export function HostsPage() {
       </Card>
       <Modal opened={createOpen} onClose={() => setCreateOpen(false)} title="New host" size="lg">
         <Stack>
-          <HostForm initial={emptyHost} submitLabel="Create host" busy={create.isPending} error={create.error} onCancel={() => setCreateOpen(false)} onSubmit={(v) => create.mutate(formToBody(v))} tagSuggestions={tags.data?.items.map((t) => t.tag)} />
+          <HostForm
+            initial={emptyHost}
+            submitLabel="Create host"
+            busy={create.isPending}
+            error={create.error}
+            onCancel={() => setCreateOpen(false)}
+            onSubmit={(v) => create.mutate(formToBody(v))}
+            tagSuggestions={tags.data?.items.map((t) => t.tag)}
+          />
         </Stack>
       </Modal>
-      <ImportHostsModal opened={importOpen} onClose={() => setImportOpen(false)} onImported={() => void qc.invalidateQueries({ queryKey: ['hosts'] })} />
+      <ImportHostsModal
+        opened={importOpen}
+        onClose={() => setImportOpen(false)}
+        onImported={() => void qc.invalidateQueries({ queryKey: ['hosts'] })}
+      />
     </>
   );
 }

@@ -1,4 +1,26 @@
-import { ActionIcon, Alert, Badge, Button, Card, Code, CopyButton, Grid, Group, Image, Modal, NumberInput, PasswordInput, PinInput, SimpleGrid, Stack, Table, Text, TextInput, Title, Tooltip } from '@mantine/core';
+import {
+  ActionIcon,
+  Alert,
+  Badge,
+  Button,
+  Card,
+  Code,
+  CopyButton,
+  Grid,
+  Group,
+  Image,
+  Modal,
+  NumberInput,
+  PasswordInput,
+  PinInput,
+  SimpleGrid,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Title,
+  Tooltip,
+} from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import type { ApiTokenView } from '@opsdesk/contracts';
 import { IconCheck, IconCopy, IconKey, IconShieldLock, IconTrash } from '@tabler/icons-react';
@@ -35,10 +57,20 @@ function PasswordCard() {
     onSuccess: () => {
       setCurrent('');
       setNext('');
-      notifications.show({ color: 'green', title: 'Password changed', message: 'Your other sessions were signed out.' });
+      notifications.show({
+        color: 'green',
+        title: 'Password changed',
+        message: 'Your other sessions were signed out.',
+      });
     },
   });
-  const fe = (f: string) => (change.error instanceof ApiError ? change.error.fieldErrors.filter((e) => e.field === f).map((e) => e.message).join('; ') || undefined : undefined);
+  const fe = (f: string) =>
+    change.error instanceof ApiError
+      ? change.error.fieldErrors
+          .filter((e) => e.field === f)
+          .map((e) => e.message)
+          .join('; ') || undefined
+      : undefined;
   const submit = (e: FormEvent) => {
     e.preventDefault();
     change.mutate();
@@ -50,9 +82,24 @@ function PasswordCard() {
       </Title>
       <form onSubmit={submit}>
         <Stack>
-          {change.error != null && !(change.error instanceof ApiError && change.error.fieldErrors.length) && <ErrorAlert error={change.error} />}
-          <PasswordInput label="Current password" autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.currentTarget.value)} error={fe('current_password')} />
-          <PasswordInput label="New password" autoComplete="new-password" description="12+ characters, three of: lower, upper, digits, symbols" value={next} onChange={(e) => setNext(e.currentTarget.value)} error={fe('new_password')} />
+          {change.error != null && !(change.error instanceof ApiError && change.error.fieldErrors.length) && (
+            <ErrorAlert error={change.error} />
+          )}
+          <PasswordInput
+            label="Current password"
+            autoComplete="current-password"
+            value={current}
+            onChange={(e) => setCurrent(e.currentTarget.value)}
+            error={fe('current_password')}
+          />
+          <PasswordInput
+            label="New password"
+            autoComplete="new-password"
+            description="12+ characters, three of: lower, upper, digits, symbols"
+            value={next}
+            onChange={(e) => setNext(e.currentTarget.value)}
+            error={fe('new_password')}
+          />
           <Group justify="flex-end">
             <Button type="submit" loading={change.isPending} disabled={!current || !next}>
               Change password
@@ -116,7 +163,13 @@ function MfaCard() {
             ))}
           </SimpleGrid>
           <Group justify="space-between">
-            <CopyButton value={codes.join('\n')}>{({ copied, copy }) => <Button variant="default" onClick={copy}>{copied ? 'Copied' : 'Copy all'}</Button>}</CopyButton>
+            <CopyButton value={codes.join('\n')}>
+              {({ copied, copy }) => (
+                <Button variant="default" onClick={copy}>
+                  {copied ? 'Copied' : 'Copy all'}
+                </Button>
+              )}
+            </CopyButton>
             <Button onClick={() => setCodes(null)} data-testid="recovery-done">
               I saved them
             </Button>
@@ -135,9 +188,20 @@ function MfaCard() {
         </Stack>
       ) : setup ? (
         <Stack data-testid="mfa-setup">
-          <Text size="sm">Scan the code with an authenticator app (or type the key), then enter the 6-digit code it shows.</Text>
+          <Text size="sm">
+            Scan the code with an authenticator app (or type the key), then enter the 6-digit code it shows.
+          </Text>
           <Group align="flex-start" wrap="wrap">
-            {qr && <Image src={qr} alt="QR code for your authenticator app" w={160} h={160} radius="sm" style={{ background: '#fff' }} />}
+            {qr && (
+              <Image
+                src={qr}
+                alt="QR code for your authenticator app"
+                w={160}
+                h={160}
+                radius="sm"
+                style={{ background: '#fff' }}
+              />
+            )}
             <Stack gap={6} style={{ flex: 1, minWidth: 180 }}>
               <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
                 Key
@@ -152,8 +216,21 @@ function MfaCard() {
           </Group>
           {enable.error != null && <ErrorAlert error={enable.error} title="Code not accepted" />}
           <Group>
-            <PinInput length={6} type="number" oneTimeCode value={code} onChange={setCode} aria-label="Code from your app" data-testid="mfa-code" />
-            <Button onClick={() => enable.mutate()} disabled={code.length !== 6} loading={enable.isPending} data-testid="mfa-enable">
+            <PinInput
+              length={6}
+              type="number"
+              oneTimeCode
+              value={code}
+              onChange={setCode}
+              aria-label="Code from your app"
+              data-testid="mfa-code"
+            />
+            <Button
+              onClick={() => enable.mutate()}
+              disabled={code.length !== 6}
+              loading={enable.isPending}
+              data-testid="mfa-enable"
+            >
               Turn on
             </Button>
           </Group>
@@ -165,17 +242,34 @@ function MfaCard() {
           </Text>
           {start.error != null && <ErrorAlert error={start.error} />}
           <Group justify="flex-end">
-            <Button leftSection={<IconShieldLock size={16} />} onClick={() => start.mutate()} loading={start.isPending} data-testid="mfa-start">
+            <Button
+              leftSection={<IconShieldLock size={16} />}
+              onClick={() => start.mutate()}
+              loading={start.isPending}
+              data-testid="mfa-start"
+            >
               Set up
             </Button>
           </Group>
         </Stack>
       )}
-      <Modal opened={disableOpen} onClose={() => setDisableOpen(false)} title="Turn off two-step verification">
+      <Modal
+        opened={disableOpen}
+        onClose={() => setDisableOpen(false)}
+        title="Turn off two-step verification"
+      >
         <Stack>
           {disable.error != null && <ErrorAlert error={disable.error} />}
-          <TextInput label="Code or recovery code" value={disableCode} onChange={(e) => setDisableCode(e.currentTarget.value)} />
-          <PasswordInput label="Password" value={disablePassword} onChange={(e) => setDisablePassword(e.currentTarget.value)} />
+          <TextInput
+            label="Code or recovery code"
+            value={disableCode}
+            onChange={(e) => setDisableCode(e.currentTarget.value)}
+          />
+          <PasswordInput
+            label="Password"
+            value={disablePassword}
+            onChange={(e) => setDisablePassword(e.currentTarget.value)}
+          />
           <Group justify="flex-end">
             <Button color="red" onClick={() => disable.mutate()} loading={disable.isPending}>
               Turn off
@@ -224,7 +318,13 @@ function TokensCard() {
         For scripts and CI: send as <Code>Authorization: Bearer odp_…</Code>. A token acts with your role.
       </Text>
       {created && (
-        <Alert color="green" variant="light" title={`Token “${created.name}” created — copy it now, it is shown only once`} mb="md" data-testid="token-created">
+        <Alert
+          color="green"
+          variant="light"
+          title={`Token “${created.name}” created — copy it now, it is shown only once`}
+          mb="md"
+          data-testid="token-created"
+        >
           <Group gap={6} wrap="nowrap">
             <Code style={{ flex: 1, wordBreak: 'break-all' }} data-testid="token-value">
               {created.token}
@@ -235,14 +335,38 @@ function TokensCard() {
       )}
       <form onSubmit={submit}>
         <Group align="flex-end" gap="sm" mb="md">
-          <TextInput label="Name" placeholder="ci-deploy" value={name} onChange={(e) => setName(e.currentTarget.value)} error={fe('name')} style={{ flex: 1, minWidth: 160 }} data-testid="token-name" />
-          <NumberInput label="Expires in (days)" min={1} max={365} value={days} onChange={(v) => setDays(Number(v) || 1)} error={fe('expires_in_days')} w={150} />
-          <Button type="submit" leftSection={<IconKey size={16} />} disabled={!name.trim()} loading={create.isPending} data-testid="token-create">
+          <TextInput
+            label="Name"
+            placeholder="ci-deploy"
+            value={name}
+            onChange={(e) => setName(e.currentTarget.value)}
+            error={fe('name')}
+            style={{ flex: 1, minWidth: 160 }}
+            data-testid="token-name"
+          />
+          <NumberInput
+            label="Expires in (days)"
+            min={1}
+            max={365}
+            value={days}
+            onChange={(v) => setDays(Number(v) || 1)}
+            error={fe('expires_in_days')}
+            w={150}
+          />
+          <Button
+            type="submit"
+            leftSection={<IconKey size={16} />}
+            disabled={!name.trim()}
+            loading={create.isPending}
+            data-testid="token-create"
+          >
             Create token
           </Button>
         </Group>
       </form>
-      {create.error != null && !(create.error instanceof ApiError && create.error.fieldErrors.length) && <ErrorAlert error={create.error} />}
+      {create.error != null && !(create.error instanceof ApiError && create.error.fieldErrors.length) && (
+        <ErrorAlert error={create.error} />
+      )}
       {tokens.isLoading ? (
         <TableSkeleton rows={2} />
       ) : active.length === 0 ? (
@@ -268,7 +392,19 @@ function TokensCard() {
                   <Table.Td>{timeAgo(t.last_used_at)}</Table.Td>
                   <Table.Td>
                     <Tooltip label="Revoke">
-                      <ActionIcon variant="subtle" color="red" aria-label={`Revoke ${t.name}`} onClick={() => modalsConfirm({ title: `Revoke “${t.name}”?`, body: 'Anything using this token stops working at once.', confirm: 'Revoke', onConfirm: () => revoke.mutate(t.id) })}>
+                      <ActionIcon
+                        variant="subtle"
+                        color="red"
+                        aria-label={`Revoke ${t.name}`}
+                        onClick={() =>
+                          modalsConfirm({
+                            title: `Revoke “${t.name}”?`,
+                            body: 'Anything using this token stops working at once.',
+                            confirm: 'Revoke',
+                            onConfirm: () => revoke.mutate(t.id),
+                          })
+                        }
+                      >
                         <IconTrash size={16} />
                       </ActionIcon>
                     </Tooltip>

@@ -1,4 +1,19 @@
-import { Alert, Anchor, Box, Button, Center, Group, Loader, Paper, PasswordInput, PinInput, Stack, Text, TextInput, Title } from '@mantine/core';
+import {
+  Alert,
+  Anchor,
+  Box,
+  Button,
+  Center,
+  Group,
+  Loader,
+  Paper,
+  PasswordInput,
+  PinInput,
+  Stack,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core';
 import { useInterval } from '@mantine/hooks';
 import { IconAlertTriangle, IconClockHour4, IconLock } from '@tabler/icons-react';
 import { useQueryClient } from '@tanstack/react-query';
@@ -12,7 +27,9 @@ type Step = 'password' | 'totp' | 'recovery';
 
 /** Only same-app paths are followed after sign-in (never another origin from a crafted link). */
 export function safeNext(next: string | null): string {
-  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/login') ? next : '/hosts';
+  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/login')
+    ? next
+    : '/hosts';
 }
 
 export function SignInPage() {
@@ -63,7 +80,8 @@ export function SignInPage() {
         setCode('');
       } else {
         setError(err instanceof Error ? err : new Error(String(err)));
-        if (err instanceof ApiError && err.status === 429) setWaitUntil(Date.now() + (err.retryAfter ?? 60) * 1000);
+        if (err instanceof ApiError && err.status === 429)
+          setWaitUntil(Date.now() + (err.retryAfter ?? 60) * 1000);
         if (err instanceof ApiError && err.code === 'AUTH.MFA_INVALID_CODE') setCode('');
       }
     } finally {
@@ -95,7 +113,12 @@ export function SignInPage() {
                 </Text>
               </Stack>
               {expired && !error && (
-                <Alert color="blue" variant="light" icon={<IconClockHour4 size={18} />} data-testid="session-expired">
+                <Alert
+                  color="blue"
+                  variant="light"
+                  icon={<IconClockHour4 size={18} />}
+                  data-testid="session-expired"
+                >
                   Your session expired. Sign in again and you will return to where you were.
                 </Alert>
               )}
@@ -116,25 +139,86 @@ export function SignInPage() {
               )}
               {step === 'password' ? (
                 <>
-                  <TextInput label="Email" type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.currentTarget.value)} data-testid="login-email" autoFocus />
-                  <PasswordInput label="Password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.currentTarget.value)} data-testid="login-password" />
+                  <TextInput
+                    label="Email"
+                    type="email"
+                    autoComplete="username"
+                    required
+                    value={email}
+                    onChange={(e) => setEmail(e.currentTarget.value)}
+                    data-testid="login-email"
+                    autoFocus
+                  />
+                  <PasswordInput
+                    label="Password"
+                    autoComplete="current-password"
+                    required
+                    value={password}
+                    onChange={(e) => setPassword(e.currentTarget.value)}
+                    data-testid="login-password"
+                  />
                 </>
               ) : step === 'totp' ? (
                 <Stack gap={6} align="center">
-                  <PinInput length={6} type="number" oneTimeCode autoFocus value={code} onChange={setCode} aria-label="Authentication code" data-testid="login-totp" size="md" />
+                  <PinInput
+                    length={6}
+                    type="number"
+                    oneTimeCode
+                    autoFocus
+                    value={code}
+                    onChange={setCode}
+                    aria-label="Authentication code"
+                    data-testid="login-totp"
+                    size="md"
+                  />
                 </Stack>
               ) : (
-                <TextInput label="Recovery code" placeholder="abcde-12345" autoComplete="one-time-code" value={code} onChange={(e) => setCode(e.currentTarget.value)} data-testid="login-recovery" autoFocus />
+                <TextInput
+                  label="Recovery code"
+                  placeholder="abcde-12345"
+                  autoComplete="one-time-code"
+                  value={code}
+                  onChange={(e) => setCode(e.currentTarget.value)}
+                  data-testid="login-recovery"
+                  autoFocus
+                />
               )}
-              <Button type="submit" fullWidth size="md" loading={busy} disabled={waitSeconds > 0 || (step === 'totp' && code.length !== 6)} data-testid="login-submit">
+              <Button
+                type="submit"
+                fullWidth
+                size="md"
+                loading={busy}
+                disabled={waitSeconds > 0 || (step === 'totp' && code.length !== 6)}
+                data-testid="login-submit"
+              >
                 {step === 'password' ? 'Sign in' : 'Verify'}
               </Button>
               {step !== 'password' && (
                 <Group justify="space-between">
-                  <Anchor component="button" type="button" size="sm" onClick={() => { setStep(step === 'totp' ? 'recovery' : 'totp'); setCode(''); setError(null); }} data-testid="toggle-recovery">
+                  <Anchor
+                    component="button"
+                    type="button"
+                    size="sm"
+                    onClick={() => {
+                      setStep(step === 'totp' ? 'recovery' : 'totp');
+                      setCode('');
+                      setError(null);
+                    }}
+                    data-testid="toggle-recovery"
+                  >
                     {step === 'totp' ? 'Use a recovery code' : 'Use an authenticator code'}
                   </Anchor>
-                  <Anchor component="button" type="button" size="sm" c="dimmed" onClick={() => { setStep('password'); setCode(''); setError(null); }}>
+                  <Anchor
+                    component="button"
+                    type="button"
+                    size="sm"
+                    c="dimmed"
+                    onClick={() => {
+                      setStep('password');
+                      setCode('');
+                      setError(null);
+                    }}
+                  >
                     Back
                   </Anchor>
                 </Group>

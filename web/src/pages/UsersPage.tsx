@@ -1,8 +1,29 @@
-import { ActionIcon, Badge, Button, Card, Group, Menu, Modal, PasswordInput, Select, Stack, Table, Text, TextInput } from '@mantine/core';
+import {
+  ActionIcon,
+  Badge,
+  Button,
+  Card,
+  Group,
+  Menu,
+  Modal,
+  PasswordInput,
+  Select,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+} from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { notifications } from '@mantine/notifications';
 import { Roles, type UserView } from '@opsdesk/contracts';
-import { IconDots, IconPlus, IconSearch, IconShieldOff, IconUserOff, IconUserCheck } from '@tabler/icons-react';
+import {
+  IconDots,
+  IconPlus,
+  IconSearch,
+  IconShieldOff,
+  IconUserOff,
+  IconUserCheck,
+} from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { ApiError, describeError, usersApi } from '../api';
@@ -28,7 +49,13 @@ function CreateUserModal({ opened, onClose }: { opened: boolean; onClose: () => 
       onClose();
     },
   });
-  const fe = (f: string) => (create.error instanceof ApiError ? create.error.fieldErrors.filter((e) => e.field === f).map((e) => e.message).join('; ') || undefined : undefined);
+  const fe = (f: string) =>
+    create.error instanceof ApiError
+      ? create.error.fieldErrors
+          .filter((e) => e.field === f)
+          .map((e) => e.message)
+          .join('; ') || undefined
+      : undefined;
   const submit = (e: FormEvent) => {
     e.preventDefault();
     create.mutate();
@@ -37,10 +64,35 @@ function CreateUserModal({ opened, onClose }: { opened: boolean; onClose: () => 
     <Modal opened={opened} onClose={onClose} title="New user">
       <form onSubmit={submit} noValidate>
         <Stack>
-          {create.error != null && !(create.error instanceof ApiError && create.error.fieldErrors.length) && <ErrorAlert error={create.error} />}
-          <TextInput label="Email" type="email" required value={email} onChange={(e) => setEmail(e.currentTarget.value)} error={fe('email')} data-testid="user-email-input" />
-          <PasswordInput label="Initial password" description="At least 12 characters mixing three of: lower, upper, digits, symbols" required value={password} onChange={(e) => setPassword(e.currentTarget.value)} error={fe('password')} data-testid="user-password-input" />
-          <Select label="Role" data={[...Roles]} value={role} onChange={(v) => setRole(v ?? 'viewer')} allowDeselect={false} data-testid="user-role-input" />
+          {create.error != null && !(create.error instanceof ApiError && create.error.fieldErrors.length) && (
+            <ErrorAlert error={create.error} />
+          )}
+          <TextInput
+            label="Email"
+            type="email"
+            required
+            value={email}
+            onChange={(e) => setEmail(e.currentTarget.value)}
+            error={fe('email')}
+            data-testid="user-email-input"
+          />
+          <PasswordInput
+            label="Initial password"
+            description="At least 12 characters mixing three of: lower, upper, digits, symbols"
+            required
+            value={password}
+            onChange={(e) => setPassword(e.currentTarget.value)}
+            error={fe('password')}
+            data-testid="user-password-input"
+          />
+          <Select
+            label="Role"
+            data={[...Roles]}
+            value={role}
+            onChange={(v) => setRole(v ?? 'viewer')}
+            allowDeselect={false}
+            data-testid="user-role-input"
+          />
           <Group justify="flex-end">
             <Button variant="default" onClick={onClose}>
               Cancel
@@ -62,14 +114,27 @@ export default function UsersPage() {
   const [dq] = useDebouncedValue(q, 250);
   const [role, setRole] = useState<string | null>(null);
   const [createOpen, setCreateOpen] = useState(false);
-  const users = useQuery({ queryKey: ['users', { q: dq, role }], queryFn: () => usersApi.list({ q: dq || undefined, role: role ?? undefined }) });
+  const users = useQuery({
+    queryKey: ['users', { q: dq, role }],
+    queryFn: () => usersApi.list({ q: dq || undefined, role: role ?? undefined }),
+  });
   const onDone = (msg: string) => () => {
     notifications.show({ color: 'green', message: msg });
     void qc.invalidateQueries({ queryKey: ['users'] });
   };
-  const onFail = (e: unknown) => notifications.show({ color: 'red', title: 'Not changed', message: describeError(e) });
-  const update = useMutation({ mutationFn: (v: { id: string; role?: UserView['role']; is_active?: boolean }) => usersApi.update(v.id, { role: v.role, is_active: v.is_active }), onSuccess: onDone('User updated'), onError: onFail });
-  const resetMfa = useMutation({ mutationFn: usersApi.resetMfa, onSuccess: onDone('MFA reset: the user enrols again at next sign-in'), onError: onFail });
+  const onFail = (e: unknown) =>
+    notifications.show({ color: 'red', title: 'Not changed', message: describeError(e) });
+  const update = useMutation({
+    mutationFn: (v: { id: string; role?: UserView['role']; is_active?: boolean }) =>
+      usersApi.update(v.id, { role: v.role, is_active: v.is_active }),
+    onSuccess: onDone('User updated'),
+    onError: onFail,
+  });
+  const resetMfa = useMutation({
+    mutationFn: usersApi.resetMfa,
+    onSuccess: onDone('MFA reset: the user enrols again at next sign-in'),
+    onError: onFail,
+  });
   const writable = can(Permissions.USERS_WRITE);
 
   return (
@@ -79,7 +144,11 @@ export default function UsersPage() {
         description="Who can sign in, and with which role. Role changes and deactivation take effect at once."
         actions={
           writable && (
-            <Button leftSection={<IconPlus size={16} />} onClick={() => setCreateOpen(true)} data-testid="users-new">
+            <Button
+              leftSection={<IconPlus size={16} />}
+              onClick={() => setCreateOpen(true)}
+              data-testid="users-new"
+            >
               New user
             </Button>
           )
@@ -87,8 +156,23 @@ export default function UsersPage() {
       />
       <Card p="md" mb="md">
         <Group gap="sm">
-          <TextInput placeholder="Search email" leftSection={<IconSearch size={16} />} value={q} onChange={(e) => setQ(e.currentTarget.value)} style={{ flex: 1 }} aria-label="Search users" />
-          <Select placeholder="Any role" data={[...Roles]} value={role} onChange={setRole} clearable w={160} aria-label="Role" />
+          <TextInput
+            placeholder="Search email"
+            leftSection={<IconSearch size={16} />}
+            value={q}
+            onChange={(e) => setQ(e.currentTarget.value)}
+            style={{ flex: 1 }}
+            aria-label="Search users"
+          />
+          <Select
+            placeholder="Any role"
+            data={[...Roles]}
+            value={role}
+            onChange={setRole}
+            clearable
+            w={160}
+            aria-label="Role"
+          />
         </Group>
       </Card>
       {users.error && <ErrorAlert error={users.error} onRetry={() => void users.refetch()} />}
@@ -121,11 +205,25 @@ export default function UsersPage() {
                         <Text size="sm" fw={500}>
                           {u.email}
                         </Text>
-                        {self && <Text size="xs" c="dimmed">you</Text>}
+                        {self && (
+                          <Text size="xs" c="dimmed">
+                            you
+                          </Text>
+                        )}
                       </Table.Td>
                       <Table.Td>
                         {writable && !self ? (
-                          <Select size="xs" w={120} data={[...Roles]} value={u.role} allowDeselect={false} onChange={(v) => v && v !== u.role && update.mutate({ id: u.id, role: v as UserView['role'] })} aria-label={`Role of ${u.email}`} />
+                          <Select
+                            size="xs"
+                            w={120}
+                            data={[...Roles]}
+                            value={u.role}
+                            allowDeselect={false}
+                            onChange={(v) =>
+                              v && v !== u.role && update.mutate({ id: u.id, role: v as UserView['role'] })
+                            }
+                            aria-label={`Role of ${u.email}`}
+                          />
                         ) : (
                           <RoleBadge value={u.role} />
                         )}
@@ -135,7 +233,17 @@ export default function UsersPage() {
                           {u.is_active ? 'active' : 'deactivated'}
                         </Badge>
                       </Table.Td>
-                      <Table.Td>{u.mfa_enabled ? <Badge color="indigo" variant="light">on</Badge> : <Text size="sm" c="dimmed">off</Text>}</Table.Td>
+                      <Table.Td>
+                        {u.mfa_enabled ? (
+                          <Badge color="indigo" variant="light">
+                            on
+                          </Badge>
+                        ) : (
+                          <Text size="sm" c="dimmed">
+                            off
+                          </Text>
+                        )}
+                      </Table.Td>
                       <Table.Td>
                         <Text size="sm" c="dimmed">
                           {timeAgo(u.last_login_at)}
@@ -151,16 +259,40 @@ export default function UsersPage() {
                             </Menu.Target>
                             <Menu.Dropdown>
                               {u.is_active ? (
-                                <Menu.Item color="red" leftSection={<IconUserOff size={16} />} onClick={() => modalsConfirm({ title: `Deactivate ${u.email}?`, body: 'They are signed out everywhere at once and cannot sign in until reactivated.', confirm: 'Deactivate', onConfirm: () => update.mutate({ id: u.id, is_active: false }) })}>
+                                <Menu.Item
+                                  color="red"
+                                  leftSection={<IconUserOff size={16} />}
+                                  onClick={() =>
+                                    modalsConfirm({
+                                      title: `Deactivate ${u.email}?`,
+                                      body: 'They are signed out everywhere at once and cannot sign in until reactivated.',
+                                      confirm: 'Deactivate',
+                                      onConfirm: () => update.mutate({ id: u.id, is_active: false }),
+                                    })
+                                  }
+                                >
                                   Deactivate
                                 </Menu.Item>
                               ) : (
-                                <Menu.Item leftSection={<IconUserCheck size={16} />} onClick={() => update.mutate({ id: u.id, is_active: true })}>
+                                <Menu.Item
+                                  leftSection={<IconUserCheck size={16} />}
+                                  onClick={() => update.mutate({ id: u.id, is_active: true })}
+                                >
                                   Reactivate
                                 </Menu.Item>
                               )}
                               {u.mfa_enabled && (
-                                <Menu.Item leftSection={<IconShieldOff size={16} />} onClick={() => modalsConfirm({ title: `Reset MFA for ${u.email}?`, body: 'Their authenticator and recovery codes stop working; they can sign in with the password alone and enrol again.', confirm: 'Reset MFA', onConfirm: () => resetMfa.mutate(u.id) })}>
+                                <Menu.Item
+                                  leftSection={<IconShieldOff size={16} />}
+                                  onClick={() =>
+                                    modalsConfirm({
+                                      title: `Reset MFA for ${u.email}?`,
+                                      body: 'Their authenticator and recovery codes stop working; they can sign in with the password alone and enrol again.',
+                                      confirm: 'Reset MFA',
+                                      onConfirm: () => resetMfa.mutate(u.id),
+                                    })
+                                  }
+                                >
                                   Reset MFA
                                 </Menu.Item>
                               )}

@@ -6,7 +6,10 @@ import type { ReactElement } from 'react';
 import { MemoryRouter } from 'react-router-dom';
 
 /** Renders with the providers the app has (Mantine, modals, a fresh query cache without retries, a router). */
-export function renderWithProviders(ui: ReactElement, { route = '/' }: { route?: string } = {}): RenderResult {
+export function renderWithProviders(
+  ui: ReactElement,
+  { route = '/' }: { route?: string } = {},
+): RenderResult {
   const qc = new QueryClient({ defaultOptions: { queries: { retry: false }, mutations: { retry: false } } });
   return render(
     <MantineProvider>
@@ -21,5 +24,8 @@ export function renderWithProviders(ui: ReactElement, { route = '/' }: { route?:
 
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   const type = status >= 400 ? 'application/problem+json' : 'application/json';
-  return new Response(body === undefined ? null : JSON.stringify(body), { status, headers: { 'content-type': type, ...headers } });
+  return new Response(body === undefined ? null : JSON.stringify(body), {
+    status,
+    headers: { 'content-type': type, ...headers },
+  });
 }

@@ -25,4 +25,5 @@ class RO {
 }
 window.ResizeObserver = window.ResizeObserver ?? (RO as unknown as typeof ResizeObserver);
 window.IntersectionObserver = window.IntersectionObserver ?? (RO as unknown as typeof IntersectionObserver);
-window.HTMLElement.prototype.scrollIntoView = window.HTMLElement.prototype.scrollIntoView ?? (() => undefined);
+window.HTMLElement.prototype.scrollIntoView =
+  window.HTMLElement.prototype.scrollIntoView ?? (() => undefined);

@@ -5,8 +5,12 @@ import { cacheControlFor, resolveWebRoot } from './console';
 
 describe('console static files', () => {
   it('caches content-hashed build assets for good and revalidates everything else', () => {
-    expect(cacheControlFor('/repo/web/dist/assets/index-CoGqCi5K.js')).toBe('public, max-age=31536000, immutable');
-    expect(cacheControlFor('/repo/web/dist/assets/index-riZI86nv.css')).toBe('public, max-age=31536000, immutable');
+    expect(cacheControlFor('/repo/web/dist/assets/index-CoGqCi5K.js')).toBe(
+      'public, max-age=31536000, immutable',
+    );
+    expect(cacheControlFor('/repo/web/dist/assets/index-riZI86nv.css')).toBe(
+      'public, max-age=31536000, immutable',
+    );
     expect(cacheControlFor('/repo/web/dist/index.html')).toBe('no-cache');
     expect(cacheControlFor('/repo/web/dist/favicon.svg')).toBe('no-cache');
     // a file under assets/ without a hash in its name is not immutable

@@ -65,10 +65,16 @@ export function cacheControlFor(filePath: string): string {
  * Must be called before `app.listen()` and after Swagger's setup (Swagger registers its own
  * @fastify/static with decorateReply: false, so `reply.sendFile` is ours to decorate).
  */
-export async function registerConsole(app: NestFastifyApplication, configured: string | undefined, logger: LogSink): Promise<boolean> {
+export async function registerConsole(
+  app: NestFastifyApplication,
+  configured: string | undefined,
+  logger: LogSink,
+): Promise<boolean> {
   const root = resolveWebRoot(configured);
   if (!root) {
-    logger.warn(`web console not served: no index.html in ${configured ?? '<repo>/web/dist'} (run \`npm run build\`, or set WEB_DIST_PATH)`);
+    logger.warn(
+      `web console not served: no index.html in ${configured ?? '<repo>/web/dist'} (run \`npm run build\`, or set WEB_DIST_PATH)`,
+    );
     return false;
   }
   await app.register(fastifyStatic, {
@@ -77,7 +83,8 @@ export async function registerConsole(app: NestFastifyApplication, configured: s
     wildcard: false,
     index: ['index.html'],
     cacheControl: false, // set per file below
-    setHeaders: (reply: FastifyReply, filePath: string) => void reply.header('Cache-Control', cacheControlFor(filePath)),
+    setHeaders: (reply: FastifyReply, filePath: string) =>
+      void reply.header('Cache-Control', cacheControlFor(filePath)),
     decorateReply: true,
   });
   const fastify = app.getHttpAdapter().getInstance();

@@ -16,6 +16,7 @@ import {
   type Stack,
 } from './support/stack';
 import { bearer, createHost } from './support/inventory';
+import { startPrometheusRig, waitForSeries, type PrometheusRig } from './support/prometheus';
 
 /**
  * The web console (web/, built to web/dist by `npm run build`) in a real browser: Debian's Chromium driven
@@ -42,6 +43,7 @@ const DESKTOP = { width: 1366, height: 860 };
 const NARROW = { width: 390, height: 844 };
 
 let stack: Stack;
+let rig: PrometheusRig;
 let admin: string;
 let storage: string;
 let profileDir: string;
@@ -62,6 +64,8 @@ beforeAll(async () => {
     throw new Error(`console e2e needs the built console in ${WEB_DIST}: run \`npm run build\``);
   mkdirSync(SHOTS, { recursive: true });
   storage = mkdtempSync(join(tmpdir(), 'opsdesk-console-artifacts-'));
+  // a real Prometheus scraping a real node exporter on 127.0.0.1, for the telemetry tab
+  rig = await startPrometheusRig();
   stack = await startStack('consolee2e', {
     services: ['auth', 'inventory', 'audit', 'artifacts'],
     // every flow signs in through the browser from 127.0.0.1: the per-IP sign-in limit (5/min) would refuse the later ones
@@ -134,6 +138,14 @@ beforeAll(async () => {
       team: 'ci',
       tags: ['build', 'ios'],
     },
+    {
+      hostname: 'local-01',
+      ip: '127.0.0.1',
+      environment: 'dev',
+      criticality: 'low',
+      team: 'platform',
+      tags: ['monitored'],
+    },
   ];
   for (const h of seed) await createHost(stack, admin, h);
 
@@ -160,6 +172,7 @@ afterAll(async () => {
   await context?.close().catch(() => undefined);
   if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   await stack?.stop();
+  await rig?.stop();
   if (storage) rmSync(storage, { recursive: true, force: true });
 }, 120_000);
 
@@ -193,6 +206,15 @@ async function shownHostnames(): Promise<string[]> {
 async function selectOption(testId: string, option: string): Promise<void> {
   await page.getByTestId(testId).click();
   await page.getByRole('option', { name: option, exact: true }).click();
+}
+
+async function hostIdOf(hostname: string): Promise<string> {
+  const res = await request(stack.url).get('/api/hosts?limit=100').set(bearer(admin)).expect(200);
+  const host = (res.body.items as Array<{ id: string; hostname: string }>).find(
+    (h) => h.hostname === hostname,
+  );
+  if (!host) throw new Error(`no host ${hostname}`);
+  return host.id;
 }
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -275,6 +297,8 @@ describe('web console', () => {
     await page.getByTestId('host-team').fill('payments');
     await page.getByTestId('host-submit').click();
     await page.getByTestId('host-title').filter({ hasText: 'console-new-01' }).waitFor();
+    // a moment when the host exists with its first version (the edit below comes seconds later)
+    const firstVersionAt = new Date(Math.ceil((Date.now() + 1) / 1000) * 1000);
 
     // find it by search-as-you-type (no Enter), the URL keeps the query
     await page.getByTestId('nav-hosts').click();
@@ -302,6 +326,17 @@ describe('web console', () => {
     const diff = page.getByTestId('history-diff').first();
     await diff.waitFor();
     expect(await diff.textContent()).toMatch(/team.*payments.*checkout/);
+    // "as of" the first version: the team before the edit (the picker takes local time, like the browser)
+    const pad = (n: number) => String(n).padStart(2, '0');
+    const d = firstVersionAt;
+    await page
+      .getByTestId('as-of-input')
+      .fill(
+        `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`,
+      );
+    await page.getByTestId('as-of-show').click();
+    await page.getByTestId('as-of-result').getByText('Version 1 at').waitFor();
+    expect(await page.getByTestId('as-of-result').textContent()).toContain('payments');
     await shot('host-history-desktop');
 
     // SSH command: prod host, so a reason is required
@@ -347,6 +382,17 @@ describe('web console', () => {
       timeoutMs: 10_000,
       intervalMs: 100,
       what: 'imported rows in the list',
+    });
+    // delete one, with the confirmation dialog
+    await page.locator('[data-hostname="imp-02"] a').click();
+    await page.getByTestId('host-delete').click();
+    await page.getByTestId('confirm-button').click();
+    await page.getByText('Host deleted').waitFor();
+    await page.getByTestId('host-search').fill('imp-');
+    await waitFor(async () => (await shownHostnames()).join() === 'imp-01', {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+      what: 'imp-02 gone',
     });
 
     // a 20 MB artifact: drop it, watch the progress bar reach 100 %, compare the sha256
@@ -446,14 +492,35 @@ describe('web console', () => {
     expect(pageErrors).toEqual([]);
   }, 240_000);
 
+  it('settings: Prometheus configured in the page, then telemetry collected and charted on the host', async () => {
+    await waitForSeries(rig.url, `node_load1{instance="${rig.exporterTarget}"}`);
+    await page.goto(`${stack.url}/settings`);
+    await page.getByTestId('settings-prometheus-url').fill(rig.url);
+    await page.getByTestId('settings-instance-template').fill(`{ip}:${rig.exporterPort}`);
+    await page.getByTestId('settings-save').click();
+    await page.getByText('Integration settings saved').waitFor();
+    await page.getByTestId('runtime-info').getByText('configured (settings)').waitFor();
+    const hostId = await hostIdOf('local-01');
+    await page.goto(`${stack.url}/hosts/${hostId}?tab=telemetry`);
+    for (let i = 0; i < 2; i++) {
+      await page.getByTestId('metrics-refresh').click();
+      await page.getByTestId('metrics-table').locator('tbody tr').nth(i).waitFor();
+    }
+    expect(await page.getByTestId('metrics-table').locator('tbody tr').first().textContent()).toContain(
+      ADMIN_EMAIL,
+    ); // who collected
+    expect(await page.locator('svg[role=img] circle').count()).toBeGreaterThanOrEqual(4); // points on the charts
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+
   it('every page at desktop and narrow widths (screenshots), and the theme toggles to dark', async () => {
-    const hostId = (await request(stack.url).get('/api/hosts?q=web-01').set(bearer(admin))).body.items[0]
-      .id as string;
+    const hostId = await hostIdOf('web-01');
+    const localId = await hostIdOf('local-01');
     const pages: Array<[string, string, string]> = [
       ['dashboard', '/', 'Dashboard'],
       ['hosts', '/hosts', 'Hosts'],
       ['host-detail', `/hosts/${hostId}`, 'web-01'],
-      ['host-telemetry', `/hosts/${hostId}?tab=telemetry`, 'web-01'],
+      ['host-telemetry', `/hosts/${localId}?tab=telemetry`, 'local-01'],
       ['artifacts', '/artifacts', 'Artifacts'],
       ['audit', '/audit', 'Audit trail'],
       ['users', '/users', 'Users'],

@@ -323,7 +323,7 @@ function TelemetryTab({ host }: { host: HostView }) {
           </SimpleGrid>
           <Card p={0}>
             <Table.ScrollContainer minWidth={640}>
-              <Table>
+              <Table data-testid="metrics-table">
                 <Table.Thead>
                   <Table.Tr>
                     <Table.Th>Collected</Table.Th>

@@ -34,6 +34,7 @@ function IntegrationForm({ current, editable }: { current: IntegrationSettingsVi
       }),
     onSuccess: (v) => {
       qc.setQueryData(['settings', 'integrations'], v);
+      void qc.invalidateQueries({ queryKey: ['settings', 'runtime'] }); // "Prometheus configured" comes from there
       notifications.show({ color: 'green', message: 'Integration settings saved' });
     },
   });
@@ -67,6 +68,7 @@ function IntegrationForm({ current, editable }: { current: IntegrationSettingsVi
           description="The node_exporter instance label of a host: {ip}, {hostname} or {fqdn}"
           value={template}
           onChange={(e) => setTemplate(e.currentTarget.value)}
+          data-testid="settings-instance-template"
           error={fe('instance_template')}
           disabled={!editable}
         />

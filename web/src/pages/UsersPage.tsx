@@ -15,7 +15,7 @@ import {
 } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { notifications } from '@mantine/notifications';
-import { Roles, type UserView } from '@opsdesk/contracts';
+import { Roles, type Page, type UserView } from '@opsdesk/contracts';
 import {
   IconDots,
   IconPlus,
@@ -124,11 +124,34 @@ export default function UsersPage() {
   };
   const onFail = (e: unknown) =>
     notifications.show({ color: 'red', title: 'Not changed', message: describeError(e) });
+  const listKey = ['users', { q: dq, role }];
   const update = useMutation({
     mutationFn: (v: { id: string; role?: UserView['role']; is_active?: boolean }) =>
       usersApi.update(v.id, { role: v.role, is_active: v.is_active }),
+    // optimistic: the row shows the new role/status at once; the server's answer (or a rollback) follows
+    onMutate: async (v) => {
+      await qc.cancelQueries({ queryKey: listKey });
+      const previous = qc.getQueryData<Page<UserView>>(listKey);
+      if (previous)
+        qc.setQueryData<Page<UserView>>(listKey, {
+          ...previous,
+          items: previous.items.map((u) =>
+            u.id === v.id
+              ? {
+                  ...u,
+                  ...(v.role ? { role: v.role } : {}),
+                  ...(v.is_active !== undefined ? { is_active: v.is_active } : {}),
+                }
+              : u,
+          ),
+        });
+      return { previous };
+    },
     onSuccess: onDone('User updated'),
-    onError: onFail,
+    onError: (e, _v, ctx) => {
+      if (ctx?.previous) qc.setQueryData(listKey, ctx.previous);
+      onFail(e);
+    },
   });
   const resetMfa = useMutation({
     mutationFn: usersApi.resetMfa,

@@ -44,6 +44,17 @@ import { displayValue, formatBytes, formatDate, localInputToIso, timeAgo } from 
 import { Sparkline } from '../components/Sparkline';
 import { EmptyState, ErrorAlert, TableSkeleton } from '../components/states';
 
+function formatUptime(seconds: number | null): string {
+  if (seconds === null) return '—';
+  const d = Math.floor(seconds / 86400);
+  const h = Math.floor((seconds % 86400) / 3600);
+  return d > 0
+    ? `${d} d ${h} h`
+    : h > 0
+      ? `${h} h ${Math.floor((seconds % 3600) / 60)} min`
+      : `${Math.floor(seconds / 60)} min`;
+}
+
 const FIELDS: Array<[keyof HostView, string]> = [
   ['ip', 'IP address'],
   ['fqdn', 'FQDN'],
@@ -352,9 +363,7 @@ function TelemetryTab({ host }: { host: HostView }) {
                       <Table.Td>
                         {formatBytes(s.memory.available_bytes)} free of {formatBytes(s.memory.total_bytes)}
                       </Table.Td>
-                      <Table.Td>
-                        {s.uptime_seconds === null ? '—' : `${Math.floor(s.uptime_seconds / 86400)} d`}
-                      </Table.Td>
+                      <Table.Td>{formatUptime(s.uptime_seconds)}</Table.Td>
                     </Table.Tr>
                   ))}
                 </Table.Tbody>

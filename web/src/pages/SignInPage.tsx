@@ -27,7 +27,8 @@ type Step = 'password' | 'totp' | 'recovery';
 
 /** Only same-app paths are followed after sign-in (never another origin from a crafted link). */
 export function safeNext(next: string | null): string {
-  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/login')
+  // `//host` and `/\host` are other origins to a browser
+  return next && next.startsWith('/') && !/^\/[/\\]/.test(next) && !next.startsWith('/login')
     ? next
     : '/hosts';
 }

@@ -2,12 +2,13 @@ import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 import js from '@eslint/js';
 import globals from 'globals';
+import reactHooks from 'eslint-plugin-react-hooks';
 
 export default [
   { ignores: ['**/dist/**', '**/node_modules/**', '.opsdesk/**', '.nx/**', 'web/dist/**', '**/*.cjs', '**/*.mjs', 'jest.config.js'] },
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     plugins: { '@nx': nx },
     rules: {
       // Module boundaries: services depend on libs only, libs never on services, contracts on nothing.
@@ -20,6 +21,8 @@ export default [
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
             { sourceTag: 'scope:contracts', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib', 'type:service'] },
+            // the console runs in the browser: the shared contracts only (no Node, Nest or DB libs)
+            { sourceTag: 'scope:web', onlyDependOnLibsWithTags: ['scope:contracts'] },
           ],
         },
       ],
@@ -37,11 +40,15 @@ export default [
     rules: { 'no-restricted-imports': 'off' },
   },
   {
-    // The console ships as plain browser ES modules (no build step): lint them as such.
-    files: ['web/public/**/*.js'],
-    ...js.configs.recommended,
+    // The console (Vite + React, see web/README.md): browser code, hooks rules; it imports contracts only.
+    files: ['web/src/**/*.{ts,tsx}', 'web/vite.config.ts'],
+    plugins: { 'react-hooks': reactHooks },
     languageOptions: { sourceType: 'module', globals: { ...globals.browser } },
-    rules: { ...js.configs.recommended.rules, 'no-unused-vars': ['error', { argsIgnorePattern: '^_' }] },
+    rules: {
+      ...reactHooks.configs.recommended.rules,
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+    },
   },
   {
     files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', 'e2e/**/*.ts', 'reliability/**/*.ts', 'libs/testing/**/*.ts'],

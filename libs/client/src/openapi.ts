@@ -151,7 +151,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The signed-in user
+         * The signed-in user and the permissions of their role (clients render from these; the server enforces)
          * @description Any signed-in user.
          */
         get: operations["auth.me"];
@@ -1186,6 +1186,23 @@ export interface components {
                 x: string;
             }[];
         };
+        Me: {
+            /** Format: date-time */
+            created_at: string;
+            email: string;
+            /** Format: uuid */
+            id: string;
+            is_active: boolean;
+            /** Format: date-time */
+            last_login_at: string | null;
+            mfa_enabled: boolean;
+            /** @description the permissions of the user's role: clients render from these (the server enforces them) */
+            permissions: ("hosts:read" | "hosts:write" | "access:issue" | "artifacts:write" | "artifacts:download" | "audit:read" | "users:read" | "users:write" | "settings:write" | "self")[];
+            /** @enum {string} */
+            role: "admin" | "operator" | "auditor" | "viewer";
+            /** Format: date-time */
+            updated_at: string;
+        };
         MetricsSnapshot: {
             /** Format: date-time */
             collected_at: string;
@@ -1698,13 +1715,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The user */
+            /** @description The user with their permissions */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["User"];
+                    "application/json": components["schemas"]["Me"];
                 };
             };
             401: components["responses"]["Unauthorized"];

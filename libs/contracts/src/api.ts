@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { actorSchema } from './events';
 import { ArtifactKinds, type ArtifactView, type VerifyResult } from './artifacts';
 import type { AuditPublicKeys, AuditRecordView, AuditVerifyResult } from './audit';
-import type { ApiTokenView, TokenPair, UserView } from './auth';
+import type { ApiTokenView, MeView, TokenPair, UserView } from './auth';
 import {
   ConnectionMethods,
   Criticalities,
@@ -19,7 +19,7 @@ import {
   type RuntimeSettingsView,
 } from './inventory';
 import type { JwkSet } from './jwks';
-import { Roles } from './roles';
+import { Permissions, Roles } from './roles';
 
 /**
  * Response schemas of the public HTTP API (zod, like the request schemas): the gateway's OpenAPI document is
@@ -276,6 +276,11 @@ export const userViewSchema = z.object({
   last_login_at: nullableTime,
 });
 
+const permissionValues = Object.values(Permissions) as [(typeof Permissions)[keyof typeof Permissions], ...Array<(typeof Permissions)[keyof typeof Permissions]>];
+export const meViewSchema = userViewSchema.extend({
+  permissions: z.array(z.enum(permissionValues)).describe("the permissions of the user's role: clients render from these (the server enforces them)"),
+});
+
 export const tokenPairSchema = z.object({
   access_token: z.string(),
   refresh_token: z.string(),
@@ -340,6 +345,7 @@ export const ApiComponentSchemas = {
   AuditVerifyResult: auditVerifyResultSchema,
   AuditPublicKeys: auditPublicKeysSchema,
   User: userViewSchema,
+  Me: meViewSchema,
   UserPage: pageSchema(userViewSchema).extend({ total: z.number().int().describe('users matching the filters') }),
   TokenPair: tokenPairSchema,
   ApiToken: apiTokenViewSchema,
@@ -376,6 +382,7 @@ const viewChecks: Array<true> = [
   true satisfies Same<z.infer<typeof auditVerifyResultSchema>, AuditVerifyResult>,
   true satisfies Same<z.infer<typeof auditPublicKeysSchema>, AuditPublicKeys>,
   true satisfies Same<z.infer<typeof userViewSchema>, UserView>,
+  true satisfies Same<z.infer<typeof meViewSchema>, MeView>,
   true satisfies Same<z.infer<typeof tokenPairSchema>, TokenPair>,
   true satisfies Same<z.infer<typeof apiTokenViewSchema>, ApiTokenView>,
   true satisfies Same<z.infer<typeof jwkSetSchema>, JwkSet>,

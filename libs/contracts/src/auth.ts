@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Roles } from './roles';
+import { Roles, type Permission } from './roles';
 
 /** Payload schemas shared by the gateway (HTTP validation, OpenAPI) and the auth service (RPC validation). */
 
@@ -103,6 +103,14 @@ export interface UserView {
   created_at: string;
   updated_at: string;
   last_login_at: string | null;
+}
+
+/**
+ * GET /api/auth/me: the user plus the permissions of their role (from RolePermissions), so clients such as
+ * the console decide what to show from capabilities, never from role names. The server still enforces.
+ */
+export interface MeView extends UserView {
+  permissions: Permission[];
 }
 
 export interface TokenPair {

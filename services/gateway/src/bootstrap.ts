@@ -110,7 +110,7 @@ export async function bootstrapGateway(config: GatewayConfig, opts: GatewayBootO
   SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/openapi.json', raw: ['json'] });
   registerRedoc(app);
 
-  // The web console (web/public, or WEB_DIST_PATH) at `/`, after Swagger so both static registrations
+  // The web console (web/dist, or WEB_DIST_PATH) at `/`, after Swagger so both static registrations
   // coexist (Swagger's does not decorate the reply). Skipped with one log line when the folder is missing.
   await registerConsole(app, config.WEB_DIST_PATH, new Logger('WebConsole'));
 

@@ -3,6 +3,7 @@ import {
   AppError,
   ErrorCodes,
   RevocationKeys,
+  RolePermissions,
   RpcPatterns,
   changePasswordSchema,
   createApiTokenSchema,
@@ -16,6 +17,7 @@ import {
   type CreateApiTokenRequest,
   type JwkSet,
   type LoginRequest,
+  type MeView,
   type RefreshRequest,
   type TokenPair,
   type UserView,
@@ -67,8 +69,9 @@ export class AuthController {
   }
 
   @Get('me')
-  me(@Req() req: AuthedRequest): Promise<UserView> {
-    return this.rpc.call(RpcPatterns.Auth.ME, {}, rpcContext(req));
+  async me(@Req() req: AuthedRequest): Promise<MeView> {
+    const user = await this.rpc.call<UserView>(RpcPatterns.Auth.ME, {}, rpcContext(req));
+    return { ...user, permissions: [...(RolePermissions[user.role] ?? [])] };
   }
 
   @AuthAttemptLimit()

@@ -183,8 +183,8 @@ export const OPERATIONS: Record<string, OperationContract> = {
   AuthController_me: {
     id: 'auth.me',
     tag: 'auth',
-    summary: 'The signed-in user',
-    responses: [{ status: 200, description: 'The user', body: 'User' }],
+    summary: 'The signed-in user and the permissions of their role (clients render from these; the server enforces)',
+    responses: [{ status: 200, description: 'The user with their permissions', body: 'Me' }],
   },
   AuthController_changePassword: {
     id: 'auth.change_password',

@@ -17,6 +17,7 @@ import { copyFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runMigrations } from '@opsdesk/database';
 import { createTestEnv, freePort, waitFor } from '@opsdesk/testing';
+import { createOpsDeskClient } from '@opsdesk/client';
 import { bootstrapFromEnv as bootAuth } from '../../services/auth/src/bootstrap';
 import { createDataSource as authData } from '../../services/auth/src/database/data-source';
 import { seedAdmin } from '../../services/auth/src/seed-admin';
@@ -148,15 +149,12 @@ async function main(): Promise<void> {
     children.push(await spawnBareHop('proxy', proxyPort, `http://127.0.0.1:${sinkPort}`));
     const bareProxy = `http://127.0.0.1:${proxyPort}`;
 
-    const login = await fetch(`${gateway}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'bench@opsdesk.local', password: 'Bench-Passw0rd!x' }) });
-    const token = ((await login.json()) as { access_token: string }).access_token;
-    const hostRes = await fetch(`${gateway}/api/hosts`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ hostname: 'bench-host', ip: '10.200.0.1', environment: 'dev' }),
-    });
-    const hostId = ((await hostRes.json()) as { id: string }).id;
-    if (!hostId) throw new Error(`host creation failed: ${hostRes.status}`);
+    const login = await createOpsDeskClient({ baseUrl: gateway }).POST('/api/auth/login', { body: { email: 'bench@opsdesk.local', password: 'Bench-Passw0rd!x' } });
+    if (!login.data) throw new Error(`login: ${login.response.status}`);
+    const token = login.data.access_token;
+    const host = await createOpsDeskClient({ baseUrl: gateway, token }).POST('/api/hosts', { body: { hostname: 'bench-host', ip: '10.200.0.1', environment: 'dev' } });
+    if (!host.data) throw new Error(`host creation failed: ${host.response.status}`);
+    const hostId = host.data.id;
 
     const rows: Array<Record<string, string | number>> = [];
     const results: Record<string, unknown> = { at: new Date().toISOString(), sizes_mb: [small, large], runs };

@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestEnv } from '@opsdesk/testing';
 import { runMigrations } from '@opsdesk/database';
+import { createOpsDeskClient } from '@opsdesk/client';
 // Benchmarks drive the services like the e2e stack does, through each service's bootstrap convention.
 import { bootstrapFromEnv as bootAuth } from '../../services/auth/src/bootstrap';
 import { bootstrapFromEnv as bootGateway } from '../../services/gateway/src/bootstrap';
@@ -30,15 +31,14 @@ async function main(): Promise<void> {
   const auth = await bootAuth(env, { quiet: true });
   const gateway = await bootGateway(env, { quiet: true });
   const addr = gateway.getHttpServer().address();
-  const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/api/auth/login`;
-  const body = JSON.stringify({ email: 'bench@opsdesk.local', password: 'Bench-Passw0rd!x' });
+  const api = createOpsDeskClient({ baseUrl: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}` });
+  const body = { email: 'bench@opsdesk.local', password: 'Bench-Passw0rd!x' };
   const times: number[] = [];
   try {
     for (let i = 0; i < n + 10; i++) {
       const t0 = process.hrtime.bigint();
-      const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-      await r.arrayBuffer();
-      if (r.status !== 200) throw new Error(`login answered ${r.status}`);
+      const { response } = await api.POST('/api/auth/login', { body, parseAs: 'arrayBuffer' });
+      if (response.status !== 200) throw new Error(`login answered ${response.status}`);
       if (i >= 10) times.push(Number(process.hrtime.bigint() - t0) / 1e6); // first 10 warm up
     }
   } finally {

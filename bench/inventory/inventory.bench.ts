@@ -19,6 +19,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
 import { connect } from 'nats';
 import { runMigrations } from '@opsdesk/database';
+import { createOpsDeskClient, type operations } from '@opsdesk/client';
 import { createDataSource as authDataSource } from '../../services/auth/src/database/data-source';
 import { seedAdmin } from '../../services/auth/src/seed-admin';
 import { bootstrapFromEnv as bootAuth } from '../../services/auth/src/bootstrap';
@@ -107,9 +108,11 @@ async function main(): Promise<void> {
     const gw = await bootGateway(env, { quiet: true });
     apps.push(gw);
     const url = (await gw.getUrl()).replace('[::1]', '127.0.0.1');
-    const loginRes = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD }) });
-    const token = ((await loginRes.json()) as { access_token: string }).access_token;
+    const loggedIn = await createOpsDeskClient({ baseUrl: url }).POST('/api/auth/login', { body: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
+    if (!loggedIn.data) throw new Error(`login: ${loggedIn.response.status}`);
+    const token = loggedIn.data.access_token;
     const auth_ = { authorization: `Bearer ${token}` };
+    const api = createOpsDeskClient({ baseUrl: url, token });
     await pg.connect();
 
     const file = csvFile(dir, IMPORT_ROWS);
@@ -125,6 +128,7 @@ async function main(): Promise<void> {
 
     // 1b. import through the gateway (streamed body)
     t = process.hrtime.bigint();
+    // the file streams from disk: a raw fetch with a stream body (the client's importHostsCsv takes a Blob in memory)
     const res = await fetch(`${url}/api/hosts/import?report=errors&atomic=true`, {
       method: 'POST',
       headers: { ...auth_, 'content-type': 'text/csv', 'content-length': String(bytes) },
@@ -164,28 +168,29 @@ async function main(): Promise<void> {
       await pg.query('VACUUM ANALYZE inventory.hosts');
       process.stdout.write(`filled to ${LIST_HOSTS} hosts in ${Math.round(Number(process.hrtime.bigint() - t) / 1e6)} ms\n`);
     }
-    const cases: Record<string, () => string> = {
-      'list first page (sort hostname)': () => '/api/hosts?limit=50',
-      'list sort -created_at': () => '/api/hosts?limit=50&sort=-created_at',
-      'filter environment=prod&criticality=high': () => '/api/hosts?limit=50&environment=prod&criticality=high',
-      'filter tag=db&tag=site-3': () => '/api/hosts?limit=50&tag=db&tag=site-3',
-      'filter team=ml': () => '/api/hosts?limit=50&team=ml',
-      'search q=<selective hostname fragment>': () => `/api/hosts?limit=50&q=gen-${Math.floor(Math.random() * Math.max(extra, 1))}-`,
-      'search q=<ip prefix>': () => `/api/hosts?limit=50&q=10.0.${Math.floor(Math.random() * 200)}.`,
-      'search q=payments (common)': () => '/api/hosts?limit=50&q=payments',
-      'search q=rack 42 (notes, two terms)': () => '/api/hosts?limit=50&q=rack%2042',
-      'search q=zzzz-none (no match)': () => '/api/hosts?limit=50&q=zzzz-none',
-      summary: () => '/api/hosts/summary',
-      tags: () => '/api/tags',
+    type Query = NonNullable<operations['hosts.list']['parameters']['query']>;
+    const list = (query: Query) => () => api.GET('/api/hosts', { params: { query }, parseAs: 'arrayBuffer' });
+    const cases: Record<string, () => Promise<{ response: Response }>> = {
+      'list first page (sort hostname)': list({ limit: 50 }),
+      'list sort -created_at': list({ limit: 50, sort: '-created_at' }),
+      'filter environment=prod&criticality=high': list({ limit: 50, environment: 'prod', criticality: 'high' }),
+      'filter tag=db&tag=site-3': list({ limit: 50, tag: ['db', 'site-3'] }),
+      'filter team=ml': list({ limit: 50, team: 'ml' }),
+      'search q=<selective hostname fragment>': () => list({ limit: 50, q: `gen-${Math.floor(Math.random() * Math.max(extra, 1))}-` })(),
+      'search q=<ip prefix>': () => list({ limit: 50, q: `10.0.${Math.floor(Math.random() * 200)}.` })(),
+      'search q=payments (common)': list({ limit: 50, q: 'payments' }),
+      'search q=rack 42 (notes, two terms)': list({ limit: 50, q: 'rack 42' }),
+      'search q=zzzz-none (no match)': list({ limit: 50, q: 'zzzz-none' }),
+      summary: () => api.GET('/api/hosts/summary', { parseAs: 'arrayBuffer' }),
+      tags: () => api.GET('/api/tags', { parseAs: 'arrayBuffer' }),
     };
     const latency: Record<string, { p50_ms: number; p95_ms: number }> = {};
-    for (const [name, path] of Object.entries(cases)) {
+    for (const [name, call] of Object.entries(cases)) {
       const times: number[] = [];
       for (let i = 0; i < SAMPLES; i++) {
         const s = process.hrtime.bigint();
-        const r = await fetch(`${url}${path()}`, { headers: auth_ });
-        await r.arrayBuffer();
-        if (r.status !== 200) throw new Error(`${name}: ${r.status}`);
+        const { response } = await call();
+        if (response.status !== 200) throw new Error(`${name}: ${response.status}`);
         times.push(Number(process.hrtime.bigint() - s) / 1e6);
       }
       latency[name] = { p50_ms: Number(pct(times, 50).toFixed(1)), p95_ms: Number(pct(times, 95).toFixed(1)) };
@@ -196,10 +201,10 @@ async function main(): Promise<void> {
     let cursor: string | null = null;
     for (let i = 0; i < Math.min(SAMPLES, 50); i++) {
       const s = process.hrtime.bigint();
-      const r = await fetch(`${url}/api/hosts?limit=100&sort=hostname${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { headers: auth_ });
-      const body = (await r.json()) as { next_cursor: string | null };
+      const query: Query = { limit: 100, sort: 'hostname', ...(cursor ? { cursor } : {}) };
+      const { data } = await api.GET('/api/hosts', { params: { query } });
       pageTimes.push(Number(process.hrtime.bigint() - s) / 1e6);
-      cursor = body.next_cursor;
+      cursor = data?.next_cursor ?? null;
     }
     latency['keyset pages (limit 100)'] = { p50_ms: Number(pct(pageTimes, 50).toFixed(1)), p95_ms: Number(pct(pageTimes, 95).toFixed(1)) };
     process.stdout.write(`${'keyset pages (limit 100)'.padEnd(45)} p50 ${latency['keyset pages (limit 100)'].p50_ms} ms  p95 ${latency['keyset pages (limit 100)'].p95_ms} ms\n`);

@@ -23,6 +23,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { contextKeyEnv, createTestDatabase, freePort } from '@opsdesk/testing';
+import { createOpsDeskClient } from '@opsdesk/client';
 import { provisionNatsFromEnv } from '@opsdesk/messaging';
 import { connect } from 'nats';
 import { runMigrations } from '@opsdesk/database';
@@ -202,11 +203,13 @@ async function main(): Promise<void> {
     }
     const gw = `http://127.0.0.1:${ports.gateway}`;
     const login = async () => {
-      const r = await fetch(`${gw}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD }) });
-      if (r.status !== 200) throw new Error(`login: ${r.status} ${await r.text()}`);
-      return ((await r.json()) as { access_token: string }).access_token;
+      const r = await createOpsDeskClient({ baseUrl: gw }).POST('/api/auth/login', { body: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
+      if (!r.data) throw new Error(`login: ${r.response.status} ${JSON.stringify(r.error)}`);
+      return r.data.access_token;
     };
     let token = await login();
+    // the token is read before every request, so a re-login after a 401 takes effect at once
+    const api = createOpsDeskClient({ baseUrl: gw, token: () => token });
 
     const rows: Row[] = [];
     const started = Date.now();
@@ -235,24 +238,22 @@ async function main(): Promise<void> {
         const body = {
           hostname: `mem-${id}-${i}`,
           ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-          environment: ['prod', 'stage', 'dev'][i % 3],
-          os: 'linux',
-          criticality: ['critical', 'high', 'medium', 'low'][i % 4],
+          environment: (['prod', 'stage', 'dev'] as const)[i % 3],
+          os: 'linux' as const,
+          criticality: (['critical', 'high', 'medium', 'low'] as const)[i % 4],
           team: `team-${n}`,
           tags: [`role-${i % 8}`],
         };
-        const r = await fetch(`${gw}/api/hosts`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) }).catch(() => null);
-        if (r?.status === 401) token = await login();
-        if (r?.status === 201) writes++;
+        const r = await api.POST('/api/hosts', { body }).catch(() => null);
+        if (r?.response.status === 401) token = await login();
+        if (r?.response.status === 201) writes++;
         else {
           errors++;
-          if (errors <= 5) process.stderr.write(`create: ${r?.status} ${await r?.text()}\n`);
+          if (errors <= 5) process.stderr.write(`create: ${r?.response.status} ${JSON.stringify(r?.error)}\n`);
         }
-        await r?.arrayBuffer().catch(() => undefined);
         if (READ_EVERY > 0 && i % READ_EVERY === 0) {
-          const l = await fetch(`${gw}/api/hosts?limit=20&team=team-${n}`, { headers: { authorization: `Bearer ${token}` } }).catch(() => null);
-          await l?.arrayBuffer().catch(() => undefined);
-          if (l?.status === 200) reads++;
+          const l = await api.GET('/api/hosts', { params: { query: { limit: 20, team: `team-${n}` } }, parseAs: 'arrayBuffer' }).catch(() => null);
+          if (l?.response.status === 200) reads++;
         }
       }
     };

@@ -1,7 +1,9 @@
-import request from 'supertest';
 import { connect, AckPolicy, DeliverPolicy, type NatsConnection } from 'nats';
 import type { Stack } from './stack';
 import { testNatsAdmin } from '@opsdesk/testing';
+import { createOpsDeskClient, type Host, type operations } from '@opsdesk/client';
+
+type HostCreateBody = operations['hosts.create']['requestBody']['content']['application/json'];
 
 export const bearer = (t: string) => ({ Authorization: `Bearer ${t}` });
 
@@ -20,9 +22,10 @@ export function hostBody(over: Record<string, unknown> = {}): Record<string, unk
 }
 
 export async function createHost(stack: Stack, token: string, over: Record<string, unknown> = {}): Promise<Record<string, unknown> & { id: string; version: number }> {
-  const res = await request(stack.url).post('/api/hosts').set(bearer(token)).send(hostBody(over));
-  if (res.status !== 201) throw new Error(`create host failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
+  // the body is the test's own (deliberately loose: suites pass odd values), sent through the typed client
+  const { data, error, response } = await createOpsDeskClient({ baseUrl: stack.url, token }).POST('/api/hosts', { body: hostBody(over) as HostCreateBody });
+  if (!data) throw new Error(`create host failed: ${response.status} ${JSON.stringify(error)}`);
+  return data as Record<string, unknown> & Host;
 }
 
 /** Reads every event of one type from the suite's own stream (ordered, ephemeral consumer). */

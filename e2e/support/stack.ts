@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import { NATS_PROVISION_USER, createTestEnv, natsServiceEnv, serviceEnv, testNatsLogin, waitFor, type TestDatabase, type TestLogins } from '@opsdesk/testing';
 import { provisionNatsFromEnv } from '@opsdesk/messaging';
 import { applyRuntimeGrants, runMigrations } from '@opsdesk/database';
+import { createOpsDeskClient } from '@opsdesk/client';
+import type { Role } from '@opsdesk/contracts';
 
 export const ADMIN_EMAIL = 'admin@e2e.test';
 export const ADMIN_PASSWORD = 'E2e-Admin-Passw0rd!';
@@ -143,9 +144,9 @@ export async function startStack(label: string, opts: StackOptions = {}): Promis
 
 /** Logs in through the gateway (each call from its own client IP so the per-IP limit stays per test). */
 export async function login(url: string, email: string, password: string, ip = randomIp()): Promise<{ access: string; refresh: string }> {
-  const res = await request(url).post('/api/auth/login').set('X-Forwarded-For', ip).send({ email, password });
-  if (res.status !== 200) throw new Error(`login ${email} failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return { access: res.body.access_token, refresh: res.body.refresh_token };
+  const { data, error, response } = await createOpsDeskClient({ baseUrl: url }).POST('/api/auth/login', { body: { email, password }, headers: { 'X-Forwarded-For': ip } });
+  if (!data) throw new Error(`login ${email} failed: ${response.status} ${JSON.stringify(error)}`);
+  return { access: data.access_token, refresh: data.refresh_token };
 }
 
 let ipCounter = 1;
@@ -159,13 +160,13 @@ export async function createUser(
   url: string,
   adminToken: string,
   email: string,
-  role: string,
+  role: Role,
   password = 'Us3r-Passw0rd!x',
 ): Promise<{ id: string; email: string; password: string; token: string }> {
-  const res = await request(url).post('/api/users').set('Authorization', `Bearer ${adminToken}`).send({ email, password, role });
-  if (res.status !== 201) throw new Error(`create user failed: ${res.status} ${JSON.stringify(res.body)}`);
+  const { data, error, response } = await createOpsDeskClient({ baseUrl: url, token: adminToken }).POST('/api/users', { body: { email, password, role } });
+  if (!data) throw new Error(`create user failed: ${response.status} ${JSON.stringify(error)}`);
   const { access } = await login(url, email, password);
-  return { id: res.body.id, email, password, token: access };
+  return { id: data.id, email, password, token: access };
 }
 
 export const bearer = (t: string) => ({ Authorization: `Bearer ${t}` });

@@ -26,7 +26,8 @@ async function main(): Promise<void> {
     RATE_LIMIT_AUTH_BURST: '100000',
     LOG_LEVEL: 'error',
   });
-  await runMigrations(createDataSource(db.url));
+  // as the migration login, like npm run migrate (the superuser would own tables the migrator cannot see)
+  await runMigrations(createDataSource(env.DATABASE_URL as string));
   await seedAdmin(env);
   const auth = await bootAuth(env, { quiet: true });
   const gateway = await bootGateway(env, { quiet: true });

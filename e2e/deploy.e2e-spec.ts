@@ -230,6 +230,19 @@ describe('deploy: dashboards and alerts reference only metrics the services expo
       // The gateway echoes the request id nginx passed through.
       expect(res.headers['x-request-id']).toBe('deploy-e2e-req-1');
       expect((await get('/metrics')).status).toBe(404);
+
+      // A client rotating X-Forwarded-For through nginx still has one login bucket (nginx sets the header from
+      // $remote_addr; the gateway trusts it from 127.0.0.1 only). The first login above took one of the
+      // gateway's 5; nginx's own zone (5r/m, burst 5) lets all six through, so the 429 is the gateway's.
+      const wrong = JSON.stringify({ email: 'nobody@deploy.test', password: 'Wrong-Passw0rd!' });
+      const statuses: number[] = [];
+      let last = { status: 0, headers: {} as Record<string, string | string[] | undefined>, body: '' };
+      for (let i = 0; i < 5; i++) {
+        last = await httpsCall(tree.httpsPort, '/api/auth/login', wrong, { 'x-forwarded-for': `198.51.100.${i + 10}` });
+        statuses.push(last.status);
+      }
+      expect(statuses).toEqual([401, 401, 401, 401, 429]);
+      expect(last.headers['content-type']).toMatch(/application\/problem\+json/);
     } finally {
       if (proc && proc.exitCode === null) {
         const exited = new Promise((r) => proc?.once('exit', r));
@@ -246,7 +259,7 @@ function makeCert(dir: string): void {
   if (r.status !== 0) throw new Error(`openssl failed: ${r.out}`);
 }
 
-function httpsCall(port: number, path: string, body?: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function httpsCall(port: number, path: string, body?: string, extraHeaders: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
       {
@@ -256,7 +269,7 @@ function httpsCall(port: number, path: string, body?: string): Promise<{ status:
         method: body ? 'POST' : 'GET',
         // Self-signed test certificate: trust is not what this test is about.
         rejectUnauthorized: false,
-        headers: { 'content-type': 'application/json', 'x-request-id': 'deploy-e2e-req-1' },
+        headers: { 'content-type': 'application/json', 'x-request-id': 'deploy-e2e-req-1', ...extraHeaders },
       },
       (res) => {
         let text = '';

@@ -96,7 +96,7 @@ export interface StackOptions {
  */
 export async function startStack(label: string, opts: StackOptions = {}): Promise<Stack> {
   const names = opts.services ?? ['auth'];
-  const { db, env, logins } = await createTestEnv(label, { ADMIN_EMAIL, ADMIN_PASSWORD, TRUST_PROXY: 'true', ...opts.env }, opts.natsUrl);
+  const { db, env, logins } = await createTestEnv(label, { ADMIN_EMAIL, ADMIN_PASSWORD, TRUST_PROXY: '127.0.0.1', ...opts.env }, opts.natsUrl);
   await migrate(logins.urls.migrator, names);
   // like `npm run provision:nats` in production: the services' own logins may only look at the stream and bucket
   await provisionNatsFromEnv(env, testNatsLogin(NATS_PROVISION_USER));

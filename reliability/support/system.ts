@@ -137,7 +137,7 @@ export class System {
         DB_MAX_OVERFLOW: '2',
         REQUEST_TIMEOUT: String(REQUEST_TIMEOUT_S),
         // the load logs in from many X-Forwarded-For addresses and acts far above a person's rate
-        TRUST_PROXY: 'true',
+        TRUST_PROXY: '127.0.0.1',
         RATE_LIMIT_AUTH_PER_MINUTE: '100000',
         RATE_LIMIT_AUTH_BURST: '100000',
         RATE_LIMIT_API_PER_MINUTE: '1000000',

@@ -1,4 +1,4 @@
-import { ConfigError, commonEnvShape, corsOriginsSchema, jwtEnvShape, natsServers, parseConfig } from './config';
+import { ConfigError, commonEnvShape, corsOriginsSchema, trustProxySchema, jwtEnvShape, natsServers, parseConfig } from './config';
 
 const shape = { ...commonEnvShape, ...jwtEnvShape };
 
@@ -65,5 +65,19 @@ describe('parseConfig', () => {
     ]);
     expect(corsOriginsSchema.parse('http://localhost:3000')).toEqual(['http://localhost:3000']);
     expect(corsOriginsSchema.safeParse('[1,2]').success).toBe(false);
+  });
+
+  it('TRUST_PROXY takes proxy addresses/CIDRs and refuses "trust every hop"', () => {
+    expect(trustProxySchema.parse('')).toBe(false);
+    expect(trustProxySchema.parse('false')).toBe(false);
+    expect(trustProxySchema.parse('127.0.0.1, 10.0.0.0/8,fd00::/8,loopback,192.168.0.0/255.255.0.0')).toEqual([
+      '127.0.0.1',
+      '10.0.0.0/8',
+      'fd00::/8',
+      'loopback',
+      '192.168.0.0/255.255.0.0',
+    ]);
+    for (const bad of ['true', '1', '*', '10.0.0.0/33', 'nginx', '10.0.0.1/8/1', '300.1.1.1']) expect(trustProxySchema.safeParse(bad).success).toBe(false);
+    expect(() => parseConfig({ TRUST_PROXY: trustProxySchema }, { TRUST_PROXY: 'true' })).toThrow('Invalid configuration: TRUST_PROXY must list the trusted proxy addresses/CIDRs');
   });
 });

@@ -10,3 +10,4 @@ export * from './audit';
 export * from './artifacts';
 export * from './http-status';
 export * from './nats-permissions';
+export * from './untrusted-text';

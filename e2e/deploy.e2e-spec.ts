@@ -72,7 +72,9 @@ describe('deploy: Prometheus config and rules (promtool)', () => {
     const cfg = readYaml(join(DEPLOY, 'prometheus', 'opsdesk.yml'));
     const jobs = isRecord(cfg) && Array.isArray(cfg.scrape_configs) ? cfg.scrape_configs.filter(isRecord) : [];
     const api = jobs.find((j) => j.job_name === 'opsdesk-api');
-    expect(JSON.stringify(api?.static_configs)).toContain('gateway:8000');
+    // the gateway's metrics are on its internal port, never the public 8000
+    expect(JSON.stringify(api?.static_configs)).toContain('gateway:8010');
+    expect(JSON.stringify(api?.static_configs)).not.toContain('gateway:8000');
     expect(jobs.map((j) => j.job_name)).toEqual(expect.arrayContaining(['opsdesk-api', 'opsdesk-services', 'opsdesk-db']));
     const services = jobs.find((j) => j.job_name === 'opsdesk-services');
     for (const n of INTERNAL) expect(JSON.stringify(services?.static_configs)).toContain(`${n}:${PORTS[n]}`);
@@ -130,7 +132,7 @@ describe('deploy: dashboards and alerts reference only metrics the services expo
     const forbidden = await request(stack.url).get('/api/users').set(bearer(viewer.token));
     expect(forbidden.status).toBe(403);
 
-    const urls = [stack.url, ...present.map((n) => stack.env[`${n.toUpperCase()}_URL`]).filter((u): u is string => !!u)];
+    const urls = [stack.internalUrl, ...present.map((n) => stack.env[`${n.toUpperCase()}_URL`]).filter((u): u is string => !!u)];
     expect(urls).toHaveLength(present.length + 1);
     const exported = new Set<string>();
     let expositions = '';
@@ -425,7 +427,9 @@ describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
         }
         if (file === 'docker-compose.prod.yml' && ALL_SERVICES.includes(name)) {
           const hc = isRecord(svc.healthcheck) ? svc.healthcheck : {};
-          expect({ name, test: hc.test }).toEqual({ name, test: ['CMD', 'curl', '-f', `http://localhost:${PORTS[name]}/readyz`] });
+          // the gateway's readiness is on its internal port (the public one serves no /readyz)
+          const probePort = name === 'gateway' ? 8010 : PORTS[name];
+          expect({ name, test: hc.test }).toEqual({ name, test: ['CMD', 'curl', '-f', `http://localhost:${probePort}/readyz`] });
           expect(svc.restart).toBe('always');
           expect(env).toMatchObject({ ENVIRONMENT: 'production', LOG_LEVEL: 'info' });
         }
@@ -521,7 +525,7 @@ describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
     }
     // The healthcheck knows every service's port.
     const hc = readFileSync(join(DEPLOY, 'docker', 'healthcheck.sh'), 'utf8');
-    for (const n of ALL_SERVICES) expect(hc).toContain(`${n.toUpperCase()}_PORT:-${PORTS[n]}`);
+    for (const n of ALL_SERVICES) expect(hc).toContain(n === 'gateway' ? 'GATEWAY_INTERNAL_PORT:-8010' : `${n.toUpperCase()}_PORT:-${PORTS[n]}`);
   });
 
   it('backup/restore scripts pass bash -n and are strict (set -euo pipefail)', () => {

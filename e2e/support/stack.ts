@@ -37,6 +37,9 @@ export interface Stack {
   /** base URL of the first gateway */
   url: string;
   urls: string[];
+  /** the gateways' internal ports (/healthz, /readyz, /metrics; the public port serves neither /readyz nor /metrics) */
+  internalUrl: string;
+  internalUrls: string[];
   /** stops and boots one service again (same env; options e.g. fault-injection hooks) */
   restart(name: string, opts?: Record<string, unknown>): Promise<NestFastifyApplication>;
   stopService(name: string): Promise<void>;
@@ -48,6 +51,12 @@ export function urlOf(app: NestFastifyApplication): string {
   const addr = app.getHttpServer().address();
   if (!addr || typeof addr === 'string') throw new Error('app is not listening');
   return `http://127.0.0.1:${addr.port}`;
+}
+
+/** The internal port of a gateway (probes, metrics). */
+export function gatewayInternalUrl(app: NestFastifyApplication): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- found by convention, like the services
+  return (require(join(SERVICES_DIR, 'gateway', 'src', 'bootstrap')) as { internalUrlOf(a: NestFastifyApplication): string }).internalUrlOf(app);
 }
 
 function serviceModule(name: string): ServiceModule {
@@ -115,6 +124,7 @@ export async function startStack(label: string, opts: StackOptions = {}): Promis
   const gateways: NestFastifyApplication[] = [];
   for (let i = 0; i < (opts.gateways ?? 1); i++) gateways.push(await serviceModule('gateway').bootstrapFromEnv({ ...serviceEnv({ env, logins }, 'gateway'), ...natsServiceEnv('gateway') }, { quiet: true }));
   const urls = gateways.map(urlOf);
+  const internalUrls = gateways.map(gatewayInternalUrl);
   const stopService = async (name: string) => {
     await apps[name]?.close().catch(() => undefined);
     delete apps[name];
@@ -127,6 +137,8 @@ export async function startStack(label: string, opts: StackOptions = {}): Promis
     gateways,
     url: urls[0],
     urls,
+    internalUrl: internalUrls[0],
+    internalUrls,
     stopService,
     startService: start,
     async restart(name, o) {

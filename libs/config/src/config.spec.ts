@@ -4,11 +4,17 @@ const shape = { ...commonEnvShape, ...jwtEnvShape };
 
 describe('parseConfig', () => {
   it('applies defaults', () => {
-    const c = parseConfig(shape, { JWT_SECRET: 'x'.repeat(20) });
+    const c = parseConfig(shape, { ENVIRONMENT: 'development', JWT_SECRET: 'x'.repeat(20) });
     expect(c.ENVIRONMENT).toBe('development');
     expect(c.JWT_ALGORITHM).toBe('EdDSA');
     expect(c.JWT_EXPIRATION_HOURS).toBe(24);
     expect(c.REQUEST_TIMEOUT).toBe(30);
+  });
+
+  it('treats an unset ENVIRONMENT as production (its checks apply)', () => {
+    expect(() => parseConfig(shape, { JWT_SECRET: 'x'.repeat(20) })).toThrow(new ConfigError('JWT_SECRET', 'must be at least 32 characters in production'));
+    const c = parseConfig(shape, { JWT_SECRET: 'x'.repeat(32), NATS_USER: 'auth', NATS_PASSWORD: 'p' });
+    expect(c.ENVIRONMENT).toBe('production');
   });
 
   it('refuses a short JWT secret in production with a message naming the variable', () => {

@@ -14,7 +14,8 @@ const bool = (def: boolean) =>
 
 /** Variables every service reads (SPEC §6 plus what events, RPC and tracing need). */
 export const commonEnvShape = {
-  ENVIRONMENT: z.enum(Environments).default('development'),
+  // unset means production: a deployment that forgets it gets the strict checks; `npm start` says development
+  ENVIRONMENT: z.enum(Environments).default('production'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   HOST: z.string().min(1).default('127.0.0.1'),
   NATS_URL: z

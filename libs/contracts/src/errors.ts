@@ -39,6 +39,10 @@ export const ErrorCodes = {
   WEAK_PASSWORD: 'AUTH.WEAK_PASSWORD',
   WRONG_PASSWORD: 'AUTH.WRONG_PASSWORD',
   API_TOKEN_NOT_FOUND: 'AUTH.API_TOKEN_NOT_FOUND',
+  /** a token scope above what the owner's role allows */
+  API_TOKEN_SCOPE_TOO_WIDE: 'AUTH.API_TOKEN_SCOPE_TOO_WIDE',
+  /** tokens, password and MFA are managed from a login session, never with an API token */
+  SESSION_REQUIRED: 'AUTH.SESSION_REQUIRED',
   CANNOT_MODIFY_SELF: 'AUTH.CANNOT_MODIFY_SELF',
 } as const;
 

@@ -41,6 +41,8 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   [ErrorCodes.WEAK_PASSWORD]: 400,
   [ErrorCodes.WRONG_PASSWORD]: 400,
   [ErrorCodes.API_TOKEN_NOT_FOUND]: 404,
+  [ErrorCodes.API_TOKEN_SCOPE_TOO_WIDE]: 403,
+  [ErrorCodes.SESSION_REQUIRED]: 403,
   [ErrorCodes.CANNOT_MODIFY_SELF]: 403,
   [InventoryErrors.HOST_NOT_FOUND]: 404,
   [InventoryErrors.HOST_CONFLICT]: 409,
@@ -62,6 +64,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   [ArtifactsErrors.FORBIDDEN]: 403,
   [AuditErrorCodes.INVALID_CURSOR]: 400,
   [AuditErrorCodes.INVALID_RANGE]: 400,
+  [AuditErrorCodes.VERIFY_BUSY]: 429,
   [AuditErrorCodes.VALIDATION_FAILED]: 400,
 };
 

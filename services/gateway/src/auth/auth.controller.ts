@@ -21,7 +21,7 @@ import {
   type TokenPair,
   type UserView,
 } from '@opsdesk/contracts';
-import { AccessTokenVerifier, CurrentPrincipal, Public, RevocationStore, type Principal } from '@opsdesk/auth';
+import { AccessTokenVerifier, CurrentPrincipal, Public, RevocationStore, SessionOnly, type Principal } from '@opsdesk/auth';
 import { RpcClient } from '@opsdesk/messaging';
 import { openApiSchema } from '../common/openapi';
 import { rpcContext, type AuthedRequest } from '../common/request-context';
@@ -67,6 +67,7 @@ export class AuthController {
   }
 
   @ApiBearerAuth()
+  @SessionOnly()
   @Post('logout')
   @HttpCode(204)
   @ApiOperation({ summary: 'End the current session; its access and refresh tokens stop working at once' })
@@ -84,6 +85,7 @@ export class AuthController {
 
   @ApiBearerAuth()
   @AuthAttemptLimit()
+  @SessionOnly()
   @Post('password')
   @HttpCode(204)
   @ApiOperation({ summary: 'Change your password; your other sessions end' })
@@ -97,6 +99,7 @@ export class AuthController {
   }
 
   @ApiBearerAuth()
+  @SessionOnly()
   @Post('mfa/setup')
   @HttpCode(200)
   @ApiOperation({ summary: 'Start MFA enrolment: returns the TOTP secret and otpauth URI' })
@@ -106,6 +109,7 @@ export class AuthController {
 
   @ApiBearerAuth()
   @AuthAttemptLimit()
+  @SessionOnly()
   @Post('mfa/enable')
   @HttpCode(200)
   @ApiOperation({ summary: 'Confirm enrolment with a code; returns ten one-time recovery codes (shown once)' })
@@ -116,6 +120,7 @@ export class AuthController {
 
   @ApiBearerAuth()
   @AuthAttemptLimit()
+  @SessionOnly()
   @Post('mfa/disable')
   @HttpCode(204)
   @ApiBody({ schema: openApiSchema(mfaDisableSchema) })
@@ -124,6 +129,7 @@ export class AuthController {
   }
 
   @ApiBearerAuth()
+  @SessionOnly()
   @Get('tokens')
   @ApiOperation({ summary: 'Your personal API tokens (never the token itself)' })
   listTokens(@Req() req: AuthedRequest): Promise<{ items: ApiTokenView[] }> {
@@ -131,6 +137,7 @@ export class AuthController {
   }
 
   @ApiBearerAuth()
+  @SessionOnly()
   @Post('tokens')
   @ApiOperation({ summary: 'Create a personal API token; the token is shown only in this response' })
   @ApiBody({ schema: openApiSchema(createApiTokenSchema) })
@@ -139,6 +146,7 @@ export class AuthController {
   }
 
   @ApiBearerAuth()
+  @SessionOnly()
   @Delete('tokens/:id')
   @HttpCode(204)
   async revokeToken(@Param('id', new ParseUUIDPipe()) id: string, @Req() req: AuthedRequest): Promise<void> {

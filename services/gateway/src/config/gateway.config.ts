@@ -7,6 +7,10 @@ export const gatewayEnvShape = {
   // signs every RPC caller context and internal HTTP token (docs/SECURITY.md); only the gateway holds it
   ...gatewayContextPrivateKeyEnvShape,
   GATEWAY_PORT: portEnv(8000),
+  /** internal port: /healthz, /readyz and /metrics for probes and Prometheus (the public port serves neither /readyz nor /metrics) */
+  GATEWAY_INTERNAL_PORT: portEnv(8010),
+  /** address of the internal port (default: HOST) */
+  GATEWAY_INTERNAL_HOST: z.string().min(1).optional(),
   CORS_ORIGINS: corsOriginsSchema,
   /**
    * the reverse proxies (nginx, the ingress controller) whose X-Forwarded-For is believed: addresses/CIDRs,

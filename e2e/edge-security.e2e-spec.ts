@@ -19,6 +19,7 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, createUser, login, randomIp, start
 
 let stack: Stack;
 let admin: { access: string; refresh: string };
+let untrusting: NestFastifyApplication | undefined;
 
 beforeAll(async () => {
   // one-second audit aggregation windows, so the summaries come within the test
@@ -27,6 +28,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await untrusting?.close();
   await stack?.stop();
 });
 
@@ -53,17 +55,15 @@ async function gatewayEvents(type: string) {
 }
 
 describe('client IP (TRUST_PROXY)', () => {
-  let untrusting: NestFastifyApplication;
   beforeAll(async () => {
-    // a second replica that trusts no proxy: its X-Forwarded-For is the client's own claim
+    // a second replica that trusts no proxy: its X-Forwarded-For is the client's own claim. It stays up until the
+    // stack stops: gateways in one process share passport's strategy registry (the last one booted wins), so
+    // closing it early would leave the first replica with a stopped revocation store.
     untrusting = await bootstrapGateway({ ...serviceEnv({ env: stack.env, logins: stack.logins }, 'gateway'), ...natsServiceEnv('gateway'), TRUST_PROXY: '' }, { quiet: true });
-  });
-  afterAll(async () => {
-    await untrusting?.close();
   });
 
   it('a gateway that does not trust the peer ignores X-Forwarded-For: rotating it does not give fresh login buckets', async () => {
-    const url = urlOf(untrusting);
+    const url = urlOf(untrusting!);
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) {
       const r = await request(url).post('/api/auth/login').set('X-Forwarded-For', `198.51.100.${i + 1}`).send({ email: 'rotate@e2e.test', password: 'Wrong-Passw0rd!' });

@@ -12,10 +12,16 @@ export interface Access {
   permission?: Permission;
   /** tokens, password, MFA, logout: a login session only, never a personal API token (SPEC §3) */
   session?: true;
+  /** documented (the health controller) but served on the gateway's internal port only: 404 on the public one (SPEC §4) */
+  internal?: true;
 }
 
 const P = Permissions;
 export const EXPECTED_ACCESS: Readonly<Record<string, Access>> = {
+  // probes: liveness is public; readiness and metrics never on the public port
+  'GET /healthz': { public: true },
+  'GET /readyz': { internal: true },
+  'GET /metrics': { internal: true },
   // auth: login and refresh are unauthenticated; the JWKS and the audit public key are public keys
   'GET /api/auth/jwks.json': { public: true },
   'POST /api/auth/login': { public: true },

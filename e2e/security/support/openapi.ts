@@ -99,14 +99,23 @@ export interface SuiteStack {
 }
 
 /**
- * The whole system (every service, one gateway) for one security suite, with the API rate limit lifted so the
+ * The whole system (every service, one gateway) for one security suite, with the rate limits lifted so the
  * generated requests reach the handlers (the limits themselves are tested by the abuse suite and e2e).
  */
 export async function startSuiteStack(label: string, env: NodeJS.ProcessEnv = {}): Promise<SuiteStack> {
   const storage = mkdtempSync(join(tmpdir(), `opsdesk-${label}-`));
   const stack = await startStack(label, {
     services: ['auth', 'inventory', 'audit', 'artifacts'],
-    env: { ARTIFACT_STORAGE_PATH: storage, PROMETHEUS_URL: 'http://127.0.0.1:9', RATE_LIMIT_API_PER_MINUTE: '1000000', ...env },
+    env: {
+      ARTIFACT_STORAGE_PATH: storage,
+      PROMETHEUS_URL: 'http://127.0.0.1:9',
+      RATE_LIMIT_API_PER_MINUTE: '1000000',
+      RATE_LIMIT_AUTH_PER_MINUTE: '1000000',
+      RATE_LIMIT_AUTH_BURST: '1000000',
+      RATE_LIMIT_AUTH_IP_PER_MINUTE: '1000000',
+      RATE_LIMIT_AUTH_ACCOUNT_FAILURES_PER_MINUTE: '1000000',
+      ...env,
+    },
   });
   const doc = (await request(stack.url).get('/api/openapi.json').expect(200)).body as OpenApiDoc;
   return {

@@ -35,7 +35,8 @@ export async function makeCallers(stack: Stack, label: string): Promise<Caller[]
 }
 
 /** What SPEC §3 says this caller gets for an operation: allowed, 401 (no credential) or 403 (role, scope or session). */
-export function expectedOutcome(access: Access, caller: Caller): 'allowed' | 401 | 403 {
+export function expectedOutcome(access: Access, caller: Caller): 'allowed' | 401 | 403 | 404 {
+  if (access.internal) return 404;
   if (access.public) return 'allowed';
   if (caller.kind === 'anonymous') return 401;
   const permission = access.permission ?? 'self';

@@ -36,7 +36,7 @@ describe('parseConfig', () => {
       new ConfigError('NATS_PASSWORD', "is required in production (the service's own NATS login)"),
     );
     expect(() => parseConfig(shape, { ...prod, NATS_USER: 'a.b', NATS_PASSWORD: 'p' })).toThrow(/NATS_USER must be a NATS user name/);
-    expect(parseConfig(shape, { JWT_SECRET: 'a'.repeat(32) }).NATS_USER).toBeUndefined(); // development: an open local broker is fine
+    expect(parseConfig(shape, { ENVIRONMENT: 'development', JWT_SECRET: 'a'.repeat(32) }).NATS_USER).toBeUndefined(); // development: an open local broker is fine
   });
 
   it('names a missing required variable', () => {
@@ -50,14 +50,14 @@ describe('parseConfig', () => {
   });
 
   it('rejects a bad enum value', () => {
-    expect(() => parseConfig(shape, { JWT_SECRET: 'x'.repeat(20), JWT_ALGORITHM: 'none' })).toThrow(/JWT_ALGORITHM/);
+    expect(() => parseConfig(shape, { ENVIRONMENT: 'development', JWT_SECRET: 'x'.repeat(20), JWT_ALGORITHM: 'none' })).toThrow(/JWT_ALGORITHM/);
     // RS256 is not on the allow-list either: only EdDSA and the guide's HS* algorithms
-    expect(() => parseConfig(shape, { JWT_SECRET: 'x'.repeat(20), JWT_ALGORITHM: 'RS256' })).toThrow(/JWT_ALGORITHM/);
-    for (const alg of ['EdDSA', 'HS256', 'HS384', 'HS512']) expect(parseConfig(shape, { JWT_SECRET: 'x'.repeat(20), JWT_ALGORITHM: alg }).JWT_ALGORITHM).toBe(alg);
+    expect(() => parseConfig(shape, { ENVIRONMENT: 'development', JWT_SECRET: 'x'.repeat(20), JWT_ALGORITHM: 'RS256' })).toThrow(/JWT_ALGORITHM/);
+    for (const alg of ['EdDSA', 'HS256', 'HS384', 'HS512']) expect(parseConfig(shape, { ENVIRONMENT: 'development', JWT_SECRET: 'x'.repeat(20), JWT_ALGORITHM: alg }).JWT_ALGORITHM).toBe(alg);
   });
 
   it('treats empty strings as unset', () => {
-    expect(parseConfig(shape, { JWT_SECRET: 'x'.repeat(20), LOG_LEVEL: '' }).LOG_LEVEL).toBe('info');
+    expect(parseConfig(shape, { ENVIRONMENT: 'development', JWT_SECRET: 'x'.repeat(20), LOG_LEVEL: '' }).LOG_LEVEL).toBe('info');
   });
 
   it('splits a NATS cluster URL list', () => {

@@ -37,9 +37,10 @@ function hasSecondFactor(req: AuthedRequest): boolean {
  * Runs after authentication. API: per user (or IP when anonymous). Auth attempts (login, password, MFA):
  * - per (IP, account): the guide's 5/min burst 5, so colleagues behind one NAT'd address do not share it;
  * - per IP: a wider bucket, so one address cannot spray many accounts;
- * - per account, charged by failed attempts only, across every IP: spraying one account from many addresses
- *   stops here. When it is empty, attempts without a second factor are refused, but a login carrying a TOTP /
- *   recovery code still reaches auth: an attacker who fails on purpose cannot keep an MFA user (an admin) out.
+ * - per account, across every IP, counting failed attempts (a success gives its token back): spraying one account
+ *   from many addresses stops here. When it is empty, attempts without a second factor are refused, but a login
+ *   carrying a TOTP / recovery code still reaches auth: an attacker who fails on purpose cannot keep an MFA user
+ *   (an admin) out.
  */
 @Injectable()
 export class RateLimitGuard implements CanActivate {
@@ -71,13 +72,25 @@ export class RateLimitGuard implements CanActivate {
   private authAttempt(req: AuthedRequest, reply: FastifyReply): boolean {
     const account = attemptAccount(req) ?? 'none';
     const failuresKey = `acct:${account}`;
-    if (!hasSecondFactor(req)) this.check(req, 'auth attempts (account)', this.authAccountFailures.peek(failuresKey));
-    this.check(req, 'auth attempts', this.authPerAccountIp.take(`ipacct:${req.ip}|${account}`));
-    this.check(req, 'auth attempts (address)', this.authPerIp.take(`ip:${req.ip}`));
-    // charge the account when the attempt fails (any 4xx but our own 429)
+    // The account's token is taken up front (a burst of concurrent attempts cannot all slip past an empty bucket)
+    // and given back if the attempt succeeds; an attempt with a second factor is never refused here, only charged.
+    const secondFactor = hasSecondFactor(req);
+    if (!secondFactor) this.check(req, 'auth attempts (account)', this.authAccountFailures.take(failuresKey));
+    const refundAccount = () => {
+      if (!secondFactor) this.authAccountFailures.refund(failuresKey);
+    };
+    try {
+      this.check(req, 'auth attempts', this.authPerAccountIp.take(`ipacct:${req.ip}|${account}`));
+      this.check(req, 'auth attempts (address)', this.authPerIp.take(`ip:${req.ip}`));
+    } catch (err) {
+      refundAccount(); // refused by another limit: auth never saw it
+      throw err;
+    }
     reply.raw.once('finish', () => {
       const status = reply.raw.statusCode;
-      if (status >= 400 && status < 500 && status !== 429) this.authAccountFailures.take(failuresKey);
+      const failed = status >= 400 && status < 500 && status !== 429;
+      if (!failed) refundAccount();
+      else if (secondFactor) this.authAccountFailures.take(failuresKey);
     });
     return true;
   }

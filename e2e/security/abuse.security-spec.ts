@@ -46,6 +46,7 @@ it('a flood across 200 forwarded IPs and 50 usernames is mostly refused cheaply;
   const statuses: Record<string, number> = {};
   const count = (s: number) => (statuses[s] = (statuses[s] ?? 0) + 1);
   // 1) one account sprayed from 200 addresses
+  const started = Date.now();
   const spray = [];
   for (let i = 0; i < 200; i++) spray.push(attempt(victim.email, `10.${(i >> 8) & 255}.${i & 255}.7`));
   const sprayStatuses = (await Promise.all(spray)).map((r) => r.status);
@@ -58,11 +59,15 @@ it('a flood across 200 forwarded IPs and 50 usernames is mostly refused cheaply;
   flooding = false;
   await readerLoop;
 
-  // the account limit let at most 10 failures through to auth (plus attempts racing the first failures' charge)
-  expect(sprayStatuses.filter((s) => s === 401).length).toBeLessThanOrEqual(20);
-  expect(sprayStatuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(180);
+  // Buckets refill while the flood runs: what may pass is the burst plus the refill over the flood's duration
+  // (a bound derived from the configured rates, not a timing assertion).
+  const minutes = (Date.now() - started) / 60_000;
+  const passed = (statusesOf: number[]) => statusesOf.filter((s) => s !== 429).length;
+  // the account limit (10 failures/min) let only its burst and refill through to auth
+  expect(passed(sprayStatuses)).toBeLessThanOrEqual(10 + Math.ceil(10 * minutes));
   // the per-address limit (30/min) stopped the username walk
-  expect(stuffingStatuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(20);
+  expect(passed(stuffingStatuses)).toBeLessThanOrEqual(30 + Math.ceil(30 * minutes));
+  expect(stuffingStatuses.filter((s) => s === 429).length).toBeGreaterThan(0);
   // the other user was served throughout
   expect(readStatuses.length).toBeGreaterThan(0);
   expect(readStatuses.every((s) => s === 200)).toBe(true);

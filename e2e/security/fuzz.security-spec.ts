@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import request from 'supertest';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, login, randomIp } from '../support/stack';
-import { deref, fillPath, operationsOf, startSuiteStack, type OpenApiDoc, type Operation, type Schema, type SuiteStack } from './support/openapi';
+import { deref, fillPath, operationsOf, pct, startSuiteStack, type OpenApiDoc, type Operation, type Schema, type SuiteStack } from './support/openapi';
 import { recordCheck } from './support/report';
 
 const SEED = Number(process.env.SECURITY_FUZZ_SEED ?? 20261201);
@@ -133,7 +133,7 @@ function caseFor(doc: OpenApiDoc, op: Operation): fc.Arbitrary<Case> {
 
 function queryString(q: Record<string, string | string[]>): string {
   const parts: string[] = [];
-  for (const [k, v] of Object.entries(q)) for (const one of Array.isArray(v) ? v : [v]) parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(one)}`);
+  for (const [k, v] of Object.entries(q)) for (const one of Array.isArray(v) ? v : [v]) parts.push(`${pct(k)}=${pct(one)}`);
   return parts.length ? `?${parts.join('&')}` : '';
 }
 
@@ -147,25 +147,35 @@ async function send(op: Operation, c: Case): Promise<request.Response> {
 }
 
 it(`fuzzes every operation (≥ ${TOTAL} cases, seed ${SEED}): never a 5xx, always a problem document`, async () => {
-  const ops = operationsOf(suite.doc).filter((o) => !SKIP.has(o.key));
+  // SECURITY_FUZZ_ONLY="DELETE /api/artifacts/{id}" reproduces one operation's failure with its seed
+  const only = process.env.SECURITY_FUZZ_ONLY;
+  const ops = operationsOf(suite.doc).filter((o) => !SKIP.has(o.key) && (!only || o.key === only));
   const perOp = Math.ceil(TOTAL / ops.length);
   let cases = 0;
   const statuses: Record<string, number> = {};
   for (const [i, op] of ops.entries()) {
+    let lastError = '';
     await fc.assert(
       fc.asyncProperty(caseFor(suite.doc, op), async (c) => {
-        const res = await send(op, c);
+        const res = await send(op, c).catch((err: Error) => {
+          lastError = `request failed: ${err.message}`;
+          throw err;
+        });
         cases++;
         statuses[res.status] = (statuses[res.status] ?? 0) + 1;
-        if (res.status >= 500) throw new Error(`${op.key} answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
+        const fail = (why: string) => {
+          lastError = why;
+          throw new Error(why);
+        };
+        if (res.status >= 500) fail(`${op.key} answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
         if (res.status >= 400 && !String(res.headers['content-type'] ?? '').includes('application/problem+json'))
-          throw new Error(`${op.key} answered ${res.status} without a problem document (${res.headers['content-type']})`);
-        if (res.status >= 400 && (typeof res.body?.code !== 'string' || res.body?.status !== res.status)) throw new Error(`${op.key}: malformed problem ${JSON.stringify(res.body)}`);
+          fail(`${op.key} answered ${res.status} without a problem document (${res.headers['content-type']}): ${String(res.text).slice(0, 200)}`);
+        if (res.status >= 400 && (typeof res.body?.code !== 'string' || res.body?.status !== res.status)) fail(`${op.key}: malformed problem ${JSON.stringify(res.body)}`);
       }),
       // one seed per operation derived from the run's seed, so a failure reproduces with SECURITY_FUZZ_SEED alone
-      { numRuns: perOp, seed: SEED + i, endOnFailure: true, verbose: 1 },
+      { numRuns: perOp, seed: SEED + i, endOnFailure: true, verbose: 2 },
     ).catch((err: Error) => {
-      throw new Error(`fuzz of ${op.key} failed (SECURITY_FUZZ_SEED=${SEED}, operation seed ${SEED + i}): ${err.message}`);
+      throw new Error(`fuzz of ${op.key} failed (SECURITY_FUZZ_SEED=${SEED}, operation seed ${SEED + i}): ${lastError}\n${err.message}`);
     });
   }
   // still alive and still itself

@@ -87,9 +87,22 @@ export function deref(doc: OpenApiDoc, schema: Schema | undefined, seen = new Se
   return schema;
 }
 
+/**
+ * Percent-encodes any string, lone surrogates included (encodeURIComponent throws on those; the UTF-8 encoder
+ * turns them into U+FFFD, which is what a client library would send).
+ */
+export function pct(value: string): string {
+  let out = '';
+  for (const byte of Buffer.from(value, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out += /[A-Za-z0-9\-_.~]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
 /** Fills a path template: `/api/hosts/{id}` with { id } (values URL-encoded). */
 export function fillPath(path: string, values: Record<string, string>): string {
-  return path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(values[name] ?? '00000000-0000-4000-8000-000000000000'));
+  return path.replace(/\{(\w+)\}/g, (_, name: string) => pct(values[name] ?? '00000000-0000-4000-8000-000000000000'));
 }
 
 export interface SuiteStack {

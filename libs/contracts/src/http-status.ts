@@ -19,6 +19,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   [ErrorCodes.UPSTREAM_UNAVAILABLE]: 503,
   [ErrorCodes.SERVICE_UNAVAILABLE]: 503,
   [ErrorCodes.UNSUPPORTED_MEDIA_TYPE]: 415,
+  [ErrorCodes.URI_TOO_LONG]: 414,
   // a service refused the gateway's own signed caller context: a fault inside the system (keys out of step),
   // never the client's
   [ErrorCodes.RPC_CONTEXT_INVALID]: 500,

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -55,6 +56,18 @@ export async function bootstrapGateway(config: GatewayConfig, opts: GatewayBootO
     // while closing, requests on kept-alive connections get our problem document (onRequest below), not
     // Fastify's own plain-JSON 503 (found by the fault suite's SIGTERM run)
     return503OnClosing: false,
+    // The router's own refusals (a malformed URL, a path parameter over maxParamLength) happen before any hook or
+    // Nest filter: answer them as problem documents too (the security fuzzer found plain-JSON 414s).
+    frameworkErrors: (error: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const status = tooLong ? 414 : 400;
+      void reply
+        .code(status)
+        .header('X-Request-Id', String(req.id))
+        .headers(SECURITY_HEADERS)
+        .type('application/problem+json')
+        .send(problem(status, tooLong ? ErrorCodes.URI_TOO_LONG : ErrorCodes.VALIDATION_FAILED, tooLong ? 'A path parameter is too long' : 'Malformed URL', String(req.id)));
+    },
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const h = req.headers['x-request-id'];
       return typeof h === 'string' && /^[\w.:-]{1,128}$/.test(h) ? h : randomUUID();

@@ -233,10 +233,11 @@ describe('deploy: dashboards and alerts reference only metrics the services expo
       expect(res.headers['x-request-id']).toBe('deploy-e2e-req-1');
       expect((await get('/metrics')).status).toBe(404);
 
-      // A client rotating X-Forwarded-For through nginx still has one login bucket (nginx sets the header from
-      // $remote_addr; the gateway trusts it from 127.0.0.1 only). The first login above took one of the
-      // gateway's 5; nginx's own zone (5r/m, burst 5) lets all six through, so the 429 is the gateway's.
-      const wrong = JSON.stringify({ email: 'nobody@deploy.test', password: 'Wrong-Passw0rd!' });
+      // A client rotating X-Forwarded-For through nginx still has one login bucket per account (nginx sets the
+      // header from $remote_addr; the gateway trusts it from 127.0.0.1 only). The admin's login above took one of
+      // the gateway's 5 for (127.0.0.1, admin); nginx's own zone (5r/m, burst 5) lets all six through, so the 429
+      // is the gateway's. (The admin is locked out afterwards: this is the last test of the stack that logs in.)
+      const wrong = JSON.stringify({ email: ADMIN_EMAIL, password: 'Wrong-Passw0rd!' });
       const statuses: number[] = [];
       let last = { status: 0, headers: {} as Record<string, string | string[] | undefined>, body: '' };
       for (let i = 0; i < 5; i++) {

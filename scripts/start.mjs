@@ -379,7 +379,7 @@ async function main() {
   if (usesSigningKey && !givenSigningKey) say(`JWT_PRIVATE_KEY not set: auth signs access tokens with a generated key kept in ${shown('jwt-private-key.pem')}`);
   // The command-line tools (npm run migrate, seed:admin, seed:demo) find this running system here: only what
   // npm start chose itself (embedded Postgres, own NATS, generated secret); what you set stays yours.
-  const chosen = { DATABASE_URL: databaseUrl, NATS_URL: natsUrl, JWT_SECRET: env.JWT_SECRET };
+  const chosen = { DATABASE_URL: databaseUrl, NATS_URL: natsUrl, JWT_SECRET: env.JWT_SECRET, ENVIRONMENT: env.ENVIRONMENT };
   const runningEnv = join(state, RUNNING_ENV_FILE);
   const lines = Object.entries(chosen).filter(([k]) => !process.env[k]).map(([k, v]) => `${k}=${v}\n`);
   writeFileSync(runningEnv, lines.join(''), { mode: 0o600 });

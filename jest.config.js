@@ -31,6 +31,10 @@ for (const group of ['libs', 'services']) {
 if (existsSync(join(__dirname, 'e2e'))) projects.push(project('e2e', 'e2e'));
 // The fault suite (reliability/, docs/RELIABILITY.md) starts whole systems and breaks them for minutes: it is a
 // project only when RELIABILITY is set (`ci`: the bounded run, `full`: every fault; `npm run test:reliability`).
+// The security suite (e2e/security, docs/SECURITY.md "Security suite"): the whole system per file, generated RBAC
+// matrix, token attacks, abuse, property fuzzing (>= 10,000 cases). A project only when SECURITY is set
+// (`npm run test:security`; `ci` is the bounded CI run, `full` fuzzes longer).
+if (process.env.SECURITY) projects.push({ ...project('security', 'e2e/security'), testMatch: ['**/*.security-spec.ts'], testTimeout: 600_000 });
 if (process.env.RELIABILITY) projects.push({ ...project('reliability', 'reliability'), testMatch: ['**/*.reliability-spec.ts'] });
 
 // One private nats-server with authorisation for the whole run (libs/testing/src/nats-global-setup.ts):

@@ -100,7 +100,7 @@ describe('auth events wait in the outbox while NATS is down, then flow exactly o
     await seedAdmin({ ...stack.env, ADMIN_EMAIL: 'second-admin@e2e.test' });
     await seedAdmin({ ...stack.env, ADMIN_EMAIL: 'third-admin@e2e.test' });
     expect((await outboxIds(stack.db.url)).unpublished).toBe(2);
-    await expect(request(stack.url).get('/readyz')).resolves.toHaveProperty('status', 503);
+    await expect(request(stack.internalUrl).get('/readyz')).resolves.toHaveProperty('status', 503);
 
     await server.start();
     await waitFor(async () => (await outboxIds(stack.db.url)).unpublished === 0, { timeoutMs: 30_000, what: 'backlog drained after NATS returned' });
@@ -110,6 +110,6 @@ describe('auth events wait in the outbox while NATS is down, then flow exactly o
     expect(stream.filter((m) => m.event.type === 'auth.user.created').map((m) => m.event.data.email)).toEqual(
       expect.arrayContaining(['second-admin@e2e.test', 'third-admin@e2e.test']),
     );
-    await waitFor(async () => (await request(stack.url).get('/readyz')).status === 200, { timeoutMs: 15_000, what: 'gateway ready again' });
+    await waitFor(async () => (await request(stack.internalUrl).get('/readyz')).status === 200, { timeoutMs: 15_000, what: 'gateway ready again' });
   });
 });

@@ -4,7 +4,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { ed25519PublicJwk, ed25519Thumbprint, parseEd25519PrivateKey } from '@opsdesk/auth';
 import { generateAccessTokenKey, natsServiceEnv, TEST_JWT_SECRET } from '@opsdesk/testing';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, login, startStack, urlOf, type Stack } from './support/stack';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, gatewayInternalUrl, login, startStack, urlOf, type Stack } from './support/stack';
 
 /**
  * SPEC §7 "Trust inside the system", access tokens: auth alone signs them (EdDSA by default), the gateway
@@ -98,7 +98,7 @@ describe('EdDSA access tokens: the gateway cannot mint', () => {
     const gateway = await gatewayBoot.bootstrapFromEnv(env, { quiet: true });
     try {
       const url = urlOf(gateway);
-      const ready = await request(url).get('/readyz').expect(200);
+      const ready = await request(gatewayInternalUrl(gateway)).get('/readyz').expect(200);
       expect(ready.body.checks).toMatchObject({ jwks: 'ok' });
       const me = await request(url).get('/api/auth/me').set(bearer(admin.access)).expect(200);
       expect(me.body.email).toBe(ADMIN_EMAIL);

@@ -286,12 +286,19 @@ describe('forged access tokens are refused', () => {
 });
 
 describe('HTTP surface', () => {
-  it('serves health, readiness, metrics, OpenAPI and the Swagger UI without auth', async () => {
+  it('serves health, OpenAPI and the Swagger UI without auth; readiness and metrics only on the internal port', async () => {
     await request(stack.url).get('/healthz').expect(200);
-    const ready = await request(stack.url).get('/readyz').expect(200);
+    const ready = await request(stack.internalUrl).get('/readyz').expect(200);
     expect(ready.body.checks).toEqual({ nats: 'ok', revocations: 'ok', jwks: 'ok' });
-    const metrics = await request(stack.url).get('/metrics').expect(200);
+    const metrics = await request(stack.internalUrl).get('/metrics').expect(200);
     expect(metrics.text).toContain('opsdesk_http_request_duration_seconds');
+    await request(stack.internalUrl).get('/healthz').expect(200);
+    // the public port serves neither; the internal one nothing else
+    for (const path of ['/readyz', '/metrics', '/metrics?x=1']) {
+      const r = await request(stack.url).get(path).expect(404);
+      expect(r.headers['content-type']).toMatch(/application\/problem\+json/);
+    }
+    for (const path of ['/api/openapi.json', '/api/auth/me', '/']) await request(stack.internalUrl).get(path).expect(404);
     const spec = await request(stack.url).get('/api/openapi.json').expect(200);
     expect(Object.keys(spec.body.paths)).toEqual(expect.arrayContaining(['/api/auth/login', '/api/users/{id}']));
     await request(stack.url).get('/api/docs').expect(200);

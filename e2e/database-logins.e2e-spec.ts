@@ -209,7 +209,7 @@ describe('a running stack', () => {
 
   it('each service is connected with its own login and none with a superuser', async () => {
     stack = await startStack('dbloginsstack', { services: ['auth', 'inventory', 'audit', 'artifacts'] });
-    await request(stack.url).get('/readyz').expect(200);
+    await request(stack.internalUrl).get('/readyz').expect(200);
     const admin = new Client({ connectionString: stack.db.url });
     await admin.connect();
     try {

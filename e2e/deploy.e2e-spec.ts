@@ -73,7 +73,9 @@ describe('deploy: Prometheus config and rules (promtool)', () => {
     const cfg = readYaml(join(DEPLOY, 'prometheus', 'opsdesk.yml'));
     const jobs = isRecord(cfg) && Array.isArray(cfg.scrape_configs) ? cfg.scrape_configs.filter(isRecord) : [];
     const api = jobs.find((j) => j.job_name === 'opsdesk-api');
-    expect(JSON.stringify(api?.static_configs)).toContain('gateway:8000');
+    // the gateway's metrics are on its internal port, never the public 8000
+    expect(JSON.stringify(api?.static_configs)).toContain('gateway:8010');
+    expect(JSON.stringify(api?.static_configs)).not.toContain('gateway:8000');
     expect(jobs.map((j) => j.job_name)).toEqual(expect.arrayContaining(['opsdesk-api', 'opsdesk-services', 'opsdesk-db']));
     const services = jobs.find((j) => j.job_name === 'opsdesk-services');
     for (const n of INTERNAL) expect(JSON.stringify(services?.static_configs)).toContain(`${n}:${PORTS[n]}`);
@@ -131,7 +133,7 @@ describe('deploy: dashboards and alerts reference only metrics the services expo
     const forbidden = await request(stack.url).get('/api/users').set(bearer(viewer.token));
     expect(forbidden.status).toBe(403);
 
-    const urls = [stack.url, ...present.map((n) => stack.env[`${n.toUpperCase()}_URL`]).filter((u): u is string => !!u)];
+    const urls = [stack.internalUrl, ...present.map((n) => stack.env[`${n.toUpperCase()}_URL`]).filter((u): u is string => !!u)];
     expect(urls).toHaveLength(present.length + 1);
     const exported = new Set<string>();
     let expositions = '';
@@ -231,6 +233,20 @@ describe('deploy: dashboards and alerts reference only metrics the services expo
       // The gateway echoes the request id nginx passed through.
       expect(res.headers['x-request-id']).toBe('deploy-e2e-req-1');
       expect((await get('/metrics')).status).toBe(404);
+
+      // A client rotating X-Forwarded-For through nginx still has one login bucket per account (nginx sets the
+      // header from $remote_addr; the gateway trusts it from 127.0.0.1 only). The admin's login above took one of
+      // the gateway's 5 for (127.0.0.1, admin); nginx's own zone (5r/m, burst 5) lets all six through, so the 429
+      // is the gateway's. (The admin is locked out afterwards: this is the last test of the stack that logs in.)
+      const wrong = JSON.stringify({ email: ADMIN_EMAIL, password: 'Wrong-Passw0rd!' });
+      const statuses: number[] = [];
+      let last = { status: 0, headers: {} as Record<string, string | string[] | undefined>, body: '' };
+      for (let i = 0; i < 5; i++) {
+        last = await httpsCall(tree.httpsPort, '/api/auth/login', wrong, { 'x-forwarded-for': `198.51.100.${i + 10}` });
+        statuses.push(last.status);
+      }
+      expect(statuses).toEqual([401, 401, 401, 401, 429]);
+      expect(last.headers['content-type']).toMatch(/application\/problem\+json/);
     } finally {
       if (proc && proc.exitCode === null) {
         const exited = new Promise((r) => proc?.once('exit', r));
@@ -247,7 +263,7 @@ function makeCert(dir: string): void {
   if (r.status !== 0) throw new Error(`openssl failed: ${r.out}`);
 }
 
-function httpsCall(port: number, path: string, body?: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function httpsCall(port: number, path: string, body?: string, extraHeaders: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
       {
@@ -257,7 +273,7 @@ function httpsCall(port: number, path: string, body?: string): Promise<{ status:
         method: body ? 'POST' : 'GET',
         // Self-signed test certificate: trust is not what this test is about.
         rejectUnauthorized: false,
-        headers: { 'content-type': 'application/json', 'x-request-id': 'deploy-e2e-req-1' },
+        headers: { 'content-type': 'application/json', 'x-request-id': 'deploy-e2e-req-1', ...extraHeaders },
       },
       (res) => {
         let text = '';
@@ -413,7 +429,9 @@ describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
         }
         if (file === 'docker-compose.prod.yml' && ALL_SERVICES.includes(name)) {
           const hc = isRecord(svc.healthcheck) ? svc.healthcheck : {};
-          expect({ name, test: hc.test }).toEqual({ name, test: ['CMD', 'curl', '-f', `http://localhost:${PORTS[name]}/readyz`] });
+          // the gateway's readiness is on its internal port (the public one serves no /readyz)
+          const probePort = name === 'gateway' ? 8010 : PORTS[name];
+          expect({ name, test: hc.test }).toEqual({ name, test: ['CMD', 'curl', '-f', `http://localhost:${probePort}/readyz`] });
           expect(svc.restart).toBe('always');
           expect(env).toMatchObject({ ENVIRONMENT: 'production', LOG_LEVEL: 'info' });
         }
@@ -509,7 +527,7 @@ describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
     }
     // The healthcheck knows every service's port.
     const hc = readFileSync(join(DEPLOY, 'docker', 'healthcheck.sh'), 'utf8');
-    for (const n of ALL_SERVICES) expect(hc).toContain(`${n.toUpperCase()}_PORT:-${PORTS[n]}`);
+    for (const n of ALL_SERVICES) expect(hc).toContain(n === 'gateway' ? 'GATEWAY_INTERNAL_PORT:-8010' : `${n.toUpperCase()}_PORT:-${PORTS[n]}`);
   });
 
   it('backup/restore scripts pass bash -n and are strict (set -euo pipefail)', () => {

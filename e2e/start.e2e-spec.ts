@@ -74,6 +74,8 @@ describe('npm start on a fresh state directory (embedded Postgres, own nats-serv
     for (const v of ['DATABASE_URL', 'NATS_URL', 'JWT_SECRET', 'JWT_ALGORITHM', 'JWT_PRIVATE_KEY', 'ADMIN_PASSWORD', 'ADMIN_EMAIL', 'ARTIFACT_STORAGE_PATH', 'PROMETHEUS_URL', 'AUDIT_SIGNING_KEY']) delete env[v];
     for (const v of Object.keys(env)) if (/_CONTEXT_(PRIVATE|PUBLIC)_KEY$/.test(v)) delete env[v];
     for (const s of SERVICES) env[`${s.toUpperCase()}_PORT`] = String(ports[s]);
+    // the gateway's probes and metrics port (its default 8010 may be taken by another run on this machine)
+    env.GATEWAY_INTERNAL_PORT = String(await freePort());
     // its own process group, so a failed test can still take everything down (afterAll)
     proc = spawn(process.execPath, [join(ROOT, 'scripts', 'start.mjs')], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));

@@ -328,6 +328,8 @@ async function main() {
   const { JWT_PRIVATE_KEY: givenSigningKey, ...sharedEnv } = process.env;
   const env = {
     ...sharedEnv,
+    // services default to production; `npm start` is the development launcher (set ENVIRONMENT to override)
+    ENVIRONMENT: process.env.ENVIRONMENT || 'development',
     DATABASE_URL: databaseUrl,
     NATS_URL: natsUrl,
     JWT_SECRET: process.env.JWT_SECRET || persistedSecret('jwt-secret'),
@@ -355,7 +357,7 @@ async function main() {
   if (usesSigningKey && !givenSigningKey) say(`JWT_PRIVATE_KEY not set: auth signs access tokens with a generated key kept in ${shown('jwt-private-key.pem')}`);
   // The command-line tools (npm run migrate, seed:admin, seed:demo) find this running system here: only what
   // npm start chose itself (embedded Postgres, own NATS, generated secret); what you set stays yours.
-  const chosen = { DATABASE_URL: databaseUrl, NATS_URL: natsUrl, JWT_SECRET: env.JWT_SECRET };
+  const chosen = { DATABASE_URL: databaseUrl, NATS_URL: natsUrl, JWT_SECRET: env.JWT_SECRET, ENVIRONMENT: env.ENVIRONMENT };
   const runningEnv = join(state, RUNNING_ENV_FILE);
   const lines = Object.entries(chosen).filter(([k]) => !process.env[k]).map(([k, v]) => `${k}=${v}\n`);
   writeFileSync(runningEnv, lines.join(''), { mode: 0o600 });
@@ -375,10 +377,14 @@ async function main() {
   const ports = {};
   for (const n of names) {
     const key = `${n.toUpperCase()}_PORT`;
-    ports[n] = Number(process.env[key] ?? DEFAULT_PORTS[n] ?? 8010 + names.indexOf(n));
+    ports[n] = Number(process.env[key] ?? DEFAULT_PORTS[n] ?? 8020 + names.indexOf(n));
     env[key] = String(ports[n]);
     env[`${n.toUpperCase()}_URL`] = `http://127.0.0.1:${ports[n]}`;
   }
+  // the gateway's internal port: /readyz and /metrics (the public port serves neither)
+  const gatewayInternalPort = Number(process.env.GATEWAY_INTERNAL_PORT ?? 8010);
+  env.GATEWAY_INTERNAL_PORT = String(gatewayInternalPort);
+  if (names.includes('gateway') && !(await portFree(gatewayInternalPort))) die(`port ${gatewayInternalPort} for the gateway's internal port is in use (set GATEWAY_INTERNAL_PORT to move it)`);
   for (const n of names) if (!(await portFree(ports[n]))) die(`port ${ports[n]} for ${n} is in use (set ${n.toUpperCase()}_PORT to move it)`);
 
   const services = [];
@@ -407,7 +413,7 @@ async function main() {
       ),
     );
   });
-  await waitReady('gateway', ports.gateway);
+  await waitReady('gateway', gatewayInternalPort);
   const email = process.env.ADMIN_EMAIL || 'admin@opsdesk.local';
   const pwFile = join(state, 'admin-password');
   const password = process.env.ADMIN_PASSWORD ? '(from ADMIN_PASSWORD)' : existsSync(pwFile) ? `${readFileSync(pwFile, 'utf8').trim()} (saved in ${shown('admin-password')})` : '(unchanged)';

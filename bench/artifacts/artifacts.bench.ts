@@ -134,14 +134,15 @@ async function main(): Promise<void> {
 
     const artifactsPort = await freePort();
     const gatewayPort = await freePort();
-    const childEnv = { ...process.env, ...env, ARTIFACTS_PORT: String(artifactsPort), GATEWAY_PORT: String(gatewayPort), ARTIFACTS_URL: `http://127.0.0.1:${artifactsPort}` };
+    const gatewayInternalPort = await freePort();
+    const childEnv = { ...process.env, ...env, ARTIFACTS_PORT: String(artifactsPort), GATEWAY_PORT: String(gatewayPort), GATEWAY_INTERNAL_PORT: String(gatewayInternalPort), ARTIFACTS_URL: `http://127.0.0.1:${artifactsPort}` };
     const artifacts = spawnService('artifacts', childEnv);
     children.push(artifacts);
     await waitFor(async () => (await fetch(`http://127.0.0.1:${artifactsPort}/readyz`).catch(() => null))?.ok, { timeoutMs: 30_000, what: 'artifacts to be ready' });
     const gatewayProc = spawnService('gateway', childEnv);
     children.push(gatewayProc);
     const gateway = `http://127.0.0.1:${gatewayPort}`;
-    await waitFor(async () => (await fetch(`${gateway}/readyz`).catch(() => null))?.ok, { timeoutMs: 30_000, what: 'gateway to be ready' });
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${gatewayInternalPort}/readyz`).catch(() => null))?.ok, { timeoutMs: 30_000, what: 'gateway to be ready' });
     // the architecture's ceiling: the same two hops in bare Node (bare-hop.ts), writing and fsyncing only
     const sinkPort = await freePort();
     const proxyPort = await freePort();

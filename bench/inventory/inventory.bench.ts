@@ -80,6 +80,7 @@ async function main(): Promise<void> {
     JWT_SECRET: randomBytes(32).toString('hex'),
     REQUEST_TIMEOUT: '600',
     GATEWAY_PORT: '0',
+    GATEWAY_INTERNAL_PORT: '0',
     AUTH_PORT: '0',
     INVENTORY_PORT: '0',
     EVENTS_STREAM: `BENCH_INV_${id.toUpperCase()}`,

@@ -163,6 +163,8 @@ async function main(): Promise<void> {
   const db = await createTestDatabase('benchmem', PG_ADMIN);
   const dbUrl = new URL(db.url);
   const ports: Record<Service, number> = { auth: await freePort(), inventory: await freePort(), audit: await freePort(), gateway: await freePort() };
+  // the gateway answers /readyz on its internal port only
+  const gatewayInternalPort = await freePort();
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     ENVIRONMENT: 'test',
@@ -183,6 +185,7 @@ async function main(): Promise<void> {
     ...Object.fromEntries(SERVICES.map((s) => [`${s.toUpperCase()}_PORT`, String(ports[s])])),
     ...Object.fromEntries(SERVICES.map((s) => [`${s.toUpperCase()}_URL`, `http://127.0.0.1:${ports[s]}`])),
     OPSDESK_STATE_DIR: mkdtempSync(join(tmpdir(), 'opsdesk-bench-mem-')),
+    GATEWAY_INTERNAL_PORT: String(gatewayInternalPort),
   };
   const procs: Partial<Record<Service, ServiceProcess>> = {};
   const snapDir = mkdtempSync(join(tmpdir(), 'opsdesk-bench-mem-snap-'));
@@ -199,7 +202,7 @@ async function main(): Promise<void> {
       if (s === 'auth') own.JWT_PRIVATE_KEY = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
       if (s === 'audit') own.AUDIT_SIGNING_KEY = generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
       procs[s] = new ServiceProcess(s, own);
-      await waitReady(ports[s], s);
+      await waitReady(s === 'gateway' ? gatewayInternalPort : ports[s], s);
     }
     const gw = `http://127.0.0.1:${ports.gateway}`;
     const login = async () => {

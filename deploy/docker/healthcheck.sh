@@ -1,10 +1,11 @@
 #!/bin/sh
 # Probes /healthz (default) or /readyz of the service selected by SERVICE on its own port.
-# Port: <NAME>_PORT when set (e.g. GATEWAY_PORT), else the OpsDesk default for that service.
+# Port: <NAME>_PORT when set (e.g. AUTH_PORT), else the OpsDesk default for that service; the gateway's probes are
+# on its internal port (GATEWAY_INTERNAL_PORT, 8010): its public GATEWAY_PORT (8000) serves /healthz only.
 set -eu
 path="${1:-healthz}"
 case "${SERVICE:-gateway}" in
-  gateway) port="${GATEWAY_PORT:-8000}" ;;
+  gateway) port="${GATEWAY_INTERNAL_PORT:-8010}" ;; # public GATEWAY_PORT:-8000 has no /readyz
   auth) port="${AUTH_PORT:-8001}" ;;
   inventory) port="${INVENTORY_PORT:-8002}" ;;
   audit) port="${AUDIT_PORT:-8003}" ;;

@@ -38,6 +38,9 @@ export interface Stack {
   /** base URL of the first gateway */
   url: string;
   urls: string[];
+  /** the gateways' internal ports (/healthz, /readyz, /metrics; the public port serves neither /readyz nor /metrics) */
+  internalUrl: string;
+  internalUrls: string[];
   /** stops and boots one service again (same env; options e.g. fault-injection hooks) */
   restart(name: string, opts?: Record<string, unknown>): Promise<NestFastifyApplication>;
   stopService(name: string): Promise<void>;
@@ -51,7 +54,13 @@ export function urlOf(app: NestFastifyApplication): string {
   return `http://127.0.0.1:${addr.port}`;
 }
 
-function serviceModule(name: string): ServiceModule {
+/** The internal port of a gateway (probes, metrics). */
+export function gatewayInternalUrl(app: NestFastifyApplication): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- found by convention, like the services
+  return (require(join(SERVICES_DIR, 'gateway', 'src', 'bootstrap')) as { internalUrlOf(a: NestFastifyApplication): string }).internalUrlOf(app);
+}
+
+export function serviceModule(name: string): ServiceModule {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- services are found by convention at run time
   return require(join(SERVICES_DIR, name, 'src', 'bootstrap')) as ServiceModule;
 }
@@ -97,7 +106,7 @@ export interface StackOptions {
  */
 export async function startStack(label: string, opts: StackOptions = {}): Promise<Stack> {
   const names = opts.services ?? ['auth'];
-  const { db, env, logins } = await createTestEnv(label, { ADMIN_EMAIL, ADMIN_PASSWORD, TRUST_PROXY: 'true', ...opts.env }, opts.natsUrl);
+  const { db, env, logins } = await createTestEnv(label, { ADMIN_EMAIL, ADMIN_PASSWORD, TRUST_PROXY: '127.0.0.1', ...opts.env }, opts.natsUrl);
   await migrate(logins.urls.migrator, names);
   // like `npm run provision:nats` in production: the services' own logins may only look at the stream and bucket
   await provisionNatsFromEnv(env, testNatsLogin(NATS_PROVISION_USER));
@@ -116,6 +125,7 @@ export async function startStack(label: string, opts: StackOptions = {}): Promis
   const gateways: NestFastifyApplication[] = [];
   for (let i = 0; i < (opts.gateways ?? 1); i++) gateways.push(await serviceModule('gateway').bootstrapFromEnv({ ...serviceEnv({ env, logins }, 'gateway'), ...natsServiceEnv('gateway') }, { quiet: true }));
   const urls = gateways.map(urlOf);
+  const internalUrls = gateways.map(gatewayInternalUrl);
   const stopService = async (name: string) => {
     await apps[name]?.close().catch(() => undefined);
     delete apps[name];
@@ -128,6 +138,8 @@ export async function startStack(label: string, opts: StackOptions = {}): Promis
     gateways,
     url: urls[0],
     urls,
+    internalUrl: internalUrls[0],
+    internalUrls,
     stopService,
     startService: start,
     async restart(name, o) {

@@ -127,6 +127,8 @@ export class System {
     }
     const ports: Record<string, number> = {};
     for (const s of SERVICES) ports[s] = await freePort();
+    // the gateway's probes and metrics live on its internal port (GATEWAY_INTERNAL_PORT, from this key)
+    ports.gateway_internal = await freePort();
     const sys: SystemDescription = {
       base: {
         PATH: process.env.PATH,
@@ -137,7 +139,7 @@ export class System {
         DB_MAX_OVERFLOW: '2',
         REQUEST_TIMEOUT: String(REQUEST_TIMEOUT_S),
         // the load logs in from many X-Forwarded-For addresses and acts far above a person's rate
-        TRUST_PROXY: 'true',
+        TRUST_PROXY: '127.0.0.1',
         RATE_LIMIT_AUTH_PER_MINUTE: '100000',
         RATE_LIMIT_AUTH_BURST: '100000',
         RATE_LIMIT_API_PER_MINUTE: '1000000',
@@ -279,7 +281,7 @@ export class System {
     for (const name of services) {
       const inst = this.instance(name);
       if (inst.noRestart && !inst.proc) continue;
-      await waitFor(() => this.isReady(inst.port), {
+      await waitFor(() => this.isReady(this.probePort(inst)), {
         timeoutMs,
         intervalMs: 200,
         what: `${name} to be ready (log: ${join(this.dir, `${name}.log`)})`,
@@ -288,8 +290,13 @@ export class System {
   }
 
   async allReady(): Promise<boolean> {
-    for (const i of this.instances) if (i.proc && !(await this.isReady(i.port))) return false;
+    for (const i of this.instances) if (i.proc && !(await this.isReady(this.probePort(i)))) return false;
     return true;
+  }
+
+  /** where an instance answers /readyz: its own port, the gateway's internal one */
+  probePort(inst: Instance): number {
+    return inst.service === 'gateway' ? this.sys.ports.gateway_internal : inst.port;
   }
 
   /** Resident set size of every running instance, in MiB (Linux /proc). */

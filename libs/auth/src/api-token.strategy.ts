@@ -25,6 +25,7 @@ export function createApiTokenStrategy(verify: ApiTokenVerifier, revocations: Re
       const header = req.headers.authorization ?? '';
       const m = /^Bearer\s+(\S+)$/i.exec(header);
       if (!m || !m[1].startsWith(API_TOKEN_PREFIX)) return null; // not ours: let the JWT strategy try
+      revocations.assertLoaded();
       const key = createHash('sha256').update(m[1]).digest('hex');
       let entry = cache.get(key);
       if (entry && Date.now() - entry.at > cacheMs) entry = undefined;
@@ -40,7 +41,7 @@ export function createApiTokenStrategy(verify: ApiTokenVerifier, revocations: Re
         cache.delete(key);
         throw new UnauthorizedException('Invalid, expired or revoked API token');
       }
-      return { kind: 'api_token', user_id: p.user_id, email: p.email, role: p.role, token_id: p.token_id };
+      return { kind: 'api_token', user_id: p.user_id, email: p.email, role: p.role, token_id: p.token_id, scope: p.scope };
     }
   }
   return ApiTokenStrategy;

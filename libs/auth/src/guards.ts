@@ -1,8 +1,8 @@
-import { ExecutionContext, ForbiddenException, Inject, Injectable, Optional, UnauthorizedException, type CanActivate } from '@nestjs/common';
+import { ExecutionContext, ForbiddenException, HttpException, Inject, Injectable, Optional, UnauthorizedException, type CanActivate } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import { roleHas, type Permission } from '@opsdesk/contracts';
-import { IS_PUBLIC, PERMISSION } from './decorators';
+import { ErrorCodes, roleHas, scopeHas, type Permission } from '@opsdesk/contracts';
+import { IS_PUBLIC, PERMISSION, SESSION_ONLY } from './decorators';
 import type { Principal } from './principal';
 
 /** Authenticates every route except @Public() ones: personal API token first, then JWT. */
@@ -18,7 +18,8 @@ export class AuthenticationGuard extends AuthGuard(['api-token', 'jwt']) {
   }
 
   override handleRequest<T = Principal>(err: unknown, user: T | false): T {
-    if (err instanceof UnauthorizedException) throw err;
+    // 401s, and the 503 of a revocation store that is not loaded (fail closed), pass through as they are
+    if (err instanceof HttpException) throw err;
     if (err || !user) throw new UnauthorizedException('Authentication required');
     return user;
   }
@@ -44,6 +45,17 @@ export class PermissionsGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<{ user?: Principal }>();
     const principal = req.user;
     if (!principal) throw new UnauthorizedException('Authentication required');
+    if (principal.kind === 'api_token') {
+      if (this.reflector.getAllAndOverride<boolean>(SESSION_ONLY, [context.getHandler(), context.getClass()])) {
+        this.onDenied?.(principal, permission, req);
+        throw new ForbiddenException({ message: 'API tokens cannot manage tokens, passwords or MFA: log in', code: ErrorCodes.SESSION_REQUIRED });
+      }
+      // a token acts with its owner's current role AND its scope (no scope: the narrowest, read)
+      if (!scopeHas(principal.scope ?? 'read', permission)) {
+        this.onDenied?.(principal, permission, req);
+        throw new ForbiddenException(`API token scope ${principal.scope ?? 'read'} lacks permission ${permission}`);
+      }
+    }
     if (roleHas(principal.role, permission)) return true;
     this.onDenied?.(principal, permission, req);
     throw new ForbiddenException(`Role ${principal.role} lacks permission ${permission}`);

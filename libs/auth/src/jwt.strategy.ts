@@ -67,6 +67,7 @@ export function createJwtStrategy(opts: JwtStrategyOptions, revocations: Revocat
     async validate(req: { headers: Record<string, string | undefined> }): Promise<Principal | null> {
       const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
       if (!m || m[1].startsWith(API_TOKEN_PREFIX)) return null; // no bearer JWT: authentication required
+      revocations.assertLoaded();
       let raw: Record<string, unknown>;
       try {
         raw = await opts.verifier.verify(m[1]);

@@ -1,4 +1,4 @@
-import type { Role } from '@opsdesk/contracts';
+import type { ApiTokenScope, Role } from '@opsdesk/contracts';
 
 /** Who is calling, as the gateway established it (from a JWT or a personal API token). */
 export interface Principal {
@@ -10,4 +10,6 @@ export interface Principal {
   sid?: string;
   /** API token id */
   token_id?: string;
+  /** API token scope (read, write, admin): the token acts with its owner's role AND its scope */
+  scope?: ApiTokenScope;
 }

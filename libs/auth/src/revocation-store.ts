@@ -1,5 +1,6 @@
 import type { JetStreamClient, KV, QueuedIterator, KvEntry } from 'nats';
-import { RevocationKeys } from '@opsdesk/contracts';
+import { ServiceUnavailableException } from '@nestjs/common';
+import { ErrorCodes, RevocationKeys } from '@opsdesk/contracts';
 
 /**
  * In-memory mirror of the revocation KV bucket. Every gateway replica watches the bucket, so a logout,
@@ -13,37 +14,80 @@ export class RevocationStore {
   private watcher: QueuedIterator<KvEntry> | null = null;
   private sweeper: NodeJS.Timeout | null = null;
   private initialized = false;
-  private kv: KV | null = null;
+  private stopped = false;
+  private rewatchTimer: NodeJS.Timeout | null = null;
+  private kv: Pick<KV, 'watch'> | null = null;
 
-  constructor(private readonly maxAgeMs: number) {}
+  constructor(
+    private readonly maxAgeMs: number,
+    private readonly rewatchDelayMs = 1000,
+  ) {}
 
-  async start(js: JetStreamClient, bucket: string): Promise<void> {
+  async start(js: Pick<JetStreamClient, 'views'>, bucket: string): Promise<void> {
     this.kv = await js.views.kv(bucket, { history: 1, ttl: this.maxAgeMs });
+    await this.watch(5000);
+    this.sweeper = setInterval(() => this.sweep(), 60_000);
+    this.sweeper.unref();
+  }
+
+  /**
+   * Starts a watch of every key and waits (up to `waitMs`) for the initial values. When the watch ends or
+   * fails, the store is not ready (fail closed: the gateway's readiness and authentication refuse) until a new
+   * watch has replayed the bucket.
+   */
+  private async watch(waitMs: number): Promise<void> {
+    const kv = this.kv;
+    if (!kv || this.stopped) return;
+    this.initialized = false;
     let markReady: () => void = () => undefined;
     const ready = new Promise<void>((r) => (markReady = r));
-    this.watcher = await this.kv.watch({
+    const w = await kv.watch({
       key: '>',
       initializedFn: () => {
         this.initialized = true;
         markReady();
       },
     });
-    const w = this.watcher;
+    this.watcher = w;
     void (async () => {
       for await (const e of w) this.applyEntry(e);
-    })().catch(() => undefined);
-    await Promise.race([ready, new Promise((r) => setTimeout(r, 5000).unref())]);
-    this.sweeper = setInterval(() => this.sweep(), 60_000);
-    this.sweeper.unref();
+    })()
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.stopped || this.watcher !== w) return;
+        // the watch is gone: revocations made from now on would be missed, so refuse until watching again
+        this.initialized = false;
+        this.watcher = null;
+        this.scheduleRewatch();
+      });
+    await Promise.race([ready, new Promise((r) => setTimeout(r, waitMs).unref())]);
+  }
+
+  private scheduleRewatch(): void {
+    if (this.stopped || this.rewatchTimer) return;
+    this.rewatchTimer = setTimeout(() => {
+      this.rewatchTimer = null;
+      this.watch(5000).catch(() => this.scheduleRewatch());
+    }, this.rewatchDelayMs);
+    this.rewatchTimer.unref();
   }
 
   stop(): void {
+    this.stopped = true;
     this.watcher?.stop();
     if (this.sweeper) clearInterval(this.sweeper);
+    if (this.rewatchTimer) clearTimeout(this.rewatchTimer);
   }
 
+  /** true while the bucket's current state is loaded and watched; false before, and while a broken watch is replaced */
   get ready(): boolean {
     return this.initialized;
+  }
+
+  /** Fail closed: a credential is not accepted while revocations may be missing (503, retry shortly). */
+  assertLoaded(): void {
+    if (!this.initialized)
+      throw new ServiceUnavailableException({ message: 'Revocations are not loaded yet; retry shortly', code: ErrorCodes.UPSTREAM_UNAVAILABLE, retry_after: 1 });
   }
 
   private applyEntry(e: KvEntry): void {

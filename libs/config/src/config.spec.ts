@@ -1,14 +1,20 @@
-import { ConfigError, commonEnvShape, corsOriginsSchema, jwtEnvShape, natsServers, parseConfig } from './config';
+import { ConfigError, commonEnvShape, corsOriginsSchema, trustProxySchema, jwtEnvShape, natsServers, parseConfig } from './config';
 
 const shape = { ...commonEnvShape, ...jwtEnvShape };
 
 describe('parseConfig', () => {
   it('applies defaults', () => {
-    const c = parseConfig(shape, { JWT_SECRET: 'x'.repeat(20) });
+    const c = parseConfig(shape, { ENVIRONMENT: 'development', JWT_SECRET: 'x'.repeat(20) });
     expect(c.ENVIRONMENT).toBe('development');
     expect(c.JWT_ALGORITHM).toBe('EdDSA');
     expect(c.JWT_EXPIRATION_HOURS).toBe(24);
     expect(c.REQUEST_TIMEOUT).toBe(30);
+  });
+
+  it('treats an unset ENVIRONMENT as production (its checks apply)', () => {
+    expect(() => parseConfig(shape, { JWT_SECRET: 'x'.repeat(20) })).toThrow(new ConfigError('JWT_SECRET', 'must be at least 32 characters in production'));
+    const c = parseConfig(shape, { JWT_SECRET: 'x'.repeat(32), NATS_USER: 'auth', NATS_PASSWORD: 'p' });
+    expect(c.ENVIRONMENT).toBe('production');
   });
 
   it('refuses a short JWT secret in production with a message naming the variable', () => {
@@ -30,7 +36,7 @@ describe('parseConfig', () => {
       new ConfigError('NATS_PASSWORD', "is required in production (the service's own NATS login)"),
     );
     expect(() => parseConfig(shape, { ...prod, NATS_USER: 'a.b', NATS_PASSWORD: 'p' })).toThrow(/NATS_USER must be a NATS user name/);
-    expect(parseConfig(shape, { JWT_SECRET: 'a'.repeat(32) }).NATS_USER).toBeUndefined(); // development: an open local broker is fine
+    expect(parseConfig(shape, { ENVIRONMENT: 'development', JWT_SECRET: 'a'.repeat(32) }).NATS_USER).toBeUndefined(); // development: an open local broker is fine
   });
 
   it('names a missing required variable', () => {
@@ -44,14 +50,14 @@ describe('parseConfig', () => {
   });
 
   it('rejects a bad enum value', () => {
-    expect(() => parseConfig(shape, { JWT_SECRET: 'x'.repeat(20), JWT_ALGORITHM: 'none' })).toThrow(/JWT_ALGORITHM/);
+    expect(() => parseConfig(shape, { ENVIRONMENT: 'development', JWT_SECRET: 'x'.repeat(20), JWT_ALGORITHM: 'none' })).toThrow(/JWT_ALGORITHM/);
     // RS256 is not on the allow-list either: only EdDSA and the guide's HS* algorithms
-    expect(() => parseConfig(shape, { JWT_SECRET: 'x'.repeat(20), JWT_ALGORITHM: 'RS256' })).toThrow(/JWT_ALGORITHM/);
-    for (const alg of ['EdDSA', 'HS256', 'HS384', 'HS512']) expect(parseConfig(shape, { JWT_SECRET: 'x'.repeat(20), JWT_ALGORITHM: alg }).JWT_ALGORITHM).toBe(alg);
+    expect(() => parseConfig(shape, { ENVIRONMENT: 'development', JWT_SECRET: 'x'.repeat(20), JWT_ALGORITHM: 'RS256' })).toThrow(/JWT_ALGORITHM/);
+    for (const alg of ['EdDSA', 'HS256', 'HS384', 'HS512']) expect(parseConfig(shape, { ENVIRONMENT: 'development', JWT_SECRET: 'x'.repeat(20), JWT_ALGORITHM: alg }).JWT_ALGORITHM).toBe(alg);
   });
 
   it('treats empty strings as unset', () => {
-    expect(parseConfig(shape, { JWT_SECRET: 'x'.repeat(20), LOG_LEVEL: '' }).LOG_LEVEL).toBe('info');
+    expect(parseConfig(shape, { ENVIRONMENT: 'development', JWT_SECRET: 'x'.repeat(20), LOG_LEVEL: '' }).LOG_LEVEL).toBe('info');
   });
 
   it('splits a NATS cluster URL list', () => {
@@ -65,5 +71,19 @@ describe('parseConfig', () => {
     ]);
     expect(corsOriginsSchema.parse('http://localhost:3000')).toEqual(['http://localhost:3000']);
     expect(corsOriginsSchema.safeParse('[1,2]').success).toBe(false);
+  });
+
+  it('TRUST_PROXY takes proxy addresses/CIDRs and refuses "trust every hop"', () => {
+    expect(trustProxySchema.parse('')).toBe(false);
+    expect(trustProxySchema.parse('false')).toBe(false);
+    expect(trustProxySchema.parse('127.0.0.1, 10.0.0.0/8,fd00::/8,loopback,192.168.0.0/255.255.0.0')).toEqual([
+      '127.0.0.1',
+      '10.0.0.0/8',
+      'fd00::/8',
+      'loopback',
+      '192.168.0.0/255.255.0.0',
+    ]);
+    for (const bad of ['true', '1', '*', '10.0.0.0/33', 'nginx', '10.0.0.1/8/1', '300.1.1.1']) expect(trustProxySchema.safeParse(bad).success).toBe(false);
+    expect(() => parseConfig({ TRUST_PROXY: trustProxySchema }, { TRUST_PROXY: 'true' })).toThrow('Invalid configuration: TRUST_PROXY must list the trusted proxy addresses/CIDRs');
   });
 });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ed25519KeyEnv } from './ed25519-keys';
 import { DEFAULT_EVENT_SUBJECT_PREFIX, DEFAULT_EVENTS_STREAM, DEFAULT_REVOCATION_BUCKET, DEFAULT_RPC_SUBJECT_PREFIX } from '@opsdesk/contracts';
@@ -14,7 +15,8 @@ const bool = (def: boolean) =>
 
 /** Variables every service reads (SPEC §6 plus what events, RPC and tracing need). */
 export const commonEnvShape = {
-  ENVIRONMENT: z.enum(Environments).default('development'),
+  // unset means production: a deployment that forgets it gets the strict checks; `npm start` says development
+  ENVIRONMENT: z.enum(Environments).default('production'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   HOST: z.string().min(1).default('127.0.0.1'),
   NATS_URL: z
@@ -172,3 +174,46 @@ export function trustedCallerKeys(config: object): Record<string, string> {
   }
   return out;
 }
+
+/** proxy-addr's named ranges (Fastify's trustProxy): loopback, link-local and unique-local addresses. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.includes(entry)) return true;
+  const [addr, bits, ...rest] = entry.split('/');
+  if (rest.length) return false;
+  const family = isIP(addr);
+  if (!family) return false;
+  if (bits === undefined) return true;
+  // a CIDR prefix length, or (IPv4) a dotted netmask
+  if (/^\d{1,3}$/.test(bits)) return Number(bits) <= (family === 4 ? 32 : 128);
+  return family === 4 && isIP(bits) === 4;
+}
+
+/**
+ * TRUST_PROXY (SPEC §6/§7): the proxies whose `X-Forwarded-For` is believed, as a comma-separated list of
+ * addresses, CIDRs or proxy-addr names (`loopback`, `linklocal`, `uniquelocal`). Empty / `false`: no proxy, the
+ * client IP is the socket's peer. `true` (trust every hop) is refused: any client could then choose the IP
+ * its rate-limit bucket and audit records are keyed by.
+ */
+export const trustProxySchema = z
+  .string()
+  .default('false')
+  .transform((v, ctx): string[] | false => {
+    const text = v.trim();
+    if (text === '' || text === 'false' || text === '0' || text === 'no') return false;
+    if (text === 'true' || text === '1' || text === 'yes' || text === '*') {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: 'must list the trusted proxy addresses/CIDRs (e.g. 10.0.0.0/8), not trust every hop',
+      });
+      return z.NEVER;
+    }
+    const list = text.split(',').map((s) => s.trim()).filter(Boolean);
+    const bad = list.find((e) => !isProxyAddress(e));
+    if (bad !== undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be a comma-separated list of proxy addresses/CIDRs (not "${bad.slice(0, 64)}")` });
+      return z.NEVER;
+    }
+    return list;
+  });

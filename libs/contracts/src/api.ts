@@ -19,7 +19,7 @@ import {
   type RuntimeSettingsView,
 } from './inventory';
 import type { JwkSet } from './jwks';
-import { Permissions, Roles } from './roles';
+import { ApiTokenScopes, Permissions, Roles } from './roles';
 
 /**
  * Response schemas of the public HTTP API (zod, like the request schemas): the gateway's OpenAPI document is
@@ -292,6 +292,7 @@ export const apiTokenViewSchema = z.object({
   id: z.string().uuid(),
   name: z.string(),
   prefix: z.string(),
+  scope: z.enum(ApiTokenScopes).describe("read, write or admin (at most the owner's role); the token acts with scope AND the owner's current role"),
   created_at: time,
   expires_at: time,
   last_used_at: nullableTime,

@@ -34,6 +34,12 @@ export const ArtifactsErrors = {
   INTEGRITY_CONFLICT: 'ARTIFACTS.INTEGRITY_CONFLICT',
   INVENTORY_UNAVAILABLE: 'ARTIFACTS.INVENTORY_UNAVAILABLE',
   FORBIDDEN: 'ARTIFACTS.FORBIDDEN',
+  /** the uploader's artifacts would exceed ARTIFACT_QUOTA_MB_PER_USER (507, before anything is written) */
+  QUOTA_EXCEEDED: 'ARTIFACTS.QUOTA_EXCEEDED',
+  /** the artifact storage would fall below ARTIFACT_MIN_FREE_MB (507, before anything is written) */
+  STORAGE_FULL: 'ARTIFACTS.STORAGE_FULL',
+  /** the uploader already has ARTIFACT_MAX_CONCURRENT_UPLOADS_PER_USER uploads in flight on this replica (429) */
+  TOO_MANY_UPLOADS: 'ARTIFACTS.TOO_MANY_UPLOADS',
 } as const;
 
 /** `binary`: executables and core files (the original's type); served like every kind, never inline */

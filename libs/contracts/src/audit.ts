@@ -16,6 +16,8 @@ export const AuditRpc = {
 export const AuditErrorCodes = {
   INVALID_CURSOR: 'AUDIT.INVALID_CURSOR',
   INVALID_RANGE: 'AUDIT.INVALID_RANGE',
+  /** a verification is already running (one at a time across every audit replica) */
+  VERIFY_BUSY: 'AUDIT.VERIFY_BUSY',
   VALIDATION_FAILED: 'AUDIT.VALIDATION_FAILED',
 } as const;
 

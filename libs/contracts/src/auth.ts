@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Roles, type Permission } from './roles';
+import { ApiTokenScopes, Roles, type ApiTokenScope, type Permission } from './roles';
 
 /** Payload schemas shared by the gateway (HTTP validation, OpenAPI) and the auth service (RPC validation). */
 
@@ -60,6 +60,8 @@ export const mfaDisableSchema = z.object({ code: secondFactorSchema, password: z
 
 export const createApiTokenSchema = z.object({
   name: z.string().trim().min(1).max(100),
+  /** read (default), write or admin; never above the owner's role */
+  scope: z.enum(ApiTokenScopes).default('read'),
   expires_in_days: z.number().int().min(1).max(365).default(90),
 });
 export type CreateApiTokenRequest = z.infer<typeof createApiTokenSchema>;
@@ -124,6 +126,7 @@ export interface ApiTokenView {
   id: string;
   name: string;
   prefix: string;
+  scope: ApiTokenScope;
   created_at: string;
   expires_at: string;
   last_used_at: string | null;
@@ -136,6 +139,7 @@ export interface VerifiedPrincipal {
   email: string;
   role: (typeof Roles)[number];
   token_id: string;
+  scope: ApiTokenScope;
   expires_at: string;
 }
 

@@ -16,6 +16,10 @@ export const ErrorCodes = {
   /** the service answered but a dependency of its own (its database, NATS) is down: retry later (503) */
   SERVICE_UNAVAILABLE: 'COMMON.SERVICE_UNAVAILABLE',
   PAYLOAD_TOO_LARGE: 'COMMON.PAYLOAD_TOO_LARGE',
+  /** a path parameter longer than the router accepts (414) */
+  URI_TOO_LONG: 'COMMON.URI_TOO_LONG',
+  /** a streamed route (upload, import) sent a body type it does not stream (415) */
+  UNSUPPORTED_MEDIA_TYPE: 'COMMON.UNSUPPORTED_MEDIA_TYPE',
   PRECONDITION_FAILED: 'COMMON.PRECONDITION_FAILED',
   CONFLICT: 'COMMON.CONFLICT',
   /** an RPC without a valid signed caller context (missing, forged, expired, addressed elsewhere); never expected through the gateway */
@@ -39,6 +43,10 @@ export const ErrorCodes = {
   WEAK_PASSWORD: 'AUTH.WEAK_PASSWORD',
   WRONG_PASSWORD: 'AUTH.WRONG_PASSWORD',
   API_TOKEN_NOT_FOUND: 'AUTH.API_TOKEN_NOT_FOUND',
+  /** a token scope above what the owner's role allows */
+  API_TOKEN_SCOPE_TOO_WIDE: 'AUTH.API_TOKEN_SCOPE_TOO_WIDE',
+  /** tokens, password and MFA are managed from a login session, never with an API token */
+  SESSION_REQUIRED: 'AUTH.SESSION_REQUIRED',
   CANNOT_MODIFY_SELF: 'AUTH.CANNOT_MODIFY_SELF',
 } as const;
 

@@ -18,6 +18,8 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   [ErrorCodes.UPSTREAM_TIMEOUT]: 504,
   [ErrorCodes.UPSTREAM_UNAVAILABLE]: 503,
   [ErrorCodes.SERVICE_UNAVAILABLE]: 503,
+  [ErrorCodes.UNSUPPORTED_MEDIA_TYPE]: 415,
+  [ErrorCodes.URI_TOO_LONG]: 414,
   // a service refused the gateway's own signed caller context: a fault inside the system (keys out of step),
   // never the client's
   [ErrorCodes.RPC_CONTEXT_INVALID]: 500,
@@ -41,6 +43,8 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   [ErrorCodes.WEAK_PASSWORD]: 400,
   [ErrorCodes.WRONG_PASSWORD]: 400,
   [ErrorCodes.API_TOKEN_NOT_FOUND]: 404,
+  [ErrorCodes.API_TOKEN_SCOPE_TOO_WIDE]: 403,
+  [ErrorCodes.SESSION_REQUIRED]: 403,
   [ErrorCodes.CANNOT_MODIFY_SELF]: 403,
   [InventoryErrors.HOST_NOT_FOUND]: 404,
   [InventoryErrors.HOST_CONFLICT]: 409,
@@ -63,8 +67,12 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   [ArtifactsErrors.INTEGRITY_CONFLICT]: 409,
   [ArtifactsErrors.INVENTORY_UNAVAILABLE]: 503,
   [ArtifactsErrors.FORBIDDEN]: 403,
+  [ArtifactsErrors.QUOTA_EXCEEDED]: 507,
+  [ArtifactsErrors.STORAGE_FULL]: 507,
+  [ArtifactsErrors.TOO_MANY_UPLOADS]: 429,
   [AuditErrorCodes.INVALID_CURSOR]: 400,
   [AuditErrorCodes.INVALID_RANGE]: 400,
+  [AuditErrorCodes.VERIFY_BUSY]: 429,
   [AuditErrorCodes.VALIDATION_FAILED]: 400,
 };
 

@@ -13,3 +13,4 @@ export * from './nats-permissions';
 export * from './csv';
 export * from './access-template';
 export * from './api';
+export * from './untrusted-text';

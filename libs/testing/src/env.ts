@@ -44,6 +44,7 @@ export async function createTestEnv(label: string, extra: NodeJS.ProcessEnv = {}
     JWT_PRIVATE_KEY: generateAccessTokenKey().privatePem,
     REQUEST_TIMEOUT: '10',
     GATEWAY_PORT: '0',
+    GATEWAY_INTERNAL_PORT: '0',
     AUTH_PORT: '0',
     INVENTORY_PORT: '0',
     AUDIT_PORT: '0',

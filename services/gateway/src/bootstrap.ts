@@ -1,5 +1,8 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -30,6 +33,23 @@ export interface GatewayBootOptions {
   quiet?: boolean;
 }
 
+/** Paths served only on the internal port (GATEWAY_INTERNAL_PORT): probes and Prometheus, never the public one. */
+const INTERNAL_ONLY = new Set(['/readyz', '/metrics']);
+/** What the internal port serves: liveness, readiness and metrics, nothing else (no API, no console). */
+const INTERNAL_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+/** marks requests that arrived on the internal port (set by its own http server before routing) */
+const VIA_INTERNAL = Symbol('opsdesk.gateway.internal');
+type MaybeInternal = IncomingMessage & { [VIA_INTERNAL]?: true };
+
+const internalServers = new WeakMap<NestFastifyApplication, Server>();
+
+/** Base URL of a running gateway's internal port (probes, metrics). */
+export function internalUrlOf(app: NestFastifyApplication): string {
+  const addr = internalServers.get(app)?.address() as AddressInfo | null | undefined;
+  if (!addr) throw new Error('the gateway has no internal port listening');
+  return `http://127.0.0.1:${addr.port}`;
+}
+
 export async function bootstrapGateway(config: GatewayConfig, opts: GatewayBootOptions = {}): Promise<NestFastifyApplication> {
   initMetrics('gateway');
   const adapter = new FastifyAdapter({
@@ -40,6 +60,18 @@ export async function bootstrapGateway(config: GatewayConfig, opts: GatewayBootO
     return503OnClosing: false,
     // the original OpsDesk's clients send collection paths with a trailing slash (`/api/hosts/`): same route
     routerOptions: { ignoreTrailingSlash: true },
+    // The router's own refusals (a malformed URL, a path parameter over maxParamLength) happen before any hook or
+    // Nest filter: answer them as problem documents too (the security fuzzer found plain-JSON 414s).
+    frameworkErrors: (error: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const status = tooLong ? 414 : 400;
+      void reply
+        .code(status)
+        .header('X-Request-Id', String(req.id))
+        .headers(SECURITY_HEADERS)
+        .type('application/problem+json')
+        .send(problem(status, tooLong ? ErrorCodes.URI_TOO_LONG : ErrorCodes.VALIDATION_FAILED, tooLong ? 'A path parameter is too long' : 'Malformed URL', String(req.id)));
+    },
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const h = req.headers['x-request-id'];
       return typeof h === 'string' && /^[\w.:-]{1,128}$/.test(h) ? h : randomUUID();
@@ -61,6 +93,16 @@ export async function bootstrapGateway(config: GatewayConfig, opts: GatewayBootO
   fastify.addHook('onRequest', (req, reply, done) => {
     reply.header('X-Request-Id', String(req.id));
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
+    // probes and metrics only on the internal port; the internal port serves nothing else
+    const path = req.url.split('?')[0];
+    const internal = (req.raw as MaybeInternal)[VIA_INTERNAL] === true;
+    if (internal ? !INTERNAL_PATHS.has(path) : INTERNAL_ONLY.has(path)) {
+      void reply
+        .status(404)
+        .type('application/problem+json')
+        .send(problem(404, ErrorCodes.NOT_FOUND, internal ? 'The internal port serves /healthz, /readyz and /metrics only' : 'Not found', String(req.id)));
+      return;
+    }
     if (req.url.startsWith('/api/') && !req.url.startsWith('/api/docs') && !req.url.startsWith(REDOC_PATH)) reply.header('Cache-Control', 'no-store');
     if (closing) {
       // this replica is shutting down: another one (or this one, restarted) takes the retry
@@ -117,7 +159,28 @@ export async function bootstrapGateway(config: GatewayConfig, opts: GatewayBootO
   // SIGTERM: stop accepting, finish in-flight requests, close the RPC client, exit 0 (in-process test
   // stacks close their apps themselves)
   if (!opts.quiet) installGracefulShutdown(app, null, 'gateway');
+  // The internal port: the same routes (readiness checks the same NATS, revocations and keys), reached through
+  // Fastify's router so hooks and handlers are the ones above; only probes and metrics are let through.
+  const internal = createServer((req, res) => {
+    (req as MaybeInternal)[VIA_INTERNAL] = true;
+    fastify.routing(req, res);
+  });
+  fastify.addHook('onClose', (_instance, done) => {
+    if (!internal.listening) return done();
+    internal.closeAllConnections();
+    internal.close(() => done());
+  });
   await app.listen(config.GATEWAY_PORT, config.HOST);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      internal.once('error', reject);
+      internal.listen(config.GATEWAY_INTERNAL_PORT, config.GATEWAY_INTERNAL_HOST ?? config.HOST, () => resolve());
+    });
+  } catch (err) {
+    await app.close(); // no half-started gateway (public port up, probes unreachable)
+    throw err;
+  }
+  internalServers.set(app, internal);
   return app;
 }
 

@@ -8,6 +8,7 @@ import { loadGatewayConfig } from '../src/config/gateway.config';
 import { InternalProxy } from '../src/common/internal-proxy';
 import type { AuthedRequest } from '../src/common/request-context';
 import { GatewayEventPublisher } from '../src/events/gateway-event.publisher';
+import { SecurityEventReporter } from '../src/events/security-event-reporter';
 
 /**
  * The proxy that streams bodies to internal HTTP ports: a service's own 403 (its defence in depth behind the
@@ -20,6 +21,7 @@ describe('InternalProxy (real HTTP upstream, real JetStream)', () => {
   let upstream: Server;
   let app: FastifyInstance;
   let publisher: GatewayEventPublisher;
+  let reporter: SecurityEventReporter;
   const seen: Array<{ authorization?: string }> = [];
 
   beforeAll(async () => {
@@ -38,9 +40,10 @@ describe('InternalProxy (real HTTP upstream, real JetStream)', () => {
 
     // the upstream stands in for artifacts: tokens are addressed to the service behind the base URL
     const keys = contextKeyEnv();
-    const config = loadGatewayConfig({ JWT_SECRET: TEST_JWT_SECRET, NATS_URL: TEST_NATS_URL, DATABASE_URL: 'postgres://unused@127.0.0.1/unused', ARTIFACTS_URL: base, ...keys, ...iso });
+    const config = loadGatewayConfig({ ENVIRONMENT: 'test', JWT_SECRET: TEST_JWT_SECRET, NATS_URL: TEST_NATS_URL, DATABASE_URL: 'postgres://unused@127.0.0.1/unused', ARTIFACTS_URL: base, ...keys, ...iso });
     publisher = new GatewayEventPublisher(nats, config);
-    const proxy = new InternalProxy(new InternalTokenIssuer(new ContextSigner('gateway', config.GATEWAY_CONTEXT_PRIVATE_KEY)), config, publisher);
+    reporter = new SecurityEventReporter(publisher, config);
+    const proxy = new InternalProxy(new InternalTokenIssuer(new ContextSigner('gateway', config.GATEWAY_CONTEXT_PRIVATE_KEY)), config, reporter);
     app = Fastify();
     app.addHook('preHandler', async (req) => {
       (req as AuthedRequest).user = { kind: 'jwt', user_id: '6f1c1d1e-0000-4000-8000-000000000001', email: 'viewer@example.com', role: 'viewer' };

@@ -13,6 +13,7 @@ import {
   NumberInput,
   PasswordInput,
   PinInput,
+  Select,
   SimpleGrid,
   Stack,
   Table,
@@ -22,7 +23,9 @@ import {
   Tooltip,
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import type { ApiTokenView } from '@opsdesk/contracts';
+import { ApiTokenScopes, maxScopeFor, scopeRank, type ApiTokenScope, type ApiTokenView } from '@opsdesk/contracts';
+
+const SCOPE_LABELS: Record<ApiTokenScope, string> = { read: 'read (view, download)', write: 'write (+ change hosts)', admin: 'admin (everything)' };
 import { IconCheck, IconCopy, IconKey, IconShieldLock, IconTrash } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import QRCode from 'qrcode';
@@ -283,12 +286,16 @@ function MfaCard() {
 
 function TokensCard() {
   const qc = useQueryClient();
+  const { me } = useAuth();
+  // the scopes this user may give (never above their role; the server enforces the same rule)
+  const scopes = me ? ApiTokenScopes.filter((s) => scopeRank(s) <= scopeRank(maxScopeFor(me.role))) : ['read' as const];
+  const [scope, setScope] = useState<ApiTokenScope>('read');
   const tokens = useQuery({ queryKey: ['tokens'], queryFn: authApi.tokens });
   const [name, setName] = useState('');
   const [days, setDays] = useState<number>(90);
   const [created, setCreated] = useState<(ApiTokenView & { token: string }) | null>(null);
   const create = useMutation({
-    mutationFn: () => authApi.createToken({ name: name.trim(), expires_in_days: days }),
+    mutationFn: () => authApi.createToken({ name: name.trim(), scope, expires_in_days: days }),
     onSuccess: (t) => {
       setCreated(t);
       setName('');
@@ -315,7 +322,8 @@ function TokensCard() {
         Personal API tokens
       </Title>
       <Text size="sm" c="dimmed" mb="md">
-        For scripts and CI: send as <Code>Authorization: Bearer odp_…</Code>. A token acts with your role.
+        For scripts and CI: send as <Code>Authorization: Bearer odp_…</Code>. A token acts with its scope, never
+        beyond your role, and cannot manage tokens, your password or two-step verification.
       </Text>
       {created && (
         <Alert
@@ -343,6 +351,16 @@ function TokensCard() {
             error={fe('name')}
             style={{ flex: 1, minWidth: 160 }}
             data-testid="token-name"
+          />
+          <Select
+            label="Scope"
+            data={scopes.map((s) => ({ value: s, label: SCOPE_LABELS[s] }))}
+            value={scope}
+            onChange={(v) => v && setScope(v as ApiTokenScope)}
+            allowDeselect={false}
+            error={fe('scope')}
+            w={190}
+            data-testid="token-scope"
           />
           <NumberInput
             label="Expires in (days)"
@@ -378,6 +396,7 @@ function TokensCard() {
               <Table.Tr>
                 <Table.Th>Name</Table.Th>
                 <Table.Th>Prefix</Table.Th>
+                <Table.Th>Scope</Table.Th>
                 <Table.Th>Expires</Table.Th>
                 <Table.Th>Last used</Table.Th>
                 <Table.Th w={50} />
@@ -388,6 +407,7 @@ function TokensCard() {
                 <Table.Tr key={t.id}>
                   <Table.Td fw={500}>{t.name}</Table.Td>
                   <Table.Td className="mono">{t.prefix}…</Table.Td>
+                  <Table.Td>{t.scope}</Table.Td>
                   <Table.Td>{formatDate(t.expires_at)}</Table.Td>
                   <Table.Td>{timeAgo(t.last_used_at)}</Table.Td>
                   <Table.Td>

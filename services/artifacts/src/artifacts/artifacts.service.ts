@@ -95,6 +95,12 @@ export class ArtifactsService {
    * blob row is created or its ref_count raised (row lock), the file is renamed to its content address, the
    * artifact row and the `uploaded` event are written. Nothing is visible unless all of it commits.
    */
+  /** Total size of the artifacts a user has uploaded (their quota's use). */
+  async bytesUploadedBy(userId: string): Promise<number> {
+    const [row] = (await this.ds.query(`SELECT COALESCE(sum(size), 0)::bigint AS used FROM artifacts.artifacts WHERE uploaded_by = $1`, [userId])) as Array<{ used: string }>;
+    return Number(row?.used ?? 0);
+  }
+
   async recordUpload(input: NewArtifact, ctx: RpcContext): Promise<{ view: ArtifactView; deduplicated: boolean }> {
     return this.ds.transaction(async (m) => {
       const tomb = (await m.query(`SELECT 1 FROM artifacts.deleted_hosts WHERE host_id = $1`, [input.hostId])) as unknown[];

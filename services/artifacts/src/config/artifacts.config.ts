@@ -14,6 +14,12 @@ export const artifactsEnvShape = {
   MAX_ARTIFACT_SIZE_MB: intEnv(500, 1, 1024 * 1024),
   /** blob store root (blobs/ and tmp/ live below it, on one filesystem so renames are atomic) */
   ARTIFACT_STORAGE_PATH: z.string().min(1).default('.opsdesk/artifacts'),
+  /** total size of the artifacts one user may have uploaded (0: no quota) */
+  ARTIFACT_QUOTA_MB_PER_USER: intEnv(10_240, 0, 1024 * 1024 * 1024),
+  /** free space the artifact storage keeps: an upload that would go below it is refused before writing (fs driver) */
+  ARTIFACT_MIN_FREE_MB: intEnv(1024, 0, 1024 * 1024 * 1024),
+  /** uploads one user may have in flight at once (per replica) */
+  ARTIFACT_MAX_CONCURRENT_UPLOADS_PER_USER: intEnv(3, 1, 1000),
   /** how often blobs no artifact references any more are collected (they are also collected right after deletes) */
   ARTIFACT_GC_INTERVAL_SECONDS: intEnv(300, 1, 86400),
 };

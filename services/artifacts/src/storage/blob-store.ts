@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 
@@ -25,6 +25,16 @@ export class BlobStore {
   async init(): Promise<void> {
     await mkdir(this.blobsDir, { recursive: true, mode: 0o700 });
     await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
+  }
+
+  /** Bytes available to this process on the storage's filesystem (null when the platform cannot tell). */
+  async freeBytes(): Promise<number | null> {
+    try {
+      const s = await statfs(this.root);
+      return Number(s.bavail) * Number(s.bsize);
+    } catch {
+      return null;
+    }
   }
 
   pathOf(sha256: string): string {

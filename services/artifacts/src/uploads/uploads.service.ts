@@ -41,6 +41,9 @@ export class UploadsService implements BeforeApplicationShutdown {
   private readonly bytes = ArtifactMetrics.uploadBytes();
   private readonly duration = ArtifactMetrics.uploadDuration();
 
+  /** uploads in flight per user on this replica */
+  private readonly inFlight = new Map<string, number>();
+
   constructor(
     private readonly artifacts: ArtifactsService,
     private readonly store: BlobStore,
@@ -53,14 +56,26 @@ export class UploadsService implements BeforeApplicationShutdown {
     try {
       if (!roleHas(caller.principal.role, Permissions.ARTIFACTS_WRITE)) throw new AppError(ArtifactsErrors.FORBIDDEN, 'Uploading artifacts needs the artifacts:write permission');
       const ctx = contextOf(caller);
-      await this.checkHost(hostId, ctx);
-      const receiving = receiveMultipart(req, this.store, this.config.maxBytes);
-      this.active.add(receiving);
+      const userId = caller.principal.user_id;
+      const inFlight = this.inFlight.get(userId) ?? 0;
+      if (inFlight >= this.config.ARTIFACT_MAX_CONCURRENT_UPLOADS_PER_USER)
+        throw new AppError(ArtifactsErrors.TOO_MANY_UPLOADS, `At most ${this.config.ARTIFACT_MAX_CONCURRENT_UPLOADS_PER_USER} uploads at once per user; retry when one finishes`, undefined, { retry_after: 5 });
+      this.inFlight.set(userId, inFlight + 1);
       let file: ReceivedFile;
       try {
-        file = await receiving.done;
+        await this.checkHost(hostId, ctx);
+        const limit = await this.admissible(userId, req);
+        const receiving = receiveMultipart(req, this.store, limit);
+        this.active.add(receiving);
+        try {
+          file = await receiving.done;
+        } finally {
+          this.active.delete(receiving);
+        }
       } finally {
-        this.active.delete(receiving);
+        const n = (this.inFlight.get(userId) ?? 1) - 1;
+        if (n > 0) this.inFlight.set(userId, n);
+        else this.inFlight.delete(userId);
       }
       try {
         const parsed = uploadFieldsSchema.safeParse(file.fields);
@@ -93,6 +108,32 @@ export class UploadsService implements BeforeApplicationShutdown {
       this.failures.inc({ reason: failureReason(err) });
       throw err;
     }
+  }
+
+  /**
+   * Before a byte is written: the uploader's quota and the storage's free-space floor, against the declared size
+   * (Content-Length; the multipart overhead makes it a slight over-estimate). Returns the most this upload may
+   * stream, so an undeclared or lying size still cannot pass the quota (it stops like an oversized file, 413).
+   */
+  private async admissible(userId: string, req: IncomingMessage): Promise<number> {
+    const declared = Number(req.headers['content-length'] ?? 0) || 0;
+    let limit = this.config.maxBytes;
+    const quota = this.config.ARTIFACT_QUOTA_MB_PER_USER * 1024 * 1024;
+    if (quota > 0) {
+      const used = await this.artifacts.bytesUploadedBy(userId);
+      if (used + Math.min(declared, limit) > quota)
+        throw new AppError(
+          ArtifactsErrors.QUOTA_EXCEEDED,
+          `Your artifacts use ${Math.ceil(used / 1048576)} MB of your ${this.config.ARTIFACT_QUOTA_MB_PER_USER} MB quota; this upload does not fit (delete some first)`,
+        );
+      limit = Math.min(limit, quota - used);
+    }
+    const free = await this.store.freeBytes();
+    const floor = this.config.ARTIFACT_MIN_FREE_MB * 1024 * 1024;
+    if (free !== null && free - Math.min(declared, limit) < floor)
+      throw new AppError(ArtifactsErrors.STORAGE_FULL, 'The artifact storage is nearly full; the upload was refused before writing (ask an operator to free space)');
+    if (free !== null) limit = Math.min(limit, Math.max(0, free - floor));
+    return limit;
   }
 
   /** A host must exist now (a host created a moment ago does: inventory answers from its own database). */

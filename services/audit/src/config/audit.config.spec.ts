@@ -3,7 +3,7 @@ import { contextKeyEnv } from '@opsdesk/testing';
 import { generateCheckpointKeyPair } from '../chain/checkpoint-keys';
 import { loadAuditConfig } from './audit.config';
 
-const base = { GATEWAY_CONTEXT_PUBLIC_KEY: contextKeyEnv().GATEWAY_CONTEXT_PUBLIC_KEY as string, DATABASE_URL: 'postgres://u@127.0.0.1:5432/db', JWT_SECRET: 'j'.repeat(40) };
+const base = { ENVIRONMENT: 'development', GATEWAY_CONTEXT_PUBLIC_KEY: contextKeyEnv().GATEWAY_CONTEXT_PUBLIC_KEY as string, DATABASE_URL: 'postgres://u@127.0.0.1:5432/db', JWT_SECRET: 'j'.repeat(40) };
 const pair = generateCheckpointKeyPair();
 
 describe('audit config: the checkpoint key', () => {

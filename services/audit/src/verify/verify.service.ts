@@ -7,6 +7,8 @@ import { ChainVerifier } from '../chain/chain-verifier';
 import { CHECKPOINT_COLUMNS, RECORD_COLUMNS, toCheckpoint, toRecord, type CheckpointRow, type RecordRow } from '../chain/record-row';
 
 const BATCH = 5000;
+/** Postgres advisory lock key of "a verification is running" (any number unique to this use; 'OPSDVRFY') */
+const VERIFY_LOCK_KEY = '5786644318815881561';
 
 /**
  * Recomputes the chain from the database in keyset batches (constant memory) and checks the checkpoints with
@@ -20,12 +22,36 @@ export class VerifyService {
     private readonly chain: ChainService,
   ) {}
 
+  /**
+   * One verification at a time across every audit replica (a whole-chain run reads every record): a session-level
+   * advisory lock on a connection of its own; a second caller gets 429 with Retry-After rather than a second scan.
+   */
   async verify(req: VerifyAuditRequest): Promise<AuditVerifyResult> {
-    const from = req.from_seq ?? 1;
-    const toHead = req.to_seq === undefined;
-    if (req.to_seq !== undefined && req.to_seq < from) {
+    if (req.to_seq !== undefined && req.to_seq < (req.from_seq ?? 1)) {
       throw new AppError(AuditErrorCodes.INVALID_RANGE, 'to_seq must not be below from_seq', [{ field: 'to_seq', message: 'below from_seq' }]);
     }
+    const lock = this.dataSource.createQueryRunner();
+    await lock.connect();
+    try {
+      const [{ ok }] = (await lock.query(`SELECT pg_try_advisory_lock($1::bigint) AS ok`, [VERIFY_LOCK_KEY])) as Array<{ ok: boolean }>;
+      if (!ok) {
+        throw new AppError(AuditErrorCodes.VERIFY_BUSY, 'A verification of the audit chain is already running; retry shortly (or bound it with from_seq)', undefined, {
+          retry_after: 5,
+        });
+      }
+      try {
+        return await this.verifyRange(req);
+      } finally {
+        await lock.query(`SELECT pg_advisory_unlock($1::bigint)`, [VERIFY_LOCK_KEY]);
+      }
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private async verifyRange(req: VerifyAuditRequest): Promise<AuditVerifyResult> {
+    const from = req.from_seq ?? 1;
+    const toHead = req.to_seq === undefined;
     // Order matters under concurrent writes (found by the fault suite): checkpoints first, then the head, then the
     // records up to that head. A checkpoint is only ever signed at or below the head of its time, so every one read
     // here is at or below the head read next — unless the head was moved back (tampering), which the verifier

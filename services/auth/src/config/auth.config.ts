@@ -20,6 +20,8 @@ export const authEnvShape = {
   // verifies the gateway's signed RPC caller contexts (docs/SECURITY.md)
   ...gatewayContextPublicKeyEnvShape,
   AUTH_PORT: portEnv(8001),
+  /** a session ends this long after its login whatever its refreshes (refresh tokens slide only within it) */
+  SESSION_ABSOLUTE_DAYS: intEnv(30, 1, 365),
   /** consecutive failed logins before the account locks */
   LOCKOUT_THRESHOLD: intEnv(5, 1, 100),
   LOCKOUT_MINUTES: intEnv(15, 1, 24 * 60),

@@ -5,7 +5,7 @@ import { ed25519PublicJwk, ed25519Thumbprint, verifyJwt } from '@opsdesk/auth';
 import { loadAuthConfig } from '../config/auth.config';
 import { AccessTokenKeys } from './access-token-keys';
 
-const base = { GATEWAY_CONTEXT_PUBLIC_KEY: contextKeyEnv().GATEWAY_CONTEXT_PUBLIC_KEY as string, NATS_USER: 'auth', NATS_PASSWORD: 'p'.repeat(24), JWT_SECRET: 'x'.repeat(40), DATABASE_URL: 'postgres://u@127.0.0.1/db' };
+const base = { ENVIRONMENT: 'development', GATEWAY_CONTEXT_PUBLIC_KEY: contextKeyEnv().GATEWAY_CONTEXT_PUBLIC_KEY as string, NATS_USER: 'auth', NATS_PASSWORD: 'p'.repeat(24), JWT_SECRET: 'x'.repeat(40), DATABASE_URL: 'postgres://u@127.0.0.1/db' };
 const pem = () => {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   return { privateKey, publicKey, privatePem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), publicPem: publicKey.export({ format: 'pem', type: 'spki' }).toString() };

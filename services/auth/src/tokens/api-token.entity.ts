@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { ApiTokenView } from '@opsdesk/contracts';
+import type { ApiTokenScope, ApiTokenView } from '@opsdesk/contracts';
 
 @Entity({ name: 'api_tokens' })
 export class ApiToken {
@@ -7,6 +7,7 @@ export class ApiToken {
   @Column('uuid', { name: 'user_id' }) userId!: string;
   @Column('text') name!: string;
   @Column('text') prefix!: string;
+  @Column('text') scope!: ApiTokenScope;
   @Column('text', { name: 'token_hash' }) tokenHash!: string;
   @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
   @Column('timestamptz', { name: 'expires_at' }) expiresAt!: Date;
@@ -19,6 +20,7 @@ export function toApiTokenView(t: ApiToken): ApiTokenView {
     id: t.id,
     name: t.name,
     prefix: t.prefix,
+    scope: t.scope,
     created_at: t.createdAt.toISOString(),
     expires_at: t.expiresAt.toISOString(),
     last_used_at: t.lastUsedAt ? t.lastUsedAt.toISOString() : null,

@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import {
   API_TOKEN_PREFIX,
   AppError,
   ErrorCodes,
   EventTypes,
   RevocationKeys,
+  maxScopeFor,
+  scopeRank,
+  type ApiTokenScope,
   type ApiTokenView,
   type CreateApiTokenRequest,
   type RpcContext,
@@ -16,6 +19,7 @@ import { OutboxWriter } from '@opsdesk/messaging';
 import { authEvent, callerId } from '../common/auth-event';
 import { randomToken, sha256Hex } from '../security/crypto';
 import { RevocationService } from '../revocation/revocation.service';
+import { returningIds } from '../sessions/sessions.service';
 import { User } from '../users/user.entity';
 import { ApiToken, toApiTokenView } from './api-token.entity';
 
@@ -37,11 +41,19 @@ export class ApiTokensService {
     const userId = callerId(ctx);
     const token = `${API_TOKEN_PREFIX}${randomToken(32)}`;
     return this.dataSource.transaction(async (m) => {
+      // the owner's current role, not the one in the caller's context: a token never outranks its owner
+      const owner = await m.findOne(User, { where: { id: userId } });
+      if (!owner) throw new AppError(ErrorCodes.USER_NOT_FOUND, 'User not found');
+      if (scopeRank(req.scope) > scopeRank(maxScopeFor(owner.role)))
+        throw new AppError(ErrorCodes.API_TOKEN_SCOPE_TOO_WIDE, `A ${owner.role} can create tokens up to scope ${maxScopeFor(owner.role)}`, [
+          { field: 'scope', message: `must be at most ${maxScopeFor(owner.role)}` },
+        ]);
       const row = m.create(ApiToken, {
         id: randomUUID(),
         userId,
         name: req.name,
         prefix: token.slice(0, 12),
+        scope: req.scope,
         tokenHash: sha256Hex(token),
         createdAt: new Date(),
         expiresAt: new Date(Date.now() + req.expires_in_days * 24 * 3600_000),
@@ -49,9 +61,19 @@ export class ApiTokensService {
         revokedAt: null,
       });
       await m.insert(ApiToken, row);
-      await this.outbox.add(m, authEvent(EventTypes.TOKEN_CREATED, ctx, { type: 'api_token', id: row.id }, { token_id: row.id, name: row.name, prefix: row.prefix, expires_at: row.expiresAt.toISOString() }));
+      await this.outbox.add(m, authEvent(EventTypes.TOKEN_CREATED, ctx, { type: 'api_token', id: row.id }, { token_id: row.id, name: row.name, prefix: row.prefix, scope: row.scope, expires_at: row.expiresAt.toISOString() }));
       return { ...toApiTokenView(row), token };
     });
+  }
+
+  /**
+   * Revokes every live token of a user inside the caller's transaction (password change, deactivation, role
+   * change); the caller publishes the returned revocation keys after commit so every gateway drops them at once.
+   */
+  static async revokeAllOf(m: EntityManager, userId: string): Promise<string[]> {
+    return returningIds(
+      await m.query(`UPDATE auth.api_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING id`, [userId]),
+    );
   }
 
   async revoke(id: string, ctx: RpcContext): Promise<void> {
@@ -69,8 +91,8 @@ export class ApiTokensService {
   /** Called by the gateway for `Authorization: Bearer odp_…`. */
   async verify(token: string): Promise<VerifiedPrincipal> {
     if (!token.startsWith(API_TOKEN_PREFIX)) throw new AppError(ErrorCodes.INVALID_TOKEN, 'Invalid API token');
-    const rows: Array<{ id: string; user_id: string; expires_at: Date; revoked_at: Date | null; last_used_at: Date | null }> = await this.dataSource.query(
-      `SELECT id, user_id, expires_at, revoked_at, last_used_at FROM auth.api_tokens WHERE token_hash = $1`,
+    const rows: Array<{ id: string; user_id: string; scope: ApiTokenScope; expires_at: Date; revoked_at: Date | null; last_used_at: Date | null }> = await this.dataSource.query(
+      `SELECT id, user_id, scope, expires_at, revoked_at, last_used_at FROM auth.api_tokens WHERE token_hash = $1`,
       [sha256Hex(token)],
     );
     const row = rows[0];
@@ -81,6 +103,8 @@ export class ApiTokensService {
     if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > 60_000) {
       await this.dataSource.query(`UPDATE auth.api_tokens SET last_used_at = now() WHERE id = $1`, [row.id]);
     }
-    return { user_id: user.id, email: user.email, role: user.role, token_id: row.id, expires_at: row.expires_at.toISOString() };
+    // the scope as created, capped by the owner's role today (a demoted owner's admin token acts as write/read)
+    const scope = scopeRank(row.scope) <= scopeRank(maxScopeFor(user.role)) ? row.scope : maxScopeFor(user.role);
+    return { user_id: user.id, email: user.email, role: user.role, token_id: row.id, scope, expires_at: row.expires_at.toISOString() };
   }
 }

@@ -14,6 +14,9 @@ export class User {
   @Column('bigint', { name: 'mfa_last_step', nullable: true }) mfaLastStep!: string | null;
   @Column('int', { name: 'failed_logins' }) failedLogins!: number;
   @Column('timestamptz', { name: 'locked_until', nullable: true }) lockedUntil!: Date | null;
+  /** wrong second factors (TOTP or recovery code) after a correct password; their lock has no bypass */
+  @Column('int', { name: 'mfa_failures' }) mfaFailures!: number;
+  @Column('timestamptz', { name: 'mfa_locked_until', nullable: true }) mfaLockedUntil!: Date | null;
   @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
   @Column('timestamptz', { name: 'updated_at' }) updatedAt!: Date;
   @Column('timestamptz', { name: 'last_login_at', nullable: true }) lastLoginAt!: Date | null;

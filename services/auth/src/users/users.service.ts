@@ -21,6 +21,7 @@ import { authEvent, callerId } from '../common/auth-event';
 import { PasswordHasher } from '../security/password-hasher';
 import { RevocationService, type RevocationEntry } from '../revocation/revocation.service';
 import { SessionsService } from '../sessions/sessions.service';
+import { ApiTokensService } from '../tokens/api-tokens.service';
 import { User, toUserView } from './user.entity';
 
 const UNIQUE_VIOLATION = '23505';
@@ -123,6 +124,7 @@ export class UsersService {
         user.role = req.role;
         events.push(authEvent(EventTypes.USER_ROLE_CHANGED, ctx, { type: 'user', id }, { user_id: id, email: user.email, before: { role: before.role }, after: { role: req.role }, cutoff_ms: cutoff }));
         revoke.push([RevocationKeys.userCutoff(id), { cutoff_ms: cutoff, reason: EventTypes.USER_ROLE_CHANGED }]);
+        for (const t of await ApiTokensService.revokeAllOf(m, id)) revoke.push([RevocationKeys.apiToken(t), { reason: EventTypes.USER_ROLE_CHANGED }]);
       }
       if (req.is_active !== undefined && req.is_active !== user.isActive) {
         user.isActive = req.is_active;
@@ -130,6 +132,7 @@ export class UsersService {
           const sids = await this.sessions.revokeAll(m, id, 'deactivated');
           events.push(authEvent(EventTypes.USER_DEACTIVATED, ctx, { type: 'user', id }, { user_id: id, email: user.email, cutoff_ms: cutoff, session_ids: sids }));
           revoke.push([RevocationKeys.userCutoff(id), { cutoff_ms: cutoff, reason: EventTypes.USER_DEACTIVATED }]);
+          for (const t of await ApiTokensService.revokeAllOf(m, id)) revoke.push([RevocationKeys.apiToken(t), { reason: EventTypes.USER_DEACTIVATED }]);
         }
       }
       user.updatedAt = new Date();
@@ -175,12 +178,20 @@ export class UsersService {
     if (problems.length)
       throw new AppError(ErrorCodes.WEAK_PASSWORD, 'New password is too weak', problems.map((message) => ({ field: 'new_password', message })));
     const hash = await this.hasher.hash(req.new_password);
-    const sids = await this.dataSource.transaction(async (m: EntityManager) => {
+    const { sids, tokens } = await this.dataSource.transaction(async (m: EntityManager) => {
       await m.update(User, { id: userId }, { passwordHash: hash, passwordChangedAt: new Date(), updatedAt: new Date() });
       const revoked = await this.sessions.revokeAll(m, userId, 'password_changed', sessionId ?? undefined);
-      await this.outbox.add(m, authEvent(EventTypes.PASSWORD_CHANGED, ctx, { type: 'user', id: userId }, { user_id: userId, session_ids: revoked }));
-      return revoked;
+      // a leaked password may have minted tokens: they go with it
+      const revokedTokens = await ApiTokensService.revokeAllOf(m, userId);
+      await this.outbox.add(
+        m,
+        authEvent(EventTypes.PASSWORD_CHANGED, ctx, { type: 'user', id: userId }, { user_id: userId, session_ids: revoked, api_token_ids: revokedTokens }),
+      );
+      return { sids: revoked, tokens: revokedTokens };
     });
-    await this.revocations.putNow(sids.map((sid) => [RevocationKeys.session(sid), { reason: EventTypes.PASSWORD_CHANGED }]));
+    await this.revocations.putNow([
+      ...sids.map((sid): [string, RevocationEntry] => [RevocationKeys.session(sid), { reason: EventTypes.PASSWORD_CHANGED }]),
+      ...tokens.map((t): [string, RevocationEntry] => [RevocationKeys.apiToken(t), { reason: EventTypes.PASSWORD_CHANGED }]),
+    ]);
   }
 }

@@ -22,7 +22,7 @@ import {
   type TokenPair,
   type UserView,
 } from '@opsdesk/contracts';
-import { AccessTokenVerifier, CurrentPrincipal, Public, RevocationStore, type Principal } from '@opsdesk/auth';
+import { AccessTokenVerifier, CurrentPrincipal, Public, RevocationStore, SessionOnly, type Principal } from '@opsdesk/auth';
 import { RpcClient } from '@opsdesk/messaging';
 import { rpcContext, type AuthedRequest } from '../common/request-context';
 import { ZodPipe } from '../common/zod-body.pipe';
@@ -60,6 +60,7 @@ export class AuthController {
     return this.rpc.call(RpcPatterns.Auth.REFRESH, body, rpcContext(req));
   }
 
+  @SessionOnly()
   @Post('logout')
   @HttpCode(204)
   async logout(@Body(new ZodPipe(logoutRequestSchema)) _body: unknown, @CurrentPrincipal() p: Principal, @Req() req: AuthedRequest): Promise<void> {
@@ -75,6 +76,7 @@ export class AuthController {
   }
 
   @AuthAttemptLimit()
+  @SessionOnly()
   @Post('password')
   @HttpCode(204)
   async changePassword(
@@ -85,6 +87,7 @@ export class AuthController {
     await this.rpc.call(RpcPatterns.Auth.CHANGE_PASSWORD, { ...body, session_id: p.sid ?? null }, rpcContext(req));
   }
 
+  @SessionOnly()
   @Post('mfa/setup')
   @HttpCode(200)
   mfaSetup(@Req() req: AuthedRequest): Promise<{ secret: string; otpauth_url: string }> {
@@ -92,6 +95,7 @@ export class AuthController {
   }
 
   @AuthAttemptLimit()
+  @SessionOnly()
   @Post('mfa/enable')
   @HttpCode(200)
   mfaEnable(@Body(new ZodPipe(mfaEnableSchema)) body: { code: string }, @Req() req: AuthedRequest): Promise<{ recovery_codes: string[] }> {
@@ -99,22 +103,26 @@ export class AuthController {
   }
 
   @AuthAttemptLimit()
+  @SessionOnly()
   @Post('mfa/disable')
   @HttpCode(204)
   async mfaDisable(@Body(new ZodPipe(mfaDisableSchema)) body: { code: string; password: string }, @Req() req: AuthedRequest): Promise<void> {
     await this.rpc.call(RpcPatterns.Auth.MFA_DISABLE, body, rpcContext(req));
   }
 
+  @SessionOnly()
   @Get('tokens')
   listTokens(@Req() req: AuthedRequest): Promise<{ items: ApiTokenView[] }> {
     return this.rpc.call(RpcPatterns.Auth.TOKENS_LIST, {}, rpcContext(req));
   }
 
+  @SessionOnly()
   @Post('tokens')
   createToken(@Body(new ZodPipe(createApiTokenSchema)) body: CreateApiTokenRequest, @Req() req: AuthedRequest): Promise<ApiTokenView & { token: string }> {
     return this.rpc.call(RpcPatterns.Auth.TOKENS_CREATE, body, rpcContext(req));
   }
 
+  @SessionOnly()
   @Delete('tokens/:id')
   @HttpCode(204)
   async revokeToken(@Param('id', new ParseUUIDPipe()) id: string, @Req() req: AuthedRequest): Promise<void> {

@@ -2,10 +2,10 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { InternalTokenIssuer } from '@opsdesk/auth';
-import { ErrorCodes, type FieldError } from '@opsdesk/contracts';
+import { AppError, ErrorCodes, type FieldError } from '@opsdesk/contracts';
 import { traceHeaders } from '@opsdesk/observability';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
-import { GatewayEventPublisher } from '../events/gateway-event.publisher';
+import { SecurityEventReporter } from '../events/security-event-reporter';
 import { deniedEvent } from '../events/security-events';
 import { problem } from './problem';
 import { actorOf, type AuthedRequest } from './request-context';
@@ -24,6 +24,8 @@ const PASS_HEADERS = [
   'location',
   'x-total-count',
 ];
+/** Body types the gateway leaves unparsed for streaming (the content-type parsers registered in bootstrap.ts). */
+const STREAMED_TYPES = ['multipart/form-data', 'text/csv', 'application/octet-stream'];
 /** Request headers the gateway forwards. */
 const FORWARD_HEADERS = ['content-type', 'content-length', 'range', 'if-none-match', 'if-match', 'if-range', 'accept'];
 
@@ -50,7 +52,7 @@ export class InternalProxy {
   constructor(
     private readonly tokens: InternalTokenIssuer,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-    private readonly events: GatewayEventPublisher,
+    private readonly events: SecurityEventReporter,
   ) {}
 
   /** The service behind an internal base URL: the token's audience, so a service cannot replay it at another. */
@@ -70,6 +72,11 @@ export class InternalProxy {
     const method = (opts.method ?? req.method).toUpperCase();
     const requestId = String(req.id);
     if (!req.user) throw new Error('InternalProxy.forward needs an authenticated request');
+    // Only the streamed types reach here unparsed (bootstrap.ts): any other body was already consumed by a parser,
+    // so piping it would send nothing upstream and fail as a 503 (found by the security fuzzer).
+    const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    if (opts.streamBody && !STREAMED_TYPES.includes(type))
+      throw new AppError(ErrorCodes.UNSUPPORTED_MEDIA_TYPE, `This route streams ${STREAMED_TYPES.join(', ')} bodies, not ${type || 'an untyped body'}`);
     const token = this.tokens.sign({ principal: req.user, actor: actorOf(req), request_id: requestId, aud: this.audienceOf(baseUrl), method, path });
     const headers: Record<string, string> = { authorization: `Internal ${token}`, 'x-request-id': requestId, ...traceHeaders() };
     if (opts.streamBody) {
@@ -137,7 +144,7 @@ export class InternalProxy {
             }
             const code = body.code ?? (status >= 500 ? ErrorCodes.INTERNAL : `HTTP.${status}`);
             // a service's own refusal is a denied request like an RBAC one (the interceptor never sees it: nothing is thrown)
-            if (status === 403) this.events.emit(deniedEvent(req, { code }));
+            if (status === 403) this.events.report(deniedEvent(req, { code }), code ?? 'forbidden');
             fail(status, code, status >= 500 && !body.code ? 'Internal error' : (body.message ?? 'Request failed'), body.errors);
           });
           res.on('error', () => fail(502, ErrorCodes.UPSTREAM_UNAVAILABLE, 'Upstream response failed'));

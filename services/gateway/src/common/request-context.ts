@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { Actor, RpcContext } from '@opsdesk/contracts';
+import { untrustedText, type Actor, type RpcContext } from '@opsdesk/contracts';
 import type { Principal } from '@opsdesk/auth';
 
 export type AuthedRequest = FastifyRequest & { user?: Principal };
@@ -10,7 +10,8 @@ export function actorOf(req: AuthedRequest): Actor {
     user_id: req.user?.user_id ?? null,
     email: req.user?.email ?? null,
     ip: req.ip ?? null,
-    user_agent: typeof ua === 'string' ? ua.slice(0, 500) : null,
+    // attacker-chosen: bounded and sanitised before it reaches the audit trail
+    user_agent: typeof ua === 'string' ? untrustedText(ua, 200) : null,
   };
 }
 

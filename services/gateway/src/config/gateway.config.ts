@@ -1,4 +1,4 @@
-import { boolEnv, commonEnvShape, corsOriginsSchema, gatewayContextPrivateKeyEnvShape, intEnv, jwtEnvShape, loadConfigOrExit, parseConfig, portEnv } from '@opsdesk/config';
+import { commonEnvShape, corsOriginsSchema, gatewayContextPrivateKeyEnvShape, intEnv, jwtEnvShape, loadConfigOrExit, parseConfig, portEnv, trustProxySchema } from '@opsdesk/config';
 import { z } from 'zod';
 
 export const gatewayEnvShape = {
@@ -7,12 +7,27 @@ export const gatewayEnvShape = {
   // signs every RPC caller context and internal HTTP token (docs/SECURITY.md); only the gateway holds it
   ...gatewayContextPrivateKeyEnvShape,
   GATEWAY_PORT: portEnv(8000),
+  /** internal port: /healthz, /readyz and /metrics for probes and Prometheus (the public port serves neither /readyz nor /metrics) */
+  GATEWAY_INTERNAL_PORT: portEnv(8010),
+  /** address of the internal port (default: HOST) */
+  GATEWAY_INTERNAL_HOST: z.string().min(1).optional(),
   CORS_ORIGINS: corsOriginsSchema,
-  /** honour X-Forwarded-For from a reverse proxy (nginx) for client IPs */
-  TRUST_PROXY: boolEnv(false),
-  /** login and MFA attempts per minute per IP, and the burst allowed (the guide: 5/min, burst 5) */
+  /**
+   * the reverse proxies (nginx, the ingress controller) whose X-Forwarded-For is believed: addresses/CIDRs,
+   * never "every hop" (a client could then choose its own IP for rate limits and the audit trail)
+   */
+  TRUST_PROXY: trustProxySchema,
+  /** login, password and MFA attempts per minute per client IP and account, and the burst (the guide: 5/min, burst 5) */
   RATE_LIMIT_AUTH_PER_MINUTE: intEnv(5, 1, 100_000),
   RATE_LIMIT_AUTH_BURST: intEnv(5, 1, 100_000),
+  /** auth attempts per minute per client IP, whatever the account (one address spraying many accounts) */
+  RATE_LIMIT_AUTH_IP_PER_MINUTE: intEnv(30, 1, 100_000),
+  /** failed auth attempts per minute per account, whatever the IP (spraying one account from many addresses) */
+  RATE_LIMIT_AUTH_ACCOUNT_FAILURES_PER_MINUTE: intEnv(10, 1, 100_000),
+  /** refused requests (403/429) are audited once per (source IP, route, reason) and window, plus one summary with a count */
+  SECURITY_EVENT_WINDOW_SECONDS: intEnv(60, 1, 3600),
+  /** (source IP, route, reason) keys tracked at once; past it sources are folded together */
+  SECURITY_EVENT_MAX_KEYS: intEnv(10_000, 10, 1_000_000),
   /** API requests per minute per user */
   RATE_LIMIT_API_PER_MINUTE: intEnv(100, 1, 1_000_000),
   /** how often the gateway re-reads auth's access-token public keys (JWKS); an unknown kid also triggers a read */

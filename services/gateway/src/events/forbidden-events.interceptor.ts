@@ -4,7 +4,7 @@ import { AppError } from '@opsdesk/contracts';
 import { RpcCallError } from '@opsdesk/messaging';
 import { statusForCode } from '../common/problem';
 import type { AuthedRequest } from '../common/request-context';
-import { GatewayEventPublisher } from './gateway-event.publisher';
+import { SecurityEventReporter } from './security-event-reporter';
 import { deniedEvent } from './security-events';
 
 /**
@@ -13,7 +13,7 @@ import { deniedEvent } from './security-events';
  */
 @Injectable()
 export class ForbiddenEventsInterceptor implements NestInterceptor {
-  constructor(private readonly events: GatewayEventPublisher) {}
+  constructor(private readonly events: SecurityEventReporter) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     return next.handle().pipe(
@@ -21,7 +21,7 @@ export class ForbiddenEventsInterceptor implements NestInterceptor {
         const code = err instanceof RpcCallError ? err.code : err instanceof AppError ? err.code : undefined;
         const status = code ? statusForCode(code) : err instanceof HttpException ? err.getStatus() : 0;
         if (status === 403 && context.getType() === 'http') {
-          this.events.emit(deniedEvent(context.switchToHttp().getRequest<AuthedRequest>(), { code }));
+          this.events.report(deniedEvent(context.switchToHttp().getRequest<AuthedRequest>(), { code }), code ?? 'forbidden');
         }
         return throwError(() => err);
       }),

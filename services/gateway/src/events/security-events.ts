@@ -1,9 +1,10 @@
 import type { Principal } from '@opsdesk/auth';
-import { EventTypes, type NewEvent } from '@opsdesk/contracts';
+import { EventTypes, untrustedText, type NewEvent } from '@opsdesk/contracts';
 import { actorOf, type AuthedRequest } from '../common/request-context';
 
 function route(req: AuthedRequest): { method: string; path: string; route: string } {
-  const path = (req.raw?.url ?? req.url ?? '').split('?')[0];
+  // the raw path is the client's: bounded and sanitised before it reaches the audit trail
+  const path = untrustedText((req.raw?.url ?? req.url ?? '').split('?')[0], 200);
   const pattern = (req as { routeOptions?: { url?: string } }).routeOptions?.url ?? path;
   return { method: req.method, path, route: pattern };
 }
@@ -28,13 +29,14 @@ export function deniedEvent(req: AuthedRequest, detail: { permission?: string; p
 }
 
 /** gateway.rate.limited: a 429. */
-export function rateLimitedEvent(req: AuthedRequest, bucket: string, retryAfter: number): NewEvent {
+export function rateLimitedEvent(req: AuthedRequest, bucket: string): NewEvent {
   const r = route(req);
   return {
     type: EventTypes.RATE_LIMITED,
     actor: actorOf(req),
     request_id: String(req.id),
     subject: { entity_type: 'route', entity_id: `${r.method} ${r.route}` },
-    data: { ...r, status: 429, bucket, retry_after: retryAfter },
+    // no retry_after: it differs per request and would only make the aggregated summary misleading
+    data: { ...r, status: 429, bucket },
   };
 }

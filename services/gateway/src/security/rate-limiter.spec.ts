@@ -18,3 +18,20 @@ describe('RateLimiter', () => {
     expect(rl.take('a')).toBe(60);
   });
 });
+
+describe('RateLimiter.peek and refund', () => {
+  it('peek does not take; refund gives a token back, never above the burst', () => {
+    const rl = new RateLimiter(2, 2, () => 0);
+    expect(rl.peek('a')).toBe(0);
+    expect(rl.take('a')).toBe(0);
+    expect(rl.take('a')).toBe(0);
+    expect(rl.peek('a')).toBe(30);
+    rl.refund('a');
+    expect(rl.peek('a')).toBe(0);
+    rl.refund('a');
+    rl.refund('a');
+    expect(rl.take('a')).toBe(0);
+    expect(rl.take('a')).toBe(0);
+    expect(rl.take('a')).toBe(30);
+  });
+});

@@ -31,6 +31,20 @@ export class RateLimiter {
     return Math.max(1, Math.ceil((1 - b.tokens) / this.ratePerMs / 1000));
   }
 
+  /** Gives back a token taken by take() (an attempt that turned out not to count, e.g. a successful login). */
+  refund(key: string): void {
+    const b = this.buckets.get(key);
+    if (b) b.tokens = Math.min(this.burst, b.tokens + 1);
+  }
+
+  /** Like take() without taking: 0 when a token is there, else the seconds until one is. */
+  peek(key: string): number {
+    const b = this.buckets.get(key);
+    if (!b) return 0;
+    const tokens = Math.min(this.burst, b.tokens + (this.now() - b.at) * this.ratePerMs);
+    return tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - tokens) / this.ratePerMs / 1000));
+  }
+
   private gc(t: number): void {
     if (this.buckets.size < 50_000) return;
     const full = this.burst / this.ratePerMs;

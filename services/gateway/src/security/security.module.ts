@@ -14,7 +14,7 @@ import {
 import { AUTH_JWKS_PATTERN, RpcPatterns, type JwkSet, type VerifiedPrincipal } from '@opsdesk/contracts';
 import { NATS_HANDLES, RpcCallError, RpcClient, type NatsHandles } from '@opsdesk/messaging';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
-import { GatewayEventPublisher } from '../events/gateway-event.publisher';
+import { SecurityEventReporter } from '../events/security-event-reporter';
 import { GatewayEventsModule } from '../events/events.module';
 import { deniedEvent, rateLimitedEvent } from '../events/security-events';
 import type { AuthedRequest } from '../common/request-context';
@@ -96,19 +96,19 @@ async function accessTokenVerifier(config: GatewayConfig, rpc: RpcClient): Promi
           config.API_TOKEN_CACHE_SECONDS * 1000,
         ))(),
     },
-    // every 403 and 429 becomes an event (gateway.request.denied, gateway.rate.limited)
+    // every 403 and 429 is counted and audited, aggregated per (source IP, route, reason) and window
     {
       provide: DENIED_LISTENER,
-      inject: [GatewayEventPublisher],
-      useFactory: (events: GatewayEventPublisher): DeniedListener => (principal, permission, req) => {
-        events.emit(deniedEvent(req as AuthedRequest, { permission, principal }));
+      inject: [SecurityEventReporter],
+      useFactory: (events: SecurityEventReporter): DeniedListener => (principal, permission, req) => {
+        events.report(deniedEvent(req as AuthedRequest, { permission, principal }), permission);
       },
     },
     {
       provide: RATE_LIMIT_LISTENER,
-      inject: [GatewayEventPublisher],
-      useFactory: (events: GatewayEventPublisher): RateLimitListener => (req, bucket, retryAfter) => {
-        events.emit(rateLimitedEvent(req, bucket, retryAfter));
+      inject: [SecurityEventReporter],
+      useFactory: (events: SecurityEventReporter): RateLimitListener => (req, bucket) => {
+        events.report(rateLimitedEvent(req, bucket), bucket);
       },
     },
     RateLimitGuard,

@@ -137,9 +137,7 @@ export function AccessCommandModal({
                 issue.error instanceof ApiError &&
                 issue.error.fieldErrors.length &&
                 issue.error.fieldErrors.every((f) => f.field === 'reason' || f.field === 'user')
-              ) && (
-              <ErrorAlert error={issue.error} />
-            )}
+              ) && <ErrorAlert error={issue.error} />}
             <Group justify="flex-end">
               <Button variant="default" onClick={close}>
                 Cancel

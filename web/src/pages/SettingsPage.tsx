@@ -161,7 +161,9 @@ export function AccessSettingsForm({
             key={m}
             label={`Template: ${m.replace('_', ' ')}`}
             description={
-              current.access_templates[m] == null ? 'Using the built-in default' : 'Custom (clear it to restore the default)'
+              current.access_templates[m] == null
+                ? 'Using the built-in default'
+                : 'Custom (clear it to restore the default)'
             }
             placeholder={current.default_access_templates[m]}
             value={templates[m]}
@@ -282,7 +284,11 @@ export default function SettingsPage() {
                 )}
                 {info(
                   'Teleport',
-                  r.teleport_configured === undefined ? '—' : r.teleport_configured ? 'configured' : 'not configured',
+                  r.teleport_configured === undefined
+                    ? '—'
+                    : r.teleport_configured
+                      ? 'configured'
+                      : 'not configured',
                 )}
                 {info(
                   'Artifact size limit',

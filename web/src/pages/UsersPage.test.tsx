@@ -58,7 +58,9 @@ describe("changing a user's email", () => {
       vi.fn(async () => jsonResponse(409, { status: 409, code: 'AUTH.EMAIL_TAKEN', detail: 'taken' })),
     );
     renderWithProviders(<ChangeEmailModal user={user} onClose={() => undefined} />);
-    fireEvent.change(await screen.findByTestId('change-email-input'), { target: { value: 'eve@example.com' } });
+    fireEvent.change(await screen.findByTestId('change-email-input'), {
+      target: { value: 'eve@example.com' },
+    });
     fireEvent.click(screen.getByTestId('change-email-submit'));
     await waitFor(() =>
       expect(screen.getByTestId('change-email-input')).toHaveAttribute('aria-invalid', 'true'),

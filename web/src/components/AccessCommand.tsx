@@ -64,7 +64,12 @@ export function AccessCommandModal({
             Run this command. It was recorded in the audit trail{issued.reason ? ' with your reason' : ''}.
           </Text>
           <Group gap="xs" wrap="nowrap" align="center">
-            <Code block style={{ flex: 1, fontSize: 14 }} data-testid="access-command">
+            <Code
+              block
+              // long commands (tsh with proxy and cluster, custom templates) wrap instead of being cut off
+              style={{ flex: 1, fontSize: 14, whiteSpace: 'pre-wrap', wordBreak: 'break-all' }}
+              data-testid="access-command"
+            >
               {issued.command}
             </Code>
             <CopyButton value={issued.command}>

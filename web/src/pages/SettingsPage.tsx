@@ -253,18 +253,6 @@ export default function SettingsPage() {
             )
           )}
         </Card>
-        {integrations.data && (
-          <Card>
-            <Title order={4} mb="md">
-              Access commands and Teleport
-            </Title>
-            <AccessSettingsForm
-              key={integrations.data.version}
-              current={integrations.data}
-              editable={can(Permissions.SETTINGS_WRITE)}
-            />
-          </Card>
-        )}
         <Card>
           <Title order={4} mb="md">
             Runtime
@@ -309,6 +297,18 @@ export default function SettingsPage() {
           )}
         </Card>
       </SimpleGrid>
+      {integrations.data && (
+        <Card mt="md">
+          <Title order={4} mb="md">
+            Access commands and Teleport
+          </Title>
+          <AccessSettingsForm
+            key={integrations.data.version}
+            current={integrations.data}
+            editable={can(Permissions.SETTINGS_WRITE)}
+          />
+        </Card>
+      )}
     </>
   );
 }

@@ -537,6 +537,7 @@ describe('web console', () => {
     await page.getByTestId('settings-access-save').click();
     await page.getByText('Access settings saved').waitFor();
     await page.getByTestId('runtime-info').getByText('configured', { exact: true }).waitFor(); // Teleport
+    await page.evaluate('window.scrollTo(0, 0)'); // a full-page shot of a scrolled page draws the fixed header mid-page
     await shot('settings-access-desktop');
     const saved = await request(stack.url).get('/api/settings/integrations').set(bearer(admin)).expect(200);
     expect(saved.body).toMatchObject({

@@ -67,7 +67,7 @@ export function AccessCommandModal({
             <Code
               block
               // long commands (tsh with proxy and cluster, custom templates) wrap instead of being cut off
-              style={{ flex: 1, fontSize: 14, whiteSpace: 'pre-wrap', wordBreak: 'break-all' }}
+              style={{ flex: 1, fontSize: 14, whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}
               data-testid="access-command"
             >
               {issued.command}

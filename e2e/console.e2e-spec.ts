@@ -513,6 +513,94 @@ describe('web console', () => {
     expect(pageErrors).toEqual([]);
   }, 120_000);
 
+  it('admin: access templates and Teleport in settings, a host access_template, a teleport host, a user email change', async () => {
+    await signIn(ADMIN_EMAIL, ADMIN_PASSWORD);
+    await page.getByTestId('page-title').filter({ hasText: 'Hosts' }).waitFor();
+
+    // settings: a bad Teleport proxy is refused at its field, then the templates and Teleport are saved
+    await page.goto(`${stack.url}/settings`);
+    const direct = page.getByTestId('settings-template-direct_ssh');
+    expect(await direct.getAttribute('placeholder')).toBe('ssh -p {{port}} {{user}}@{{host}}'); // the default
+    await direct.fill('ssh -o StrictHostKeyChecking=accept-new -p {{port}} {{user}}@{{host}}');
+    await page.getByTestId('settings-teleport-proxy').fill('proxy;id');
+    await page.getByTestId('settings-access-save').click();
+    await waitFor(
+      async () => (await page.getByTestId('settings-teleport-proxy').getAttribute('aria-invalid')) === 'true',
+      {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+        what: 'the proxy field error',
+      },
+    );
+    await page.getByTestId('settings-teleport-proxy').fill('teleport.example.com:443');
+    await page.getByTestId('settings-teleport-cluster').fill('main');
+    await page.getByTestId('settings-access-save').click();
+    await page.getByText('Access settings saved').waitFor();
+    await page.getByTestId('runtime-info').getByText('configured', { exact: true }).waitFor(); // Teleport
+    await page.evaluate('window.scrollTo(0, 0)'); // a full-page shot of a scrolled page draws the fixed header mid-page
+    await shot('settings-access-desktop');
+    const saved = await request(stack.url).get('/api/settings/integrations').set(bearer(admin)).expect(200);
+    expect(saved.body).toMatchObject({
+      access_templates: {
+        direct_ssh: 'ssh -o StrictHostKeyChecking=accept-new -p {{port}} {{user}}@{{host}}',
+        bastion_ssh: null,
+        teleport: null,
+      },
+      teleport_proxy: 'teleport.example.com:443',
+      teleport_cluster: 'main',
+    });
+
+    // a host's own access template (admin: settings:write), and the command rendered from it
+    await page.goto(`${stack.url}/hosts/${await hostIdOf('cache-01')}`);
+    await page.getByTestId('host-edit').click();
+    await page.getByTestId('host-access_template').fill('ssh -i /etc/ops/key -p {{port}} {{user}}@{{host}}');
+    await page.getByTestId('host-submit').click();
+    await page.getByText('is now version 2').waitFor();
+    await page.getByTestId('access-button').click();
+    await page.getByTestId('access-user').fill('ops');
+    await page.getByTestId('access-submit').click();
+    await page.getByTestId('access-command').waitFor();
+    // placeholder values are single-quoted by the renderer: compare without the quotes
+    const unquoted = async () =>
+      (await page.getByTestId('access-command').textContent())?.trim().replace(/'/g, '');
+    expect(await unquoted()).toBe('ssh -i /etc/ops/key -p 22 ops@192.0.2.31');
+    expect(await page.getByTestId('access-template-source').textContent()).toContain("this host's own");
+    await page.getByRole('button', { name: 'Done' }).click();
+
+    // a teleport host: shown as teleport, tsh ssh through the proxy and cluster of the settings
+    await createHost(stack, admin, {
+      hostname: 'tp-01',
+      ip: '192.0.2.61',
+      environment: 'dev',
+      connection_method: 'teleport',
+    });
+    await page.goto(`${stack.url}/hosts/${await hostIdOf('tp-01')}`);
+    expect(await page.locator('[data-field=connection_method]').textContent()).toBe('teleport');
+    await page.getByTestId('access-button').click();
+    await page.getByTestId('access-user').fill('ops');
+    await page.getByTestId('access-submit').click();
+    await page.getByTestId('access-command').waitFor();
+    expect(await unquoted()).toBe('tsh ssh --proxy=teleport.example.com:443 --cluster=main ops@tp-01');
+    expect(await page.getByTestId('access-template-source').textContent()).toContain('built-in');
+    await shot('host-teleport-ssh-desktop');
+    await page.getByRole('button', { name: 'Done' }).click();
+
+    // a user's email: a taken one is refused at the field (409), then changed
+    await createUser(stack.url, admin, 'rename-me@console.test', 'viewer', 'Ren4me-Passw0rd!');
+    await page.goto(`${stack.url}/users`);
+    await page.getByRole('button', { name: 'Actions for rename-me@console.test' }).click();
+    await page.getByTestId('user-change-email').click();
+    await page.getByTestId('change-email-input').fill(viewerUser.email);
+    await page.getByTestId('change-email-submit').click();
+    await page.getByText('is already taken').waitFor();
+    await shot('users-email-dialog-desktop');
+    await page.getByTestId('change-email-input').fill('renamed@console.test');
+    await page.getByTestId('change-email-submit').click();
+    await page.locator('[data-email="renamed@console.test"]').waitFor();
+    expect(await page.locator('[data-email="rename-me@console.test"]').count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+
   it('every page at desktop and narrow widths (screenshots), and the theme toggles to dark', async () => {
     const hostId = await hostIdOf('web-01');
     const localId = await hostIdOf('local-01');

@@ -1,6 +1,7 @@
 import {
   ActionIcon,
   Alert,
+  Badge,
   Button,
   Code,
   CopyButton,
@@ -18,6 +19,12 @@ import { useMutation } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { ApiError, hostsApi } from '../api';
 import { ErrorAlert } from './states';
+
+const TEMPLATE_SOURCE: Record<AccessCommandView['template_source'], string> = {
+  host: "Rendered from this host's own access template",
+  settings: 'Rendered from the global access template of its connection method (settings)',
+  default: 'Rendered from the built-in template of its connection method',
+};
 
 /** Governed SSH access: a reason is required for prod or critical hosts; the command is issued (and audited) by the server. */
 export function AccessCommandModal({
@@ -57,7 +64,12 @@ export function AccessCommandModal({
             Run this command. It was recorded in the audit trail{issued.reason ? ' with your reason' : ''}.
           </Text>
           <Group gap="xs" wrap="nowrap" align="center">
-            <Code block style={{ flex: 1, fontSize: 14 }} data-testid="access-command">
+            <Code
+              block
+              // long commands (tsh with proxy and cluster, custom templates) wrap instead of being cut off
+              style={{ flex: 1, fontSize: 14, whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}
+              data-testid="access-command"
+            >
               {issued.command}
             </Code>
             <CopyButton value={issued.command}>
@@ -76,6 +88,14 @@ export function AccessCommandModal({
               )}
             </CopyButton>
           </Group>
+          <Group gap="xs" data-testid="access-meta">
+            <Badge variant="light" color={issued.connection_method === 'teleport' ? 'violet' : 'gray'}>
+              {issued.connection_method.replace('_', ' ')}
+            </Badge>
+            <Text size="xs" c="dimmed" data-testid="access-template-source">
+              {TEMPLATE_SOURCE[issued.template_source]}
+            </Text>
+          </Group>
           <Group justify="flex-end">
             <Button onClick={close}>Done</Button>
           </Group>
@@ -83,6 +103,11 @@ export function AccessCommandModal({
       ) : (
         <form onSubmit={submit}>
           <Stack>
+            {host.connection_method === 'teleport' && (
+              <Text size="sm" c="dimmed">
+                A Teleport host: the command is a tsh ssh through the configured proxy.
+              </Text>
+            )}
             {needsReason && (
               <Alert color="orange" variant="light" icon={<IconTerminal2 size={18} />}>
                 This is a {host.environment === 'prod' ? 'production' : 'critical'} host: say why you need
@@ -111,9 +136,13 @@ export function AccessCommandModal({
               error={fe('user')}
               data-testid="access-user"
             />
-            {issue.error && !(issue.error instanceof ApiError && issue.error.fieldErrors.length) && (
-              <ErrorAlert error={issue.error} />
-            )}
+            {/* field errors of the form sit next to it; anything else (e.g. an unusable access_template, 409) here */}
+            {issue.error &&
+              !(
+                issue.error instanceof ApiError &&
+                issue.error.fieldErrors.length &&
+                issue.error.fieldErrors.every((f) => f.field === 'reason' || f.field === 'user')
+              ) && <ErrorAlert error={issue.error} />}
             <Group justify="flex-end">
               <Button variant="default" onClick={close}>
                 Cancel

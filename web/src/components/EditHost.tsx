@@ -47,6 +47,7 @@ export function EditHostModal({
   onSaved,
   update = hostsApi.update,
   get = (id) => hostsApi.get(id),
+  canSetTemplate = false,
 }: {
   host: HostView;
   opened: boolean;
@@ -54,6 +55,7 @@ export function EditHostModal({
   onSaved: (h: HostView) => void;
   update?: UpdateFn;
   get?: GetFn;
+  canSetTemplate?: boolean;
 }) {
   const [base, setBase] = useState(host);
   const [formKey, setFormKey] = useState(0);
@@ -159,6 +161,7 @@ export function EditHostModal({
         onCancel={onClose}
         onSubmit={submit}
         banner={banner}
+        canSetTemplate={canSetTemplate}
       />
     </Modal>
   );

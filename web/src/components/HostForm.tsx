@@ -39,6 +39,8 @@ export interface HostFormValues {
   ssh_port: number;
   bastion_host: string;
   bastion_port: number;
+  /** the host's own access command template ('' = the global one of its connection method) */
+  access_template: string;
 }
 
 export const emptyHost: HostFormValues = {
@@ -57,6 +59,7 @@ export const emptyHost: HostFormValues = {
   ssh_port: 22,
   bastion_host: '',
   bastion_port: 22,
+  access_template: '',
 };
 
 export function hostToForm(h: HostView): HostFormValues {
@@ -76,6 +79,7 @@ export function hostToForm(h: HostView): HostFormValues {
     ssh_port: h.ssh_port,
     bastion_host: h.bastion_host ?? '',
     bastion_port: h.bastion_port,
+    access_template: h.access_template ?? '',
   };
 }
 
@@ -98,6 +102,7 @@ export function formToBody(v: HostFormValues): CreateHostInput {
     ssh_port: v.ssh_port,
     bastion_host: opt(v.bastion_host),
     bastion_port: v.bastion_port,
+    access_template: opt(v.access_template),
   };
 }
 
@@ -121,6 +126,7 @@ export function HostForm({
   onCancel,
   banner,
   tagSuggestions = [],
+  canSetTemplate = false,
 }: {
   initial: HostFormValues;
   onSubmit: (v: HostFormValues) => void;
@@ -130,6 +136,8 @@ export function HostForm({
   onCancel?: () => void;
   banner?: ReactNode;
   tagSuggestions?: string[];
+  /** the server lets only settings:write set a host's access template (from /me permissions, never a role) */
+  canSetTemplate?: boolean;
 }) {
   const [v, setV] = useState<HostFormValues>(initial);
   const set = <K extends keyof HostFormValues>(k: K, value: HostFormValues[K]) =>
@@ -251,6 +259,24 @@ export function HostForm({
             </>
           )}
         </SimpleGrid>
+        {v.connection_method === 'teleport' && (
+          <Text size="xs" c="dimmed">
+            Teleport hosts are reached with tsh ssh through the proxy and cluster of the integration settings.
+          </Text>
+        )}
+        {canSetTemplate && (
+          <TextInput
+            label="Access template"
+            description="This host's own access command, e.g. ssh -p {{port}} {{user}}@{{host}}; empty: the global template of its connection method"
+            placeholder="global template"
+            value={v.access_template}
+            onChange={(e) => set('access_template', e.currentTarget.value)}
+            error={fe('access_template')}
+            ff="monospace"
+            name="access_template"
+            data-testid="host-access_template"
+          />
+        )}
         <Group justify="flex-end" mt="sm">
           {onCancel && (
             <Button variant="default" onClick={onCancel}>

@@ -68,6 +68,7 @@ const FIELDS: Array<[keyof HostView, string]> = [
   ['ssh_user', 'SSH user'],
   ['ssh_port', 'SSH port'],
   ['bastion_host', 'Bastion host'],
+  ['access_template', 'Access template'],
   ['notes', 'Notes'],
 ];
 
@@ -556,6 +557,7 @@ export default function HostDetailPage() {
       </Tabs>
       {editOpen && (
         <EditHostModal
+          canSetTemplate={can(Permissions.SETTINGS_WRITE)}
           host={h}
           opened={editOpen}
           onClose={() => setEditOpen(false)}

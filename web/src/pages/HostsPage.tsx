@@ -544,6 +544,7 @@ export function HostsPage() {
             onCancel={() => setCreateOpen(false)}
             onSubmit={(v) => create.mutate(formToBody(v))}
             tagSuggestions={tags.data?.items.map((t) => t.tag)}
+            canSetTemplate={can(Permissions.SETTINGS_WRITE)}
           />
         </Stack>
       </Modal>

@@ -11,7 +11,7 @@ import {
   Title,
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import type { IntegrationSettingsView } from '@opsdesk/contracts';
+import { ConnectionMethods, type IntegrationSettingsView } from '@opsdesk/contracts';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { ApiError, settingsApi } from '../api';
@@ -97,6 +97,120 @@ function IntegrationForm({ current, editable }: { current: IntegrationSettingsVi
   );
 }
 
+type Method = (typeof ConnectionMethods)[number];
+
+/**
+ * Global access templates per connection method and the Teleport proxy/cluster. An empty template field sends
+ * null: the built-in default (shown as the placeholder) applies again.
+ */
+export function AccessSettingsForm({
+  current,
+  editable,
+}: {
+  current: IntegrationSettingsView;
+  editable: boolean;
+}) {
+  const qc = useQueryClient();
+  const [templates, setTemplates] = useState<Record<Method, string>>({
+    direct_ssh: current.access_templates.direct_ssh ?? '',
+    bastion_ssh: current.access_templates.bastion_ssh ?? '',
+    teleport: current.access_templates.teleport ?? '',
+  });
+  const [proxy, setProxy] = useState(current.teleport_proxy ?? '');
+  const [cluster, setCluster] = useState(current.teleport_cluster ?? '');
+  const save = useMutation({
+    mutationFn: () =>
+      settingsApi.updateIntegrations({
+        access_templates: {
+          direct_ssh: templates.direct_ssh.trim() || null,
+          bastion_ssh: templates.bastion_ssh.trim() || null,
+          teleport: templates.teleport.trim() || null,
+        },
+        teleport_proxy: proxy.trim() || null,
+        teleport_cluster: cluster.trim() || null,
+      }),
+    onSuccess: (v) => {
+      qc.setQueryData(['settings', 'integrations'], v);
+      void qc.invalidateQueries({ queryKey: ['settings', 'runtime'] }); // "Teleport configured" comes from there
+      notifications.show({ color: 'green', message: 'Access settings saved' });
+    },
+  });
+  const fe = (f: string) => (save.error instanceof ApiError ? save.error.fieldError(f) : undefined);
+  const known = (f: string) =>
+    f.startsWith('access_templates') || f === 'teleport_proxy' || f === 'teleport_cluster';
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    save.mutate();
+  };
+  return (
+    <form onSubmit={submit} noValidate data-testid="access-settings">
+      <Stack>
+        {save.error != null &&
+          !(
+            save.error instanceof ApiError &&
+            save.error.fieldErrors.length &&
+            save.error.fieldErrors.every((f) => known(f.field))
+          ) && <ErrorAlert error={save.error} />}
+        <Text size="xs" c="dimmed">
+          The command people paste for a host, per connection method. Placeholders: {'{{user}} {{host}} '}
+          {'{{hostname}} {{port}} {{jump}} {{bastion}} {{bastion_port}} {{proxy}} {{cluster}}'}. Empty: the
+          built-in default (shown greyed). A host&apos;s own template wins over these.
+        </Text>
+        {ConnectionMethods.map((m) => (
+          <TextInput
+            key={m}
+            label={`Template: ${m.replace('_', ' ')}`}
+            description={
+              current.access_templates[m] == null
+                ? 'Using the built-in default'
+                : 'Custom (clear it to restore the default)'
+            }
+            placeholder={current.default_access_templates[m]}
+            value={templates[m]}
+            onChange={(e) => {
+              const value = e.currentTarget.value;
+              setTemplates((t) => ({ ...t, [m]: value }));
+            }}
+            error={fe(`access_templates.${m}`)}
+            disabled={!editable}
+            styles={{ input: { fontFamily: 'var(--mantine-font-family-monospace)' } }}
+            data-testid={`settings-template-${m}`}
+          />
+        ))}
+        <SimpleGrid cols={{ base: 1, sm: 2 }}>
+          <TextInput
+            label="Teleport proxy"
+            description="host or host:port; empty: teleport hosts cannot be reached"
+            placeholder="teleport.example.com:443"
+            value={proxy}
+            onChange={(e) => setProxy(e.currentTarget.value)}
+            error={fe('teleport_proxy')}
+            disabled={!editable}
+            data-testid="settings-teleport-proxy"
+          />
+          <TextInput
+            label="Teleport cluster"
+            description="empty: the proxy's own cluster"
+            placeholder="main"
+            value={cluster}
+            onChange={(e) => setCluster(e.currentTarget.value)}
+            error={fe('teleport_cluster')}
+            disabled={!editable}
+            data-testid="settings-teleport-cluster"
+          />
+        </SimpleGrid>
+        {editable && (
+          <Group justify="flex-end">
+            <Button type="submit" loading={save.isPending} data-testid="settings-access-save">
+              Save access settings
+            </Button>
+          </Group>
+        )}
+      </Stack>
+    </form>
+  );
+}
+
 export default function SettingsPage() {
   const { can } = useAuth();
   const runtime = useQuery({ queryKey: ['settings', 'runtime'], queryFn: settingsApi.runtime });
@@ -156,6 +270,22 @@ export default function SettingsPage() {
                   'Prometheus',
                   r.prometheus.configured ? `configured (${r.prometheus.source})` : 'not configured',
                 )}
+                {info(
+                  'Teleport',
+                  r.teleport_configured === undefined
+                    ? '—'
+                    : r.teleport_configured
+                      ? 'configured'
+                      : 'not configured',
+                )}
+                {info(
+                  'Artifact size limit',
+                  r.max_artifact_size_bytes != null
+                    ? formatBytes(r.max_artifact_size_bytes)
+                    : r.max_artifact_size_mb != null
+                      ? `${r.max_artifact_size_mb} MB`
+                      : 'no limit',
+                )}
                 {info('Snapshot lifetime', `${r.metrics.snapshot_ttl_seconds} s`)}
                 {info('Page size', `${r.limits.page_limit_default} (max ${r.limits.page_limit_max})`)}
                 {info(
@@ -167,6 +297,18 @@ export default function SettingsPage() {
           )}
         </Card>
       </SimpleGrid>
+      {integrations.data && (
+        <Card mt="md">
+          <Title order={4} mb="md">
+            Access commands and Teleport
+          </Title>
+          <AccessSettingsForm
+            key={integrations.data.version}
+            current={integrations.data}
+            editable={can(Permissions.SETTINGS_WRITE)}
+          />
+        </Card>
+      )}
     </>
   );
 }

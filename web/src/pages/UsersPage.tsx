@@ -18,6 +18,7 @@ import { notifications } from '@mantine/notifications';
 import { Roles, type Page, type UserView } from '@opsdesk/contracts';
 import {
   IconDots,
+  IconMail,
   IconPlus,
   IconSearch,
   IconShieldOff,
@@ -107,6 +108,64 @@ function CreateUserModal({ opened, onClose }: { opened: boolean; onClose: () => 
   );
 }
 
+/** An admin changes a user's email (the user's tokens are cut off); a taken email (409) shows at the field. */
+export function ChangeEmailModal({ user, onClose }: { user: UserView | null; onClose: () => void }) {
+  const qc = useQueryClient();
+  const [email, setEmail] = useState(user?.email ?? '');
+  const change = useMutation({
+    mutationFn: () => usersApi.update(user!.id, { email: email.trim() }),
+    onSuccess: (u) => {
+      notifications.show({ color: 'green', title: 'Email changed', message: u.email });
+      void qc.invalidateQueries({ queryKey: ['users'] });
+      onClose();
+    },
+  });
+  const err = change.error;
+  const fieldMsg =
+    err instanceof ApiError
+      ? (err.fieldError('email') ?? (err.status === 409 ? 'is already taken by another user' : undefined))
+      : undefined;
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    change.mutate();
+  };
+  return (
+    <Modal opened={user != null} onClose={onClose} title={`Change email of ${user?.email ?? ''}`}>
+      <form onSubmit={submit} noValidate data-testid="change-email-form">
+        <Stack>
+          {err != null && !fieldMsg && <ErrorAlert error={err} />}
+          <Text size="sm" c="dimmed">
+            They are signed out everywhere at once and sign in with the new email from then on.
+          </Text>
+          <TextInput
+            label="New email"
+            type="email"
+            required
+            value={email}
+            onChange={(e) => setEmail(e.currentTarget.value)}
+            error={fieldMsg}
+            data-testid="change-email-input"
+            data-autofocus
+          />
+          <Group justify="flex-end">
+            <Button variant="default" onClick={onClose}>
+              Cancel
+            </Button>
+            <Button
+              type="submit"
+              loading={change.isPending}
+              disabled={!email.trim() || email.trim() === user?.email}
+              data-testid="change-email-submit"
+            >
+              Change email
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Modal>
+  );
+}
+
 export default function UsersPage() {
   const { can, me } = useAuth();
   const qc = useQueryClient();
@@ -114,9 +173,19 @@ export default function UsersPage() {
   const [dq] = useDebouncedValue(q, 250);
   const [role, setRole] = useState<string | null>(null);
   const [createOpen, setCreateOpen] = useState(false);
+  const [emailOf, setEmailOf] = useState<UserView | null>(null);
+  // keyset paging: the cursors of the pages before this one (a new search or role filter starts again)
+  const [cursors, setCursors] = useState<string[]>([]);
+  const [filterKey, setFilterKey] = useState('');
+  if (filterKey !== `${dq}|${role ?? ''}`) {
+    setFilterKey(`${dq}|${role ?? ''}`);
+    setCursors([]);
+  }
+  const cursor = cursors.at(-1);
   const users = useQuery({
-    queryKey: ['users', { q: dq, role }],
-    queryFn: () => usersApi.list({ q: dq || undefined, role: role ?? undefined }),
+    queryKey: ['users', { q: dq, role, cursor }],
+    queryFn: () => usersApi.list({ q: dq || undefined, role: role ?? undefined, cursor }),
+    placeholderData: (prev) => prev,
   });
   const onDone = (msg: string) => () => {
     notifications.show({ color: 'green', message: msg });
@@ -124,7 +193,7 @@ export default function UsersPage() {
   };
   const onFail = (e: unknown) =>
     notifications.show({ color: 'red', title: 'Not changed', message: describeError(e) });
-  const listKey = ['users', { q: dq, role }];
+  const listKey = ['users', { q: dq, role, cursor }];
   const update = useMutation({
     mutationFn: (v: { id: string; role?: UserView['role']; is_active?: boolean }) =>
       usersApi.update(v.id, { role: v.role, is_active: v.is_active }),
@@ -281,6 +350,13 @@ export default function UsersPage() {
                               </ActionIcon>
                             </Menu.Target>
                             <Menu.Dropdown>
+                              <Menu.Item
+                                leftSection={<IconMail size={16} />}
+                                onClick={() => setEmailOf(u)}
+                                data-testid="user-change-email"
+                              >
+                                Change email
+                              </Menu.Item>
                               {u.is_active ? (
                                 <Menu.Item
                                   color="red"
@@ -330,7 +406,36 @@ export default function UsersPage() {
             </Table>
           </Table.ScrollContainer>
         )}
+        {(cursors.length > 0 || users.data?.next_cursor) && (
+          <Group justify="flex-end" p="sm" gap="xs" data-testid="users-paging">
+            <Text size="xs" c="dimmed">
+              Page {cursors.length + 1}
+            </Text>
+            <Button
+              size="xs"
+              variant="default"
+              disabled={cursors.length === 0}
+              onClick={() => setCursors((c) => c.slice(0, -1))}
+              data-testid="users-prev"
+            >
+              Previous
+            </Button>
+            <Button
+              size="xs"
+              variant="default"
+              disabled={!users.data?.next_cursor || users.isPlaceholderData}
+              onClick={() => {
+                const next = users.data?.next_cursor;
+                if (next) setCursors((c) => [...c, next]);
+              }}
+              data-testid="users-next"
+            >
+              Next
+            </Button>
+          </Group>
+        )}
       </Card>
+      <ChangeEmailModal key={emailOf?.id ?? 'none'} user={emailOf} onClose={() => setEmailOf(null)} />
       <CreateUserModal opened={createOpen} onClose={() => setCreateOpen(false)} />
     </>
   );

@@ -718,6 +718,12 @@ describe('web console', () => {
       token,
     );
     expect(status).toBe(200);
+    // created with the form's default scope, read: a write with it is refused
+    const write = await page.evaluate(
+      async (t) => (await fetch('/api/hosts', { method: 'POST', headers: { Authorization: `Bearer ${t}`, 'content-type': 'application/json' }, body: '{"hostname":"by-token","ip":"192.0.2.250","environment":"dev"}' })).status,
+      token,
+    );
+    expect(write).toBe(403);
 
     // sign out, sign in again: the TOTP step (a code of a later time step: each step is accepted once)
     await signOut();

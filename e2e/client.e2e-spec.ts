@@ -27,7 +27,8 @@ beforeAll(async () => {
   const login = await anonymous.POST('/api/auth/login', { body: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
   if (!login.data) throw new Error(`login: ${JSON.stringify(login.error)}`);
   const session = createOpsDeskClient({ baseUrl: stack.url, token: login.data.access_token });
-  const token = await session.POST('/api/auth/tokens', { body: { name: 'client-e2e', expires_in_days: 1 } });
+  // a CI job's token: write scope (hosts, artifacts; reads include the audit trail)
+  const token = await session.POST('/api/auth/tokens', { body: { name: 'client-e2e', scope: 'write', expires_in_days: 1 } });
   if (!token.data) throw new Error(`token: ${JSON.stringify(token.error)}`);
   expect(token.data.token).toMatch(/^odp_/);
   apiToken = token.data.token;

@@ -6,7 +6,7 @@
  */
 import request from 'supertest';
 import { randomIp } from '../support/stack';
-import { EXPECTED_ACCESS } from './support/expected-access';
+import { EXPECTED_ACCESS, INTERNAL_ONLY_PATHS } from './support/expected-access';
 import { fillPath, operationsOf, startSuiteStack, type Operation, type SuiteStack } from './support/openapi';
 import { expectedOutcome, makeCallers, type Caller } from './support/principals';
 import { recordCheck } from './support/report';
@@ -29,6 +29,18 @@ it('every served operation has a row in the SPEC §3 table, and every row is ser
   const served = ops.map((o) => o.key);
   expect(served.filter((k) => !(k in EXPECTED_ACCESS))).toEqual([]);
   expect(Object.keys(EXPECTED_ACCESS).filter((k) => !served.includes(k))).toEqual([]);
+});
+
+it('readiness and metrics are neither documented nor served on the public port, whoever asks', async () => {
+  for (const path of INTERNAL_ONLY_PATHS) {
+    expect(ops.map((o) => o.path)).not.toContain(path);
+    for (const caller of callers) {
+      let req = request(suite.stack.url).get(path).set('X-Forwarded-For', randomIp());
+      if (caller.token) req = req.set('Authorization', `Bearer ${caller.token}`);
+      const res = await req;
+      expect({ path, caller: caller.name, status: res.status }).toEqual({ path, caller: caller.name, status: 404 });
+    }
+  }
 });
 
 it('every operation × caller gets what SPEC §3 says (allowed, 401 or 403)', async () => {

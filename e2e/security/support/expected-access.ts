@@ -18,10 +18,9 @@ export interface Access {
 
 const P = Permissions;
 export const EXPECTED_ACCESS: Readonly<Record<string, Access>> = {
-  // probes: liveness is public; readiness and metrics never on the public port
+  // probes: liveness is public; readiness and metrics are on the internal port only and not in the public document
+  // (INTERNAL_ONLY_PATHS below, checked by the matrix spec)
   'GET /healthz': { public: true },
-  'GET /readyz': { internal: true },
-  'GET /metrics': { internal: true },
   // auth: login and refresh are unauthenticated; the JWKS and the audit public key are public keys
   'GET /api/auth/jwks.json': { public: true },
   'POST /api/auth/login': { public: true },
@@ -78,3 +77,6 @@ export const EXPECTED_ACCESS: Readonly<Record<string, Access>> = {
   'GET /api/settings/integrations': { permission: P.HOSTS_READ },
   'PUT /api/settings/integrations': { permission: P.SETTINGS_WRITE },
 };
+
+/** Served on the gateway's internal port only: the public port answers 404 to every caller. */
+export const INTERNAL_ONLY_PATHS = ['/readyz', '/metrics'] as const;

@@ -21,46 +21,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/readyz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Readiness: every dependency the gateway needs is usable (NATS, revocations, access-token keys)
-         * @description No login needed.
-         */
-        get: operations["operations.readyz"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/metrics": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Prometheus metrics (text exposition format)
-         * @description No login needed.
-         */
-        get: operations["operations.metrics"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/auth/jwks.json": {
         parameters: {
             query?: never;
@@ -928,6 +888,11 @@ export interface components {
             prefix: string;
             /** Format: date-time */
             revoked_at: string | null;
+            /**
+             * @description read, write or admin (at most the owner's role); the token acts with scope AND the owner's current role
+             * @enum {string}
+             */
+            scope: "read" | "write" | "admin";
         };
         ApiTokenList: {
             items: components["schemas"]["ApiToken"][];
@@ -1035,6 +1000,11 @@ export interface components {
             prefix: string;
             /** Format: date-time */
             revoked_at: string | null;
+            /**
+             * @description read, write or admin (at most the owner's role); the token acts with scope AND the owner's current role
+             * @enum {string}
+             */
+            scope: "read" | "write" | "admin";
             /** @description odp_…; shown only in this response */
             token: string;
         };
@@ -1524,58 +1494,6 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    "operations.readyz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Ready */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Readiness"];
-                };
-            };
-            429: components["responses"]["TooManyRequests"];
-            /** @description Not ready: the failing checks, with reasons */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Readiness"];
-                };
-            };
-        };
-    };
-    "operations.metrics": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Metrics */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/plain": string;
-                };
-            };
-            429: components["responses"]["TooManyRequests"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
     "auth.jwks": {
         parameters: {
             query?: never;
@@ -1894,6 +1812,11 @@ export interface operations {
                     /** @default 90 */
                     expires_in_days?: number;
                     name: string;
+                    /**
+                     * @default read
+                     * @enum {string}
+                     */
+                    scope?: "read" | "write" | "admin";
                 };
             };
         };

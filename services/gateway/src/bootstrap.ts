@@ -13,7 +13,7 @@ import { AppModule } from './app.module';
 import { loadGatewayConfig, type GatewayConfig } from './config/gateway.config';
 import { ProblemFilter } from './common/problem.filter';
 import { registerConsole } from './console/console';
-import { UNPREFIXED_ROUTES, buildOpenApiDocument } from './common/openapi-document';
+import { INTERNAL_ONLY_PATHS, UNPREFIXED_ROUTES, buildOpenApiDocument } from './common/openapi-document';
 import { REDOC_PATH, registerRedoc } from './common/openapi-redoc';
 import { problem } from './common/problem';
 import { ErrorCodes, RETRY_AFTER_SECONDS } from '@opsdesk/contracts';
@@ -34,7 +34,7 @@ export interface GatewayBootOptions {
 }
 
 /** Paths served only on the internal port (GATEWAY_INTERNAL_PORT): probes and Prometheus, never the public one. */
-const INTERNAL_ONLY = new Set(['/readyz', '/metrics']);
+const INTERNAL_ONLY = INTERNAL_ONLY_PATHS;
 /** What the internal port serves: liveness, readiness and metrics, nothing else (no API, no console). */
 const INTERNAL_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 /** marks requests that arrived on the internal port (set by its own http server before routing) */

@@ -16,6 +16,11 @@ import { API_TAGS, OPERATIONS, type OperationContract, type ResponseHeader, type
 
 /** Routes outside the /api prefix (liveness, readiness, metrics); the same list bootstrap.ts gives Nest. */
 export const UNPREFIXED_ROUTES = ['healthz', 'readyz', 'metrics'];
+/**
+ * Served on the gateway's internal port only (GATEWAY_INTERNAL_PORT; the public port answers 404): not part of the
+ * public API, so not in its document. bootstrap.ts enforces it with the same list.
+ */
+export const INTERNAL_ONLY_PATHS: ReadonlySet<string> = new Set(['/readyz', '/metrics']);
 
 const ERROR_RESPONSES: Record<number, { name: string; description: string }> = {
   400: { name: 'BadRequest', description: 'Invalid input: `errors` lists each field with its message' },
@@ -272,6 +277,7 @@ export function buildOpenApiDocument(app: INestApplication, opts: { onGap?: (pro
   const ids = new Set<string>();
   const paths: Record<string, Record<string, unknown>> = {};
   for (const [path, item] of Object.entries(scanned.paths)) {
+    if (INTERNAL_ONLY_PATHS.has(path)) continue;
     for (const [method, op] of Object.entries(item as Record<string, { operationId?: string }>)) {
       const key = op.operationId ?? '';
       const contract = OPERATIONS[key];
@@ -323,7 +329,8 @@ export function buildOpenApiDocument(app: INestApplication, opts: { onGap?: (pro
  */
 export async function generateOpenApiDocument(): Promise<OpenAPIObject> {
   const key = generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
-  const config = loadGatewayConfig({ JWT_SECRET: 'openapi-generation-only-secret', GATEWAY_CONTEXT_PRIVATE_KEY: key });
+  // development: the document needs a gateway's routes, not production secrets (none is real here)
+  const config = loadGatewayConfig({ ENVIRONMENT: 'development', JWT_SECRET: 'openapi-generation-only-secret', GATEWAY_CONTEXT_PRIVATE_KEY: key });
   const app = await NestFactory.create(AppModule.forRoot(config), new FastifyAdapter(), { preview: true, logger: false });
   try {
     app.setGlobalPrefix('api', { exclude: UNPREFIXED_ROUTES });

@@ -8,7 +8,7 @@ export const API_TAGS = {
   settings: 'Runtime information and integration settings',
   artifacts: 'Files attached to hosts: streamed upload, ranged download, integrity verification',
   audit: 'The tamper-evident audit trail: search, verification, signed exports',
-  operations: 'Liveness, readiness and Prometheus metrics (outside /api, no login)',
+  operations: 'Liveness (outside /api, no login; readiness and metrics are on the internal port)',
 } as const;
 export type ApiTag = keyof typeof API_TAGS;
 
@@ -126,22 +126,7 @@ export const OPERATIONS: Record<string, OperationContract> = {
     summary: 'Liveness: the process answers (never touches dependencies)',
     responses: [{ status: 200, description: 'Alive', body: 'Health' }],
   },
-  HealthController_readyz: {
-    id: 'operations.readyz',
-    tag: 'operations',
-    summary: 'Readiness: every dependency the gateway needs is usable (NATS, revocations, access-token keys)',
-    responses: [
-      { status: 200, description: 'Ready', body: 'Readiness' },
-      // not a problem document: load balancers and operators read the same shape either way
-      { status: 503, description: 'Not ready: the failing checks, with reasons', body: 'Readiness' },
-    ],
-  },
-  HealthController_metrics: {
-    id: 'operations.metrics',
-    tag: 'operations',
-    summary: 'Prometheus metrics (text exposition format)',
-    responses: [{ status: 200, description: 'Metrics', body: { mediaType: 'text/plain', schema: { type: 'string' } } }],
-  },
+  // readyz and metrics: on the internal port only (GATEWAY_INTERNAL_PORT), not part of the public API's document
 
   // ---------------------------------------------------------------------------------------------------- auth
   AuthController_jwks: {

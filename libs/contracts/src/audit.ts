@@ -52,9 +52,12 @@ export const listAuditSchema = auditFiltersSchema.extend({
 });
 export type ListAuditRequest = z.infer<typeof listAuditSchema>;
 
+// a sequence number as the chain stores it (bigint), within what a JSON number holds exactly: a larger one would
+// overflow in the database (the security fuzzer's 7.7e292 answered 500)
+const seqQuery = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 export const verifyAuditSchema = z.object({
-  from_seq: z.coerce.number().int().min(1).optional(),
-  to_seq: z.coerce.number().int().min(1).optional(),
+  from_seq: seqQuery.optional(),
+  to_seq: seqQuery.optional(),
 });
 export type VerifyAuditRequest = z.infer<typeof verifyAuditSchema>;
 

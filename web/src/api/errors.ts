@@ -43,10 +43,12 @@ export class ApiError extends Error {
   }
 
   /** The error of one form field (first one), if the server named it. */
+  /** Every message for `field` (or a part of it, `field.x` / `field[0]`), joined; undefined when there is none. */
   fieldError(field: string): string | undefined {
-    return this.fieldErrors.find(
-      (e) => e.field === field || e.field.startsWith(`${field}.`) || e.field.startsWith(`${field}[`),
-    )?.message;
+    const messages = this.fieldErrors
+      .filter((e) => e.field === field || e.field.startsWith(`${field}.`) || e.field.startsWith(`${field}[`))
+      .map((e) => e.message);
+    return messages.length ? messages.join('; ') : undefined;
   }
 }
 

@@ -6,8 +6,8 @@ import { useMemo } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import { artifactsApi, hostsApi } from '../api';
 import { ArtifactTable } from '../components/ArtifactTable';
-import { isoToLocalInput, localInputToIso } from '../components/format';
 import { PageHeader } from '../components/PageHeader';
+import { TimeRangeInputs } from '../components/TimeRangeInputs';
 import { EmptyState, ErrorAlert, TableSkeleton } from '../components/states';
 
 /** Every artifact, newest first; filters (host, kind, uploader id, time) kept in the URL. */
@@ -73,20 +73,7 @@ export default function ArtifactsPage() {
             onBlur={(e) => set('uploaded_by', e.currentTarget.value.trim())}
             w={220}
           />
-          <TextInput
-            label="From"
-            type="datetime-local"
-            value={isoToLocalInput(sp.get('from'))}
-            onChange={(e) => set('from', localInputToIso(e.currentTarget.value))}
-            w={210}
-          />
-          <TextInput
-            label="To"
-            type="datetime-local"
-            value={isoToLocalInput(sp.get('to'))}
-            onChange={(e) => set('to', localInputToIso(e.currentTarget.value))}
-            w={210}
-          />
+          <TimeRangeInputs from={sp.get('from')} to={sp.get('to')} onChange={set} />
         </Group>
       </Card>
       {list.error && <ErrorAlert error={list.error} onRetry={() => void list.refetch()} />}

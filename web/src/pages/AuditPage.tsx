@@ -22,8 +22,9 @@ import { useInfiniteQuery, useMutation } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import { auditApi, describeError, download, type AuditListParams } from '../api';
-import { displayValue, formatDate, isoToLocalInput, localInputToIso } from '../components/format';
+import { displayValue, formatDate } from '../components/format';
 import { PageHeader } from '../components/PageHeader';
+import { TimeRangeInputs } from '../components/TimeRangeInputs';
 import { EmptyState, ErrorAlert, TableSkeleton } from '../components/states';
 
 const FILTERS = ['actor', 'action', 'entity_type', 'entity_id', 'from', 'to', 'q'] as const;
@@ -257,20 +258,7 @@ export default function AuditPage() {
             onKeyDown={(e) => e.key === 'Enter' && set('entity_type', e.currentTarget.value.trim())}
             w={150}
           />
-          <TextInput
-            label="From"
-            type="datetime-local"
-            value={isoToLocalInput(sp.get('from'))}
-            onChange={(e) => set('from', localInputToIso(e.currentTarget.value))}
-            w={210}
-          />
-          <TextInput
-            label="To"
-            type="datetime-local"
-            value={isoToLocalInput(sp.get('to'))}
-            onChange={(e) => set('to', localInputToIso(e.currentTarget.value))}
-            w={210}
-          />
+          <TimeRangeInputs from={sp.get('from')} to={sp.get('to')} onChange={set} />
         </Group>
       </Card>
       {list.error && <ErrorAlert error={list.error} onRetry={() => void list.refetch()} />}

@@ -67,13 +67,7 @@ function PasswordCard() {
       });
     },
   });
-  const fe = (f: string) =>
-    change.error instanceof ApiError
-      ? change.error.fieldErrors
-          .filter((e) => e.field === f)
-          .map((e) => e.message)
-          .join('; ') || undefined
-      : undefined;
+  const fe = (f: string) => (change.error instanceof ApiError ? change.error.fieldError(f) : undefined);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     change.mutate();

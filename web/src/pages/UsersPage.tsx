@@ -50,13 +50,7 @@ function CreateUserModal({ opened, onClose }: { opened: boolean; onClose: () => 
       onClose();
     },
   });
-  const fe = (f: string) =>
-    create.error instanceof ApiError
-      ? create.error.fieldErrors
-          .filter((e) => e.field === f)
-          .map((e) => e.message)
-          .join('; ') || undefined
-      : undefined;
+  const fe = (f: string) => (create.error instanceof ApiError ? create.error.fieldError(f) : undefined);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     create.mutate();

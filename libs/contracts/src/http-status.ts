@@ -16,6 +16,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   [ErrorCodes.FORBIDDEN]: 403,
   [ErrorCodes.RATE_LIMITED]: 429,
   [ErrorCodes.UPSTREAM_TIMEOUT]: 504,
+  [ErrorCodes.BODY_TIMEOUT]: 408,
   [ErrorCodes.UPSTREAM_UNAVAILABLE]: 503,
   [ErrorCodes.SERVICE_UNAVAILABLE]: 503,
   [ErrorCodes.UNSUPPORTED_MEDIA_TYPE]: 415,

@@ -4,4 +4,5 @@ export * from './outbox';
 export * from './inbox';
 export * from './failures';
 export * from './rpc';
+export * from './rpc-handler';
 export * from './messaging.module';

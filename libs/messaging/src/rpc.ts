@@ -28,7 +28,10 @@ import {
   type ErrorCode,
   type FieldError,
   type RpcContext,
+  type RpcPattern,
   type RpcRequest,
+  type RpcRequestOf,
+  type RpcResponseOf,
 } from '@opsdesk/contracts';
 import { natsAuthOptions, type NatsCredentials } from './nats';
 import { Metrics, SpanKind, contextFromHeaders, requestContext, traceHeaders, withSpan } from '@opsdesk/observability';
@@ -366,7 +369,16 @@ export class RpcClient implements OnModuleDestroy {
     await this.client.connect();
   }
 
-  async call<T>(pattern: string, data: unknown, ctx: RpcContext, timeoutMs = this.opts.timeoutMs): Promise<T> {
+  /** Sends a request typed by the contract map (libs/contracts rpc-contracts.ts): data and answer match the pattern. */
+  call<P extends RpcPattern>(pattern: P, data: RpcRequestOf<P>, ctx: RpcContext, timeoutMs = this.opts.timeoutMs): Promise<RpcResponseOf<P>> {
+    return this.callUnchecked<RpcResponseOf<P>>(pattern, data, ctx, timeoutMs);
+  }
+
+  /**
+   * Any pattern, any data: only for tests that must send what no typed caller can (forged, malformed or unknown
+   * requests) to prove the receiving side refuses it.
+   */
+  async callUnchecked<T>(pattern: string, data: unknown, ctx: RpcContext, timeoutMs = this.opts.timeoutMs): Promise<T> {
     const started = process.hrtime.bigint();
     const deadline = Date.now() + timeoutMs;
     for (let attempt = 1; ; attempt++) {

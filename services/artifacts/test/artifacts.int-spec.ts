@@ -66,7 +66,7 @@ function downloadReq(id: string, headers: Record<string, string> = {}, role: Pri
 }
 
 async function createHost(): Promise<string> {
-  const h = await rpc.call<{ id: string }>(
+  const h = await rpc.call(
     InventoryRpc.HOSTS_CREATE,
     { hostname: `int-${randomBytes(4).toString('hex')}`, ip: `10.9.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250) + 1}`, environment: 'dev' },
     ctx,
@@ -156,9 +156,9 @@ describe('upload and download on the internal port', () => {
     await downloadReq(id, { Range: 'bytes=0-8', 'If-Range': '"stale"' }).expect(200);
     await downloadReq(id, {}, 'viewer').expect(403);
 
-    const list = await rpc.call<{ items: Array<{ id: string }> }>(ArtifactsRpc.LIST, { host_id: host }, ctx);
+    const list = await rpc.call(ArtifactsRpc.LIST, { host_id: host }, ctx);
     expect(list.items.map((a) => a.id)).toEqual([id]);
-    const v = await rpc.call<{ ok: boolean }>(ArtifactsRpc.VERIFY, { id }, ctx);
+    const v = await rpc.call(ArtifactsRpc.VERIFY, { id }, ctx);
     expect(v.ok).toBe(true);
 
     const events = await waitFor(async () => {
@@ -226,7 +226,7 @@ describe('upload and download on the internal port', () => {
     const content = Buffer.from(`host-scoped ${randomBytes(6).toString('hex')}`);
     const up = await uploadReq(host, [['kind', 'log']], { name: 'h.log', content }).expect(201);
     await rpc.call(InventoryRpc.HOSTS_DELETE, { id: host }, ctx);
-    await waitFor(async () => (await rpc.call<{ items: unknown[] }>(ArtifactsRpc.LIST, { host_id: host }, ctx)).items.length === 0, {
+    await waitFor(async () => (await rpc.call(ArtifactsRpc.LIST, { host_id: host }, ctx)).items.length === 0, {
       timeoutMs: 15_000,
       what: 'host artifacts to be removed',
     });

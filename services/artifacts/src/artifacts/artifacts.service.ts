@@ -13,11 +13,9 @@ import {
   type ListArtifactsRequest,
   type Page,
   type RpcContext,
-  type VerifyResult,
-} from '@opsdesk/contracts';
+  type VerifyResult, domainEvent } from '@opsdesk/contracts';
 import { OutboxWriter } from '@opsdesk/messaging';
 import { ArtifactMetrics } from '../common/artifacts.metrics';
-import { artifactEvent } from '../common/rpc-request';
 import { BlobCollector } from '../storage/blob-collector.service';
 import { BlobStore } from '../storage/blob-store';
 import { Artifact, toArtifactView } from './artifact.entity';
@@ -133,7 +131,7 @@ export class ArtifactsService {
       const view = toArtifactView(a);
       await this.outbox.add(
         m,
-        artifactEvent(EventTypes.ARTIFACT_UPLOADED, ctx, a.id, {
+        domainEvent(EventTypes.ARTIFACT_UPLOADED, ctx, { type: 'artifact', id: a.id }, {
           artifact_id: a.id,
           host_id: a.hostId,
           original_name: a.originalName,
@@ -155,7 +153,7 @@ export class ArtifactsService {
     await this.ds.transaction(async (m) => {
       await this.outbox.add(
         m,
-        artifactEvent(EventTypes.ARTIFACT_DOWNLOADED, ctx, a.id, {
+        domainEvent(EventTypes.ARTIFACT_DOWNLOADED, ctx, { type: 'artifact', id: a.id }, {
           artifact_id: a.id,
           host_id: a.hostId,
           filename: a.filename,
@@ -194,7 +192,7 @@ export class ArtifactsService {
     await this.outbox.add(
       m,
       rows.map((a) =>
-        artifactEvent(EventTypes.ARTIFACT_DELETED, ctx, a.id, {
+        domainEvent(EventTypes.ARTIFACT_DELETED, ctx, { type: 'artifact', id: a.id }, {
           artifact_id: a.id,
           host_id: a.hostId,
           original_name: a.originalName,
@@ -232,7 +230,7 @@ export class ArtifactsService {
       await m.query(`UPDATE artifacts.blobs SET corrupt_at = ${ok ? 'NULL' : 'coalesce(corrupt_at, $2)'} WHERE sha256 = $1`, ok ? [a.sha256] : [a.sha256, now]);
       await this.outbox.add(
         m,
-        artifactEvent(EventTypes.ARTIFACT_VERIFIED, ctx, a.id, {
+        domainEvent(EventTypes.ARTIFACT_VERIFIED, ctx, { type: 'artifact', id: a.id }, {
           artifact_id: a.id,
           host_id: a.hostId,
           ok,

@@ -6,7 +6,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { create as contentDisposition } from 'content-disposition';
 import type { FastifyReply } from 'fastify';
 import type { InternalClaims } from '@opsdesk/auth';
-import { AppError, ArtifactsErrors, Permissions, roleHas } from '@opsdesk/contracts';
+import { AppError, ArtifactsErrors, ErrorCodes, Permissions, roleHas } from '@opsdesk/contracts';
 import { ArtifactsService } from '../artifacts/artifacts.service';
 import { ArtifactMetrics } from '../common/artifacts.metrics';
 import { BlobStore } from '../storage/blob-store';
@@ -35,7 +35,7 @@ export class DownloadsService {
 
   async serve(id: string, caller: InternalClaims, req: IncomingMessage, reply: FastifyReply): Promise<void> {
     if (!roleHas(caller.principal.role, Permissions.ARTIFACTS_DOWNLOAD))
-      throw new AppError(ArtifactsErrors.FORBIDDEN, 'Downloading artifacts needs the artifacts:download permission');
+      throw new AppError(ErrorCodes.FORBIDDEN, 'Downloading artifacts needs the artifacts:download permission');
     const ctx = contextOf(caller);
     const a = await this.artifacts.findOne(id);
     const etag = `"${a.sha256}"`;

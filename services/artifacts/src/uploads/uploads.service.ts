@@ -54,7 +54,7 @@ export class UploadsService implements BeforeApplicationShutdown {
   async upload(hostId: string, caller: InternalClaims, req: IncomingMessage): Promise<ArtifactView> {
     const started = process.hrtime.bigint();
     try {
-      if (!roleHas(caller.principal.role, Permissions.ARTIFACTS_WRITE)) throw new AppError(ArtifactsErrors.FORBIDDEN, 'Uploading artifacts needs the artifacts:write permission');
+      if (!roleHas(caller.principal.role, Permissions.ARTIFACTS_WRITE)) throw new AppError(ErrorCodes.FORBIDDEN, 'Uploading artifacts needs the artifacts:write permission');
       const ctx = contextOf(caller);
       const userId = caller.principal.user_id;
       const inFlight = this.inFlight.get(userId) ?? 0;
@@ -165,7 +165,7 @@ function failureReason(err: unknown): string {
         return 'too_large';
       case ArtifactsErrors.HOST_NOT_FOUND:
         return 'host_not_found';
-      case ArtifactsErrors.FORBIDDEN:
+      case ErrorCodes.FORBIDDEN:
         return 'forbidden';
       case ArtifactsErrors.INVENTORY_UNAVAILABLE:
         return 'inventory_unavailable';

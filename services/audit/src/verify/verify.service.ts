@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AppError, AuditErrorCodes, type AuditVerifyResult, type VerifyAuditRequest } from '@opsdesk/contracts';
+import { AppError, AuditErrors, type AuditVerifyResult, type VerifyAuditRequest } from '@opsdesk/contracts';
 import { GENESIS_HASH } from '../chain/canonical';
 import { ChainService } from '../chain/chain.service';
 import { ChainVerifier } from '../chain/chain-verifier';
@@ -28,14 +28,14 @@ export class VerifyService {
    */
   async verify(req: VerifyAuditRequest): Promise<AuditVerifyResult> {
     if (req.to_seq !== undefined && req.to_seq < (req.from_seq ?? 1)) {
-      throw new AppError(AuditErrorCodes.INVALID_RANGE, 'to_seq must not be below from_seq', [{ field: 'to_seq', message: 'below from_seq' }]);
+      throw new AppError(AuditErrors.INVALID_RANGE, 'to_seq must not be below from_seq', [{ field: 'to_seq', message: 'below from_seq' }]);
     }
     const lock = this.dataSource.createQueryRunner();
     await lock.connect();
     try {
       const [{ ok }] = (await lock.query(`SELECT pg_try_advisory_lock($1::bigint) AS ok`, [VERIFY_LOCK_KEY])) as Array<{ ok: boolean }>;
       if (!ok) {
-        throw new AppError(AuditErrorCodes.VERIFY_BUSY, 'A verification of the audit chain is already running; retry shortly (or bound it with from_seq)', undefined, {
+        throw new AppError(AuditErrors.VERIFY_BUSY, 'A verification of the audit chain is already running; retry shortly (or bound it with from_seq)', undefined, {
           retry_after: 5,
         });
       }

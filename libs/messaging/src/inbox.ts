@@ -1,7 +1,8 @@
 import { AckPolicy, DeliverPolicy, nanos, type ConsumerConfig, type ConsumerMessages, type JsMsg, type NatsHandles } from './nats-types';
 import type { DataSource, EntityManager } from 'typeorm';
 import { parseEventEnvelope, type EventEnvelope } from '@opsdesk/contracts';
-import { Metrics, SpanKind, contextFromHeaders, withSpan } from '@opsdesk/observability';
+import { Metrics, SpanKind, contextFromHeaders, untraced, withSpan } from '@opsdesk/observability';
+import { recordConsumerInfo } from './nats-metrics';
 import { isNatsUsable, isNotFound } from './nats';
 import { classifyFailure } from './failures';
 
@@ -135,7 +136,8 @@ export class InboxConsumer {
     const stopSignal = new Promise<void>((resolve) => (this.wakeStop = resolve));
     this.loop = this.run(first, stopSignal);
     this.pausedGauge.set({ consumer: this.opts.durable }, 0);
-    this.lagTimer = setInterval(() => void this.updateLag(), 5000);
+    // background polling: never a root trace of its own
+    this.lagTimer = setInterval(() => void untraced(() => this.updateLag()), 5000);
     this.lagTimer.unref();
   }
 
@@ -356,6 +358,7 @@ export class InboxConsumer {
     try {
       const info = await this.nats.jsm.consumers.info(this.opts.stream, this.opts.durable);
       this.lag.set({ consumer: this.opts.durable }, info.num_pending + info.num_ack_pending);
+      recordConsumerInfo(info);
     } catch {
       // lag is best effort; NATS may be reconnecting
     }

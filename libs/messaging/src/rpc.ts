@@ -31,6 +31,7 @@ import {
   type RpcRequest,
 } from '@opsdesk/contracts';
 import { natsAuthOptions, type NatsCredentials } from './nats';
+import { watchNatsConnection } from './nats-metrics';
 import { Metrics, SpanKind, contextFromHeaders, requestContext, traceHeaders, withSpan } from '@opsdesk/observability';
 import { isDependencyFailure } from './failures';
 
@@ -363,7 +364,8 @@ export class RpcClient implements OnModuleDestroy {
   }
 
   async connect(): Promise<void> {
-    await this.client.connect();
+    const nc = (await this.client.connect()) as NatsConnection;
+    watchNatsConnection(nc, this.opts.name);
   }
 
   async call<T>(pattern: string, data: unknown, ctx: RpcContext, timeoutMs = this.opts.timeoutMs): Promise<T> {

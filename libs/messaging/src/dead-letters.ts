@@ -100,6 +100,9 @@ export class PipelineMonitor {
     NatsMetrics.streamBytes();
     NatsMetrics.streamConsumers();
     NatsMetrics.streamInfoErrors();
+    NatsMetrics.consumerPending();
+    NatsMetrics.consumerAckPending();
+    NatsMetrics.consumerRedelivered();
   }
 
   async start(): Promise<void> {

@@ -1,7 +1,8 @@
 import { Controller, DynamicModule, Get, Header, HttpCode, Inject, Module, Res, SetMetadata, type Provider } from '@nestjs/common';
 import { PUBLIC_ROUTE_METADATA } from '@opsdesk/contracts';
 import type { FastifyReply } from 'fastify';
-import { metricsRegistry } from './metrics';
+import { gauge, metricsRegistry } from './metrics';
+import { untraced } from './tracing';
 
 export interface ReadinessCheck {
   name: string;
@@ -10,10 +11,27 @@ export interface ReadinessCheck {
 }
 export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
 
+/** the checks of the latest HealthController (one per process; tests may build several apps in one) */
+let scrapedChecks: ReadinessCheck[] = [];
+
+async function runCheck(c: ReadinessCheck): Promise<{ ok: boolean; reason?: string }> {
+  const r = await c.check().catch((err: Error) => ({ ok: false, reason: err.message }));
+  return typeof r === 'boolean' ? { ok: r } : r;
+}
+
 @SetMetadata(PUBLIC_ROUTE_METADATA, true)
 @Controller()
 class HealthController {
-  constructor(@Inject(READINESS_CHECKS) private readonly checks: ReadinessCheck[]) {}
+  constructor(@Inject(READINESS_CHECKS) private readonly checks: ReadinessCheck[]) {
+    // The same checks as /readyz, run at scrape time: Prometheus scrapes /metrics, not /readyz, and
+    // OpsDeskServiceNotReady needs to see what the load balancer sees.
+    scrapedChecks = this.checks;
+    gauge('opsdesk_readiness_check_ok', '1 when the readiness check (database, nats, consumers, ...) passes, 0 when /readyz would fail on it', ['check'], async function collect() {
+      const results = await untraced(() => Promise.all(scrapedChecks.map(async (c) => [c.name, await runCheck(c)] as const)));
+      this.reset();
+      for (const [name, r] of results) this.set({ check: name }, r.ok ? 1 : 0);
+    });
+  }
 
   /** Alive: the process answers. Never touches dependencies, so a DB outage does not restart pods. */
   @Get('healthz')
@@ -27,12 +45,7 @@ class HealthController {
   async readyz(
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<{ status: string; checks: Record<string, string>; reasons?: Record<string, string> }> {
-    const results = await Promise.all(
-      this.checks.map(async (c) => {
-        const r = await c.check().catch((err: Error) => ({ ok: false, reason: err.message }));
-        return { name: c.name, ...(typeof r === 'boolean' ? { ok: r } : r) };
-      }),
-    );
+    const results = await Promise.all(this.checks.map(async (c) => ({ name: c.name, ...(await runCheck(c)) })));
     const checks = Object.fromEntries(results.map((r) => [r.name, r.ok ? 'ok' : 'fail']));
     const reasons = Object.fromEntries(results.filter((r) => !r.ok && r.reason).map((r) => [r.name, r.reason as string]));
     const ready = results.every((r) => r.ok);

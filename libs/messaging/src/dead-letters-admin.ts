@@ -1,5 +1,5 @@
 import { headers as natsHeaders, type JetStreamClient } from 'nats';
-import type { SqlQuery } from './dead-letters';
+import { queryRows, type SqlQuery } from './dead-letters';
 
 /** One dead letter as `npm run dead-letters -- list` shows it. */
 export interface DeadLetterRow {
@@ -28,16 +28,17 @@ function ident(schema: string): string {
 
 /** Schemas with a dead_letters table this login may read (a service login sees only its own). */
 export async function deadLetterSchemas(db: SqlQuery): Promise<string[]> {
-  const rows = (await db.query(
+  const rows = await queryRows<{ s: string }>(
+    db,
     `SELECT table_schema AS s FROM information_schema.tables
       WHERE table_name = 'dead_letters' AND has_table_privilege(quote_ident(table_schema) || '.dead_letters', 'SELECT')
       ORDER BY 1`,
-  )) as Array<{ s: string }>;
+  );
   return rows.map((r) => r.s);
 }
 
 async function hasResolutions(db: SqlQuery, schema: string): Promise<boolean> {
-  const [{ has }] = (await db.query(`SELECT to_regclass($1) IS NOT NULL AS has`, [`${ident(schema)}.dead_letter_resolutions`])) as Array<{ has: boolean }>;
+  const [{ has }] = await queryRows<{ has: boolean }>(db, `SELECT to_regclass($1) IS NOT NULL AS has`, [`${ident(schema)}.dead_letter_resolutions`]);
   return has;
 }
 
@@ -47,14 +48,15 @@ export async function listDeadLetters(db: SqlQuery, schema: string, opts: { all?
   const join = resolved ? `LEFT JOIN ${s}.dead_letter_resolutions r ON r.dead_letter_id = d.id` : '';
   const cols = resolved ? 'r.action AS resolution, r.resolved_at, r.note' : 'NULL::text AS resolution, NULL::timestamptz AS resolved_at, NULL::text AS note';
   const where = [opts.all || opts.id ? null : resolved ? 'r.id IS NULL' : null, opts.id ? 'd.id = $1::bigint' : null].filter(Boolean);
-  return (await db.query(
+  return queryRows<DeadLetterRow>(
+    db,
     `SELECT $${opts.id ? 2 : 1}::text AS schema, d.id::text AS id, d.consumer, d.event_id, d.subject, d.stream_seq::text AS stream_seq, d.reason, d.error,
             d.deliveries, d.failed_at, ${cols}
        FROM ${s}.dead_letters d ${join}
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY d.id`,
     opts.id ? [opts.id, schema] : [schema],
-  )) as DeadLetterRow[];
+  );
 }
 
 export class DeadLetterError extends Error {}
@@ -109,12 +111,12 @@ export async function replayDeadLetter(
   }
   const s = ident(schema);
   const handled = async () =>
-    ((await db.query(`SELECT 1 FROM ${s}.inbox WHERE consumer = $1 AND event_id = $2::uuid`, [letter.consumer, letter.event_id])) as unknown[]).length > 0;
+    (await queryRows(db, `SELECT 1 FROM ${s}.inbox WHERE consumer = $1 AND event_id = $2::uuid`, [letter.consumer, letter.event_id])).length > 0;
   if (await handled()) {
     await resolve(db, schema, id, 'replayed', opts.note ?? 'already handled before the replay');
     return { letter, outcome: 'already_handled' };
   }
-  const [{ payload }] = (await db.query(`SELECT payload FROM ${s}.dead_letters WHERE id = $1::bigint`, [id])) as Array<{ payload: string }>;
+  const [{ payload }] = await queryRows<{ payload: string }>(db, `SELECT payload FROM ${s}.dead_letters WHERE id = $1::bigint`, [id]);
   const h = natsHeaders();
   h.set('opsdesk-replay-of', `${schema}.dead_letters/${id}`);
   await js.publish(letter.subject, Buffer.from(payload, 'utf8'), { msgID: `replay-${schema}-${id}-${Date.now()}`, headers: h });

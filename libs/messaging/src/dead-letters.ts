@@ -48,20 +48,27 @@ export interface SqlQuery {
   query(sql: string, params?: unknown[]): Promise<unknown>;
 }
 
+/** Rows of a query on either: TypeORM answers the rows, node-postgres a result with `rows`. */
+export async function queryRows<T>(db: SqlQuery, sql: string, params?: unknown[]): Promise<T[]> {
+  const r = await db.query(sql, params);
+  return (Array.isArray(r) ? r : (r as { rows: T[] }).rows) as T[];
+}
+
 /**
  * Unresolved dead letters per consumer of one schema. Before the resolutions migration ran every letter
  * counts as unresolved (nothing could have resolved it).
  */
 export async function unresolvedDeadLetters(db: SqlQuery, schema: string): Promise<Map<string, number>> {
   const s = `"${schema}"`;
-  const [{ has }] = (await db.query(`SELECT to_regclass($1) IS NOT NULL AS has`, [`${s}.dead_letter_resolutions`])) as Array<{ has: boolean }>;
-  const rows = (await db.query(
+  const [{ has }] = await queryRows<{ has: boolean }>(db, `SELECT to_regclass($1) IS NOT NULL AS has`, [`${s}.dead_letter_resolutions`]);
+  const rows = await queryRows<{ consumer: string; n: number }>(
+    db,
     has
       ? `SELECT d.consumer, count(*)::int AS n FROM ${s}.dead_letters d
           WHERE NOT EXISTS (SELECT 1 FROM ${s}.dead_letter_resolutions r WHERE r.dead_letter_id = d.id)
           GROUP BY d.consumer`
       : `SELECT consumer, count(*)::int AS n FROM ${s}.dead_letters GROUP BY consumer`,
-  )) as Array<{ consumer: string; n: number }>;
+  );
   return new Map(rows.map((r) => [r.consumer, r.n]));
 }
 

@@ -1,4 +1,4 @@
-import { Controller, DynamicModule, Get, Header, HttpCode, Inject, Module, Res, SetMetadata, type Provider } from '@nestjs/common';
+import { Controller, DynamicModule, type OnModuleDestroy, Get, Header, HttpCode, Inject, Module, Res, SetMetadata, type Provider } from '@nestjs/common';
 import { PUBLIC_ROUTE_METADATA } from '@opsdesk/contracts';
 import type { FastifyReply } from 'fastify';
 import { gauge, metricsRegistry } from './metrics';
@@ -11,8 +11,8 @@ export interface ReadinessCheck {
 }
 export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
 
-/** the checks of the latest HealthController (one per process; tests may build several apps in one) */
-let scrapedChecks: ReadinessCheck[] = [];
+/** the checks of every live HealthController of the process (one in production; tests may boot several apps) */
+const scrapedChecks = new Set<ReadinessCheck[]>();
 
 async function runCheck(c: ReadinessCheck): Promise<{ ok: boolean; reason?: string }> {
   const r = await c.check().catch((err: Error) => ({ ok: false, reason: err.message }));
@@ -21,16 +21,23 @@ async function runCheck(c: ReadinessCheck): Promise<{ ok: boolean; reason?: stri
 
 @SetMetadata(PUBLIC_ROUTE_METADATA, true)
 @Controller()
-class HealthController {
+class HealthController implements OnModuleDestroy {
   constructor(@Inject(READINESS_CHECKS) private readonly checks: ReadinessCheck[]) {
     // The same checks as /readyz, run at scrape time: Prometheus scrapes /metrics, not /readyz, and
     // OpsDeskServiceNotReady needs to see what the load balancer sees.
-    scrapedChecks = this.checks;
+    scrapedChecks.add(this.checks);
     gauge('opsdesk_readiness_check_ok', '1 when the readiness check (database, nats, consumers, ...) passes, 0 when /readyz would fail on it', ['check'], async function collect() {
-      const results = await untraced(() => Promise.all(scrapedChecks.map(async (c) => [c.name, await runCheck(c)] as const)));
+      const results = await untraced(() => Promise.all([...scrapedChecks].flat().map(async (c) => [c.name, (await runCheck(c)).ok] as const)));
       this.reset();
-      for (const [name, r] of results) this.set({ check: name }, r.ok ? 1 : 0);
+      // one app per process in production; apps booted together (tests) report a check failed if any app fails it
+      const merged = new Map<string, boolean>();
+      for (const [name, ok] of results) merged.set(name, (merged.get(name) ?? true) && ok);
+      for (const [name, ok] of merged) this.set({ check: name }, ok ? 1 : 0);
     });
+  }
+
+  onModuleDestroy(): void {
+    scrapedChecks.delete(this.checks);
   }
 
   /** Alive: the process answers. Never touches dependencies, so a DB outage does not restart pods. */

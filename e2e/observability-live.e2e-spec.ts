@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -232,3 +232,34 @@ it('a poison message: OpsDeskDeadLetters fires and stays firing until the letter
   }
   await resolved('OpsDeskDeadLetters', 60_000);
 }, 180_000);
+
+it('every dashboard query is valid PromQL for this Prometheus, and those on the services\' own metrics return data', async () => {
+  const dashDir = join(ROOT, 'deploy', 'grafana', 'dashboards');
+  const exprs = readdirSync(dashDir).flatMap((f) =>
+    (JSON.parse(readFileSync(join(dashDir, f), 'utf8')) as { panels: Array<{ title: string; targets?: Array<{ expr?: string }> }> }).panels.flatMap((p) =>
+      (p.targets ?? []).filter((t) => t.expr).map((t) => ({ f, title: p.title, expr: t.expr as string })),
+    ),
+  );
+  expect(exprs.length).toBeGreaterThan(60);
+  // Grafana's variables as Grafana would fill them in
+  const fill = (e: string) => e.replace(/\$__rate_interval|\$__interval/g, '1m').replace(/\$\{?(service|route|instance)\}?/g, '.*');
+  const invalid: string[] = [];
+  for (const x of exprs) {
+    const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(fill(x.expr))}`);
+    const body = (await res.json()) as { status: string; error?: string };
+    if (body.status !== 'success') invalid.push(`${x.f} "${x.title}": ${body.error}`);
+  }
+  expect(invalid).toEqual([]);
+  // the pool, NATS, JetStream, readiness and dead-letter series the new dashboards read are live here
+  for (const q of [
+    'opsdesk_db_pool_max',
+    'opsdesk_db_pool_connections{state="in_use"}',
+    'opsdesk_nats_connected',
+    'opsdesk_jetstream_consumer_num_pending',
+    'opsdesk_jetstream_stream_messages',
+    'opsdesk_readiness_check_ok',
+    'opsdesk_dead_letters_unresolved',
+  ]) {
+    expect({ q, samples: (await query(q)).length > 0 }).toEqual({ q, samples: true });
+  }
+});

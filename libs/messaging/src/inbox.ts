@@ -422,8 +422,9 @@ export class InboxConsumer {
       if (isFresh) todo.push({ event: it.event, meta: it.meta });
     }
     if (todo.length > 0) {
-      const parent = contextFromHeaders((k) => items[0].m.headers?.get(k) || undefined);
-      await withSpan(`consume batch of ${todo.length}`, SpanKind.CONSUMER, this.spanAttrs(items[0].m), () => batchHandler(todo, manager), parent);
+      // one span for the batch: continues the first event's trace, linked to the publish span of every event
+      const producers = items.map((it) => contextFromHeaders((k) => it.m.headers?.get(k) || undefined));
+      await withSpan(`consume batch of ${todo.length}`, SpanKind.CONSUMER, this.spanAttrs(items[0].m), () => batchHandler(todo, manager), producers[0], producers);
     }
     return dup;
   }
@@ -451,7 +452,7 @@ export class InboxConsumer {
           dup.push(!fresh);
           if (!fresh) continue;
           const parent = contextFromHeaders((k) => it.m.headers?.get(k) || undefined);
-          await withSpan(`consume ${it.event.type}`, SpanKind.CONSUMER, this.spanAttrs(it.m), () => this.handler(it.event, manager, it.meta), parent);
+          await withSpan(`consume ${it.event.type}`, SpanKind.CONSUMER, this.spanAttrs(it.m), () => this.handler(it.event, manager, it.meta), parent, [parent]);
         }
         return dup;
       });
@@ -504,6 +505,8 @@ export class InboxConsumer {
           this.consumed.inc({ consumer: this.opts.durable, outcome: duplicate ? 'duplicate' : 'ok' });
         },
         parent,
+        // child of the publish span (one trace) and linked to it (the messaging convention for consumers)
+        [parent],
       );
       return null;
     } catch (err) {

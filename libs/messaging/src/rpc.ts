@@ -369,6 +369,13 @@ export class RpcClient implements OnModuleDestroy {
   }
 
   async call<T>(pattern: string, data: unknown, ctx: RpcContext, timeoutMs = this.opts.timeoutMs): Promise<T> {
+    // the caller's span: the request carries its context (send → traceHeaders), so the server span is its child
+    return withSpan(`rpc ${pattern}`, SpanKind.CLIENT, { 'rpc.system': 'nats', 'rpc.method': pattern, 'messaging.system': 'nats' }, () =>
+      this.callUntraced<T>(pattern, data, ctx, timeoutMs),
+    );
+  }
+
+  private async callUntraced<T>(pattern: string, data: unknown, ctx: RpcContext, timeoutMs: number): Promise<T> {
     const started = process.hrtime.bigint();
     const deadline = Date.now() + timeoutMs;
     for (let attempt = 1; ; attempt++) {

@@ -1,4 +1,4 @@
-import { ROOT_CONTEXT, context, propagation, trace, type Context, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { ROOT_CONTEXT, context, isSpanContextValid, propagation, trace, type Context, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { hostname } from 'node:os';
 import { NodeSDK } from '@opentelemetry/sdk-node';
@@ -86,8 +86,11 @@ export async function withSpan<T>(
   attributes: Record<string, string | number | boolean>,
   fn: (span: Span) => Promise<T>,
   parent: Context = context.active(),
+  /** contexts this span is caused by besides its parent (a consumer's producers): span links */
+  linkTo: Context[] = [],
 ): Promise<T> {
-  return tracer().startActiveSpan(name, { kind, attributes }, parent, async (span) => {
+  const links = linkTo.map((c) => trace.getSpanContext(c)).filter((sc): sc is NonNullable<typeof sc> => !!sc && isSpanContextValid(sc)).map((sc) => ({ context: sc }));
+  return tracer().startActiveSpan(name, { kind, attributes, links }, parent, async (span) => {
     try {
       return await fn(span);
     } catch (err) {

@@ -17,6 +17,8 @@ const needed = [
   ['nats-server', () => onPath('nats-server') || existsSync('/usr/sbin/nats-server')],
   ['prometheus', () => existsSync('/usr/bin/prometheus') && existsSync('/usr/bin/promtool')],
   ['prometheus-node-exporter', () => existsSync('/usr/bin/prometheus-node-exporter')],
+  // amtool checks deploy/alertmanager (e2e/deploy-alertmanager.e2e-spec.ts)
+  ['prometheus-alertmanager', () => existsSync('/usr/bin/amtool') && existsSync('/usr/bin/prometheus-alertmanager')],
   ['nginx-light', () => onPath('nginx') || existsSync('/usr/sbin/nginx')],
   ['chromium', () => existsSync('/usr/bin/chromium')],
 ];

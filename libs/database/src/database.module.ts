@@ -2,9 +2,12 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { createServiceDataSource, type ServiceDataSourceOptions } from './data-source';
-import { Metrics } from '@opsdesk/observability';
+import { DbMetrics, countDbError, instrumentDataSource } from './pool-metrics';
 
-/** TypeORM for one service schema (never synchronize), with pool errors counted for the guide's alert. */
+/**
+ * TypeORM for one service schema (never synchronize). Connection failures are counted wherever they happen
+ * (pool connect, broken query, idle connection, boot) and the pool's usage is exported (pool-metrics.ts).
+ */
 @Module({})
 export class DatabaseModule {
   static forRoot(opts: ServiceDataSourceOptions): DynamicModule {
@@ -14,14 +17,20 @@ export class DatabaseModule {
         TypeOrmModule.forRootAsync({
           useFactory: () => ({ type: 'postgres' as const }),
           dataSourceFactory: async () => {
-            const errors = Metrics.dbConnectionErrors();
-            const ds: DataSource = createServiceDataSource({ ...opts, onConnectionError: () => errors.inc() });
+            const pool = opts.schema;
+            // an idle pooled connection that errors is always the connection's fault
+            const idleError = (err: Error) => {
+              if (!countDbError(pool, err)) DbMetrics.connectionErrors().inc({ pool, kind: 'terminated' });
+            };
+            const ds: DataSource = createServiceDataSource({ ...opts, onConnectionError: idleError });
             try {
-              return await ds.initialize();
+              await ds.initialize();
             } catch (err) {
-              errors.inc();
+              if (!countDbError(pool, err)) DbMetrics.connectionErrors().inc({ pool, kind: 'refused' });
               throw err;
             }
+            instrumentDataSource(ds, pool);
+            return ds;
           },
         }),
       ],

@@ -1,3 +1,4 @@
 export * from './data-source';
 export * from './provision';
 export * from './database.module';
+export * from './pool-metrics';

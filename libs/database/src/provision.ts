@@ -45,6 +45,8 @@ export const AUDIT_TABLE_GRANTS: Readonly<Record<string, readonly string[]>> = {
   dead_letters: ['SELECT', 'INSERT'],
   // failed handling attempts, one row each (libs/messaging InboxConsumer): append-only as well
   inbox_failures: ['SELECT', 'INSERT'],
+  // replayed/dismissed marks of dead letters (libs/messaging dead-letters.ts): append-only as well
+  dead_letter_resolutions: ['SELECT', 'INSERT'],
   outbox: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
 };
 

@@ -1,4 +1,7 @@
 export * from './nats';
+export * from './nats-metrics';
+export * from './dead-letters';
+export * from './dead-letters-admin';
 export * from './messaging-tables';
 export * from './outbox';
 export * from './inbox';

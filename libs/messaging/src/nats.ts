@@ -9,6 +9,7 @@ import {
   DiscardPolicy,
   nanos,
 } from 'nats';
+import { watchNatsConnection } from './nats-metrics';
 import { DEFAULT_EVENT_SUBJECT_PREFIX, DEFAULT_EVENTS_STREAM, DEFAULT_REVOCATION_BUCKET, natsInboxPrefix } from '@opsdesk/contracts';
 
 export interface NatsHandles {
@@ -46,6 +47,7 @@ export async function connectNats(servers: string[], name: string, creds?: NatsC
     waitOnFirstConnect: true,
     pingInterval: 10_000,
   });
+  watchNatsConnection(nc, name);
   const jsm = await nc.jetstreamManager({ timeout: 10_000 });
   const js = nc.jetstream({ timeout: 10_000 });
   return { nc, js, jsm };

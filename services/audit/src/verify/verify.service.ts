@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { Metrics, recordAuditVerification } from '@opsdesk/observability';
 import { AppError, AuditErrors, type AuditVerifyResult, type VerifyAuditRequest } from '@opsdesk/contracts';
 import { GENESIS_HASH } from '../chain/canonical';
 import { ChainService } from '../chain/chain.service';
@@ -20,7 +21,12 @@ export class VerifyService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly chain: ChainService,
-  ) {}
+  ) {
+    // exported from the start (0), so OpsDeskAuditVerificationFailed has a series to watch
+    Metrics.auditVerifications().inc({ result: 'ok' }, 0);
+    Metrics.auditVerifications().inc({ result: 'failed' }, 0);
+    Metrics.auditLastVerification();
+  }
 
   /**
    * One verification at a time across every audit replica (a whole-chain run reads every record): a session-level
@@ -40,7 +46,9 @@ export class VerifyService {
         });
       }
       try {
-        return await this.verifyRange(req);
+        const result = await this.verifyRange(req);
+        recordAuditVerification(result.ok);
+        return result;
       } finally {
         await lock.query(`SELECT pg_advisory_unlock($1::bigint)`, [VERIFY_LOCK_KEY]);
       }

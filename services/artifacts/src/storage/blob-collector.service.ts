@@ -28,6 +28,7 @@ export class BlobCollector implements OnApplicationBootstrap, OnApplicationShutd
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly collected = ArtifactMetrics.blobsCollected();
   private readonly swept = ArtifactMetrics.storageSwept();
+  private readonly sweeps = ArtifactMetrics.storageSweeps();
   private readonly storageBytes = ArtifactMetrics.storageBytes();
   private readonly blobCount = ArtifactMetrics.blobs();
   private readonly now: Clock;
@@ -122,6 +123,7 @@ export class BlobCollector implements OnApplicationBootstrap, OnApplicationShutd
     if (temps) this.swept.inc({ what: 'temp' }, temps);
     if (aborted) this.swept.inc({ what: 'multipart' }, aborted);
     if (orphans) this.swept.inc({ what: 'orphan' }, orphans);
+    this.sweeps.inc();
     return { temps, orphans, aborted };
   }
 

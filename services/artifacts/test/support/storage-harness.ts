@@ -117,9 +117,13 @@ async function startS3(label: string): Promise<StorageHarness> {
   };
 }
 
-/** The artifacts service's gauge of upload bodies being received (from its internal /metrics). */
-export async function uploadsInProgress(serviceUrl: string): Promise<number> {
+/** A metric of an artifacts service, summed over its labels (from its internal /metrics); 0 when absent. */
+export async function metricValue(serviceUrl: string, name: string): Promise<number> {
   const text = await fetch(`${serviceUrl}/metrics`).then((r) => r.text());
-  const m = /^opsdesk_artifact_uploads_in_progress(?:\{[^}]*\})? (\S+)$/m.exec(text);
-  return m ? Number(m[1]) : 0;
+  let sum = 0;
+  for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) sum += Number(m[1]);
+  return sum;
 }
+
+/** Upload bodies the service is receiving right now. */
+export const uploadsInProgress = (serviceUrl: string) => metricValue(serviceUrl, 'opsdesk_artifact_uploads_in_progress');

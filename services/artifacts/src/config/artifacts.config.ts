@@ -46,7 +46,10 @@ export const artifactsEnvShape = {
   /** this replica's name in its temp uploads; unique per replica (default: the host name, unique per pod/container) */
   ARTIFACT_INSTANCE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, dots, _ or -').optional(),
   /** S3 driver: endpoint URL of an S3-compatible store (MinIO, Ceph RGW); unset means AWS S3 in S3_REGION */
-  S3_ENDPOINT: z.string().url('must be a URL (http://host:port)').optional(),
+  S3_ENDPOINT: z
+    .string()
+    .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'must be an http:// or https:// URL (http://host:port)')
+    .optional(),
   S3_BUCKET: z
     .string()
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)')

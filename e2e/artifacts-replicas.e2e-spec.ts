@@ -9,7 +9,6 @@ import request from 'supertest';
 import { ContextSigner, InternalTokenIssuer, type Principal } from '@opsdesk/auth';
 import { ArtifactsInternalPaths } from '@opsdesk/contracts';
 import { natsServiceEnv, rawBody, serviceEnv } from '@opsdesk/testing';
-import type { StorageHarness } from '../services/artifacts/test/support/storage-harness';
 import {
   ADMIN_EMAIL,
   ADMIN_PASSWORD,
@@ -29,9 +28,8 @@ import {
  * replicas with its SHA-256, and storage ends with exactly the blobs the database references.
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the artifacts test harness is found by convention, like the services
-const harness = require(
-  join(__dirname, '..', 'services', 'artifacts', 'test', 'support', 'storage-harness'),
-) as typeof import('../services/artifacts/test/support/storage-harness');
+const harness = require(join(__dirname, '..', 'services', 'artifacts', 'test', 'support', 'storage-harness')) as typeof import('../services/artifacts/test/support/storage-harness');
+type StorageHarness = Awaited<ReturnType<typeof harness.startStorage>>;
 
 const MAIN = join(__dirname, '..', 'dist', 'services', 'artifacts', 'src', 'main.js');
 // short, so the scenario outlives it: B's stalled upload is older than the grace period while A sweeps

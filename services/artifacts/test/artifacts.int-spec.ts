@@ -8,16 +8,7 @@ import { ContextSigner, InternalTokenIssuer, rpcContextSigner, type Principal } 
 import { ArtifactsInternalPaths, ArtifactsRpc, InventoryRpc, type RpcContext } from '@opsdesk/contracts';
 import { applyRuntimeGrants, runMigrations } from '@opsdesk/database';
 import { RpcClient, provisionNatsFromEnv } from '@opsdesk/messaging';
-import {
-  NATS_PROVISION_USER,
-  createTestEnv,
-  natsServiceEnv,
-  rawBody,
-  serviceEnv,
-  testNatsLogin,
-  waitFor,
-  type TestDatabase,
-} from '@opsdesk/testing';
+import { NATS_PROVISION_USER, createTestEnv, natsServiceEnv, rawBody, serviceEnv, testNatsLogin, waitFor, type TestDatabase } from '@opsdesk/testing';
 import { bootstrapFromEnv } from '../src/bootstrap';
 import { createDataSource } from '../src/database/data-source';
 import { STORAGE_DRIVERS, startStorage, type StorageHarness } from './support/storage-harness';
@@ -44,19 +35,9 @@ let pg: Client;
 // the test plays the gateway: it signs internal tokens and RPC contexts with the suite's gateway key
 let tokens: InternalTokenIssuer;
 
-const principal = (role: Principal['role']): Principal => ({
-  kind: 'jwt',
-  user_id: '11111111-1111-4111-8111-111111111111',
-  email: `${role}@int.test`,
-  role,
-});
+const principal = (role: Principal['role']): Principal => ({ kind: 'jwt', user_id: '11111111-1111-4111-8111-111111111111', email: `${role}@int.test`, role });
 const ctx: RpcContext = {
-  actor: {
-    user_id: principal('admin').user_id,
-    email: 'admin@int.test',
-    ip: '127.0.0.1',
-    user_agent: 'int-spec',
-  },
+  actor: { user_id: principal('admin').user_id, email: 'admin@int.test', ip: '127.0.0.1', user_agent: 'int-spec' },
   request_id: 'int-spec',
   principal: { user_id: principal('admin').user_id, role: 'admin' },
 };
@@ -65,17 +46,9 @@ function internal(method: string, path: string, role: Principal['role'] = 'opera
 }
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-function uploadReq(
-  hostId: string,
-  fields: Array<[string, string]>,
-  file: { name: string; content: Buffer } | null,
-  fieldsFirst = true,
-  role: Principal['role'] = 'operator',
-) {
+function uploadReq(hostId: string, fields: Array<[string, string]>, file: { name: string; content: Buffer } | null, fieldsFirst = true, role: Principal['role'] = 'operator') {
   const path = ArtifactsInternalPaths.upload(hostId);
-  const r = request(url)
-    .post(path)
-    .set('Authorization', internal('POST', path, role));
+  const r = request(url).post(path).set('Authorization', internal('POST', path, role));
   const attachFile = () => (file ? r.attach('file', file.content, file.name) : r);
   if (!fieldsFirst) attachFile();
   for (const [k, v] of fields) r.field(k, v);
@@ -96,11 +69,7 @@ function downloadReq(id: string, headers: Record<string, string> = {}, role: Pri
 async function createHost(): Promise<string> {
   const h = await rpc.call<{ id: string }>(
     InventoryRpc.HOSTS_CREATE,
-    {
-      hostname: `int-${randomBytes(4).toString('hex')}`,
-      ip: `10.9.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250) + 1}`,
-      environment: 'dev',
-    },
+    { hostname: `int-${randomBytes(4).toString('hex')}`, ip: `10.9.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250) + 1}`, environment: 'dev' },
     ctx,
   );
   return h.id;
@@ -113,23 +82,15 @@ describe.each(STORAGE_DRIVERS)('artifacts service with %s storage', (driver) => 
     env = t.env;
     testDb = t.db;
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the inventory service is found by convention, like in the e2e stack
-    const invData = require(join(INVENTORY_DIR, 'database', 'data-source')) as {
-      createDataSource(url: string): DataSource;
-    };
+    const invData = require(join(INVENTORY_DIR, 'database', 'data-source')) as { createDataSource(url: string): DataSource };
     // migrations as the migrator, each service with its own login (SPEC §7)
     await runMigrations(invData.createDataSource(t.logins.urls.migrator));
     await runMigrations(createDataSource(t.logins.urls.migrator));
     await applyRuntimeGrants(t.logins.urls.migrator);
     await provisionNatsFromEnv(env, testNatsLogin(NATS_PROVISION_USER));
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- found by convention
-    inventory = await (require(join(INVENTORY_DIR, 'bootstrap')) as ServiceModule).bootstrapFromEnv(
-      { ...serviceEnv(t, 'inventory'), ...natsServiceEnv('inventory') },
-      { quiet: true },
-    );
-    app = await bootstrapFromEnv(
-      { ...serviceEnv(t, 'artifacts'), ...natsServiceEnv('artifacts') },
-      { quiet: true },
-    );
+    inventory = await (require(join(INVENTORY_DIR, 'bootstrap')) as ServiceModule).bootstrapFromEnv({ ...serviceEnv(t, 'inventory'), ...natsServiceEnv('inventory') }, { quiet: true });
+    app = await bootstrapFromEnv({ ...serviceEnv(t, 'artifacts'), ...natsServiceEnv('artifacts') }, { quiet: true });
     const addr = app.getHttpServer().address();
     url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
     const gateway = new ContextSigner('gateway', env.GATEWAY_CONTEXT_PRIVATE_KEY as string);
@@ -156,9 +117,7 @@ describe.each(STORAGE_DRIVERS)('artifacts service with %s storage', (driver) => 
     await storage?.close();
   });
 
-  async function outboxTypes(
-    artifactId: string,
-  ): Promise<Array<{ type: string; data: Record<string, unknown> }>> {
+  async function outboxTypes(artifactId: string): Promise<Array<{ type: string; data: Record<string, unknown> }>> {
     const r = await pg.query<{ payload: { type: string; data: Record<string, unknown> } }>(
       `SELECT payload FROM artifacts.outbox WHERE payload->'subject'->>'entity_id' = $1 ORDER BY seq`,
       [artifactId],
@@ -170,31 +129,11 @@ describe.each(STORAGE_DRIVERS)('artifacts service with %s storage', (driver) => 
     it('refuses body routes without a valid token for that exact route', async () => {
       const host = await createHost();
       const path = ArtifactsInternalPaths.upload(host);
-      await request(url)
-        .post(path)
-        .field('kind', 'log')
-        .attach('file', Buffer.from('x'), 'x.log')
-        .expect(401);
-      await request(url)
-        .post(path)
-        .set('Authorization', 'Internal forged.token')
-        .field('kind', 'log')
-        .attach('file', Buffer.from('x'), 'x.log')
-        .expect(401);
+      await request(url).post(path).field('kind', 'log').attach('file', Buffer.from('x'), 'x.log').expect(401);
+      await request(url).post(path).set('Authorization', 'Internal forged.token').field('kind', 'log').attach('file', Buffer.from('x'), 'x.log').expect(401);
       // minted for another path: cannot be replayed here
-      await request(url)
-        .post(path)
-        .set('Authorization', internal('POST', ArtifactsInternalPaths.upload(await createHost())))
-        .field('kind', 'log')
-        .attach('file', Buffer.from('x'), 'x.log')
-        .expect(401);
-      await uploadReq(
-        host,
-        [['kind', 'log']],
-        { name: 'x.log', content: Buffer.from('x') },
-        true,
-        'viewer',
-      ).expect(403);
+      await request(url).post(path).set('Authorization', internal('POST', ArtifactsInternalPaths.upload(await createHost()))).field('kind', 'log').attach('file', Buffer.from('x'), 'x.log').expect(401);
+      await uploadReq(host, [['kind', 'log']], { name: 'x.log', content: Buffer.from('x') }, true, 'viewer').expect(403);
     });
   });
 
@@ -202,42 +141,21 @@ describe.each(STORAGE_DRIVERS)('artifacts service with %s storage', (driver) => 
     it('streams, hashes, detects, records events; downloads with ranges and conditionals', async () => {
       const host = await createHost();
       const content = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(200_000)]);
-      const up = await uploadReq(
-        host,
-        [
-          ['kind', 'crash_dump'],
-          ['description', 'd'],
-        ],
-        { name: 'dump.pdf', content },
-        false,
-      ).expect(201);
-      expect(up.body).toMatchObject({
-        host_id: host,
-        size: content.length,
-        sha256: sha(content),
-        content_type: 'application/pdf',
-        kind: 'crash_dump',
-        uploaded_by: principal('operator').user_id,
-      });
+      const up = await uploadReq(host, [['kind', 'crash_dump'], ['description', 'd']], { name: 'dump.pdf', content }, false).expect(201);
+      expect(up.body).toMatchObject({ host_id: host, size: content.length, sha256: sha(content), content_type: 'application/pdf', kind: 'crash_dump', uploaded_by: principal('operator').user_id });
       const id = up.body.id as string;
 
       const full = await downloadReq(id).expect(200);
       expect(sha(full.body as Buffer)).toBe(sha(content));
       expect(full.headers['content-disposition']).toBe(`attachment; filename=dump.pdf`);
-      await downloadReq(id, { Range: 'bytes=0-8' })
-        .expect(206)
-        .expect('Content-Range', `bytes 0-8/${content.length}`);
+      await downloadReq(id, { Range: 'bytes=0-8' }).expect(206).expect('Content-Range', `bytes 0-8/${content.length}`);
       const unsat = await downloadReq(id, { Range: 'bytes=999999999-' }).expect(416);
       expect(unsat.headers['content-range']).toBe(`bytes */${content.length}`);
       await downloadReq(id, { 'If-None-Match': `W/"${sha(content)}"` }).expect(304);
       await downloadReq(id, { Range: 'bytes=0-8', 'If-Range': '"stale"' }).expect(200);
       await downloadReq(id, {}, 'viewer').expect(403);
 
-      const list = await rpc.call<{ items: Array<{ id: string }> }>(
-        ArtifactsRpc.LIST,
-        { host_id: host },
-        ctx,
-      );
+      const list = await rpc.call<{ items: Array<{ id: string }> }>(ArtifactsRpc.LIST, { host_id: host }, ctx);
       expect(list.items.map((a) => a.id)).toEqual([id]);
       const v = await rpc.call<{ ok: boolean }>(ArtifactsRpc.VERIFY, { id }, ctx);
       expect(v.ok).toBe(true);
@@ -271,16 +189,9 @@ describe.each(STORAGE_DRIVERS)('artifacts service with %s storage', (driver) => 
       // never a complete body with the wrong content: the length was promised up front, so the stream is cut and the
       // client sees an aborted response
       expect(res).toMatch(/^cut \((aborted|socket hang up|.*ECONNRESET)/);
-      await waitFor(async () => (await downloadReq(up.body.id)).status === 409, {
-        what: 'the corrupt blob to be refused',
-      });
+      await waitFor(async () => (await downloadReq(up.body.id)).status === 409, { what: 'the corrupt blob to be refused' });
       const events = await outboxTypes(up.body.id);
-      expect(events.find((e) => e.type === 'artifacts.artifact.verified')?.data).toMatchObject({
-        ok: false,
-        trigger: 'download',
-        expected_sha256: up.body.sha256,
-        actual_sha256: sha(bad),
-      });
+      expect(events.find((e) => e.type === 'artifacts.artifact.verified')?.data).toMatchObject({ ok: false, trigger: 'download', expected_sha256: up.body.sha256, actual_sha256: sha(bad) });
     });
 
     it('a corrupt blob small enough to check before sending is a 409 on the first download, never a 500', async () => {
@@ -291,53 +202,33 @@ describe.each(STORAGE_DRIVERS)('artifacts service with %s storage', (driver) => 
       bad[10] ^= 0x01;
       await storage.writeBlob(up.body.sha256, bad);
       const res = await downloadReq(up.body.id);
-      expect({ status: res.status, code: JSON.parse((res.body as Buffer).toString()).code }).toEqual({
-        status: 409,
-        code: 'ARTIFACTS.INTEGRITY_CONFLICT',
-      });
+      expect({ status: res.status, code: JSON.parse((res.body as Buffer).toString()).code }).toEqual({ status: 409, code: 'ARTIFACTS.INTEGRITY_CONFLICT' });
       const events = await outboxTypes(up.body.id);
       expect(events.map((e) => e.type)).not.toContain('artifacts.artifact.downloaded');
-      expect(events.find((e) => e.type === 'artifacts.artifact.verified')?.data).toMatchObject({
-        ok: false,
-        trigger: 'download',
-        actual_sha256: sha(bad),
-      });
+      expect(events.find((e) => e.type === 'artifacts.artifact.verified')?.data).toMatchObject({ ok: false, trigger: 'download', actual_sha256: sha(bad) });
     });
 
     it('413 one byte over the limit with nothing left behind', async () => {
       const host = await createHost();
-      const res = await uploadReq(host, [['kind', 'log']], {
-        name: 'big.log',
-        content: Buffer.alloc(1024 * 1024 + 1, 0x61),
-      });
+      const res = await uploadReq(host, [['kind', 'log']], { name: 'big.log', content: Buffer.alloc(1024 * 1024 + 1, 0x61) });
       expect(res.status).toBe(413);
       expect(res.body.code).toBe('ARTIFACTS.TOO_LARGE');
       expect(await storage.tempNames()).toEqual([]);
       expect(await storage.hasBlob(sha(Buffer.alloc(1024 * 1024 + 1, 0x61)))).toBe(false);
-      const n = await pg.query(`SELECT count(*)::int AS n FROM artifacts.artifacts WHERE host_id = $1`, [
-        host,
-      ]);
+      const n = await pg.query(`SELECT count(*)::int AS n FROM artifacts.artifacts WHERE host_id = $1`, [host]);
       expect(n.rows[0].n).toBe(0);
     });
 
     it('unknown host 404 before reading the body; host deletion removes artifacts exactly once', async () => {
-      await uploadReq('00000000-0000-4000-8000-000000000001', [['kind', 'log']], {
-        name: 'x',
-        content: Buffer.from('x'),
-      }).expect(404);
+      await uploadReq('00000000-0000-4000-8000-000000000001', [['kind', 'log']], { name: 'x', content: Buffer.from('x') }).expect(404);
       const host = await createHost();
       const content = Buffer.from(`host-scoped ${randomBytes(6).toString('hex')}`);
       const up = await uploadReq(host, [['kind', 'log']], { name: 'h.log', content }).expect(201);
       await rpc.call(InventoryRpc.HOSTS_DELETE, { id: host }, ctx);
-      await waitFor(
-        async () =>
-          (await rpc.call<{ items: unknown[] }>(ArtifactsRpc.LIST, { host_id: host }, ctx)).items.length ===
-          0,
-        {
-          timeoutMs: 15_000,
-          what: 'host artifacts to be removed',
-        },
-      );
+      await waitFor(async () => (await rpc.call<{ items: unknown[] }>(ArtifactsRpc.LIST, { host_id: host }, ctx)).items.length === 0, {
+        timeoutMs: 15_000,
+        what: 'host artifacts to be removed',
+      });
       await waitFor(async () => !(await storage.hasBlob(up.body.sha256)), { what: 'blob to be collected' });
       const deleted = (await outboxTypes(up.body.id)).filter((e) => e.type === 'artifacts.artifact.deleted');
       expect(deleted).toHaveLength(1);

@@ -11,6 +11,8 @@ import { RpcClient, provisionNatsFromEnv } from '@opsdesk/messaging';
 import { NATS_PROVISION_USER, createTestEnv, natsServiceEnv, rawBody, serviceEnv, testNatsLogin, waitFor, type TestDatabase } from '@opsdesk/testing';
 import { bootstrapFromEnv } from '../src/bootstrap';
 import { createDataSource } from '../src/database/data-source';
+import { BlobCollector } from '../src/storage/blob-collector.service';
+import { BLOB_LOCK_CLASS, BLOB_LOCK_SQL } from '../src/storage/blob-lock';
 import { STORAGE_DRIVERS, startStorage, type StorageHarness } from './support/storage-harness';
 
 /**
@@ -34,6 +36,9 @@ let rpc: RpcClient;
 let pg: Client;
 // the test plays the gateway: it signs internal tokens and RPC contexts with the suite's gateway key
 let tokens: InternalTokenIssuer;
+// the service's storage clock runs this far ahead when a test wants leftovers to look older than the grace period
+let clockSkewMs = 0;
+const GRACE_SECONDS = 3600;
 
 const principal = (role: Principal['role']): Principal => ({ kind: 'jwt', user_id: '11111111-1111-4111-8111-111111111111', email: `${role}@int.test`, role });
 const ctx: RpcContext = {
@@ -78,7 +83,7 @@ async function createHost(): Promise<string> {
 describe.each(STORAGE_DRIVERS)('artifacts service with %s storage', (driver) => {
   beforeAll(async () => {
     storage = await startStorage(driver, `artifactsint-${driver}`);
-    const t = await createTestEnv(`artifactsint${driver}`, { MAX_ARTIFACT_SIZE_MB: '1', ...storage.env });
+    const t = await createTestEnv(`artifactsint${driver}`, { MAX_ARTIFACT_SIZE_MB: '1', ARTIFACT_ORPHAN_GRACE_SECONDS: String(GRACE_SECONDS), ...storage.env });
     env = t.env;
     testDb = t.db;
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the inventory service is found by convention, like in the e2e stack
@@ -90,7 +95,7 @@ describe.each(STORAGE_DRIVERS)('artifacts service with %s storage', (driver) => 
     await provisionNatsFromEnv(env, testNatsLogin(NATS_PROVISION_USER));
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- found by convention
     inventory = await (require(join(INVENTORY_DIR, 'bootstrap')) as ServiceModule).bootstrapFromEnv({ ...serviceEnv(t, 'inventory'), ...natsServiceEnv('inventory') }, { quiet: true });
-    app = await bootstrapFromEnv({ ...serviceEnv(t, 'artifacts'), ...natsServiceEnv('artifacts') }, { quiet: true });
+    app = await bootstrapFromEnv({ ...serviceEnv(t, 'artifacts'), ...natsServiceEnv('artifacts') }, { quiet: true, clock: () => Date.now() + clockSkewMs });
     const addr = app.getHttpServer().address();
     url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
     const gateway = new ContextSigner('gateway', env.GATEWAY_CONTEXT_PRIVATE_KEY as string);
@@ -234,6 +239,49 @@ describe.each(STORAGE_DRIVERS)('artifacts service with %s storage', (driver) => 
       expect(deleted).toHaveLength(1);
       expect(deleted[0].data).toMatchObject({ reason: 'host_deleted', sha256: up.body.sha256 });
       await uploadReq(host, [['kind', 'log']], { name: 'late', content }).expect(404);
+    });
+  });
+  describe('orphan sweep against a commit in progress', () => {
+    it('waits for the address lock of an upload that wrote its object but has not committed, and keeps it; removes a true orphan', async () => {
+      const content = Buffer.from(`mid-commit ${randomBytes(6).toString('hex')}`);
+      const h = sha(content);
+      const lone = Buffer.from(`orphan ${randomBytes(6).toString('hex')}`);
+      // an upload between writing its object and committing its row (it holds the address lock, as recordUpload does)
+      await storage.writeBlob(h, content);
+      await storage.writeBlob(sha(lone), lone);
+      const upload = new Client({ connectionString: testDb.url });
+      await upload.connect();
+      try {
+        await upload.query('BEGIN');
+        await upload.query(BLOB_LOCK_SQL, [BLOB_LOCK_CLASS, h]);
+        // both objects look older than the grace period to this sweep
+        clockSkewMs = (GRACE_SECONDS + 60) * 1000;
+        const sweeping = app.get(BlobCollector).sweep();
+        await waitFor(
+          async () =>
+            (
+              await pg.query<{ n: number }>(
+                `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = $1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+                [BLOB_LOCK_CLASS],
+              )
+            ).rows[0].n === 1,
+          { what: 'the sweep to wait for the address lock' },
+        );
+        await upload.query(`INSERT INTO artifacts.blobs (sha256, size, ref_count) VALUES ($1, $2, 1)`, [h, content.length]);
+        await upload.query('COMMIT');
+        const swept = await sweeping;
+        expect(await storage.hasBlob(h)).toBe(true);
+        expect(await storage.hasBlob(sha(lone))).toBe(false);
+        expect(swept.orphans).toBe(1);
+      } finally {
+        clockSkewMs = 0;
+        await upload.end();
+      }
+      // the committed content is served and verifies through the normal paths once an artifact refers to it
+      const host = await createHost();
+      const up = await uploadReq(host, [['kind', 'log']], { name: 'mid.log', content }).expect(201);
+      expect((await downloadReq(up.body.id).expect(200)).body).toEqual(content);
+      expect((await rpc.call<{ ok: boolean }>(ArtifactsRpc.VERIFY, { id: up.body.id }, ctx)).ok).toBe(true);
     });
   });
 });

@@ -9,3 +9,4 @@ export * from './audit-key';
 export * from './keys';
 export * from './context-keys';
 export * from './nats-auth';
+export * from './nats-cluster';

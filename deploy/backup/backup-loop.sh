@@ -9,6 +9,7 @@
 #   WAL_ARCHIVE              /wal-archive       (where Postgres' archive_command copies WAL segments)
 #   RETENTION_DAYS           30
 #   BACKUP_INTERVAL_SECONDS  86400
+#   BACKUP_ONCE              1: one round, then exit with its status (a cron job, the restore drill's test)
 set -euo pipefail
 
 BACKUP_DIR="${BACKUP_DIR:-/backups/opsdesk}"
@@ -40,6 +41,11 @@ base_backup() {
   if [[ -n "$segment" ]] && command -v pg_archivecleanup >/dev/null; then pg_archivecleanup "$WAL_ARCHIVE" "$segment"; fi
 }
 
+if [[ "${BACKUP_ONCE:-}" == 1 ]]; then
+  bash "$HERE/backup.sh"
+  base_backup
+  exit 0
+fi
 while true; do
   bash "$HERE/backup.sh" || log "ERROR: logical dump failed"
   base_backup || log "ERROR: base backup failed"

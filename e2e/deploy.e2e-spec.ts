@@ -385,7 +385,7 @@ describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
   });
 
   // Which secret each compose container gets (SPEC §7 "Trust inside the system"), and its database login.
-  const SECRET_NAMES = ['DATABASE_URL', 'JWT_SECRET', 'JWT_PRIVATE_KEY', 'GATEWAY_CONTEXT_PRIVATE_KEY', 'ARTIFACTS_CONTEXT_PRIVATE_KEY', 'MFA_ENCRYPTION_KEY', 'AUDIT_SIGNING_KEY', 'ADMIN_PASSWORD', 'POSTGRES_PASSWORD', 'DB_ADMIN_URL', 'DATA_SOURCE_NAME', 'DB_MIGRATOR_PASSWORD', 'DB_AUTH_PASSWORD', 'DB_INVENTORY_PASSWORD', 'DB_AUDIT_PASSWORD', 'DB_ARTIFACTS_PASSWORD', 'DB_MONITOR_PASSWORD'];
+  const SECRET_NAMES = ['DATABASE_URL', 'BASEBACKUP_URL', 'JWT_SECRET', 'JWT_PRIVATE_KEY', 'GATEWAY_CONTEXT_PRIVATE_KEY', 'ARTIFACTS_CONTEXT_PRIVATE_KEY', 'MFA_ENCRYPTION_KEY', 'AUDIT_SIGNING_KEY', 'ADMIN_PASSWORD', 'POSTGRES_PASSWORD', 'DB_ADMIN_URL', 'DATA_SOURCE_NAME', 'DB_MIGRATOR_PASSWORD', 'DB_AUTH_PASSWORD', 'DB_INVENTORY_PASSWORD', 'DB_AUDIT_PASSWORD', 'DB_ARTIFACTS_PASSWORD', 'DB_MONITOR_PASSWORD'];
   const SECRETS_OF: Record<string, string[]> = {
     postgres: ['POSTGRES_PASSWORD'],
     'db-provision': ['DB_ADMIN_URL', 'DB_MIGRATOR_PASSWORD', 'DB_AUTH_PASSWORD', 'DB_INVENTORY_PASSWORD', 'DB_AUDIT_PASSWORD', 'DB_ARTIFACTS_PASSWORD', 'DB_MONITOR_PASSWORD'],
@@ -396,6 +396,8 @@ describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
     audit: ['DATABASE_URL', 'JWT_SECRET', 'AUDIT_SIGNING_KEY'],
     artifacts: ['DATABASE_URL', 'ARTIFACTS_CONTEXT_PRIVATE_KEY'],
     'postgres-exporter': ['DATA_SOURCE_NAME'],
+    // the dump as the migrator (owns every OpsDesk object), the base backup as the superuser (REPLICATION)
+    backup: ['DATABASE_URL', 'BASEBACKUP_URL'],
   };
   const DB_LOGIN_OF: Record<string, string> = {
     migrate: 'opsdesk_migrator',
@@ -404,9 +406,10 @@ describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
     audit: 'opsdesk_audit',
     artifacts: 'opsdesk_artifacts',
     'postgres-exporter': 'opsdesk_monitor',
+    backup: 'opsdesk_migrator',
   };
 
-  it('docker-compose files use only env.example names (plus documented compose-internal ones) and publish only the gateway', () => {
+  it('docker-compose files use only env.example names (plus documented compose-internal ones) and publish only the proxy', () => {
     // Not OpsDesk configuration: read by third-party images or by the image/compose themselves.
     const composeInternal = new Set([
       'POSTGRES_USER', // postgres image
@@ -415,6 +418,11 @@ describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
       'DATA_SOURCE_NAME', // postgres-exporter
       'SERVICE', // selects the service in the OpsDesk image
       'OPSDESK_IMAGE', // image tag interpolation
+      // the backup container (deploy/backup/backup-loop.sh, backup.sh)
+      'BASEBACKUP_URL',
+      'BACKUP_DIR',
+      'RETENTION_DAYS',
+      'BACKUP_INTERVAL_SECONDS',
       ...natsPermissionSet().map((u) => natsPasswordVariable(u.user)), // nats-server's logins (deploy/nats), each service's NATS_PASSWORD
       // monitoring containers (docs/OPERATIONS.md, "Monitoring"): Alertmanager's render-config.sh, Grafana, Jaeger
       ...['SRC_DIR', 'ALERT_WEBHOOK_URL', 'ALERT_EMAIL_TO', 'ALERT_EMAIL_FROM', 'ALERT_SMTP_SMARTHOST', 'ALERT_SMTP_USERNAME', 'ALERT_SMTP_PASSWORD'],
@@ -445,8 +453,9 @@ describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
         }
         const ports = Array.isArray(svc.ports) ? svc.ports.map(String) : [];
         for (const p of ports) {
+          // issue 13: everything on loopback except the edge (nginx), which is the public entry
           const publicPort = !p.startsWith('127.0.0.1:');
-          if (publicPort) expect({ service: name, port: p }).toEqual({ service: 'gateway', port: '8000:8000' });
+          if (publicPort) expect({ service: name, port: p }).toEqual({ service: 'proxy', port: expect.stringMatching(/^(80:80|443:443)$/) });
         }
         if (file === 'docker-compose.prod.yml' && ALL_SERVICES.includes(name)) {
           const hc = isRecord(svc.healthcheck) ? svc.healthcheck : {};

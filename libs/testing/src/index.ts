@@ -10,3 +10,4 @@ export * from './keys';
 export * from './context-keys';
 export * from './nats-auth';
 export * from './own-postgres';
+export * from './nats-cluster';

@@ -6,8 +6,8 @@ import { Client } from 'pg';
 import { freePort } from './nats';
 
 /**
- * A Postgres cluster a suite owns and may stop (the shared one on :5432 is never stopped; reliability/support/postgres.ts
- * is the same, kept there for now): PG 15 from Debian's
+ * A Postgres cluster a suite owns and may stop (the shared one on :5432 is never stopped; the fault suite uses this
+ * one too): PG 15 from Debian's
  * packages, data under the OS temp dir, 127.0.0.1 only, trust auth. Postgres refuses to run as root, so as
  * root every pg_ctl runs as the `postgres` OS user, which owns the directory.
  */

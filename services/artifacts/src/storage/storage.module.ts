@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { registerStorageMetrics } from '@opsdesk/observability';
 import { ARTIFACTS_CONFIG, type ArtifactsConfig } from '../config/artifacts.config';
 import { BlobCollector } from './blob-collector.service';
 import { BlobStore } from './blob-store';
@@ -14,6 +15,8 @@ export function createBlobStore(c: ArtifactsConfig): BlobStore {
     const { S3BlobStore } = require('./s3-blob-store') as typeof import('./s3-blob-store');
     return new S3BlobStore({ ...s3, instance: c.instanceId });
   }
+  // free and total bytes of the filesystem under the blobs (OpsDeskArtifactStorageLow); a bucket has no such limit
+  registerStorageMetrics('artifacts', c.ARTIFACT_STORAGE_PATH);
   return new FsBlobStore(c.ARTIFACT_STORAGE_PATH, c.instanceId);
 }
 

@@ -1,7 +1,7 @@
 import { connect } from 'nats';
 import { DEFAULT_EVENT_SUBJECT_PREFIX, DEFAULT_EVENTS_STREAM, DEFAULT_REVOCATION_BUCKET } from '@opsdesk/contracts';
 import { NATS_PROVISION_USER, natsIsolation, startOwnNatsCluster, waitFor, type OwnNatsCluster, startOwnNatsServer, testNatsAdmin, testNatsLogin, type OwnNatsServer } from '@opsdesk/testing';
-import { connectNats, ensureEventsStream, provisionNatsFromEnv } from '@opsdesk/messaging';
+import { assertBucketReplicas, connectNats, ensureEventsStream, provisionNatsFromEnv } from '@opsdesk/messaging';
 
 
 /**
@@ -60,6 +60,15 @@ describe('NATS stream and revocation bucket replicas on a 3-node cluster (deploy
     } finally {
       await inventory.nc.close();
     }
+    // auth, which writes the revocation bucket, checks its replicas at start the same way (revocation.service.ts)
+    const auth = await connectNats(cluster.url.split(','), 'replicas-auth', testNatsLogin('auth'));
+    try {
+      await expect(assertBucketReplicas(auth.jsm, names.REVOCATION_BUCKET, 3)).rejects.toThrow(
+        `NATS bucket ${names.REVOCATION_BUCKET} (stream KV_${names.REVOCATION_BUCKET}) has 1 replica(s) but EVENTS_STREAM_REPLICAS is 3: run \`npm run provision:nats\` (the Helm provision job) to raise it`,
+      );
+    } finally {
+      await auth.nc.close();
+    }
 
     await provisionNatsFromEnv(env(3), testNatsLogin(NATS_PROVISION_USER));
     expect(await replicasOf(cluster.url, names.EVENTS_STREAM)).toEqual({ replicas: 3, peers: 3 });
@@ -71,6 +80,12 @@ describe('NATS stream and revocation bucket replicas on a 3-node cluster (deploy
       await ensureEventsStream(again.jsm, { name: names.EVENTS_STREAM, subjectPrefix: names.EVENTS_SUBJECT_PREFIX, replicas: 3 });
     } finally {
       await again.nc.close();
+    }
+    const authAgain = await connectNats(cluster.url.split(','), 'replicas-auth', testNatsLogin('auth'));
+    try {
+      await assertBucketReplicas(authAgain.jsm, names.REVOCATION_BUCKET, 3);
+    } finally {
+      await authAgain.nc.close();
     }
     await provisionNatsFromEnv(env(3), testNatsLogin(NATS_PROVISION_USER));
     expect((await replicasOf(cluster.url, `KV_${names.REVOCATION_BUCKET}`)).replicas).toBe(3);

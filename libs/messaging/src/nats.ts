@@ -119,6 +119,18 @@ function replicasRefused(err: Error, stream: string, has: number | null, wants: 
 }
 
 /**
+ * Start check of a service that only reads and writes a KV bucket (its login may not change it): the bucket must
+ * have at least the configured replicas, else a logout could be lost with one NATS node. Provisioning
+ * (`npm run provision:nats`, the Helm provision job) is what raises them.
+ */
+export async function assertBucketReplicas(jsm: Pick<JetStreamManager, 'streams'>, bucket: string, replicas: number): Promise<void> {
+  const stream = `KV_${bucket}`;
+  const has = (await jsm.streams.info(stream)).config.num_replicas;
+  if (has < replicas)
+    throw new StreamReplicasError(`NATS bucket ${bucket} (stream ${stream}) has ${has} replica(s) but EVENTS_STREAM_REPLICAS is ${replicas}: run \`npm run provision:nats\` (the Helm provision job) to raise it`);
+}
+
+/**
  * Brings an existing stream (e.g. a KV bucket's `KV_<bucket>`, which `views.kv` never changes once created)
  * to `replicas`; resolves to the replicas it had. Throws StreamReplicasError with the reason when it cannot.
  */

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { KV } from 'nats';
 import { EventTypes, RevocationKeys, type EventEnvelope } from '@opsdesk/contracts';
-import { EventHandler, NATS_HANDLES, type NatsHandles } from '@opsdesk/messaging';
+import { EventHandler, NATS_HANDLES, assertBucketReplicas, type NatsHandles } from '@opsdesk/messaging';
 import { AUTH_CONFIG, type AuthConfig } from '../config/auth.config';
 
 export interface RevocationEntry {
@@ -29,6 +29,8 @@ export class RevocationService implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     await this.bucket();
+    // the bucket that makes logouts reach every gateway must survive losing a NATS node like the events do
+    await assertBucketReplicas(this.nats.jsm, this.config.REVOCATION_BUCKET, this.config.EVENTS_STREAM_REPLICAS);
   }
 
   private async bucket(): Promise<KV> {

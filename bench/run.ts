@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cell, parseBenchArgs, type Figure } from './lib/stats';
 import type { Row, Scenario, ScenarioResult } from './lib/scenario';
-import { ROOT } from './lib/system';
+import { ROOT, RUNNING } from './lib/system';
 import { SCENARIOS } from './scenarios';
 
 const RESULTS = join(ROOT, 'bench', 'results');
@@ -75,6 +75,14 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`\n== summary (median over rounds, (min–max))\n${markdown(done)}\nresults in ${RESULTS}\n`);
   if (failed) process.exit(1);
+}
+
+// Ctrl-C / kill: stop the services, drop the databases and streams of the scenario under way
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    process.stderr.write(`\n${sig}: stopping what the scenario started\n`);
+    void Promise.allSettled([...RUNNING].map((stop) => stop())).then(() => process.exit(130));
+  });
 }
 
 main().then(

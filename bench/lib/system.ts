@@ -144,6 +144,9 @@ async function waitReady(port: number, name: string, proc: ServiceProcess): Prom
   throw new Error(`${name} not ready on ${port}`);
 }
 
+/** running systems, stopped by the runner when it is interrupted (no orphaned services, databases, streams) */
+export const RUNNING = new Set<() => Promise<void>>();
+
 export async function startSystem(opts: SystemOptions = {}): Promise<System> {
   const services = opts.services ?? ['auth', 'inventory', 'audit', 'gateway'];
   const id = randomBytes(4).toString('hex');
@@ -186,6 +189,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
   const procs: Partial<Record<ServiceName, ServiceProcess>> = {};
   const readyMs: Partial<Record<ServiceName, number>> = {};
   const stop = async () => {
+    RUNNING.delete(stop);
     for (const s of [...services].reverse()) await procs[s]?.stop();
     rmSync(stateDir, { recursive: true, force: true });
     const nc = await connect({ servers: natsUrl }).catch(() => null);
@@ -197,6 +201,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     }
     await db.drop().catch(() => undefined);
   };
+  RUNNING.add(stop);
   try {
     for (const s of services) if (s in DATA_SOURCES) await runMigrations(DATA_SOURCES[s as keyof typeof DATA_SOURCES](db.url));
     await seedAdmin(env);

@@ -23,7 +23,7 @@ export const footprint: Scenario = {
   name: 'footprint',
   summary: 'idle RSS, RSS after N writes and start-to-ready per service vs a bare Fastify process',
   async run(ctx) {
-    const writes = Number(process.env.BENCH_FOOTPRINT_WRITES ?? (ctx.quick ? 500 : 5000));
+    const writes = Number(process.env.BENCH_FOOTPRINT_WRITES ?? (ctx.quick ? 300 : 2000));
     const settle = ctx.quick ? 2000 : 5000;
     const rounds: Array<Record<string, unknown>> = [];
     const dir = mkdtempSync(join(tmpdir(), 'opsdesk-bench-fp-'));

@@ -125,9 +125,9 @@ async function main(): Promise<void> {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- inventory found by convention, like the e2e stack
     const inv = (name: string) => require(join(ROOT, 'dist', 'services', 'inventory', 'src', ...name.split('/'))) as unknown;
-    await runMigrations(authData(db.url));
-    await runMigrations((inv('database/data-source') as DataSourceModule).createDataSource(db.url));
-    await runMigrations(artifactsData(db.url));
+    await runMigrations(authData(env.DATABASE_URL as string));
+    await runMigrations((inv('database/data-source') as DataSourceModule).createDataSource(env.DATABASE_URL as string));
+    await runMigrations(artifactsData(env.DATABASE_URL as string));
     await seedAdmin(env);
     inProcess.push(await bootAuth(env, { quiet: true }));
     inProcess.push(await (inv('bootstrap') as ServiceModule).bootstrapFromEnv(env, { quiet: true }));

@@ -193,6 +193,37 @@ describe('append-only and tamper evidence', () => {
     expect(out.join('\n')).toContain(`records up to seq ${header.head_seq} are vouched for by a signature`);
   }, 180_000);
 
+  it('one verification at a time across replicas: while one runs, others get 429 AUDIT.VERIFY_BUSY with Retry-After', async () => {
+    // Another audit replica's verification holds the cluster-wide advisory lock (verify.service.ts); take it here the
+    // same way so the overlap is certain instead of a race against a fast scan.
+    const other = new Client({ connectionString: stack.db.url });
+    await other.connect();
+    try {
+      const [{ ok }] = (await other.query(`SELECT pg_try_advisory_lock('5786644318815881561'::bigint) AS ok`)).rows as Array<{ ok: boolean }>;
+      expect(ok).toBe(true);
+      const busy = await Promise.all([1, 2, 3].map(() => request(stack.url).get('/api/audit/verify').set(bearer(admin.access))));
+      for (const r of busy) {
+        expect(r.status).toBe(429);
+        expect(r.body.code).toBe('AUDIT.VERIFY_BUSY');
+        expect(Number(r.headers['retry-after'])).toBeGreaterThan(0);
+      }
+      // a bounded range is refused too while the whole-chain run holds the lock (it would compete for the same reads)
+      expect((await request(stack.url).get('/api/audit/verify').query({ from_seq: 1, to_seq: 10 }).set(bearer(admin.access))).status).toBe(429);
+      await other.query(`SELECT pg_advisory_unlock('5786644318815881561'::bigint)`);
+    } finally {
+      await other.end();
+    }
+    // released: the next verification runs
+    expect((await request(stack.url).get('/api/audit/verify').query({ from_seq: 1, to_seq: 10 }).set(bearer(admin.access)).expect(200)).body).toMatchObject({ ok: true, checked: 10 });
+    // several whole-chain verifications sent at once (each scans > 100k records): one runs, the others run after it
+    // or are refused as busy — never an error and never a wrong answer
+    const together = await Promise.all([1, 2, 3, 4].map(() => request(stack.url).get('/api/audit/verify').set(bearer(admin.access))));
+    const statuses = together.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(1);
+    expect(statuses.every((s) => s === 200 || s === 429)).toBe(true);
+    expect(together.filter((r) => r.status === 200).every((r) => r.body.ok === true)).toBe(true);
+  }, 180_000);
+
   it('a superuser change is caught online and offline with the first bad seq', async () => {
     const bad = 5000;
     // offline: the same record edited in the export file

@@ -52,3 +52,31 @@ it('every alert of every rule file has a firing case and a quiet case', () => {
   const missing = alerts.flatMap((a) => [...(fires.has(a) ? [] : [`${a}: no firing case`]), ...(quiet.has(a) ? [] : [`${a}: no quiet case`])]);
   expect(missing).toEqual([]);
 });
+
+/** GitHub's heading anchor: lower case, punctuation dropped, spaces to dashes. */
+function slug(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
+}
+
+it('every alert has a runbook_url that resolves to a heading of docs/OPERATIONS.md', () => {
+  const ops = readFileSync(join(__dirname, '..', 'docs', 'OPERATIONS.md'), 'utf8');
+  const anchors = new Set([...ops.matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1])));
+  const ruleFiles = readdirSync(PROMETHEUS_DIR).filter((f) => f.endsWith('-alerts.yml'));
+  const alerts = ruleFiles.flatMap((f) =>
+    (parse(readFileSync(join(PROMETHEUS_DIR, f), 'utf8')) as { groups: Array<{ rules: Array<{ alert?: string; annotations?: Record<string, string> }> }> }).groups.flatMap((g) =>
+      g.rules.filter((r) => r.alert),
+    ),
+  );
+  expect(alerts.length).toBeGreaterThan(30);
+  const broken = alerts.flatMap((r) => {
+    const url = r.annotations?.runbook_url ?? '';
+    const m = /^docs\/OPERATIONS\.md#(.+)$/.exec(url);
+    if (!m) return [`${r.alert}: runbook_url "${url}" is not docs/OPERATIONS.md#<anchor>`];
+    return anchors.has(m[1]) ? [] : [`${r.alert}: no heading for #${m[1]}`];
+  });
+  expect(broken).toEqual([]);
+});

@@ -33,6 +33,8 @@ import {
 const PROMTOOL = '/usr/bin/promtool';
 const NGINX = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 const NATS_SERVER = existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server';
+/** what deploy/backup/backup.sh writes to BACKUP_METRICS_FILE (node exporter textfile collector) */
+const BACKUP_TEXTFILE_METRICS = ['opsdesk_backup_last_success_timestamp_seconds', 'opsdesk_backup_last_size_bytes'];
 const ALL_SERVICES = ['gateway', 'auth', 'inventory', 'audit', 'artifacts'];
 const INTERNAL = ['auth', 'inventory', 'audit', 'artifacts'];
 const PORTS: Record<string, number> = { gateway: 8000, auth: 8001, inventory: 8002, audit: 8003, artifacts: 8004 };
@@ -93,7 +95,10 @@ describe('deploy: Prometheus config and rules (promtool)', () => {
         'rate(opsdesk_artifact_uploads_total[5m]) > 100',
       ]),
     );
-    const undocumented = rules.filter((r) => {
+    // recording rules (opsdesk-slo-alerts.yml) have no severity or runbook; every alert has
+    const alerts = rules.filter((r) => typeof r.alert === 'string');
+    expect(alerts.length).toBeGreaterThan(30);
+    const undocumented = alerts.filter((r) => {
       const labels = isRecord(r.labels) ? r.labels : {};
       const ann = isRecord(r.annotations) ? r.annotations : {};
       return !r.for || !labels.severity || !ann.summary || !ann.description;
@@ -102,7 +107,7 @@ describe('deploy: Prometheus config and rules (promtool)', () => {
 
     // Every alert has a row in the operations runbook.
     const ops = readFileSync(join(ROOT, 'docs', 'OPERATIONS.md'), 'utf8');
-    expect(rules.map((r) => String(r.alert)).filter((a) => !ops.includes(a))).toEqual([]);
+    expect(alerts.map((r) => String(r.alert)).filter((a) => !ops.includes(a))).toEqual([]);
   });
 });
 
@@ -159,9 +164,10 @@ describe('deploy: dashboards and alerts reference only metrics the services expo
       expect(exprs.length).toBeGreaterThan(0);
       for (const e of exprs) for (const name of metricNames(e)) referenced.set(name, (referenced.get(name) ?? new Set()).add(file));
     }
-    // `up` is Prometheus' own series; pg_* come from postgres-exporter (not matched by the pattern anyway).
+    // `up` is Prometheus' own series; pg_* come from postgres-exporter (not matched by the pattern anyway);
+    // opsdesk_backup_* are written by backup.sh for node exporter's textfile collector (its test below checks them).
     const missing = [...referenced.entries()]
-      .filter(([name]) => name !== 'up' && !name.startsWith('pg_'))
+      .filter(([name]) => name !== 'up' && !name.startsWith('pg_') && !BACKUP_TEXTFILE_METRICS.includes(name))
       .filter(([name]) => !exported.has(name))
       .map(([name, files]) => `${name} (${[...files].join(', ')})`);
     expect(missing).toEqual([]);
@@ -179,8 +185,19 @@ describe('deploy: dashboards and alerts reference only metrics the services expo
     const dir = mkdtempSync(join(tmpdir(), 'opsdesk-backup-'));
     const target = `opsdesk_deploy_restore_${process.pid}`;
     try {
-      const backup = run('bash', [join(DEPLOY, 'backup', 'backup.sh')], { env: { DATABASE_URL: stack.db.url, BACKUP_DIR: dir, RETENTION_DAYS: '1', S3_BUCKET: '' } });
+      const metricsFile = join(dir, 'opsdesk_backup.prom');
+      const startedAt = Math.floor(Date.now() / 1000);
+      const backup = run('bash', [join(DEPLOY, 'backup', 'backup.sh')], {
+        env: { DATABASE_URL: stack.db.url, BACKUP_DIR: dir, RETENTION_DAYS: '1', S3_BUCKET: '', BACKUP_METRICS_FILE: metricsFile },
+      });
       expect({ status: backup.status, out: backup.out }).toEqual({ status: 0, out: expect.stringContaining('Backup completed') });
+      // the node exporter textfile OpsDeskBackupStale watches: every name it declares, and a finish time of this run
+      const textfile = readFileSync(metricsFile, 'utf8');
+      expect([...exportedNames(textfile)].sort()).toEqual([...BACKUP_TEXTFILE_METRICS].sort());
+      const stampValue = Number(/^opsdesk_backup_last_success_timestamp_seconds (\d+)$/m.exec(textfile)?.[1]);
+      expect(stampValue).toBeGreaterThanOrEqual(startedAt);
+      expect(stampValue).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000));
+      expect(Number(/^opsdesk_backup_last_size_bytes (\d+)$/m.exec(textfile)?.[1])).toBeGreaterThan(0);
       const [stamp] = walk(dir).filter((f) => f.endsWith('SHA256SUMS')).map((f) => join(f, '..'));
       for (const s of present) expect(existsSync(join(stamp, `opsdesk_${s}.sql.gz`))).toBe(true);
       const restore = run('bash', [join(DEPLOY, 'backup', 'restore.sh'), stamp, target], { env: pg });
@@ -368,7 +385,7 @@ describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
   });
 
   // Which secret each compose container gets (SPEC §7 "Trust inside the system"), and its database login.
-  const SECRET_NAMES = ['DATABASE_URL', 'JWT_SECRET', 'JWT_PRIVATE_KEY', 'GATEWAY_CONTEXT_PRIVATE_KEY', 'ARTIFACTS_CONTEXT_PRIVATE_KEY', 'MFA_ENCRYPTION_KEY', 'AUDIT_SIGNING_KEY', 'ADMIN_PASSWORD', 'POSTGRES_PASSWORD', 'DB_ADMIN_URL', 'DATA_SOURCE_NAME', 'DB_MIGRATOR_PASSWORD', 'DB_AUTH_PASSWORD', 'DB_INVENTORY_PASSWORD', 'DB_AUDIT_PASSWORD', 'DB_ARTIFACTS_PASSWORD', 'DB_MONITOR_PASSWORD'];
+  const SECRET_NAMES = ['DATABASE_URL', 'BASEBACKUP_URL', 'JWT_SECRET', 'JWT_PRIVATE_KEY', 'GATEWAY_CONTEXT_PRIVATE_KEY', 'ARTIFACTS_CONTEXT_PRIVATE_KEY', 'MFA_ENCRYPTION_KEY', 'AUDIT_SIGNING_KEY', 'ADMIN_PASSWORD', 'POSTGRES_PASSWORD', 'DB_ADMIN_URL', 'DATA_SOURCE_NAME', 'DB_MIGRATOR_PASSWORD', 'DB_AUTH_PASSWORD', 'DB_INVENTORY_PASSWORD', 'DB_AUDIT_PASSWORD', 'DB_ARTIFACTS_PASSWORD', 'DB_MONITOR_PASSWORD'];
   const SECRETS_OF: Record<string, string[]> = {
     postgres: ['POSTGRES_PASSWORD'],
     'db-provision': ['DB_ADMIN_URL', 'DB_MIGRATOR_PASSWORD', 'DB_AUTH_PASSWORD', 'DB_INVENTORY_PASSWORD', 'DB_AUDIT_PASSWORD', 'DB_ARTIFACTS_PASSWORD', 'DB_MONITOR_PASSWORD'],
@@ -379,6 +396,8 @@ describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
     audit: ['DATABASE_URL', 'JWT_SECRET', 'AUDIT_SIGNING_KEY'],
     artifacts: ['DATABASE_URL', 'ARTIFACTS_CONTEXT_PRIVATE_KEY'],
     'postgres-exporter': ['DATA_SOURCE_NAME'],
+    // the dump as the migrator (owns every OpsDesk object), the base backup as the superuser (REPLICATION)
+    backup: ['DATABASE_URL', 'BASEBACKUP_URL'],
   };
   const DB_LOGIN_OF: Record<string, string> = {
     migrate: 'opsdesk_migrator',
@@ -387,9 +406,10 @@ describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
     audit: 'opsdesk_audit',
     artifacts: 'opsdesk_artifacts',
     'postgres-exporter': 'opsdesk_monitor',
+    backup: 'opsdesk_migrator',
   };
 
-  it('docker-compose files use only env.example names (plus documented compose-internal ones) and publish only the gateway', () => {
+  it('docker-compose files use only env.example names (plus documented compose-internal ones) and publish only the proxy', () => {
     // Not OpsDesk configuration: read by third-party images or by the image/compose themselves.
     const composeInternal = new Set([
       'POSTGRES_USER', // postgres image
@@ -398,7 +418,16 @@ describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
       'DATA_SOURCE_NAME', // postgres-exporter
       'SERVICE', // selects the service in the OpsDesk image
       'OPSDESK_IMAGE', // image tag interpolation
+      // the backup container (deploy/backup/backup-loop.sh, backup.sh)
+      'BASEBACKUP_URL',
+      'BACKUP_DIR',
+      'RETENTION_DAYS',
+      'BACKUP_INTERVAL_SECONDS',
       ...natsPermissionSet().map((u) => natsPasswordVariable(u.user)), // nats-server's logins (deploy/nats), each service's NATS_PASSWORD
+      // monitoring containers (docs/OPERATIONS.md, "Monitoring"): Alertmanager's render-config.sh, Grafana, Jaeger
+      ...['SRC_DIR', 'ALERT_WEBHOOK_URL', 'ALERT_EMAIL_TO', 'ALERT_EMAIL_FROM', 'ALERT_SMTP_SMARTHOST', 'ALERT_SMTP_USERNAME', 'ALERT_SMTP_PASSWORD'],
+      ...['ALERT_SMTP_REQUIRE_TLS', 'RUNBOOK_BASE_URL', 'ALERTMANAGER_EXTERNAL_URL', 'BACKUP_METRICS_DIR'],
+      ...['GRAFANA_ADMIN_PASSWORD', 'GF_SECURITY_ADMIN_PASSWORD', 'GF_USERS_ALLOW_SIGN_UP', 'GF_AUTH_ANONYMOUS_ENABLED', 'COLLECTOR_OTLP_ENABLED'],
     ]);
     const unknown: string[] = [];
     const started = new Set<string>();
@@ -424,8 +453,9 @@ describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
         }
         const ports = Array.isArray(svc.ports) ? svc.ports.map(String) : [];
         for (const p of ports) {
+          // issue 13: everything on loopback except the edge (nginx), which is the public entry
           const publicPort = !p.startsWith('127.0.0.1:');
-          if (publicPort) expect({ service: name, port: p }).toEqual({ service: 'gateway', port: '8000:8000' });
+          if (publicPort) expect({ service: name, port: p }).toEqual({ service: 'proxy', port: expect.stringMatching(/^(80:80|443:443)$/) });
         }
         if (file === 'docker-compose.prod.yml' && ALL_SERVICES.includes(name)) {
           const hc = isRecord(svc.healthcheck) ? svc.healthcheck : {};

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PATTERN_METADATA } from '@nestjs/microservices/constants';
 import request from 'supertest';
 import { ContextSigner, IS_PUBLIC, PERMISSION, generateContextKeyPair, rpcContextSigner, type RpcContextSigningFn } from '@opsdesk/auth';
-import { ErrorCodes, InventoryRpc, Permissions, RpcPatterns, rpcAudience, type RpcContext } from '@opsdesk/contracts';
+import { ErrorCodes, InventoryRpc, Permissions, AuthRpc, rpcAudience, type RpcContext } from '@opsdesk/contracts';
 import { RpcClient, type RpcCallError } from '@opsdesk/messaging';
 import { testNatsAdminCredentials } from '@opsdesk/testing';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, createUser, login, startStack, waitFor, type Stack } from './support/stack';
@@ -136,7 +136,7 @@ describe('the attack: broker access only, with the project’s own RPC client', 
   it('auth.users.list with a null actor is refused and audited, without naming anybody as its actor', async () => {
     const outsider = await rpcClient('outsider');
     const requestId = rid('list');
-    expect(await outcome(outsider.call(RpcPatterns.Auth.USERS_LIST, {}, { actor: null, request_id: requestId }))).toEqual({ code: ErrorCodes.RPC_CONTEXT_INVALID });
+    expect(await outcome(outsider.call(AuthRpc.USERS_LIST, {}, { actor: null, request_id: requestId }))).toEqual({ code: ErrorCodes.RPC_CONTEXT_INVALID });
     const record = await deniedRecord('auth', requestId);
     expect(record).toMatchObject({ type: 'auth.rpc.denied', source: 'auth', entity_type: 'rpc', entity_id: 'auth.users.list', request_id: null });
     expect(record.data).toMatchObject({ pattern: 'auth.users.list', reason: 'missing' });
@@ -150,7 +150,7 @@ describe('the attack: broker access only, with the project’s own RPC client', 
       request_id: requestId,
       principal: { user_id: adminId, role: 'admin' },
     };
-    const r = await outcome(outsider.call<{ token: string }>(RpcPatterns.Auth.TOKENS_CREATE, { name: 'broker-attack', expires_in_days: 30 }, claimed));
+    const r = await outcome(outsider.call(AuthRpc.TOKENS_CREATE, { name: 'broker-attack', expires_in_days: 30 }, claimed));
     expect(r).toEqual({ code: ErrorCodes.RPC_CONTEXT_INVALID });
     const mine = await request(stack.url).get('/api/auth/tokens').set(bearer(admin.access)).expect(200);
     expect((mine.body.items as Array<{ name: string }>).map((t) => t.name)).not.toContain('broker-attack');
@@ -171,14 +171,14 @@ describe('a missing, forged, expired or wrongly addressed context is refused and
   it('forged: signed as "gateway" with a key that is not the gateway’s', async () => {
     const forger = await rpcClient('forger', rpcContextSigner(new ContextSigner('gateway', generateContextKeyPair().privateKey)));
     const requestId = rid('forged');
-    expect(await outcome(forger.call(RpcPatterns.Auth.USERS_LIST, {}, adminCtx(requestId)))).toEqual({ code: ErrorCodes.RPC_CONTEXT_INVALID });
+    expect(await outcome(forger.call(AuthRpc.USERS_LIST, {}, adminCtx(requestId)))).toEqual({ code: ErrorCodes.RPC_CONTEXT_INVALID });
     expect((await deniedRecord('auth', requestId)).data).toMatchObject({ reason: 'bad_signature', issuer: 'gateway' });
   });
 
   it('expired: a genuine gateway signature whose time is up', async () => {
     const late = await rpcClient('late', rpcContextSigner(gatewaySigner(), -1));
     const requestId = rid('expired');
-    expect(await outcome(late.call(RpcPatterns.Auth.USERS_LIST, {}, adminCtx(requestId)))).toEqual({ code: ErrorCodes.RPC_CONTEXT_INVALID });
+    expect(await outcome(late.call(AuthRpc.USERS_LIST, {}, adminCtx(requestId)))).toEqual({ code: ErrorCodes.RPC_CONTEXT_INVALID });
     expect((await deniedRecord('auth', requestId)).data).toMatchObject({ reason: 'expired' });
   });
 
@@ -186,13 +186,13 @@ describe('a missing, forged, expired or wrongly addressed context is refused and
     const sign = rpcContextSigner(gatewaySigner());
     const toInventory = await rpcClient('misdirected', (_pattern, data, ctx) => sign(InventoryRpc.HOSTS_LIST, data, ctx));
     const first = rid('audience');
-    expect(await outcome(toInventory.call(RpcPatterns.Auth.USERS_LIST, {}, adminCtx(first)))).toEqual({ code: ErrorCodes.RPC_CONTEXT_INVALID });
+    expect(await outcome(toInventory.call(AuthRpc.USERS_LIST, {}, adminCtx(first)))).toEqual({ code: ErrorCodes.RPC_CONTEXT_INVALID });
     expect((await deniedRecord('auth', first)).data).toMatchObject({ reason: 'wrong_audience', claimed_audience: 'inventory' });
 
-    const asGet = await rpcClient('repurposed', (_pattern, data, ctx) => sign(RpcPatterns.Auth.USERS_GET, data, ctx));
+    const asGet = await rpcClient('repurposed', (_pattern, data, ctx) => sign(AuthRpc.USERS_GET, data, ctx));
     const second = rid('pattern');
     const target = { id: adminId };
-    expect(await outcome(asGet.call(RpcPatterns.Auth.USERS_DELETE, target, adminCtx(second)))).toEqual({ code: ErrorCodes.RPC_CONTEXT_INVALID });
+    expect(await outcome(asGet.call(AuthRpc.USERS_DELETE, target, adminCtx(second)))).toEqual({ code: ErrorCodes.RPC_CONTEXT_INVALID });
     expect((await deniedRecord('auth', second)).data).toMatchObject({ reason: 'wrong_pattern', claimed_pattern: 'auth.users.get' });
     await request(stack.url).get(`/api/users/${adminId}`).set(bearer(admin.access)).expect(200); // still there
   });
@@ -201,7 +201,7 @@ describe('a missing, forged, expired or wrongly addressed context is refused and
     const sign = rpcContextSigner(gatewaySigner());
     const swapper = await rpcClient('swapper', (pattern, _data, ctx) => sign(pattern, { name: 'harmless', expires_in_days: 1 }, ctx));
     const requestId = rid('data');
-    expect(await outcome(swapper.call(RpcPatterns.Auth.TOKENS_CREATE, { name: 'swapped', expires_in_days: 365 }, adminCtx(requestId)))).toEqual({
+    expect(await outcome(swapper.call(AuthRpc.TOKENS_CREATE, { name: 'swapped', expires_in_days: 365 }, adminCtx(requestId)))).toEqual({
       code: ErrorCodes.RPC_CONTEXT_INVALID,
     });
     expect((await deniedRecord('auth', requestId)).data).toMatchObject({ reason: 'data_mismatch' });
@@ -210,11 +210,11 @@ describe('a missing, forged, expired or wrongly addressed context is refused and
   it('a service key is only good where it is listed: artifacts’ key on inventory.hosts.create and on auth', async () => {
     const artifacts = await rpcClient('as-artifacts', rpcContextSigner(new ContextSigner('artifacts', stack.env.ARTIFACTS_CONTEXT_PRIVATE_KEY as string)));
     const create = rid('svc-create');
-    const host = { hostname: `svc-${randomBytes(3).toString('hex')}`, ip: '10.77.0.1', environment: 'dev' };
+    const host = { hostname: `svc-${randomBytes(3).toString('hex')}`, ip: '10.77.0.1', environment: 'dev' as const };
     expect(await outcome(artifacts.call(InventoryRpc.HOSTS_CREATE, host, adminCtx(create)))).toEqual({ code: ErrorCodes.RPC_CONTEXT_INVALID });
     expect((await deniedRecord('inventory', create)).data).toMatchObject({ reason: 'caller_not_allowed', issuer: 'artifacts' });
     const users = rid('svc-auth');
-    expect(await outcome(artifacts.call(RpcPatterns.Auth.USERS_LIST, {}, adminCtx(users)))).toEqual({ code: ErrorCodes.RPC_CONTEXT_INVALID });
+    expect(await outcome(artifacts.call(AuthRpc.USERS_LIST, {}, adminCtx(users)))).toEqual({ code: ErrorCodes.RPC_CONTEXT_INVALID });
     expect((await deniedRecord('auth', users)).data).toMatchObject({ reason: 'unknown_issuer', issuer: 'artifacts' });
     // where it is listed (an upload checking its host) it works, for the user it vouches for
     const lookup = await outcome(artifacts.call(InventoryRpc.HOSTS_GET, { id: '00000000-0000-4000-8000-000000000000' }, adminCtx(rid('svc-get'))));
@@ -224,7 +224,7 @@ describe('a missing, forged, expired or wrongly addressed context is refused and
   it('a public pattern (login) still needs the gateway’s signature', async () => {
     const outsider = await rpcClient('outsider-login');
     const requestId = rid('login');
-    const r = await outcome(outsider.call(RpcPatterns.Auth.LOGIN, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD }, { actor: null, request_id: requestId }));
+    const r = await outcome(outsider.call(AuthRpc.LOGIN, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD }, { actor: null, request_id: requestId }));
     expect(r).toEqual({ code: ErrorCodes.RPC_CONTEXT_INVALID });
     expect((await deniedRecord('auth', requestId)).data).toMatchObject({ pattern: 'auth.login', reason: 'missing' });
   });
@@ -240,19 +240,19 @@ describe('defence in depth: state-changing RPCs re-check the signed role', () =>
       principal: { user_id: viewer.id, role: 'viewer' },
     });
     const userReq = rid('role-user');
-    const newUser = { email: `nope-${randomBytes(3).toString('hex')}@rpcctx.test`, password: 'Us3r-Passw0rd!x', role: 'admin' };
-    expect(await outcome(gateway.call(RpcPatterns.Auth.USERS_CREATE, newUser, ctx(userReq)))).toEqual({ code: ErrorCodes.FORBIDDEN });
+    const newUser = { email: `nope-${randomBytes(3).toString('hex')}@rpcctx.test`, password: 'Us3r-Passw0rd!x', role: 'admin' as const };
+    expect(await outcome(gateway.call(AuthRpc.USERS_CREATE, newUser, ctx(userReq)))).toEqual({ code: ErrorCodes.FORBIDDEN });
     const record = await deniedRecord('auth', userReq);
     expect(record).toMatchObject({ request_id: userReq, actor: { user_id: viewer.id } });
     expect(record.data).toMatchObject({ reason: 'forbidden', permission: 'users:write', role: 'viewer' });
 
     const hostReq = rid('role-host');
-    const host = { hostname: `viewer-${randomBytes(3).toString('hex')}`, ip: '10.77.0.2', environment: 'dev' };
+    const host = { hostname: `viewer-${randomBytes(3).toString('hex')}`, ip: '10.77.0.2', environment: 'dev' as const };
     expect(await outcome(gateway.call(InventoryRpc.HOSTS_CREATE, host, ctx(hostReq)))).toEqual({ code: ErrorCodes.FORBIDDEN });
     expect((await deniedRecord('inventory', hostReq)).data).toMatchObject({ reason: 'forbidden', permission: 'hosts:write', role: 'viewer' });
     // a principal is required wherever the pattern is not public
     const anon = rid('anon');
-    expect(await outcome(gateway.call(RpcPatterns.Auth.ME, {}, { actor: null, request_id: anon, principal: null }))).toEqual({ code: ErrorCodes.RPC_CONTEXT_INVALID });
+    expect(await outcome(gateway.call(AuthRpc.ME, {}, { actor: null, request_id: anon, principal: null }))).toEqual({ code: ErrorCodes.RPC_CONTEXT_INVALID });
     expect((await deniedRecord('auth', anon)).data).toMatchObject({ reason: 'principal_required' });
   });
 });

@@ -8,15 +8,20 @@ import { existsSync, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 const onPath = (name) => (process.env.PATH ?? '').split(delimiter).some((d) => d && existsSync(join(d, name)));
+const pgTool = (name) =>
+  existsSync('/usr/lib/postgresql') && readdirSync('/usr/lib/postgresql').some((v) => existsSync(join('/usr/lib/postgresql', v, 'bin', name)));
 const postgresBin = () =>
   existsSync('/usr/lib/postgresql') && readdirSync('/usr/lib/postgresql').some((v) => existsSync(join('/usr/lib/postgresql', v, 'bin', 'postgres')));
 
 /** Debian package → is what the suites use present? */
 const needed = [
-  ['postgresql', () => postgresBin() && onPath('psql') && onPath('pg_dump')],
+  // pg_basebackup, pg_ctl, initdb: the point-in-time restore drill (e2e/deploy-pitr.e2e-spec.ts, deploy/backup)
+  ['postgresql', () => postgresBin() && onPath('psql') && onPath('pg_dump') && pgTool('pg_basebackup') && pgTool('pg_archivecleanup')],
   ['nats-server', () => onPath('nats-server') || existsSync('/usr/sbin/nats-server')],
   ['prometheus', () => existsSync('/usr/bin/prometheus') && existsSync('/usr/bin/promtool')],
   ['prometheus-node-exporter', () => existsSync('/usr/bin/prometheus-node-exporter')],
+  // amtool checks deploy/alertmanager (e2e/deploy-alertmanager.e2e-spec.ts)
+  ['prometheus-alertmanager', () => existsSync('/usr/bin/amtool') && existsSync('/usr/bin/prometheus-alertmanager')],
   ['nginx-light', () => onPath('nginx') || existsSync('/usr/sbin/nginx')],
   ['chromium', () => existsSync('/usr/bin/chromium')],
 ];

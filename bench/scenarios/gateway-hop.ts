@@ -51,7 +51,7 @@ export const gatewayHop: Scenario = {
       const principal = principalOf(sys.token);
       const rctx = (i: number): RpcContext => ({ actor: { user_id: principal.user_id, email: null, ip: '127.0.0.1', user_agent: 'bench' }, request_id: `bench-${i}`, principal });
       // bare NATS request/reply to a responder process, with the RPC answer's body: the transport's floor
-      const direct = await rpc.call<unknown>(InventoryRpc.HOSTS_GET, { id: ids[0] }, { actor: null, request_id: 'x', principal: principalOf(sys.token) }).catch(() => null);
+      const direct = await rpc.call(InventoryRpc.HOSTS_GET, { id: ids[0] }, { actor: null, request_id: 'x', principal: principalOf(sys.token) }).catch(() => null);
       writeFileSync(join(dir, 'rpc.json'), JSON.stringify(direct ?? {}));
       const echoSubject = `bench_${sys.id}.echo`;
       echo = await spawnReady(join(__dirname, '..', 'lib', 'nats-echo.js'), [sys.env.NATS_URL as string, echoSubject, join(dir, 'rpc.json')]);

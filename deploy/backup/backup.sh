@@ -15,6 +15,10 @@
 #   BACKUP_SCHEMAS        default "auth inventory audit artifacts"
 #   ARTIFACT_STORAGE_PATH optional: blob directory to archive as well
 #   S3_BUCKET             optional: e.g. s3://opsdesk-backups (needs the aws CLI)
+#   BACKUP_METRICS_FILE   optional: a node exporter textfile (e.g.
+#                         /var/lib/prometheus/node-exporter/opsdesk_backup.prom, the directory given to
+#                         --collector.textfile.directory) written after a successful run; OpsDeskBackupStale
+#                         alerts when its timestamp gets old
 #
 # Cron (the guide's schedule):
 #   # Run daily at 2 AM
@@ -29,6 +33,7 @@ BACKUP_SCHEMAS="${BACKUP_SCHEMAS:-auth inventory audit artifacts}"
 DATABASE_URL="${DATABASE_URL:-}"
 ARTIFACT_STORAGE_PATH="${ARTIFACT_STORAGE_PATH:-}"
 S3_BUCKET="${S3_BUCKET:-}"
+BACKUP_METRICS_FILE="${BACKUP_METRICS_FILE:-}"
 
 log() { printf '%s backup: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
 die() { log "ERROR: $*" >&2; exit 1; }
@@ -85,5 +90,19 @@ find "$BACKUP_DIR" -mindepth 1 -maxdepth 1 -type d -name '[0-9]*_[0-9]*' -mtime 
     log "retention: removing $old"
     rm -rf -- "$old"
   done
+
+if [[ -n "$BACKUP_METRICS_FILE" ]]; then
+  # written to a temporary file and renamed, so node exporter never reads half a file
+  tmp="$BACKUP_METRICS_FILE.$$.tmp"
+  {
+    echo '# HELP opsdesk_backup_last_success_timestamp_seconds When the last successful OpsDesk backup finished (Unix time).'
+    echo '# TYPE opsdesk_backup_last_success_timestamp_seconds gauge'
+    echo "opsdesk_backup_last_success_timestamp_seconds $(date -u +%s)"
+    echo '# HELP opsdesk_backup_last_size_bytes Size of the last successful OpsDesk backup directory.'
+    echo '# TYPE opsdesk_backup_last_size_bytes gauge'
+    echo "opsdesk_backup_last_size_bytes $(du -sb "$target" | cut -f1)"
+  } > "$tmp"
+  mv -f -- "$tmp" "$BACKUP_METRICS_FILE"
+fi
 
 log "Backup completed: $target"

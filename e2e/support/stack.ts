@@ -95,6 +95,8 @@ export interface StackOptions {
   /** per-service boot options, e.g. { auth: { relay: {...} } } */
   options?: Record<string, Record<string, unknown>>;
   natsUrl?: string;
+  /** admin URL of a Postgres cluster of the suite's own (one it may stop); default the shared one */
+  pgAdminUrl?: string;
   /** rewrites each service's own DATABASE_URL (migrations and seeding use the real one), e.g. through a TcpProxy */
   serviceDatabaseUrl?: (url: string) => string;
 }
@@ -106,7 +108,7 @@ export interface StackOptions {
  */
 export async function startStack(label: string, opts: StackOptions = {}): Promise<Stack> {
   const names = opts.services ?? ['auth'];
-  const { db, env, logins } = await createTestEnv(label, { ADMIN_EMAIL, ADMIN_PASSWORD, TRUST_PROXY: '127.0.0.1', ...opts.env }, opts.natsUrl);
+  const { db, env, logins } = await createTestEnv(label, { ADMIN_EMAIL, ADMIN_PASSWORD, TRUST_PROXY: '127.0.0.1', ...opts.env }, opts.natsUrl, opts.pgAdminUrl);
   await migrate(logins.urls.migrator, names);
   // like `npm run provision:nats` in production: the services' own logins may only look at the stream and bucket
   await provisionNatsFromEnv(env, testNatsLogin(NATS_PROVISION_USER));

@@ -46,6 +46,16 @@ export const databaseEnvShape = {
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
   DB_POOL_SIZE: int(20, 1, 500),
   DB_MAX_OVERFLOW: int(10, 0, 500),
+  /**
+   * The pool budget checked at boot (libs/database pool-budget.ts): how many processes, all services and
+   * replicas (the HPA maximum), hold a pool on this Postgres; each refuses to start when
+   * DB_CLIENT_PROCESSES × (DB_POOL_SIZE + DB_MAX_OVERFLOW) exceeds DB_MAX_CONNECTIONS − DB_RESERVED_CONNECTIONS.
+   */
+  DB_CLIENT_PROCESSES: int(1, 1, 100_000),
+  /** connections left for migrations, the exporter, backups and operators */
+  DB_RESERVED_CONNECTIONS: int(10, 0, 100_000),
+  /** 0 = the server's max_connections − superuser_reserved_connections; behind PgBouncer its max_client_conn */
+  DB_MAX_CONNECTIONS: int(0, 0, 1_000_000),
 };
 
 export const jwtEnvShape = {

@@ -22,7 +22,7 @@ export const ArtifactsInternalPaths = {
   download: (artifactId: string) => `/internal/artifacts/${artifactId}/download`,
 } as const;
 
-/** Error codes; their suffixes give the HTTP status in the gateway (NOT_FOUND 404, TOO_LARGE 413, ...). */
+/** Error codes; their HTTP statuses are in the one table, http-status.ts. A refusal for lack of permission is ErrorCodes.FORBIDDEN, as everywhere. */
 export const ArtifactsErrors = {
   NOT_FOUND: 'ARTIFACTS.NOT_FOUND',
   HOST_NOT_FOUND: 'ARTIFACTS.HOST_NOT_FOUND',
@@ -33,7 +33,6 @@ export const ArtifactsErrors = {
   /** the stored blob failed verification: it is never served as good */
   INTEGRITY_CONFLICT: 'ARTIFACTS.INTEGRITY_CONFLICT',
   INVENTORY_UNAVAILABLE: 'ARTIFACTS.INVENTORY_UNAVAILABLE',
-  FORBIDDEN: 'ARTIFACTS.FORBIDDEN',
   /** the uploader's artifacts would exceed ARTIFACT_QUOTA_MB_PER_USER (507, before anything is written) */
   QUOTA_EXCEEDED: 'ARTIFACTS.QUOTA_EXCEEDED',
   /** the artifact storage would fall below ARTIFACT_MIN_FREE_MB (507, before anything is written) */

@@ -13,12 +13,11 @@ export const AuditRpc = {
   PUBLIC_KEYS: 'audit.public_keys',
 } as const;
 
-export const AuditErrorCodes = {
+export const AuditErrors = {
   INVALID_CURSOR: 'AUDIT.INVALID_CURSOR',
   INVALID_RANGE: 'AUDIT.INVALID_RANGE',
   /** a verification is already running (one at a time across every audit replica) */
   VERIFY_BUSY: 'AUDIT.VERIFY_BUSY',
-  VALIDATION_FAILED: 'AUDIT.VALIDATION_FAILED',
 } as const;
 
 const isoTime = z.string().datetime({ offset: true });

@@ -1,6 +1,28 @@
 import { z } from 'zod';
 import { ApiTokenScopes, Roles, type ApiTokenScope, type Permission } from './roles';
 
+/** Auth's RPC patterns (`auth.<op>`, sent under the RPC prefix); requests and responses in rpc-contracts.ts. */
+export const AuthRpc = {
+  LOGIN: 'auth.login',
+  REFRESH: 'auth.refresh',
+  LOGOUT: 'auth.logout',
+  ME: 'auth.me',
+  CHANGE_PASSWORD: 'auth.password.change',
+  MFA_SETUP: 'auth.mfa.setup',
+  MFA_ENABLE: 'auth.mfa.enable',
+  MFA_DISABLE: 'auth.mfa.disable',
+  TOKENS_LIST: 'auth.tokens.list',
+  TOKENS_CREATE: 'auth.tokens.create',
+  TOKENS_REVOKE: 'auth.tokens.revoke',
+  TOKENS_VERIFY: 'auth.tokens.verify',
+  USERS_LIST: 'auth.users.list',
+  USERS_GET: 'auth.users.get',
+  USERS_CREATE: 'auth.users.create',
+  USERS_UPDATE: 'auth.users.update',
+  USERS_DELETE: 'auth.users.delete',
+  USERS_MFA_RESET: 'auth.users.mfa_reset',
+} as const;
+
 /** Payload schemas shared by the gateway (HTTP validation, OpenAPI) and the auth service (RPC validation). */
 
 export const emailSchema = z

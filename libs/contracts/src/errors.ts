@@ -16,6 +16,8 @@ export const ErrorCodes = {
   /** the service answered but a dependency of its own (its database, NATS) is down: retry later (503) */
   SERVICE_UNAVAILABLE: 'COMMON.SERVICE_UNAVAILABLE',
   PAYLOAD_TOO_LARGE: 'COMMON.PAYLOAD_TOO_LARGE',
+  /** a streamed body (upload, import) stalled longer than the idle timeout: slow-loris protection (408) */
+  BODY_TIMEOUT: 'COMMON.BODY_TIMEOUT',
   /** a path parameter longer than the router accepts (414) */
   URI_TOO_LONG: 'COMMON.URI_TOO_LONG',
   /** a streamed route (upload, import) sent a body type it does not stream (415) */

@@ -95,6 +95,19 @@ export interface NewEvent<D extends Record<string, unknown> = Record<string, unk
   data: D;
 }
 
+/**
+ * A domain event caused by a request: it carries the caller's actor and request id from the RPC context (SPEC §5
+ * envelope), about one entity. Every service builds its events with this.
+ */
+export function domainEvent(
+  type: EventType | string,
+  ctx: { actor: Actor | null; request_id: string | null },
+  entity: { type: string; id: string | null },
+  data: Record<string, unknown>,
+): NewEvent {
+  return { type, actor: ctx.actor, request_id: ctx.request_id, subject: { entity_type: entity.type, entity_id: entity.id }, data };
+}
+
 export function parseEventEnvelope(raw: unknown): { ok: true; event: EventEnvelope } | { ok: false; error: string } {
   const r = eventEnvelopeSchema.safeParse(raw);
   if (r.success) return { ok: true, event: r.data };

@@ -1,7 +1,7 @@
 import { ErrorCodes } from './errors';
 import { InventoryErrors } from './inventory';
 import { ArtifactsErrors } from './artifacts';
-import { AuditErrorCodes } from './audit';
+import { AuditErrors } from './audit';
 
 /**
  * The one error-code → HTTP status table. Every code the contracts define has an explicit row (a unit test
@@ -16,6 +16,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   [ErrorCodes.FORBIDDEN]: 403,
   [ErrorCodes.RATE_LIMITED]: 429,
   [ErrorCodes.UPSTREAM_TIMEOUT]: 504,
+  [ErrorCodes.BODY_TIMEOUT]: 408,
   [ErrorCodes.UPSTREAM_UNAVAILABLE]: 503,
   [ErrorCodes.SERVICE_UNAVAILABLE]: 503,
   [ErrorCodes.UNSUPPORTED_MEDIA_TYPE]: 415,
@@ -66,14 +67,12 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   [ArtifactsErrors.RANGE_NOT_SATISFIABLE]: 416,
   [ArtifactsErrors.INTEGRITY_CONFLICT]: 409,
   [ArtifactsErrors.INVENTORY_UNAVAILABLE]: 503,
-  [ArtifactsErrors.FORBIDDEN]: 403,
   [ArtifactsErrors.QUOTA_EXCEEDED]: 507,
   [ArtifactsErrors.STORAGE_FULL]: 507,
   [ArtifactsErrors.TOO_MANY_UPLOADS]: 429,
-  [AuditErrorCodes.INVALID_CURSOR]: 400,
-  [AuditErrorCodes.INVALID_RANGE]: 400,
-  [AuditErrorCodes.VERIFY_BUSY]: 429,
-  [AuditErrorCodes.VALIDATION_FAILED]: 400,
+  [AuditErrors.INVALID_CURSOR]: 400,
+  [AuditErrors.INVALID_RANGE]: 400,
+  [AuditErrors.VERIFY_BUSY]: 429,
 };
 
 /** The HTTP status for an error code (500 for a code nobody registered). */
@@ -90,7 +89,7 @@ export const ALL_ERROR_CODES: readonly string[] = [
   ...Object.values(ErrorCodes),
   ...Object.values(InventoryErrors),
   ...Object.values(ArtifactsErrors),
-  ...Object.values(AuditErrorCodes),
+  ...Object.values(AuditErrors),
 ];
 
 /** Seconds a client should wait before retrying a 503 (Retry-After). */

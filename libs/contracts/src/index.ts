@@ -14,3 +14,4 @@ export * from './csv';
 export * from './access-template';
 export * from './api';
 export * from './untrusted-text';
+export * from './rpc-contracts';

@@ -13,7 +13,7 @@ export const isHmacAlgorithm = (alg: JwtAlgorithm): alg is HmacJwtAlgorithm => a
 
 /**
  * RPC pattern (subject `<rpc prefix>.auth.jwks`) answering the published key set. Public data: it carries no
- * secret and takes no caller context. Kept out of RpcPatterns so this file owns everything about token keys.
+ * secret and takes no caller context. Kept out of AuthRpc so this file owns everything about token keys.
  */
 export const AUTH_JWKS_PATTERN = 'auth.jwks';
 

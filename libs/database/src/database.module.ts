@@ -2,26 +2,51 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { createServiceDataSource, type ServiceDataSourceOptions } from './data-source';
-import { Metrics } from '@opsdesk/observability';
+import { DbMetrics, countDbError, instrumentDataSource } from './pool-metrics';
+import { PoolBudgetError, assertPoolBudget, type PoolBudgetOptions } from './pool-budget';
 
-/** TypeORM for one service schema (never synchronize), with pool errors counted for the guide's alert. */
+export interface DatabaseModuleOptions extends ServiceDataSourceOptions {
+  /** checked once connected (pool-budget.ts): start-up stops when all processes' pools exceed the server's limit */
+  poolBudget?: Omit<PoolBudgetOptions, 'poolMax'>;
+}
+
+/**
+ * TypeORM for one service schema (never synchronize). Connection failures are counted wherever they happen
+ * (pool connect, broken query, idle connection, boot) and the pool's usage is exported (pool-metrics.ts).
+ */
 @Module({})
 export class DatabaseModule {
-  static forRoot(opts: ServiceDataSourceOptions): DynamicModule {
+  static forRoot(opts: DatabaseModuleOptions): DynamicModule {
     return {
       module: DatabaseModule,
       imports: [
         TypeOrmModule.forRootAsync({
-          useFactory: () => ({ type: 'postgres' as const }),
+          // an unreachable database is retried (it may be starting); an exceeded budget is a configuration error
+          useFactory: () => ({ type: 'postgres' as const, toRetry: (err: unknown) => !(err instanceof PoolBudgetError) }),
           dataSourceFactory: async () => {
-            const errors = Metrics.dbConnectionErrors();
-            const ds: DataSource = createServiceDataSource({ ...opts, onConnectionError: () => errors.inc() });
+            const pool = opts.schema;
+            // an idle pooled connection that errors is always the connection's fault
+            const idleError = (err: Error) => {
+              if (!countDbError(pool, err)) DbMetrics.connectionErrors().inc({ pool, kind: 'terminated' });
+            };
+            const ds: DataSource = createServiceDataSource({ ...opts, onConnectionError: idleError });
             try {
-              return await ds.initialize();
+              await ds.initialize();
             } catch (err) {
-              errors.inc();
+              if (!countDbError(pool, err)) DbMetrics.connectionErrors().inc({ pool, kind: 'refused' });
               throw err;
             }
+            instrumentDataSource(ds, pool);
+            if (opts.poolBudget) {
+              const poolMax = (opts.poolSize ?? 20) + (opts.maxOverflow ?? 10);
+              try {
+                await assertPoolBudget(ds, { ...opts.poolBudget, poolMax });
+              } catch (err) {
+                await ds.destroy().catch(() => undefined);
+                throw err;
+              }
+            }
+            return ds;
           },
         }),
       ],

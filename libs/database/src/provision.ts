@@ -45,6 +45,10 @@ export const AUDIT_TABLE_GRANTS: Readonly<Record<string, readonly string[]>> = {
   dead_letters: ['SELECT', 'INSERT'],
   // failed handling attempts, one row each (libs/messaging InboxConsumer): append-only as well
   inbox_failures: ['SELECT', 'INSERT'],
+  // replayed/dismissed marks of dead letters (libs/messaging dead-letters.ts): append-only as well
+  dead_letter_resolutions: ['SELECT', 'INSERT'],
+  // the readiness check reads which migrations are applied (migrations-readiness.ts)
+  typeorm_migrations: ['SELECT'],
   outbox: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
 };
 
@@ -188,8 +192,8 @@ export function runtimeGrantStatements(prefix: string = DEFAULT_ROLE_PREFIX): st
         END LOOP;
       END $$`);
     } else {
-      // every table except the migrations' bookkeeping, which is the migrator's alone
-      sql.push(tablesExisting(schema, (t) => `CASE WHEN ${t} = 'typeorm_migrations' THEN 'SELECT 1' ELSE format('GRANT ${SERVICE_TABLE_PRIVILEGES.join(', ')} ON %I.%I TO %I', ${sqlLiteral(schema)}, ${t}, ${sqlLiteral(svc)}) END`));
+      // every table; the migrations' bookkeeping is the migrator's, the login only reads it (readiness)
+      sql.push(tablesExisting(schema, (t) => `CASE WHEN ${t} = 'typeorm_migrations' THEN format('GRANT SELECT ON %I.%I TO %I', ${sqlLiteral(schema)}, ${t}, ${sqlLiteral(svc)}) ELSE format('GRANT ${SERVICE_TABLE_PRIVILEGES.join(', ')} ON %I.%I TO %I', ${sqlLiteral(schema)}, ${t}, ${sqlLiteral(svc)}) END`));
     }
     sql.push(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${ident(schema)} TO ${ident(svc)}`);
     // e.g. inventory.analyze_hosts(), a SECURITY DEFINER function not executable by PUBLIC

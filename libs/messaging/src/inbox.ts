@@ -1,7 +1,8 @@
 import { AckPolicy, DeliverPolicy, nanos, type ConsumerConfig, type ConsumerMessages, type JsMsg, type NatsHandles } from './nats-types';
 import type { DataSource, EntityManager } from 'typeorm';
 import { parseEventEnvelope, type EventEnvelope } from '@opsdesk/contracts';
-import { Metrics, SpanKind, contextFromHeaders, withSpan } from '@opsdesk/observability';
+import { Metrics, SpanKind, contextFromHeaders, untraced, withSpan } from '@opsdesk/observability';
+import { recordConsumerInfo } from './nats-metrics';
 import { isNatsUsable, isNotFound } from './nats';
 import { classifyFailure } from './failures';
 
@@ -135,7 +136,8 @@ export class InboxConsumer {
     const stopSignal = new Promise<void>((resolve) => (this.wakeStop = resolve));
     this.loop = this.run(first, stopSignal);
     this.pausedGauge.set({ consumer: this.opts.durable }, 0);
-    this.lagTimer = setInterval(() => void this.updateLag(), 5000);
+    // background polling: never a root trace of its own
+    this.lagTimer = setInterval(() => void untraced(() => this.updateLag()), 5000);
     this.lagTimer.unref();
   }
 
@@ -356,6 +358,7 @@ export class InboxConsumer {
     try {
       const info = await this.nats.jsm.consumers.info(this.opts.stream, this.opts.durable);
       this.lag.set({ consumer: this.opts.durable }, info.num_pending + info.num_ack_pending);
+      recordConsumerInfo(info);
     } catch {
       // lag is best effort; NATS may be reconnecting
     }
@@ -419,8 +422,9 @@ export class InboxConsumer {
       if (isFresh) todo.push({ event: it.event, meta: it.meta });
     }
     if (todo.length > 0) {
-      const parent = contextFromHeaders((k) => items[0].m.headers?.get(k) || undefined);
-      await withSpan(`consume batch of ${todo.length}`, SpanKind.CONSUMER, this.spanAttrs(items[0].m), () => batchHandler(todo, manager), parent);
+      // one span for the batch: continues the first event's trace, linked to the publish span of every event
+      const producers = items.map((it) => contextFromHeaders((k) => it.m.headers?.get(k) || undefined));
+      await withSpan(`consume batch of ${todo.length}`, SpanKind.CONSUMER, this.spanAttrs(items[0].m), () => batchHandler(todo, manager), producers[0], producers);
     }
     return dup;
   }
@@ -448,7 +452,7 @@ export class InboxConsumer {
           dup.push(!fresh);
           if (!fresh) continue;
           const parent = contextFromHeaders((k) => it.m.headers?.get(k) || undefined);
-          await withSpan(`consume ${it.event.type}`, SpanKind.CONSUMER, this.spanAttrs(it.m), () => this.handler(it.event, manager, it.meta), parent);
+          await withSpan(`consume ${it.event.type}`, SpanKind.CONSUMER, this.spanAttrs(it.m), () => this.handler(it.event, manager, it.meta), parent, [parent]);
         }
         return dup;
       });
@@ -501,6 +505,8 @@ export class InboxConsumer {
           this.consumed.inc({ consumer: this.opts.durable, outcome: duplicate ? 'duplicate' : 'ok' });
         },
         parent,
+        // child of the publish span (one trace) and linked to it (the messaging convention for consumers)
+        [parent],
       );
       return null;
     } catch (err) {

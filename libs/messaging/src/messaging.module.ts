@@ -16,6 +16,7 @@ import { ExternalContextCreator } from '@nestjs/core/helpers/external-context-cr
 import { isObservable, lastValueFrom } from 'rxjs';
 import { DataSource } from 'typeorm';
 import { connectNats, ensureEventsStream, type NatsCredentials, type NatsHandles } from './nats';
+import { PipelineMonitor } from './dead-letters';
 import { OutboxRelay, OutboxWriter, type RelayOptions } from './outbox';
 import { InboxConsumer, type DeliveryMeta, type InboxBatchHandler, type InboxConsumerOptions } from './inbox';
 import { RpcClient, type RpcClientOptions } from './rpc';
@@ -155,9 +156,19 @@ export class EventConsumersService implements OnApplicationBootstrap, BeforeAppl
         this.logger.log(`consuming ${this.opts.eventPrefix}.${meta.filter} as ${this.opts.service}-${meta.name}`);
       }
     }
+    // unresolved dead letters and the stream's size, read from the database and the server (dead-letters.ts)
+    this.monitor = new PipelineMonitor(this.dataSource, this.nats, {
+      schema: this.opts.schema as string,
+      stream: this.opts.stream,
+      consumers: () => this.consumers.map((c) => c.durable),
+    });
+    await this.monitor.start();
   }
 
+  private monitor: PipelineMonitor | null = null;
+
   async beforeApplicationShutdown(): Promise<void> {
+    this.monitor?.stop();
     await Promise.all(this.consumers.map((c) => c.stop()));
   }
 

@@ -9,6 +9,7 @@ import {
   DiscardPolicy,
   nanos,
 } from 'nats';
+import { watchNatsConnection } from './nats-metrics';
 import { DEFAULT_EVENT_SUBJECT_PREFIX, DEFAULT_EVENTS_STREAM, DEFAULT_REVOCATION_BUCKET, natsInboxPrefix } from '@opsdesk/contracts';
 
 export interface NatsHandles {
@@ -46,6 +47,7 @@ export async function connectNats(servers: string[], name: string, creds?: NatsC
     waitOnFirstConnect: true,
     pingInterval: 10_000,
   });
+  watchNatsConnection(nc, name);
   const jsm = await nc.jetstreamManager({ timeout: 10_000 });
   const js = nc.jetstream({ timeout: 10_000 });
   return { nc, js, jsm };
@@ -79,17 +81,55 @@ export async function ensureEventsStream(jsm: JetStreamManager, opts: EventsStre
       info.config.duplicate_window === config.duplicate_window &&
       info.config.num_replicas === config.num_replicas;
     if (!same) await jsm.streams.update(opts.name, { ...info.config, ...config } as StreamConfig).catch((e: unknown) => {
-        throw notProvisioned(e, opts.name);
+        throw replicasRefused(notProvisioned(e, opts.name), opts.name, info.config.num_replicas, config.num_replicas ?? 1);
       });
   } catch (err) {
+    if (err instanceof StreamReplicasError) throw err;
     if (!isNotFound(err)) throw notProvisioned(err, opts.name);
     try {
       await jsm.streams.add(config);
     } catch (addErr) {
       // another service created it meanwhile
-      if (!/already in use|exists/i.test(String((addErr as Error).message))) throw notProvisioned(addErr, opts.name);
+      if (!/already in use|exists/i.test(String((addErr as Error).message)))
+        throw replicasRefused(notProvisioned(addErr, opts.name), opts.name, null, config.num_replicas ?? 1);
     }
   }
+}
+
+/** Start-up stops with this when a stream cannot get the configured replicas: the line says why. */
+export class StreamReplicasError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StreamReplicasError';
+  }
+}
+
+/**
+ * An update that changes num_replicas and fails: say what was asked (EVENTS_STREAM_REPLICAS), what the stream
+ * has, and the likely cause (a cluster with fewer JetStream servers than replicas), not a bare API error.
+ */
+function replicasRefused(err: Error, stream: string, has: number | null, wants: number): Error {
+  const small = /insufficient resources|no suitable peers|not supported in non-clustered mode/i.test(err.message);
+  if (has === wants || (has === null && !small)) return err;
+  const what = has === null ? `cannot be created with EVENTS_STREAM_REPLICAS ${wants}` : `has ${has} replica(s) but EVENTS_STREAM_REPLICAS is ${wants}, and changing it failed`;
+  return new StreamReplicasError(
+    `NATS stream ${stream} ${what}: ${err.message}` +
+      (small ? ` (the NATS deployment has fewer JetStream servers than ${wants}: run a ${wants}-node cluster or lower EVENTS_STREAM_REPLICAS)` : ''),
+  );
+}
+
+/**
+ * Brings an existing stream (e.g. a KV bucket's `KV_<bucket>`, which `views.kv` never changes once created)
+ * to `replicas`; resolves to the replicas it had. Throws StreamReplicasError with the reason when it cannot.
+ */
+export async function ensureStreamReplicas(jsm: JetStreamManager, stream: string, replicas: number): Promise<number> {
+  const info = await jsm.streams.info(stream);
+  const has = info.config.num_replicas;
+  if (has === replicas) return has;
+  await jsm.streams.update(stream, { ...info.config, num_replicas: replicas }).catch((e: unknown) => {
+    throw replicasRefused(notProvisioned(e, stream), stream, has, replicas);
+  });
+  return has;
 }
 
 /**
@@ -118,7 +158,17 @@ export interface ProvisionOptions extends EventsStreamOptions {
  */
 export async function provisionNats(nats: NatsHandles, opts: ProvisionOptions): Promise<void> {
   await ensureEventsStream(nats.jsm, opts);
-  await nats.js.views.kv(opts.revocationBucket, { history: 1, ttl: opts.revocationTtlMs, replicas: opts.replicas ?? 1 });
+  const replicas = opts.replicas ?? 1;
+  await nats.js.views.kv(opts.revocationBucket, { history: 1, ttl: opts.revocationTtlMs, replicas }).catch((e: unknown) => {
+    throw replicasRefused(e as Error, `KV_${opts.revocationBucket}`, null, replicas);
+  });
+  // an existing bucket keeps the replicas it was created with: a logout must survive losing a node too
+  await ensureStreamReplicas(nats.jsm, `KV_${opts.revocationBucket}`, replicas);
+  // read back: both must now have what was asked (a server that silently ignores it is caught here)
+  for (const stream of [opts.name, `KV_${opts.revocationBucket}`]) {
+    const has = (await nats.jsm.streams.info(stream)).config.num_replicas;
+    if (has !== replicas) throw new StreamReplicasError(`NATS stream ${stream} has ${has} replica(s) after provisioning, EVENTS_STREAM_REPLICAS is ${replicas}`);
+  }
 }
 
 /**

@@ -3,7 +3,7 @@ import { Client as PgClient } from 'pg';
 import { headers as natsHeaders, type JetStreamClient } from 'nats';
 import type { DataSource } from 'typeorm';
 import { eventSubject, type EventEnvelope, type NewEvent } from '@opsdesk/contracts';
-import { Metrics, gauge, traceHeaders } from '@opsdesk/observability';
+import { Metrics, SpanKind, contextFromCarrier, gauge, publishSpanAttributes, traceHeaders, untraced, withSpan } from '@opsdesk/observability';
 
 export interface OutboxOptions {
   schema: string;
@@ -148,7 +148,9 @@ export class OutboxRelay {
       return;
     }
     this.running = true;
-    this.idle = this.drain().finally(() => {
+    // polling and LISTEN wake-ups are background work: no root trace per pass (publish spans still join
+    // the trace stored with each row)
+    this.idle = untraced(() => this.drain()).finally(() => {
       this.running = false;
     });
   }
@@ -198,13 +200,23 @@ export class OutboxRelay {
       let failure: unknown = null;
       for (const row of rows) {
         try {
-          const h = natsHeaders();
-          for (const [k, v] of Object.entries(row.headers ?? {})) h.set(k, String(v));
-          await this.js.publish(row.subject, Buffer.from(JSON.stringify(row.payload)), {
-            msgID: row.id,
-            headers: h,
-            timeout: this.opts.publishTimeoutMs ?? 5000,
-          });
+          // the publish span continues the trace of the request that wrote the row (its stored traceparent),
+          // and the consumer continues this span (its context replaces the stored one in the NATS headers)
+          await withSpan(
+            `${row.subject} publish`,
+            SpanKind.PRODUCER,
+            publishSpanAttributes(row.subject, row.id),
+            async () => {
+              const h = natsHeaders();
+              for (const [k, v] of Object.entries({ ...(row.headers ?? {}), ...traceHeaders() })) h.set(k, String(v));
+              await this.js.publish(row.subject, Buffer.from(JSON.stringify(row.payload)), {
+                msgID: row.id,
+                headers: h,
+                timeout: this.opts.publishTimeoutMs ?? 5000,
+              });
+            },
+            contextFromCarrier(stringHeaders(row.headers)),
+          );
         } catch (err) {
           failure = err;
           break;
@@ -287,4 +299,8 @@ function registerBacklogCollector(schema: string, ds: DataSource): void {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+function stringHeaders(h: Record<string, unknown> | null | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(h ?? {}).map(([k, v]) => [k, String(v)]));
 }

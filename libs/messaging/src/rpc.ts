@@ -28,9 +28,13 @@ import {
   type ErrorCode,
   type FieldError,
   type RpcContext,
+  type RpcPattern,
   type RpcRequest,
+  type RpcRequestOf,
+  type RpcResponseOf,
 } from '@opsdesk/contracts';
 import { natsAuthOptions, type NatsCredentials } from './nats';
+import { watchNatsConnection } from './nats-metrics';
 import { Metrics, SpanKind, contextFromHeaders, requestContext, traceHeaders, withSpan } from '@opsdesk/observability';
 import { isDependencyFailure } from './failures';
 
@@ -373,10 +377,27 @@ export class RpcClient implements OnModuleDestroy {
   }
 
   async connect(): Promise<void> {
-    await this.client.connect();
+    const nc = (await this.client.connect()) as NatsConnection;
+    watchNatsConnection(nc, this.opts.name);
   }
 
-  async call<T>(pattern: string, data: unknown, ctx: RpcContext, timeoutMs = this.opts.timeoutMs): Promise<T> {
+  /** Sends a request typed by the contract map (libs/contracts rpc-contracts.ts): data and answer match the pattern. */
+  call<P extends RpcPattern>(pattern: P, data: RpcRequestOf<P>, ctx: RpcContext, timeoutMs = this.opts.timeoutMs): Promise<RpcResponseOf<P>> {
+    return this.callUnchecked<RpcResponseOf<P>>(pattern, data, ctx, timeoutMs);
+  }
+
+  /**
+   * Any pattern, any data: only for tests that must send what no typed caller can (forged, malformed or unknown
+   * requests) to prove the receiving side refuses it.
+   */
+  callUnchecked<T>(pattern: string, data: unknown, ctx: RpcContext, timeoutMs = this.opts.timeoutMs): Promise<T> {
+    // the caller's span: the request carries its context (send → traceHeaders), so the server span is its child
+    return withSpan(`rpc ${pattern}`, SpanKind.CLIENT, { 'rpc.system': 'nats', 'rpc.method': pattern, 'messaging.system': 'nats' }, () =>
+      this.callUntraced<T>(pattern, data, ctx, timeoutMs),
+    );
+  }
+
+  private async callUntraced<T>(pattern: string, data: unknown, ctx: RpcContext, timeoutMs: number): Promise<T> {
     const started = process.hrtime.bigint();
     const deadline = Date.now() + timeoutMs;
     for (let attempt = 1; ; attempt++) {

@@ -4,3 +4,4 @@ export * from './logger';
 export * from './request-context';
 export * from './health.module';
 export * from './http-metrics';
+export * from './storage-metrics';

@@ -53,7 +53,6 @@ export const Metrics = {
     histogram('opsdesk_rpc_client_duration_seconds', 'RPC round trip seen by the caller', ['pattern', 'outcome']),
   rpcDenied: () =>
     counter('opsdesk_rpc_denied_total', 'RPCs refused by the caller-context check (docs/SECURITY.md)', ['pattern', 'reason']),
-  dbConnectionErrors: () => counter('opsdesk_db_connection_errors_total', 'Database connection errors'),
   outboxPublished: () => counter('opsdesk_outbox_published_total', 'Events published from the outbox'),
   outboxPublishFailures: () => counter('opsdesk_outbox_publish_failures_total', 'Failed outbox publish attempts'),
   eventsConsumed: () =>
@@ -64,4 +63,15 @@ export const Metrics = {
   deadLetters: () => counter('opsdesk_dead_letters_total', 'Messages moved to the dead-letter table', ['consumer']),
   invalidMessages: () => counter('opsdesk_invalid_messages_total', 'Malformed messages terminated', ['consumer']),
   logins: () => counter('opsdesk_logins_total', 'Login attempts by outcome', ['outcome']),
+  auditVerifications: () =>
+    counter('opsdesk_audit_verifications_total', 'Audit chain verifications by result (ok, failed: a hash, link or signature did not check)', ['result']),
+  auditLastVerification: () =>
+    gauge('opsdesk_audit_last_verification_timestamp_seconds', 'When this replica last finished an audit chain verification (Unix time)', ['result']),
 };
+
+/** Counts one finished audit chain verification (API or scheduled). */
+export function recordAuditVerification(ok: boolean): void {
+  const result = ok ? 'ok' : 'failed';
+  Metrics.auditVerifications().inc({ result });
+  Metrics.auditLastVerification().set({ result }, Date.now() / 1000);
+}

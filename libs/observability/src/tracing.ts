@@ -1,4 +1,6 @@
-import { context, propagation, trace, type Context, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { ROOT_CONTEXT, context, isSpanContextValid, propagation, trace, type Context, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
+import { hostname } from 'node:os';
 import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
 import { AlwaysOffSampler, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
@@ -29,12 +31,30 @@ export function startTracing(serviceName: string, endpoint = process.env.OTEL_EX
     instrumentations.push(new PgInstrumentation());
   }
   const provider = new NodeTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': `opsdesk-${serviceName}`, 'service.namespace': 'opsdesk' }),
+    resource: resourceFromAttributes(tracingResourceAttributes(serviceName, process.env)),
     spanProcessors: exporter ? [new BatchSpanProcessor(exporter)] : [],
     ...(exporter ? {} : { sampler: new AlwaysOffSampler() }),
   });
   provider.register();
   sdk = { provider, disable: registerInstrumentations({ instrumentations, tracerProvider: provider }) };
+}
+
+/**
+ * Resource attributes of every span: which service, deployment and machine it came from. Read from the
+ * environment because tracing starts before the validated config exists (main.ts calls it first);
+ * libs/config validates the same variables at boot.
+ */
+export function tracingResourceAttributes(serviceName: string, env: NodeJS.ProcessEnv): Record<string, string> {
+  return {
+    'service.name': `opsdesk-${serviceName}`,
+    'service.namespace': env.OTEL_SERVICE_NAMESPACE || 'opsdesk',
+    'service.version': env.OPSDESK_VERSION || env.npm_package_version || '0.0.0',
+    'deployment.environment': env.ENVIRONMENT || 'production',
+    'deployment.environment.name': env.ENVIRONMENT || 'production',
+    // Kubernetes sets HOSTNAME to the pod name; compose to the container id
+    'host.name': env.HOSTNAME || hostname(),
+    'service.instance.id': `${env.HOSTNAME || hostname()}:${process.pid}`,
+  };
 }
 
 export async function stopTracing(): Promise<void> {
@@ -75,8 +95,11 @@ export async function withSpan<T>(
   attributes: Record<string, string | number | boolean>,
   fn: (span: Span) => Promise<T>,
   parent: Context = context.active(),
+  /** contexts this span is caused by besides its parent (a consumer's producers): span links */
+  linkTo: Context[] = [],
 ): Promise<T> {
-  return tracer().startActiveSpan(name, { kind, attributes }, parent, async (span) => {
+  const links = linkTo.map((c) => trace.getSpanContext(c)).filter((sc): sc is NonNullable<typeof sc> => !!sc && isSpanContextValid(sc)).map((sc) => ({ context: sc }));
+  return tracer().startActiveSpan(name, { kind, attributes, links }, parent, async (span) => {
     try {
       return await fn(span);
     } catch (err) {
@@ -90,3 +113,27 @@ export async function withSpan<T>(
 }
 
 export { SpanKind };
+
+/**
+ * Runs fn with tracing suppressed: background polling (outbox relay, lag and dead-letter reads) would
+ * otherwise make a root trace of SQL spans every few seconds and drown the real ones. A span started with an
+ * explicit parent taken from message headers (`contextFromCarrier`) is still recorded.
+ */
+export function untraced<T>(fn: () => T): T {
+  return context.with(suppressTracing(context.active()), fn);
+}
+
+/** Context of a stored/received W3C carrier on a clean root (ignores a suppressed or unrelated active context). */
+export function contextFromCarrier(carrier: Record<string, string>): Context {
+  return propagation.extract(ROOT_CONTEXT, carrier);
+}
+
+/** OpenTelemetry messaging attributes of a JetStream publish. */
+export function publishSpanAttributes(subject: string, messageId: string): Record<string, string> {
+  return {
+    'messaging.system': 'nats',
+    'messaging.operation.type': 'send',
+    'messaging.destination.name': subject,
+    'messaging.message.id': messageId,
+  };
+}

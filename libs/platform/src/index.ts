@@ -3,3 +3,4 @@ export * from './internal-auth.guard';
 export * from './service-infrastructure';
 export * from './rpc-caller.guard';
 export * from './service-config.module';
+export * from './internal-http-error.filter';

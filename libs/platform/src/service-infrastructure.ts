@@ -1,7 +1,7 @@
 import type { DynamicModule } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { natsServers } from '@opsdesk/config';
-import { isDatabaseUsable, type ServiceDataSourceOptions } from '@opsdesk/database';
+import { isDatabaseUsable, migrationsReadiness, type ServiceDataSourceOptions } from '@opsdesk/database';
 import { EventConsumersService, MessagingModule, NATS_HANDLES, isNatsUsable, type MessagingModuleOptions, type NatsHandles } from '@opsdesk/messaging';
 import { HealthModule } from '@opsdesk/observability';
 import { DatabaseModule } from '@opsdesk/database';
@@ -11,6 +11,9 @@ export interface ServiceInfraConfig {
   DATABASE_URL: string;
   DB_POOL_SIZE: number;
   DB_MAX_OVERFLOW: number;
+  DB_CLIENT_PROCESSES?: number;
+  DB_RESERVED_CONNECTIONS?: number;
+  DB_MAX_CONNECTIONS?: number;
   NATS_URL: string;
   NATS_USER?: string;
   NATS_PASSWORD?: string;
@@ -39,7 +42,7 @@ export interface ServiceInfraOptions {
 /**
  * What every service with a schema stands on, wired the same way everywhere: its DataSource (one schema,
  * migrations only), NATS with the events stream, the outbox relay and @EventHandler consumers, and
- * /healthz, /readyz (database + NATS) and /metrics. A service adds its config module and features.
+ * /healthz, /readyz (database, migrations applied, NATS, consumers) and /metrics. A service adds its config module and features.
  */
 export function serviceInfrastructure(o: ServiceInfraOptions): DynamicModule[] {
   const c = o.config;
@@ -52,6 +55,11 @@ export function serviceInfrastructure(o: ServiceInfraOptions): DynamicModule[] {
       poolSize: c.DB_POOL_SIZE,
       maxOverflow: c.DB_MAX_OVERFLOW,
       sessionRole: o.sessionRole,
+      poolBudget: {
+        processes: c.DB_CLIENT_PROCESSES ?? 1,
+        reserved: c.DB_RESERVED_CONNECTIONS ?? 10,
+        limit: c.DB_MAX_CONNECTIONS ?? 0,
+      },
     }),
     MessagingModule.forRoot({
       service: o.service,
@@ -71,6 +79,9 @@ export function serviceInfrastructure(o: ServiceInfraOptions): DynamicModule[] {
       inject: [DataSource, NATS_HANDLES, EventConsumersService],
       useFactory: (ds: DataSource, nats: NatsHandles, consumers: EventConsumersService) => [
         { name: 'database', check: () => isDatabaseUsable(ds) },
+        // not ready before this version's migrations (and the grants after them) are applied: a first
+        // install must not report ready against an empty database
+        { name: 'migrations', check: migrationsReadiness(ds) },
         { name: 'nats', check: () => isNatsUsable(nats.nc) },
         // a consumer that paused because a dependency is down says which one and since when
         { name: 'consumers', check: async () => consumers.readiness() },

@@ -85,7 +85,7 @@ describe('service app: RPC, errors, tracing across NATS (real NATS)', () => {
 
   it('continues the caller trace and request id on the server side', async () => {
     const { clientTrace, reply } = await withSpan('client op', SpanKind.INTERNAL, {}, async () => {
-      const r = await rpc.call<{ n: number; trace_id: string; request_id: string }>('probe.trace', { n: 7 }, { actor: null, request_id: 'req-trace-1' });
+      const r = await rpc.callUnchecked('probe.trace', { n: 7 }, { actor: null, request_id: 'req-trace-1' });
       return { clientTrace: currentTraceId(), reply: r };
     });
     expect(clientTrace).toMatch(/^[0-9a-f]{32}$/);
@@ -94,15 +94,15 @@ describe('service app: RPC, errors, tracing across NATS (real NATS)', () => {
 
   it('returns coded errors, field errors for bad payloads, and never leaks internal messages', async () => {
     const ctx = { actor: null, request_id: null };
-    const appErr = await rpc.call('probe.fail', { kind: 'app' }, ctx).catch((e: unknown) => e);
+    const appErr = await rpc.callUnchecked('probe.fail', { kind: 'app' }, ctx).catch((e: unknown) => e);
     expect(appErr).toBeInstanceOf(RpcCallError);
     expect((appErr as RpcCallError).payload).toEqual({ code: 'PROBE.NOT_FOUND', message: 'no such probe', errors: [{ field: 'id', message: 'unknown' }] });
-    const invalid = (await rpc.call('probe.trace', { n: 'x' }, ctx).catch((e: unknown) => e)) as RpcCallError;
+    const invalid = (await rpc.callUnchecked('probe.trace', { n: 'x' }, ctx).catch((e: unknown) => e)) as RpcCallError;
     expect(invalid.code).toBe('COMMON.VALIDATION_FAILED');
     expect(invalid.payload.errors?.[0].field).toBe('n');
-    const internal = (await rpc.call('probe.fail', { kind: 'boom' }, ctx).catch((e: unknown) => e)) as RpcCallError;
+    const internal = (await rpc.callUnchecked('probe.fail', { kind: 'boom' }, ctx).catch((e: unknown) => e)) as RpcCallError;
     expect(internal.payload).toEqual({ code: 'COMMON.INTERNAL', message: 'Internal error' });
-    const nobody = (await rpc.call('probe.nobody', {}, ctx, 1000).catch((e: unknown) => e)) as RpcCallError;
+    const nobody = (await rpc.callUnchecked('probe.nobody', {}, ctx, 1000).catch((e: unknown) => e)) as RpcCallError;
     expect(['GATEWAY.UPSTREAM_UNAVAILABLE', 'GATEWAY.UPSTREAM_TIMEOUT']).toContain(nobody.code);
   });
 
@@ -117,7 +117,7 @@ describe('service app: RPC, errors, tracing across NATS (real NATS)', () => {
     });
     await unsigned.connect();
     try {
-      const refused = (await unsigned.call('probe.fail', { kind: 'app' }, { actor: null, request_id: 'req-unsigned' }).catch((e: unknown) => e)) as RpcCallError;
+      const refused = (await unsigned.callUnchecked('probe.fail', { kind: 'app' }, { actor: null, request_id: 'req-unsigned' }).catch((e: unknown) => e)) as RpcCallError;
       // PROBE.NOT_FOUND would mean the handler ran
       expect(refused.payload).toEqual({ code: 'COMMON.RPC_CONTEXT_INVALID', message: 'RPC refused: the caller context is missing or invalid' });
     } finally {

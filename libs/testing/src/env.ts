@@ -28,8 +28,9 @@ export function serviceEnv(t: { env: NodeJS.ProcessEnv; logins: TestLogins }, se
  * shared NATS (or on `natsUrl`), ports chosen by the OS, fast Argon2 parameters are NOT used: tests run
  * the production hashing settings.
  */
-export async function createTestEnv(label: string, extra: NodeJS.ProcessEnv = {}, natsUrl = TEST_NATS_URL): Promise<TestEnv> {
-  const db = await createTestDatabase(label);
+export async function createTestEnv(label: string, extra: NodeJS.ProcessEnv = {}, natsUrl = TEST_NATS_URL, pgAdminUrl?: string): Promise<TestEnv> {
+  // pgAdminUrl: a suite's own Postgres cluster (one it may stop), else the shared one
+  const db = await createTestDatabase(label, pgAdminUrl);
   const logins = await provisionTestLogins(db);
   const env: NodeJS.ProcessEnv = {
     ENVIRONMENT: 'test',

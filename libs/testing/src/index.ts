@@ -9,3 +9,5 @@ export * from './audit-key';
 export * from './keys';
 export * from './context-keys';
 export * from './nats-auth';
+export * from './own-postgres';
+export * from './nats-cluster';

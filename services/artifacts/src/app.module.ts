@@ -9,13 +9,20 @@ import { ARTIFACTS_SCHEMA } from './database/data-source';
 import { artifactsEntities } from './database/entities';
 import { artifactsMigrations } from './database/migrations';
 import { DownloadsModule } from './downloads/downloads.module';
+import { ARTIFACTS_CLOCK, type Clock } from './storage/blob-collector.service';
 import { StorageModule } from './storage/storage.module';
 import { UploadsModule } from './uploads/uploads.module';
 
 export interface ArtifactsAppOverrides {
   /** tests: fault injection in the outbox relay */
   relay?: Parameters<typeof MessagingModule.forRoot>[0]['relay'];
+  /** tests: the storage collector's clock (ages of temps and orphans against ARTIFACT_ORPHAN_GRACE_SECONDS) */
+  clock?: Clock;
 }
+
+/** Carries the tests' clock override to the storage collector. */
+@Module({})
+class ArtifactsClockModule {}
 
 @Module({})
 export class AppModule {
@@ -34,6 +41,7 @@ export class AppModule {
           // artifacts asks inventory about hosts: its calls carry a context signed by its own key
           signRpcContext: rpcContextSigner(new ContextSigner('artifacts', config.ARTIFACTS_CONTEXT_PRIVATE_KEY)),
         }),
+        ...(overrides.clock ? [{ module: ArtifactsClockModule, global: true, providers: [{ provide: ARTIFACTS_CLOCK, useValue: overrides.clock }], exports: [ARTIFACTS_CLOCK] }] : []),
         StorageModule,
         ArtifactsModule,
         UploadsModule,

@@ -13,10 +13,11 @@ function boot(service: string, env: Record<string, string>) {
     cwd: '/tmp', // no repository .env may leak in
     env: { PATH: process.env.PATH ?? '', ...env },
     encoding: 'utf8',
-    timeout: 20_000,
+    timeout: 60_000, // config is checked before anything connects; the margin is for loaded CI machines (20 s was hit at load 13)
   });
 }
 
+jest.setTimeout(240_000); // each test boots the service up to three times
 describe.each(['auth', 'gateway'])('%s refuses a bad configuration at start', (service) => {
   // valid caller-context keys, so the variable under test is the one that is refused
   const keys = contextKeyEnv() as Record<string, string>;

@@ -54,6 +54,9 @@ export async function bootstrapGateway(config: GatewayConfig, opts: GatewayBootO
   initMetrics('gateway');
   const adapter = new FastifyAdapter({
     bodyLimit: config.BODY_LIMIT_BYTES,
+    // slow-loris on the headers: Node closes a connection whose headers are not complete in time (checked every
+    // connectionsCheckingInterval); slow bodies are cut per route by InternalProxy (BODY_IDLE_TIMEOUT_SECONDS)
+    http: { headersTimeout: config.HEADERS_TIMEOUT_SECONDS * 1000, connectionsCheckingInterval: Math.min(5_000, config.HEADERS_TIMEOUT_SECONDS * 500) },
     trustProxy: config.TRUST_PROXY,
     // while closing, requests on kept-alive connections get our problem document (onRequest below), not
     // Fastify's own plain-JSON 503 (found by the fault suite's SIGTERM run)

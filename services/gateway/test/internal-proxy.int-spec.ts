@@ -31,7 +31,7 @@ describe('InternalProxy (real HTTP upstream, real JetStream)', () => {
       seen.push({ authorization: req.headers.authorization });
       req.resume();
       req.on('end', () => {
-        const [status, body] = req.url?.startsWith('/internal/refuse') ? [403, { code: 'ARTIFACTS.FORBIDDEN', message: 'needs artifacts:download' }] : [200, { ok: true }];
+        const [status, body] = req.url?.startsWith('/internal/refuse') ? [403, { code: 'AUTH.FORBIDDEN', message: 'needs artifacts:download' }] : [200, { ok: true }];
         res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       });
     });
@@ -64,7 +64,7 @@ describe('InternalProxy (real HTTP upstream, real JetStream)', () => {
     const res = await app.inject({ method: 'GET', url: '/api/x/refuse', headers: { 'user-agent': 'proxy-test' } });
     expect(res.statusCode).toBe(403);
     expect(res.headers['content-type']).toContain('application/problem+json');
-    expect(res.json()).toMatchObject({ status: 403, code: 'ARTIFACTS.FORBIDDEN' });
+    expect(res.json()).toMatchObject({ status: 403, code: 'AUTH.FORBIDDEN' });
     // the service was called with an internal identity token, not the client's credentials
     expect(seen.at(-1)?.authorization).toMatch(/^Internal /);
 
@@ -80,7 +80,7 @@ describe('InternalProxy (real HTTP upstream, real JetStream)', () => {
       type: 'gateway.request.denied',
       actor: { user_id: '6f1c1d1e-0000-4000-8000-000000000001', email: 'viewer@example.com', user_agent: 'proxy-test' },
       subject: { entity_type: 'route', entity_id: 'GET /api/x/:what' },
-      data: { status: 403, code: 'ARTIFACTS.FORBIDDEN', role: 'viewer', path: '/api/x/refuse' },
+      data: { status: 403, code: 'AUTH.FORBIDDEN', role: 'viewer', path: '/api/x/refuse' },
     });
   });
 

@@ -54,14 +54,16 @@ the chart expects one Secret per component named <existingSecret>-<component>, w
 {{- default (printf "%s-nats" (include "opsdesk.fullname" .)) .Values.nats.existingSecret -}}
 {{- end -}}
 
-{{/* Database host: database.host, else the bundled postgresql's service. */}}
+{{/* Database host: database.host, else the CloudNativePG cluster's read-write Service, else the bundled postgresql's. */}}
 {{- define "opsdesk.databaseHost" -}}
 {{- if .Values.database.host -}}
 {{- .Values.database.host -}}
+{{- else if .Values.cnpg.enabled -}}
+{{- printf "%s-pg-rw" (include "opsdesk.fullname" .) -}}
 {{- else if .Values.postgresql.enabled -}}
 {{- printf "%s-postgresql" .Release.Name -}}
 {{- else -}}
-{{- required "database.host is required (or postgresql.enabled=true)" .Values.database.host -}}
+{{- required "database.host is required (or cnpg.enabled=true, or postgresql.enabled=true)" .Values.database.host -}}
 {{- end -}}
 {{- end -}}
 
@@ -89,4 +91,51 @@ the chart expects one Secret per component named <existingSecret>-<component>, w
     name: {{ include "opsdesk.fullname" .root }}-config
 - secretRef:
     name: {{ include "opsdesk.secretName" . }}
+{{- end -}}
+
+{{/* The chart runs NATS itself (natsCluster.enabled): its client Service. */}}
+{{- define "opsdesk.natsName" -}}
+{{- printf "%s-nats" (include "opsdesk.fullname" .) -}}
+{{- end -}}
+
+{{/* NATS_URL: nats.url, else every node of the chart's own cluster (the client fails over between them). */}}
+{{- define "opsdesk.natsUrl" -}}
+{{- if .Values.nats.url -}}
+{{- .Values.nats.url -}}
+{{- else if .Values.natsCluster.enabled -}}
+{{- $name := include "opsdesk.natsName" . -}}
+{{- $urls := list -}}
+{{- range $i := until (int .Values.natsCluster.replicas) -}}
+{{- $urls = append $urls (printf "nats://%s-%d.%s-headless:4222" $name $i $name) -}}
+{{- end -}}
+{{- join "," $urls -}}
+{{- else -}}
+{{- required "nats.url is required (or natsCluster.enabled=true)" .Values.nats.url -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Processes holding a database pool (auth, inventory, audit, artifacts; the gateway has none): replicas, or the
+HPA maximum where autoscaling manages a service. Every service checks DB_CLIENT_PROCESSES × pool against the
+server at start, so the chart computes it instead of trusting someone to keep it in sync.
+*/}}
+{{- define "opsdesk.dbClientProcesses" -}}
+{{- $n := 0 -}}
+{{- range $name := list "auth" "inventory" "audit" "artifacts" -}}
+{{- if and $.Values.autoscaling.enabled (has $name $.Values.autoscaling.services) -}}
+{{- $n = add $n $.Values.autoscaling.maxReplicas -}}
+{{- else -}}
+{{- $n = add $n (index $.Values.replicas $name) -}}
+{{- end -}}
+{{- end -}}
+{{- $n -}}
+{{- end -}}
+
+{{/*
+Dependencies the chart deploys itself (bundled postgresql, CloudNativePG cluster, NATS StatefulSet) do not
+exist during a pre-install hook: then the migrate job is a normal resource of each revision, and the pods
+stay not ready (/readyz `migrations`) until it has applied this version's migrations. "true" or "".
+*/}}
+{{- define "opsdesk.inClusterDeps" -}}
+{{- if or .Values.postgresql.enabled .Values.cnpg.enabled .Values.natsCluster.enabled -}}true{{- end -}}
 {{- end -}}

@@ -13,18 +13,17 @@ import {
   type ListArtifactsRequest,
   type Page,
   type RpcContext,
-  type VerifyResult,
-} from '@opsdesk/contracts';
+  type VerifyResult, domainEvent } from '@opsdesk/contracts';
 import { OutboxWriter } from '@opsdesk/messaging';
 import { ArtifactMetrics } from '../common/artifacts.metrics';
-import { artifactEvent } from '../common/rpc-request';
 import { BlobCollector } from '../storage/blob-collector.service';
+import { lockBlobAddress } from '../storage/blob-lock';
 import { BlobStore } from '../storage/blob-store';
 import { Artifact, toArtifactView } from './artifact.entity';
 
 export interface NewArtifact {
   hostId: string;
-  tempPath: string;
+  tempName: string;
   originalName: string;
   filename: string;
   kind: ArtifactKind;
@@ -90,29 +89,31 @@ export class ArtifactsService {
     };
   }
 
-  /**
-   * Records a stored upload. The temp file is already complete and fsynced; here, in one transaction: the
-   * blob row is created or its ref_count raised (row lock), the file is renamed to its content address, the
-   * artifact row and the `uploaded` event are written. Nothing is visible unless all of it commits.
-   */
   /** Total size of the artifacts a user has uploaded (their quota's use). */
   async bytesUploadedBy(userId: string): Promise<number> {
     const [row] = (await this.ds.query(`SELECT COALESCE(sum(size), 0)::bigint AS used FROM artifacts.artifacts WHERE uploaded_by = $1`, [userId])) as Array<{ used: string }>;
     return Number(row?.used ?? 0);
   }
 
+  /**
+   * Records a stored upload. The temp upload is already complete and durable; here, in one transaction: the
+   * blob row is created or its ref_count raised (row lock), the temp is moved to its content address, the
+   * artifact row and the `uploaded` event are written. Nothing is visible unless all of it commits.
+   */
   async recordUpload(input: NewArtifact, ctx: RpcContext): Promise<{ view: ArtifactView; deduplicated: boolean }> {
     return this.ds.transaction(async (m) => {
       const tomb = (await m.query(`SELECT 1 FROM artifacts.deleted_hosts WHERE host_id = $1`, [input.hostId])) as unknown[];
       if (tomb.length) throw new AppError(ArtifactsErrors.HOST_NOT_FOUND, 'Host not found');
+      // another replica's orphan sweep must not remove this content between its write below and the commit
+      await lockBlobAddress(m, input.sha256);
       const [blob] = (await m.query(
         `INSERT INTO artifacts.blobs (sha256, size, ref_count) VALUES ($1, $2, 1)
          ON CONFLICT (sha256) DO UPDATE SET ref_count = blobs.ref_count + 1, corrupt_at = NULL
          RETURNING (xmax = 0) AS inserted`,
         [input.sha256, input.size],
       )) as Array<{ inserted: boolean }>;
-      // Renaming over an existing copy writes identical bytes and repairs one found corrupt.
-      await this.store.commitTemp(input.tempPath, input.sha256);
+      // Writing over an existing copy puts identical bytes there and repairs one found corrupt.
+      await this.store.commitTemp(input.tempName, input.sha256);
       const a = m.create(Artifact, {
         id: randomUUID(),
         hostId: input.hostId,
@@ -133,7 +134,7 @@ export class ArtifactsService {
       const view = toArtifactView(a);
       await this.outbox.add(
         m,
-        artifactEvent(EventTypes.ARTIFACT_UPLOADED, ctx, a.id, {
+        domainEvent(EventTypes.ARTIFACT_UPLOADED, ctx, { type: 'artifact', id: a.id }, {
           artifact_id: a.id,
           host_id: a.hostId,
           original_name: a.originalName,
@@ -155,7 +156,7 @@ export class ArtifactsService {
     await this.ds.transaction(async (m) => {
       await this.outbox.add(
         m,
-        artifactEvent(EventTypes.ARTIFACT_DOWNLOADED, ctx, a.id, {
+        domainEvent(EventTypes.ARTIFACT_DOWNLOADED, ctx, { type: 'artifact', id: a.id }, {
           artifact_id: a.id,
           host_id: a.hostId,
           filename: a.filename,
@@ -194,7 +195,7 @@ export class ArtifactsService {
     await this.outbox.add(
       m,
       rows.map((a) =>
-        artifactEvent(EventTypes.ARTIFACT_DELETED, ctx, a.id, {
+        domainEvent(EventTypes.ARTIFACT_DELETED, ctx, { type: 'artifact', id: a.id }, {
           artifact_id: a.id,
           host_id: a.hostId,
           original_name: a.originalName,
@@ -232,7 +233,7 @@ export class ArtifactsService {
       await m.query(`UPDATE artifacts.blobs SET corrupt_at = ${ok ? 'NULL' : 'coalesce(corrupt_at, $2)'} WHERE sha256 = $1`, ok ? [a.sha256] : [a.sha256, now]);
       await this.outbox.add(
         m,
-        artifactEvent(EventTypes.ARTIFACT_VERIFIED, ctx, a.id, {
+        domainEvent(EventTypes.ARTIFACT_VERIFIED, ctx, { type: 'artifact', id: a.id }, {
           artifact_id: a.id,
           host_id: a.hostId,
           ok,

@@ -15,4 +15,7 @@ export const ArtifactMetrics = {
   storageBytes: () => gauge('opsdesk_artifact_storage_bytes', 'Bytes of distinct blobs stored (deduplicated)'),
   blobs: () => gauge('opsdesk_artifact_blobs', 'Distinct blobs stored'),
   blobsCollected: () => counter('opsdesk_artifact_blobs_collected_total', 'Unreferenced blobs removed from storage'),
+  storageSwept: () => counter('opsdesk_artifact_storage_swept_total', 'Crash leftovers removed from storage, by what (temp, multipart, orphan)', ['what']),
+  storageSweeps: () => counter('opsdesk_artifact_storage_sweeps_total', 'Storage sweeps completed (temps, abandoned multipart uploads, orphan blobs)'),
+  uploadsInProgress: () => gauge('opsdesk_artifact_uploads_in_progress', 'Upload bodies being received by this replica'),
 };

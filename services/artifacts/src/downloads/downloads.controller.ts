@@ -1,8 +1,7 @@
 import { Controller, Get, Param, ParseUUIDPipe, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { InternalClaims } from '@opsdesk/auth';
-import { InternalAuthGuard, InternalCaller } from '@opsdesk/platform';
-import { InternalHttpErrorFilter } from '../common/internal-http-error.filter';
+import { InternalHttpErrorFilter, InternalAuthGuard, InternalCaller } from '@opsdesk/platform';
 import { DownloadsService } from './downloads.service';
 
 /** Internal port only: the gateway streams `GET /api/artifacts/:id/download` from here. */

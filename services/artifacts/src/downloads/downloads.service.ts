@@ -1,17 +1,16 @@
 import { createHash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import { pipeline } from 'node:stream';
+import { Readable, pipeline } from 'node:stream';
 import { Injectable, Logger } from '@nestjs/common';
 import { create as contentDisposition } from 'content-disposition';
 import type { FastifyReply } from 'fastify';
 import type { InternalClaims } from '@opsdesk/auth';
-import { AppError, ArtifactsErrors, Permissions, roleHas } from '@opsdesk/contracts';
+import { AppError, ArtifactsErrors, ErrorCodes, Permissions, roleHas } from '@opsdesk/contracts';
 import { ArtifactsService } from '../artifacts/artifacts.service';
 import { ArtifactMetrics } from '../common/artifacts.metrics';
 import { BlobStore } from '../storage/blob-store';
 import { contextOf } from '../uploads/uploads.service';
-import { DownloadMeter, type BlobMismatch } from './download-meter';
+import { DownloadMeter } from './download-meter';
 import { contentRange, ifNoneMatchHits, ifRangeAllows, parseRange } from './range';
 
 /**
@@ -35,7 +34,7 @@ export class DownloadsService {
 
   async serve(id: string, caller: InternalClaims, req: IncomingMessage, reply: FastifyReply): Promise<void> {
     if (!roleHas(caller.principal.role, Permissions.ARTIFACTS_DOWNLOAD))
-      throw new AppError(ArtifactsErrors.FORBIDDEN, 'Downloading artifacts needs the artifacts:download permission');
+      throw new AppError(ErrorCodes.FORBIDDEN, 'Downloading artifacts needs the artifacts:download permission');
     const ctx = contextOf(caller);
     const a = await this.artifacts.findOne(id);
     const etag = `"${a.sha256}"`;
@@ -51,36 +50,34 @@ export class DownloadsService {
     if (range.kind === 'unsatisfiable')
       throw new AppError(ArtifactsErrors.RANGE_NOT_SATISFIABLE, `The range is outside the file (${a.size} bytes)`, undefined, { content_range: `bytes */${a.size}` });
 
-    let fh;
-    try {
-      fh = await open(this.store.pathOf(a.sha256), 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const partial = range.kind === 'partial' ? { start: range.start, end: range.end } : null;
+    const start = partial?.start ?? 0;
+    const end = partial?.end ?? a.size - 1;
+    const length = a.size === 0 ? 0 : end - start + 1;
+    // the range is passed through to the store (fs: a positioned read; s3: a ranged GET)
+    let source = await this.store.read(a.sha256, partial ?? undefined);
+    if (!source) {
       await this.artifacts.recordVerification(a, null, false, ctx, 'download');
       throw new AppError(ArtifactsErrors.INTEGRITY_CONFLICT, 'The stored file is missing and is not served');
     }
-    const partial = range.kind === 'partial' ? { start: range.start, end: range.end } : null;
     if (!partial && a.size <= CHUNK) {
       // A whole file that fits in the meter's one held-back chunk is fully read before any byte could be sent: check
       // it first, so a corrupt one is a clear 409 rather than a stream error Fastify would answer with a bare 500.
-      const actual = await hashOf(fh);
+      const bytes = await readAll(source, CHUNK + 1);
+      const actual = { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
       if (actual.sha256 !== a.sha256 || actual.size !== a.size) {
-        await fh.close();
         this.logger.error(`artifact ${a.id}: blob ${a.sha256} does not match (read ${actual.sha256}, ${actual.size} bytes); not served`);
         await this.artifacts.recordVerification(a, actual, false, ctx, 'download');
         throw new AppError(ArtifactsErrors.INTEGRITY_CONFLICT, 'The stored file failed its integrity check and is not served; see POST /api/artifacts/:id/verify');
       }
+      source = Readable.from([bytes]);
     }
     try {
       await this.artifacts.recordDownload(a, partial, ctx);
     } catch (err) {
-      await fh.close();
+      source.destroy();
       throw err;
     }
-    const start = partial?.start ?? 0;
-    const end = partial?.end ?? a.size - 1;
-    const length = a.size === 0 ? 0 : end - start + 1;
-    const source = fh.createReadStream({ start, end: Math.max(end, start), highWaterMark: CHUNK });
     const meter = new DownloadMeter(
       partial
         ? null
@@ -109,18 +106,20 @@ export class DownloadsService {
 /** The read size of downloads, and the meter's held-back chunk. */
 const CHUNK = 256 * 1024;
 
-async function hashOf(fh: FileHandle): Promise<BlobMismatch> {
-  const hash = createHash('sha256');
-  let size = 0;
-  const buf = Buffer.allocUnsafe(64 * 1024);
-  for (let pos = 0; ; ) {
-    const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-    if (bytesRead === 0) break;
-    hash.update(buf.subarray(0, bytesRead));
-    size += bytesRead;
-    pos += bytesRead;
+/** Reads a whole (small) stream; stops at `cap` bytes (a stored copy larger than its record is corrupt anyway). */
+async function readAll(src: Readable, cap: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const chunk of src as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      n += chunk.length;
+      if (n >= cap) break;
+    }
+  } finally {
+    src.destroy();
   }
-  return { sha256: hash.digest('hex'), size };
+  return Buffer.concat(chunks);
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -1,140 +1,98 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { newBootId, tempPrefix, type TempOwner } from './temp-owner';
 
-const SHA256_RE = /^[0-9a-f]{64}$/;
-const TEMP_SUFFIX = '.part';
+export const SHA256_RE = /^[0-9a-f]{64}$/;
+
+export type StorageDriver = 'fs' | 's3';
+
+/** One upload being written to temporary storage (its content address is known only at the end). */
+export interface TempUpload {
+  /** the temp's name (a file name under tmp/, or a key suffix under tmp/ in the bucket) */
+  name: string;
+  /** the metered body is piped into this */
+  stream: Writable;
+  /** after `stream` finished: the bytes are durable (fsync; the S3 upload completed) */
+  finish(): Promise<void>;
+}
+
+/** A stored entry as a sweep sees it. */
+export interface StoredEntry {
+  name: string;
+  modifiedAt: Date;
+}
+
+/** Inclusive byte range. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
 
 /**
- * Content-addressed files under the storage root:
- *   <root>/blobs/<aa>/<bb>/<sha256>   one file per distinct content, written once, never modified
- *   <root>/tmp/<uuid>.part            uploads in progress (same filesystem, so the final rename is atomic)
- * Only names this class computes are ever used as paths: client names never reach the filesystem.
+ * Blob storage behind one interface (driver `fs` or `s3`). Content addressed: one stored object per distinct
+ * SHA-256, written once; reference counts live in Postgres (artifacts.blobs). Uploads go to a temp name that
+ * carries its writer (see temp-owner.ts), then are committed to their content address inside the metadata
+ * transaction. Only names this code computes reach storage: client file names never do.
  */
-export class BlobStore {
-  readonly blobsDir: string;
-  readonly tmpDir: string;
+export abstract class BlobStore {
+  abstract readonly driver: StorageDriver;
+  /** this start's identity, written into every temp name */
+  readonly owner: TempOwner;
+  /** temps this start is writing or committing right now: never swept */
+  protected readonly active = new Set<string>();
 
-  constructor(readonly root: string) {
-    this.blobsDir = join(root, 'blobs');
-    this.tmpDir = join(root, 'tmp');
+  constructor(instance: string) {
+    this.owner = { instance, pid: process.pid, boot: newBootId() };
   }
 
-  async init(): Promise<void> {
-    await mkdir(this.blobsDir, { recursive: true, mode: 0o700 });
-    await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
+  protected tempName(uuid: string): string {
+    return `${tempPrefix(this.owner)}${uuid}`;
   }
 
-  /** Bytes available to this process on the storage's filesystem (null when the platform cannot tell). */
-  async freeBytes(): Promise<number | null> {
-    try {
-      const s = await statfs(this.root);
-      return Number(s.bavail) * Number(s.bsize);
-    } catch {
-      return null;
-    }
+  isActive(name: string): boolean {
+    return this.active.has(name);
   }
 
-  pathOf(sha256: string): string {
-    if (!SHA256_RE.test(sha256)) throw new Error(`not a sha256: ${sha256}`);
-    return join(this.blobsDir, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
-  }
+  /** Creates what the store needs (directories) or checks it is reachable (bucket); throws with a clear message. */
+  abstract init(): Promise<void>;
+  /** Bytes still available for the free-space floor; null when the store has no such notion (S3). */
+  abstract freeBytes(): Promise<number | null>;
+  abstract createTemp(): TempUpload;
+  /** Removes a temp (aborting it when still being written); no error when already gone. */
+  abstract removeTemp(name: string): Promise<void>;
+  /** Makes a finished temp the content at `sha256` (replacing identical bytes, which repairs a corrupt copy). */
+  abstract commitTemp(name: string, sha256: string): Promise<void>;
+  abstract exists(sha256: string): Promise<boolean>;
+  abstract remove(sha256: string): Promise<void>;
+  /** The stored bytes (or one range of them); null when the blob is missing. */
+  abstract read(sha256: string, range?: ByteRange): Promise<Readable | null>;
+  abstract listTemp(): AsyncIterable<StoredEntry>;
+  /** Every stored content object; `name` is its sha256. */
+  abstract listBlobs(): AsyncIterable<StoredEntry>;
+  /** Heartbeat: marks this start's temps in progress as alive for other replicas' sweeps. */
+  abstract touchActive(): Promise<void>;
+  /** Uploads the store itself holds half-done (S3 multipart) whose writer is known to be dead; aborts them. */
+  abstract abortAbandoned(mayAbort: (name: string, initiated: Date) => boolean): Promise<number>;
+  /** Releases clients and timers. */
+  async close(): Promise<void> {}
 
-  /** A write stream to a new temp file, created exclusively (mode 600) for one upload. */
-  createTemp(): { path: string; stream: WriteStream } {
-    const path = join(this.tmpDir, `${randomUUID()}${TEMP_SUFFIX}`);
-    const stream = createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: 1024 * 1024 });
-    return { path, stream };
-  }
-
-  /** Makes a written file durable (the write stream has closed; fsync through a new descriptor is equivalent on Linux). */
-  async fsyncFile(path: string): Promise<void> {
-    const h = await open(path, 'r+');
-    try {
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-  }
-
-  async removeTemp(path: string): Promise<void> {
-    await rm(path, { force: true });
-  }
-
-  /**
-   * Moves a complete, fsynced temp file to its content address and makes the rename durable (directory
-   * fsync). If the content is already stored the rename replaces it with identical bytes, which also
-   * repairs a copy that verification found corrupt.
-   */
-  async commitTemp(tempPath: string, sha256: string): Promise<void> {
-    const final = this.pathOf(sha256);
-    const dir = join(this.blobsDir, sha256.slice(0, 2), sha256.slice(2, 4));
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await rename(tempPath, final);
-    await fsyncDir(dir);
-  }
-
-  async exists(sha256: string): Promise<boolean> {
-    return stat(this.pathOf(sha256)).then(
-      () => true,
-      () => false,
-    );
-  }
-
-  async remove(sha256: string): Promise<void> {
-    await unlink(this.pathOf(sha256)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
-  }
-
-  /** Re-hashes a stored blob; null when the file is missing. */
+  /** Re-reads a stored blob and hashes it; null when it is missing. */
   async hash(sha256: string): Promise<{ sha256: string; size: number } | null> {
+    const src = await this.read(sha256);
+    if (!src) return null;
     const h = createHash('sha256');
     let size = 0;
-    try {
-      await pipeline(createReadStream(this.pathOf(sha256), { highWaterMark: 1024 * 1024 }), async function* (src: AsyncIterable<Buffer>) {
-        for await (const chunk of src) {
-          size += chunk.length;
-          h.update(chunk);
-        }
-      });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
-    return { sha256: h.digest('hex'), size };
-  }
-
-  /** Startup: temp files are uploads a crash interrupted; none of them is referenced by metadata. */
-  async removeAllTemp(): Promise<number> {
-    const names = await readdir(this.tmpDir).catch(() => [] as string[]);
-    for (const n of names) await rm(join(this.tmpDir, n), { force: true, recursive: true });
-    return names.length;
-  }
-
-  async listTemp(): Promise<string[]> {
-    return readdir(this.tmpDir).catch(() => [] as string[]);
-  }
-
-  /** Every stored content hash (walks blobs/aa/bb/). */
-  async *listBlobs(): AsyncGenerator<string> {
-    for (const a of await readdir(this.blobsDir).catch(() => [] as string[])) {
-      for (const b of await readdir(join(this.blobsDir, a)).catch(() => [] as string[])) {
-        for (const name of await readdir(join(this.blobsDir, a, b)).catch(() => [] as string[])) {
-          if (SHA256_RE.test(name)) yield name;
-        }
+    await pipeline(src, async function* (chunks: AsyncIterable<Buffer>) {
+      for await (const chunk of chunks) {
+        size += chunk.length;
+        h.update(chunk);
       }
-    }
+    });
+    return { sha256: h.digest('hex'), size };
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const h = await open(dir, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
+export function assertSha(sha256: string): void {
+  if (!SHA256_RE.test(sha256)) throw new Error(`not a sha256: ${sha256}`);
 }

@@ -8,8 +8,8 @@ import type { BlobStore } from '../storage/blob-store';
 import { SNIFF_BYTES } from './content-type';
 
 export interface ReceivedFile {
-  /** complete, fsynced temp file; the caller commits or removes it */
-  tempPath: string;
+  /** complete, durable temp upload (BlobStore name); the caller commits or removes it */
+  tempName: string;
   size: number;
   sha256: string;
   /** first bytes, for content type detection */
@@ -26,10 +26,10 @@ export class UploadAborted extends Error {
   }
 }
 
-/** A handle on one upload being received, so shutdown can abort it (its temp file is removed). */
+/** A handle on one upload being received, so shutdown can abort it (its temp upload is removed). */
 export interface ReceivingUpload {
   done: Promise<ReceivedFile>;
-  /** stops receiving and removes the temp file; `cut` also closes the connection (shutdown: nobody will answer) */
+  /** stops receiving and removes the temp upload; `cut` also closes the connection (shutdown: nobody will answer) */
   abort(err: Error, cut?: boolean): void;
 }
 
@@ -37,7 +37,7 @@ const CHUNK = 1024 * 1024;
 
 /**
  * Counts, hashes and samples the bytes on their way to disk, and fails the moment the limit is passed, so
- * an oversized upload never reaches the disk beyond MAX_ARTIFACT_SIZE_MB.
+ * an oversized upload never reaches storage beyond MAX_ARTIFACT_SIZE_MB.
  */
 class MeterStream extends Transform {
   size = 0;
@@ -71,8 +71,8 @@ class MeterStream extends Transform {
 
 /**
  * Receives a multipart/form-data upload without buffering the file: the `file` part is streamed to a temp
- * file (hashed and size-checked on the way), fields (`kind`, `description`) are collected whether they come
- * before or after the file. On any failure the temp file is removed before the promise rejects, and the
+ * upload in the blob store (hashed and size-checked on the way), fields (`kind`, `description`) are collected whether they come
+ * before or after the file. On any failure the temp upload is removed before the promise rejects, and the
  * rest of the request body is read and discarded so the connection stays usable for the answer.
  */
 export function receiveMultipart(req: IncomingMessage, store: BlobStore, maxBytes: number): ReceivingUpload {
@@ -97,7 +97,7 @@ export function receiveMultipart(req: IncomingMessage, store: BlobStore, maxByte
     const fields: Record<string, string> = {};
     let fileStream: Readable | null = null;
     let fileWork: Promise<Omit<ReceivedFile, 'fields'>> | null = null;
-    let tempPath: string | null = null;
+    let tempName: string | null = null;
     let settled = false;
 
     const fail = (err: Error) => {
@@ -109,7 +109,7 @@ export function receiveMultipart(req: IncomingMessage, store: BlobStore, maxByte
       fileStream?.destroy(err);
       const cleanup = async () => {
         await fileWork?.catch(() => undefined);
-        if (tempPath) await store.removeTemp(tempPath).catch(() => undefined);
+        if (tempName) await store.removeTemp(tempName).catch(() => undefined);
       };
       void cleanup().then(() => reject(err));
     };
@@ -124,12 +124,12 @@ export function receiveMultipart(req: IncomingMessage, store: BlobStore, maxByte
       fileStream = stream;
       fileWork = (async () => {
         const temp = store.createTemp();
-        tempPath = temp.path;
+        tempName = temp.name;
         const meter = new MeterStream(maxBytes);
         await pipeline(stream, meter, temp.stream);
-        // durable before anything refers to it: the rename and the metadata come after this
-        await store.fsyncFile(temp.path);
-        return { tempPath: temp.path, ...meter.result(), clientName: info.filename ?? null };
+        // durable before anything refers to it (fsync; the S3 upload completed): the commit and the metadata come after this
+        await temp.finish();
+        return { tempName: temp.name, ...meter.result(), clientName: info.filename ?? null };
       })();
       fileWork.catch((err: Error) => fail(err));
     });

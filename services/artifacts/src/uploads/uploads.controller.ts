@@ -2,8 +2,7 @@ import { Controller, HttpCode, Param, ParseUUIDPipe, Post, Req, UseFilters, UseG
 import type { FastifyRequest } from 'fastify';
 import type { InternalClaims } from '@opsdesk/auth';
 import type { ArtifactView } from '@opsdesk/contracts';
-import { InternalAuthGuard, InternalCaller } from '@opsdesk/platform';
-import { InternalHttpErrorFilter } from '../common/internal-http-error.filter';
+import { InternalHttpErrorFilter, InternalAuthGuard, InternalCaller } from '@opsdesk/platform';
 import { UploadsService } from './uploads.service';
 
 /** Internal port only: the gateway streams `POST /api/hosts/:id/artifacts` here with an internal token. */

@@ -29,8 +29,8 @@ export function contextOf(caller: InternalClaims): RpcContext {
 
 /**
  * One upload: host check (inventory RPC) before a byte is read, then the body streamed to a temp file
- * (hashed, size-checked), then blob + metadata + event committed together. Whatever fails, the temp file
- * is gone before the answer is sent.
+ * upload (hashed, size-checked), then blob + metadata + event committed together. Whatever fails, the temp
+ * upload is gone before the answer is sent.
  */
 @Injectable()
 export class UploadsService implements BeforeApplicationShutdown {
@@ -40,6 +40,7 @@ export class UploadsService implements BeforeApplicationShutdown {
   private readonly failures = ArtifactMetrics.uploadFailures();
   private readonly bytes = ArtifactMetrics.uploadBytes();
   private readonly duration = ArtifactMetrics.uploadDuration();
+  private readonly inProgress = ArtifactMetrics.uploadsInProgress();
 
   /** uploads in flight per user on this replica */
   private readonly inFlight = new Map<string, number>();
@@ -54,7 +55,7 @@ export class UploadsService implements BeforeApplicationShutdown {
   async upload(hostId: string, caller: InternalClaims, req: IncomingMessage): Promise<ArtifactView> {
     const started = process.hrtime.bigint();
     try {
-      if (!roleHas(caller.principal.role, Permissions.ARTIFACTS_WRITE)) throw new AppError(ArtifactsErrors.FORBIDDEN, 'Uploading artifacts needs the artifacts:write permission');
+      if (!roleHas(caller.principal.role, Permissions.ARTIFACTS_WRITE)) throw new AppError(ErrorCodes.FORBIDDEN, 'Uploading artifacts needs the artifacts:write permission');
       const ctx = contextOf(caller);
       const userId = caller.principal.user_id;
       const inFlight = this.inFlight.get(userId) ?? 0;
@@ -67,10 +68,12 @@ export class UploadsService implements BeforeApplicationShutdown {
         const limit = await this.admissible(userId, req);
         const receiving = receiveMultipart(req, this.store, limit);
         this.active.add(receiving);
+        this.inProgress.inc();
         try {
           file = await receiving.done;
         } finally {
           this.active.delete(receiving);
+          this.inProgress.dec();
         }
       } finally {
         const n = (this.inFlight.get(userId) ?? 1) - 1;
@@ -83,7 +86,7 @@ export class UploadsService implements BeforeApplicationShutdown {
         const { view } = await this.artifacts.recordUpload(
           {
             hostId,
-            tempPath: file.tempPath,
+            tempName: file.tempName,
             originalName: storedOriginalName(file.clientName),
             filename: safeFilename(file.clientName),
             kind: parsed.data.kind,
@@ -101,8 +104,8 @@ export class UploadsService implements BeforeApplicationShutdown {
         this.duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
         return view;
       } finally {
-        // after a commit the temp file was renamed away; after a failure it must not stay
-        await this.store.removeTemp(file.tempPath).catch(() => undefined);
+        // after a commit the temp was renamed (fs) or copied (s3) to its address; either way it must not stay
+        await this.store.removeTemp(file.tempName).catch(() => undefined);
       }
     } catch (err) {
       this.failures.inc({ reason: failureReason(err) });
@@ -111,7 +114,8 @@ export class UploadsService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Before a byte is written: the uploader's quota and the storage's free-space floor, against the declared size
+   * Before a byte is written: the uploader's quota and the storage's free-space floor (fs driver only: an object
+   * store has no free-space figure), against the declared size
    * (Content-Length; the multipart overhead makes it a slight over-estimate). Returns the most this upload may
    * stream, so an undeclared or lying size still cannot pass the quota (it stops like an oversized file, 413).
    */
@@ -149,7 +153,7 @@ export class UploadsService implements BeforeApplicationShutdown {
     }
   }
 
-  /** Shutdown: uploads in flight are aborted and their temp files removed, so nothing half-written stays. */
+  /** Shutdown: uploads in flight are aborted and their temp uploads removed, so nothing half-written stays. */
   async beforeApplicationShutdown(): Promise<void> {
     const all = [...this.active];
     for (const r of all) r.abort(new UploadAborted('service shutting down'), true);
@@ -165,7 +169,7 @@ function failureReason(err: unknown): string {
         return 'too_large';
       case ArtifactsErrors.HOST_NOT_FOUND:
         return 'host_not_found';
-      case ArtifactsErrors.FORBIDDEN:
+      case ErrorCodes.FORBIDDEN:
         return 'forbidden';
       case ArtifactsErrors.INVENTORY_UNAVAILABLE:
         return 'inventory_unavailable';

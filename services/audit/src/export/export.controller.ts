@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream';
-import { Controller, Get, Logger, Query, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Logger, Query, Res, UseFilters, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { AuditErrorCodes, auditFiltersSchema } from '@opsdesk/contracts';
+import { auditFiltersSchema } from '@opsdesk/contracts';
 import type { InternalClaims } from '@opsdesk/auth';
-import { zodFieldErrors } from '@opsdesk/messaging';
-import { InternalAuthGuard, InternalCaller } from '@opsdesk/platform';
+import { parseRpcData } from '@opsdesk/messaging';
+import { InternalAuthGuard, InternalCaller, InternalHttpErrorFilter } from '@opsdesk/platform';
 import { ExportService, type ExportFormat } from './export.service';
 
 const CONTENT_TYPES: Record<ExportFormat, string> = {
@@ -18,6 +18,7 @@ const CONTENT_TYPES: Record<ExportFormat, string> = {
  */
 @Controller('internal/audit')
 @UseGuards(InternalAuthGuard)
+@UseFilters(InternalHttpErrorFilter)
 export class ExportController {
   private readonly logger = new Logger(ExportController.name);
 
@@ -34,12 +35,8 @@ export class ExportController {
   }
 
   private async export(format: ExportFormat, query: Record<string, unknown>, caller: InternalClaims, reply: FastifyReply): Promise<void> {
-    const parsed = auditFiltersSchema.safeParse(query ?? {});
-    if (!parsed.success) {
-      void reply.status(400).send({ code: AuditErrorCodes.VALIDATION_FAILED, message: 'Request validation failed', errors: zodFieldErrors(parsed.error) });
-      return;
-    }
-    const filters = parsed.data;
+    // COMMON.VALIDATION_FAILED with field errors, answered by InternalHttpErrorFilter like every internal route
+    const filters = parseRpcData(auditFiltersSchema, query ?? {});
     const snapshot = await this.exports.begin(format, filters, caller.actor, caller.request_id);
     const source = format === 'csv' ? this.exports.csv(filters, snapshot) : this.exports.jsonl(filters, snapshot);
     // Readable.from pulls the generator only as fast as the socket drains: one batch in memory at a time.

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AppError, AuditErrorCodes, decodeCursor, encodeCursor, type AuditRecordView, type ListAuditRequest, type Page } from '@opsdesk/contracts';
+import { AppError, AuditErrors, decodeCursor, encodeCursor, type AuditRecordView, type ListAuditRequest, type Page } from '@opsdesk/contracts';
 import { RECORD_COLUMNS, toRecord, type RecordRow } from '../chain/record-row';
 import { filterConditions } from './audit-filters';
 
@@ -15,7 +15,7 @@ export class AuditQueryService {
     if (req.cursor) {
       const c = decodeCursor<{ s?: unknown }>(req.cursor);
       if (!c || typeof c.s !== 'number' || !Number.isSafeInteger(c.s) || c.s < 1) {
-        throw new AppError(AuditErrorCodes.INVALID_CURSOR, 'cursor is not valid', [{ field: 'cursor', message: 'not a cursor from this list' }]);
+        throw new AppError(AuditErrors.INVALID_CURSOR, 'cursor is not valid', [{ field: 'cursor', message: 'not a cursor from this list' }]);
       }
       params.push(c.s);
       where.push(`seq < $${params.length}`);

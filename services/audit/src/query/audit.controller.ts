@@ -1,24 +1,17 @@
 import { Controller } from '@nestjs/common';
-import { MessagePattern, Payload } from '@nestjs/microservices';
-import { z } from 'zod';
 import {
   AuditRpc,
   Permissions,
-  listAuditSchema,
-  rpcContextSchema,
-  verifyAuditSchema,
   type AuditPublicKeys,
   type AuditRecordView,
   type AuditVerifyResult,
   type Page,
 } from '@opsdesk/contracts';
-import { parseRpcData } from '@opsdesk/messaging';
+import { RpcHandler, type RpcInput } from '@opsdesk/messaging';
 import { ChainService } from '../chain/chain.service';
 import { VerifyService } from '../verify/verify.service';
 import { AuditQueryService } from './audit-query.service';
 import { Public, RequirePermission } from '@opsdesk/auth';
-
-const envelope = z.object({ ctx: rpcContextSchema, data: z.unknown() });
 
 /** RPC side of /api/audit (list, verify, public keys); exports stream over the internal HTTP port instead. */
 @Controller()
@@ -30,24 +23,21 @@ export class AuditController {
   ) {}
 
   @RequirePermission(Permissions.AUDIT_READ)
-  @MessagePattern(AuditRpc.LIST)
-  list(@Payload() payload: unknown): Promise<Page<AuditRecordView>> {
-    const env = parseRpcData(envelope, payload);
-    return this.query.list(parseRpcData(listAuditSchema, env.data ?? {}));
+  @RpcHandler(AuditRpc.LIST)
+  list({ data }: RpcInput<typeof AuditRpc.LIST>): Promise<Page<AuditRecordView>> {
+    return this.query.list(data);
   }
 
   @RequirePermission(Permissions.AUDIT_READ)
-  @MessagePattern(AuditRpc.VERIFY)
-  verify(@Payload() payload: unknown): Promise<AuditVerifyResult> {
-    const env = parseRpcData(envelope, payload);
-    return this.verifier.verify(parseRpcData(verifyAuditSchema, env.data ?? {}));
+  @RpcHandler(AuditRpc.VERIFY)
+  verify({ data }: RpcInput<typeof AuditRpc.VERIFY>): Promise<AuditVerifyResult> {
+    return this.verifier.verify(data);
   }
 
   /** Public keys only (the private key never leaves ChainService); the gateway serves them without a login. */
   @Public()
-  @MessagePattern(AuditRpc.PUBLIC_KEYS)
-  publicKeys(@Payload() payload: unknown): AuditPublicKeys {
-    parseRpcData(envelope, payload);
+  @RpcHandler(AuditRpc.PUBLIC_KEYS)
+  publicKeys(): AuditPublicKeys {
     return this.chain.publishedKeys();
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AppError, AuditErrorCodes, type AuditVerifyResult, type VerifyAuditRequest } from '@opsdesk/contracts';
+import { Metrics, recordAuditVerification } from '@opsdesk/observability';
+import { AppError, AuditErrors, type AuditVerifyResult, type VerifyAuditRequest } from '@opsdesk/contracts';
 import { GENESIS_HASH } from '../chain/canonical';
 import { ChainService } from '../chain/chain.service';
 import { ChainVerifier } from '../chain/chain-verifier';
@@ -20,7 +21,12 @@ export class VerifyService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly chain: ChainService,
-  ) {}
+  ) {
+    // exported from the start (0), so OpsDeskAuditVerificationFailed has a series to watch
+    Metrics.auditVerifications().inc({ result: 'ok' }, 0);
+    Metrics.auditVerifications().inc({ result: 'failed' }, 0);
+    Metrics.auditLastVerification();
+  }
 
   /**
    * One verification at a time across every audit replica (a whole-chain run reads every record): a session-level
@@ -28,19 +34,21 @@ export class VerifyService {
    */
   async verify(req: VerifyAuditRequest): Promise<AuditVerifyResult> {
     if (req.to_seq !== undefined && req.to_seq < (req.from_seq ?? 1)) {
-      throw new AppError(AuditErrorCodes.INVALID_RANGE, 'to_seq must not be below from_seq', [{ field: 'to_seq', message: 'below from_seq' }]);
+      throw new AppError(AuditErrors.INVALID_RANGE, 'to_seq must not be below from_seq', [{ field: 'to_seq', message: 'below from_seq' }]);
     }
     const lock = this.dataSource.createQueryRunner();
     await lock.connect();
     try {
       const [{ ok }] = (await lock.query(`SELECT pg_try_advisory_lock($1::bigint) AS ok`, [VERIFY_LOCK_KEY])) as Array<{ ok: boolean }>;
       if (!ok) {
-        throw new AppError(AuditErrorCodes.VERIFY_BUSY, 'A verification of the audit chain is already running; retry shortly (or bound it with from_seq)', undefined, {
+        throw new AppError(AuditErrors.VERIFY_BUSY, 'A verification of the audit chain is already running; retry shortly (or bound it with from_seq)', undefined, {
           retry_after: 5,
         });
       }
       try {
-        return await this.verifyRange(req);
+        const result = await this.verifyRange(req);
+        recordAuditVerification(result.ok);
+        return result;
       } finally {
         await lock.query(`SELECT pg_advisory_unlock($1::bigint)`, [VERIFY_LOCK_KEY]);
       }

@@ -1,8 +1,8 @@
 import { Controller } from '@nestjs/common';
-import { MessagePattern } from '@nestjs/microservices';
 import { AUTH_JWKS_PATTERN, type JwkSet } from '@opsdesk/contracts';
 import { Public } from '@opsdesk/auth';
 import { AccessTokenKeys } from './access-token-keys';
+import { RpcHandler } from '@opsdesk/messaging';
 
 @Controller()
 export class JwksController {
@@ -10,7 +10,7 @@ export class JwksController {
 
   /** Public keys for access-token verification: public data, asked for by the gateway (still signed by it). */
   @Public()
-  @MessagePattern(AUTH_JWKS_PATTERN)
+  @RpcHandler(AUTH_JWKS_PATTERN)
   jwks(): JwkSet {
     return this.keys.jwks();
   }

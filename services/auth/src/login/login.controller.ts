@@ -1,11 +1,9 @@
 import { Controller } from '@nestjs/common';
-import { MessagePattern, Payload } from '@nestjs/microservices';
-import { z } from 'zod';
-import { Permissions, RpcPatterns, loginRequestSchema, refreshRequestSchema, type TokenPair } from '@opsdesk/contracts';
-import { unpack } from '../common/rpc-request';
+import { Permissions, AuthRpc, type TokenPair } from '@opsdesk/contracts';
 import { SessionsService } from '../sessions/sessions.service';
 import { LoginService } from './login.service';
 import { Public, RequirePermission } from '@opsdesk/auth';
+import { RpcHandler, type RpcInput } from '@opsdesk/messaging';
 
 @Controller()
 export class LoginController {
@@ -15,23 +13,20 @@ export class LoginController {
   ) {}
 
   @Public() // still only from the gateway: the context must carry its signature
-  @MessagePattern(RpcPatterns.Auth.LOGIN)
-  async onLogin(@Payload() payload: unknown): Promise<TokenPair> {
-    const { ctx, data } = unpack(payload, loginRequestSchema);
+  @RpcHandler(AuthRpc.LOGIN)
+  async onLogin({ ctx, data }: RpcInput<typeof AuthRpc.LOGIN>): Promise<TokenPair> {
     return this.login.login(data, ctx);
   }
 
   @Public() // still only from the gateway: the context must carry its signature
-  @MessagePattern(RpcPatterns.Auth.REFRESH)
-  async onRefresh(@Payload() payload: unknown): Promise<TokenPair> {
-    const { ctx, data } = unpack(payload, refreshRequestSchema);
+  @RpcHandler(AuthRpc.REFRESH)
+  async onRefresh({ ctx, data }: RpcInput<typeof AuthRpc.REFRESH>): Promise<TokenPair> {
     return this.sessions.refresh(data.refresh_token, ctx);
   }
 
   @RequirePermission(Permissions.SELF)
-  @MessagePattern(RpcPatterns.Auth.LOGOUT)
-  async onLogout(@Payload() payload: unknown): Promise<{ ok: true }> {
-    const { ctx, data } = unpack(payload, z.object({ session_id: z.string().uuid() }));
+  @RpcHandler(AuthRpc.LOGOUT)
+  async onLogout({ ctx, data }: RpcInput<typeof AuthRpc.LOGOUT>): Promise<{ ok: true }> {
     await this.sessions.logout(data.session_id, ctx);
     return { ok: true };
   }

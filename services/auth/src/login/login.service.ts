@@ -1,10 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AppError, ErrorCodes, EventTypes, untrustedText, type LoginRequest, type RpcContext, type TokenPair } from '@opsdesk/contracts';
+import { AppError, ErrorCodes, EventTypes, untrustedText, type LoginRequest, type RpcContext, type TokenPair, domainEvent } from '@opsdesk/contracts';
 import { OutboxWriter } from '@opsdesk/messaging';
 import { Metrics } from '@opsdesk/observability';
 import { AUTH_CONFIG, type AuthConfig } from '../config/auth.config';
-import { authEvent } from '../common/auth-event';
 import { PasswordHasher } from '../security/password-hasher';
 import { MfaService } from '../mfa/mfa.service';
 import { SessionsService } from '../sessions/sessions.service';
@@ -40,7 +39,7 @@ export class LoginService {
       const claimed = user ? user.email : untrustedText(email, 64);
       const failCtx: RpcContext = { ...ctx, actor: { user_id: user?.id ?? null, email: claimed, ip: ctx.actor?.ip ?? null, user_agent: ctx.actor?.user_agent ?? null } };
       const fail = async (reason: string) => {
-        await this.outbox.add(m, authEvent(EventTypes.LOGIN_FAILED, failCtx, { type: 'user', id: user?.id ?? null }, { email: claimed, reason }));
+        await this.outbox.add(m, domainEvent(EventTypes.LOGIN_FAILED, failCtx, { type: 'user', id: user?.id ?? null }, { email: claimed, reason }));
       };
       if (!user) {
         await this.hasher.burn(req.password);
@@ -54,7 +53,7 @@ export class LoginService {
         await m.update(User, { id: user.id }, kind === 'password' ? { failedLogins: 0, lockedUntil: until } : { mfaFailures: 0, mfaLockedUntil: until });
         await this.outbox.add(
           m,
-          authEvent(EventTypes.ACCOUNT_LOCKED, failCtx, { type: 'user', id: user.id }, { user_id: user.id, email: user.email, locked_until: until.toISOString(), failures, factor: kind }),
+          domainEvent(EventTypes.ACCOUNT_LOCKED, failCtx, { type: 'user', id: user.id }, { user_id: user.id, email: user.email, locked_until: until.toISOString(), failures, factor: kind }),
         );
       };
       // A second-factor lock (wrong TOTP / recovery codes after a correct password) has no bypass: only someone
@@ -100,7 +99,7 @@ export class LoginService {
       const { pair, sessionId } = await this.sessions.open(m, user, okCtx);
       await this.outbox.add(
         m,
-        authEvent(EventTypes.LOGIN_SUCCEEDED, okCtx, { type: 'user', id: user.id }, { session_id: sessionId, mfa: user.mfaEnabled }),
+        domainEvent(EventTypes.LOGIN_SUCCEEDED, okCtx, { type: 'user', id: user.id }, { session_id: sessionId, mfa: user.mfaEnabled }),
       );
       return { pair, outcome: 'success' };
     });

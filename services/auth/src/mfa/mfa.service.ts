@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, IsNull, type EntityManager } from 'typeorm';
-import { AppError, ErrorCodes, EventTypes, type RpcContext } from '@opsdesk/contracts';
+import { AppError, ErrorCodes, EventTypes, type RpcContext, domainEvent } from '@opsdesk/contracts';
 import { OutboxWriter } from '@opsdesk/messaging';
 import { AUTH_CONFIG, type AuthConfig } from '../config/auth.config';
-import { authEvent, callerId } from '../common/auth-event';
+import { callerId } from '../common/auth-event';
 import { SecretBox, sha256Hex } from '../security/crypto';
 import { PasswordHasher } from '../security/password-hasher';
 import { User } from '../users/user.entity';
@@ -65,7 +65,7 @@ export class MfaService {
       const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
       await m.delete(RecoveryCode, { userId });
       await m.insert(RecoveryCode, codes.map((c) => ({ userId, codeHash: sha256Hex(c) })));
-      await this.outbox.add(m, authEvent(EventTypes.MFA_ENABLED, ctx, { type: 'user', id: userId }, { user_id: userId }));
+      await this.outbox.add(m, domainEvent(EventTypes.MFA_ENABLED, ctx, { type: 'user', id: userId }, { user_id: userId }));
       return { recovery_codes: codes };
     });
   }
@@ -80,7 +80,7 @@ export class MfaService {
         return new AppError(ErrorCodes.WRONG_PASSWORD, 'Password is wrong', [{ field: 'password', message: 'is wrong' }]);
       if (!(await this.verifySecondFactor(m, user, code))) return new AppError(ErrorCodes.MFA_CODE_MISMATCH, 'Invalid or already used code', [{ field: 'code', message: 'does not match' }]);
       await this.clear(m, userId);
-      await this.outbox.add(m, authEvent(EventTypes.MFA_DISABLED, ctx, { type: 'user', id: userId }, { user_id: userId }));
+      await this.outbox.add(m, domainEvent(EventTypes.MFA_DISABLED, ctx, { type: 'user', id: userId }, { user_id: userId }));
       return null;
     });
     if (result) throw result;
@@ -92,7 +92,7 @@ export class MfaService {
       const user = await m.findOne(User, { where: { id: userId }, lock: { mode: 'pessimistic_write' } });
       if (!user) throw new AppError(ErrorCodes.USER_NOT_FOUND, 'User not found');
       await this.clear(m, userId);
-      await this.outbox.add(m, authEvent(EventTypes.MFA_RESET, ctx, { type: 'user', id: userId }, { user_id: userId, email: user.email }));
+      await this.outbox.add(m, domainEvent(EventTypes.MFA_RESET, ctx, { type: 'user', id: userId }, { user_id: userId, email: user.email }));
     });
   }
 

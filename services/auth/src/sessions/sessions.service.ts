@@ -10,12 +10,10 @@ import {
   RevocationKeys,
   type AccessTokenClaims,
   type RpcContext,
-  type TokenPair,
-} from '@opsdesk/contracts';
+  type TokenPair, domainEvent } from '@opsdesk/contracts';
 import { OutboxWriter } from '@opsdesk/messaging';
 import { AUTH_CONFIG, type AuthConfig } from '../config/auth.config';
 import { AccessTokenKeys } from '../keys/access-token-keys';
-import { authEvent } from '../common/auth-event';
 import { randomToken, sha256Hex } from '../security/crypto';
 import { RevocationService } from '../revocation/revocation.service';
 import { User } from '../users/user.entity';
@@ -123,7 +121,7 @@ export class SessionsService {
         // Replay of a rotated token: someone else holds this family. Kill it.
         if (!row.revoked_at) {
           await m.update(Session, { id: row.session_id }, { revokedAt: new Date(), revokedReason: 'refresh_token_reuse' });
-          await this.outbox.add(m, authEvent(EventTypes.SESSION_REUSE_DETECTED, actorCtx, entity, { session_id: row.session_id, user_id: row.user_id }));
+          await this.outbox.add(m, domainEvent(EventTypes.SESSION_REUSE_DETECTED, actorCtx, entity, { session_id: row.session_id, user_id: row.user_id }));
         }
         return { error: new AppError(ErrorCodes.REFRESH_TOKEN_REUSED, 'Refresh token was already used; the session has been revoked'), revokeSid: row.session_id };
       }
@@ -150,7 +148,7 @@ export class SessionsService {
     await this.dataSource.transaction(async (m) => {
       const r = await m.update(Session, { id: sessionId, revokedAt: IsNull() }, { revokedAt: new Date(), revokedReason: 'logout' });
       if ((r.affected ?? 0) > 0) {
-        await this.outbox.add(m, authEvent(EventTypes.LOGOUT, ctx, { type: 'user', id: ctx.actor?.user_id ?? null }, { session_id: sessionId }));
+        await this.outbox.add(m, domainEvent(EventTypes.LOGOUT, ctx, { type: 'user', id: ctx.actor?.user_id ?? null }, { session_id: sessionId }));
       }
     });
     await this.revocations.putNow([[RevocationKeys.session(sessionId), { reason: 'logout' }]]);

@@ -1,41 +1,35 @@
 import { Controller } from '@nestjs/common';
-import { MessagePattern, Payload } from '@nestjs/microservices';
-import { z } from 'zod';
-import { Permissions, RpcPatterns, createApiTokenSchema } from '@opsdesk/contracts';
-import { idSchema, unpack } from '../common/rpc-request';
+import { Permissions, AuthRpc } from '@opsdesk/contracts';
 import { ApiTokensService } from './api-tokens.service';
 import { Public, RequirePermission } from '@opsdesk/auth';
+import { RpcHandler, type RpcInput } from '@opsdesk/messaging';
 
 @Controller()
 export class ApiTokensController {
   constructor(private readonly tokens: ApiTokensService) {}
 
   @RequirePermission(Permissions.SELF)
-  @MessagePattern(RpcPatterns.Auth.TOKENS_LIST)
-  list(@Payload() payload: unknown) {
-    const { ctx } = unpack(payload, z.object({}).passthrough());
+  @RpcHandler(AuthRpc.TOKENS_LIST)
+  list({ ctx }: RpcInput<typeof AuthRpc.TOKENS_LIST>) {
     return this.tokens.list(ctx);
   }
 
   @RequirePermission(Permissions.SELF)
-  @MessagePattern(RpcPatterns.Auth.TOKENS_CREATE)
-  create(@Payload() payload: unknown) {
-    const { ctx, data } = unpack(payload, createApiTokenSchema);
+  @RpcHandler(AuthRpc.TOKENS_CREATE)
+  create({ ctx, data }: RpcInput<typeof AuthRpc.TOKENS_CREATE>) {
     return this.tokens.create(data, ctx);
   }
 
   @RequirePermission(Permissions.SELF)
-  @MessagePattern(RpcPatterns.Auth.TOKENS_REVOKE)
-  async revoke(@Payload() payload: unknown): Promise<{ ok: true }> {
-    const { ctx, data } = unpack(payload, idSchema);
+  @RpcHandler(AuthRpc.TOKENS_REVOKE)
+  async revoke({ ctx, data }: RpcInput<typeof AuthRpc.TOKENS_REVOKE>): Promise<{ ok: true }> {
     await this.tokens.revoke(data.id, ctx);
     return { ok: true };
   }
 
   @Public() // still only from the gateway: the context must carry its signature
-  @MessagePattern(RpcPatterns.Auth.TOKENS_VERIFY)
-  verify(@Payload() payload: unknown) {
-    const { data } = unpack(payload, z.object({ token: z.string().min(10).max(200) }));
+  @RpcHandler(AuthRpc.TOKENS_VERIFY)
+  verify({ data }: RpcInput<typeof AuthRpc.TOKENS_VERIFY>) {
     return this.tokens.verify(data.token);
   }
 }

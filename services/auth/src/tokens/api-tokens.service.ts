@@ -13,10 +13,9 @@ import {
   type ApiTokenView,
   type CreateApiTokenRequest,
   type RpcContext,
-  type VerifiedPrincipal,
-} from '@opsdesk/contracts';
+  type VerifiedPrincipal, domainEvent } from '@opsdesk/contracts';
 import { OutboxWriter } from '@opsdesk/messaging';
-import { authEvent, callerId } from '../common/auth-event';
+import { callerId } from '../common/auth-event';
 import { randomToken, sha256Hex } from '../security/crypto';
 import { RevocationService } from '../revocation/revocation.service';
 import { returningIds } from '../sessions/sessions.service';
@@ -61,7 +60,7 @@ export class ApiTokensService {
         revokedAt: null,
       });
       await m.insert(ApiToken, row);
-      await this.outbox.add(m, authEvent(EventTypes.TOKEN_CREATED, ctx, { type: 'api_token', id: row.id }, { token_id: row.id, name: row.name, prefix: row.prefix, scope: row.scope, expires_at: row.expiresAt.toISOString() }));
+      await this.outbox.add(m, domainEvent(EventTypes.TOKEN_CREATED, ctx, { type: 'api_token', id: row.id }, { token_id: row.id, name: row.name, prefix: row.prefix, scope: row.scope, expires_at: row.expiresAt.toISOString() }));
       return { ...toApiTokenView(row), token };
     });
   }
@@ -83,7 +82,7 @@ export class ApiTokensService {
       if (!row) throw new AppError(ErrorCodes.API_TOKEN_NOT_FOUND, 'API token not found');
       if (row.revokedAt) return;
       await m.update(ApiToken, { id }, { revokedAt: new Date() });
-      await this.outbox.add(m, authEvent(EventTypes.TOKEN_REVOKED, ctx, { type: 'api_token', id }, { token_id: id, name: row.name, prefix: row.prefix }));
+      await this.outbox.add(m, domainEvent(EventTypes.TOKEN_REVOKED, ctx, { type: 'api_token', id }, { token_id: id, name: row.name, prefix: row.prefix }));
     });
     await this.revocations.putNow([[RevocationKeys.apiToken(id), { reason: EventTypes.TOKEN_REVOKED }]]);
   }

@@ -1,71 +1,54 @@
 import { Controller } from '@nestjs/common';
-import { MessagePattern, Payload } from '@nestjs/microservices';
-import {
-  Permissions,
-  RpcPatterns,
-  changePasswordSchema,
-  createUserSchema,
-  listUsersSchema,
-  updateUserSchema,
-  type UserView,
-} from '@opsdesk/contracts';
-import { z } from 'zod';
+import { Permissions, AuthRpc, type UserView } from '@opsdesk/contracts';
 import { callerId } from '../common/auth-event';
-import { idSchema, sessionRefSchema, unpack } from '../common/rpc-request';
 import { UsersService } from './users.service';
 import { RequirePermission } from '@opsdesk/auth';
+import { RpcHandler, type RpcInput } from '@opsdesk/messaging';
 
 @Controller()
 export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   @RequirePermission(Permissions.SELF)
-  @MessagePattern(RpcPatterns.Auth.ME)
-  async me(@Payload() payload: unknown): Promise<UserView> {
-    const { ctx } = unpack(payload, z.object({}).passthrough());
+  @RpcHandler(AuthRpc.ME)
+  async me({ ctx }: RpcInput<typeof AuthRpc.ME>): Promise<UserView> {
     return this.users.get(callerId(ctx));
   }
 
   @RequirePermission(Permissions.SELF)
-  @MessagePattern(RpcPatterns.Auth.CHANGE_PASSWORD)
-  async changePassword(@Payload() payload: unknown): Promise<{ ok: true }> {
-    const { ctx, data } = unpack(payload, changePasswordSchema.and(sessionRefSchema));
+  @RpcHandler(AuthRpc.CHANGE_PASSWORD)
+  async changePassword({ ctx, data }: RpcInput<typeof AuthRpc.CHANGE_PASSWORD>): Promise<{ ok: true }> {
     await this.users.changePassword(data, data.session_id ?? null, ctx);
     return { ok: true };
   }
 
   @RequirePermission(Permissions.USERS_READ)
-  @MessagePattern(RpcPatterns.Auth.USERS_LIST)
-  list(@Payload() payload: unknown) {
-    const { data } = unpack(payload, listUsersSchema);
+  @RpcHandler(AuthRpc.USERS_LIST)
+  list({ data }: RpcInput<typeof AuthRpc.USERS_LIST>) {
     return this.users.list(data);
   }
 
   @RequirePermission(Permissions.USERS_READ)
-  @MessagePattern(RpcPatterns.Auth.USERS_GET)
-  get(@Payload() payload: unknown): Promise<UserView> {
-    const { data } = unpack(payload, idSchema);
+  @RpcHandler(AuthRpc.USERS_GET)
+  get({ data }: RpcInput<typeof AuthRpc.USERS_GET>): Promise<UserView> {
     return this.users.get(data.id);
   }
 
   @RequirePermission(Permissions.USERS_WRITE)
-  @MessagePattern(RpcPatterns.Auth.USERS_CREATE)
-  create(@Payload() payload: unknown): Promise<UserView> {
-    const { ctx, data } = unpack(payload, createUserSchema);
+  @RpcHandler(AuthRpc.USERS_CREATE)
+  create({ ctx, data }: RpcInput<typeof AuthRpc.USERS_CREATE>): Promise<UserView> {
     return this.users.create(data, ctx);
   }
 
   @RequirePermission(Permissions.USERS_WRITE)
-  @MessagePattern(RpcPatterns.Auth.USERS_UPDATE)
-  update(@Payload() payload: unknown): Promise<UserView> {
-    const { ctx, data } = unpack(payload, z.object({ id: z.string().uuid(), changes: updateUserSchema }));
+  @RpcHandler(AuthRpc.USERS_UPDATE)
+  update({ ctx, data }: RpcInput<typeof AuthRpc.USERS_UPDATE>): Promise<UserView> {
     return this.users.update(data.id, data.changes, ctx);
   }
 
   @RequirePermission(Permissions.USERS_WRITE)
-  @MessagePattern(RpcPatterns.Auth.USERS_DELETE)
-  async delete(@Payload() payload: unknown): Promise<{ ok: true }> {
-    const { ctx, data } = unpack(payload, idSchema);
+  @RpcHandler(AuthRpc.USERS_DELETE)
+  async delete({ ctx, data }: RpcInput<typeof AuthRpc.USERS_DELETE>): Promise<{ ok: true }> {
     await this.users.delete(data.id, ctx);
     return { ok: true };
   }

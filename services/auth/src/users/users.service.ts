@@ -14,10 +14,9 @@ import {
   type Page,
   type RpcContext,
   type UpdateUserRequest,
-  type UserView,
-} from '@opsdesk/contracts';
+  type UserView, domainEvent } from '@opsdesk/contracts';
 import { OutboxWriter } from '@opsdesk/messaging';
-import { authEvent, callerId } from '../common/auth-event';
+import { callerId } from '../common/auth-event';
 import { PasswordHasher } from '../security/password-hasher';
 import { RevocationService, type RevocationEntry } from '../revocation/revocation.service';
 import { SessionsService } from '../sessions/sessions.service';
@@ -82,7 +81,7 @@ export class UsersService {
           passwordChangedAt: now,
         });
         await m.save(user);
-        await this.outbox.add(m, authEvent(EventTypes.USER_CREATED, ctx, { type: 'user', id: user.id }, { user_id: user.id, email: user.email, role: user.role }));
+        await this.outbox.add(m, domainEvent(EventTypes.USER_CREATED, ctx, { type: 'user', id: user.id }, { user_id: user.id, email: user.email, role: user.role }));
         return toUserView(user);
       });
     } catch (err) {
@@ -122,7 +121,7 @@ export class UsersService {
       }
       if (req.role && req.role !== user.role) {
         user.role = req.role;
-        events.push(authEvent(EventTypes.USER_ROLE_CHANGED, ctx, { type: 'user', id }, { user_id: id, email: user.email, before: { role: before.role }, after: { role: req.role }, cutoff_ms: cutoff }));
+        events.push(domainEvent(EventTypes.USER_ROLE_CHANGED, ctx, { type: 'user', id }, { user_id: id, email: user.email, before: { role: before.role }, after: { role: req.role }, cutoff_ms: cutoff }));
         revoke.push([RevocationKeys.userCutoff(id), { cutoff_ms: cutoff, reason: EventTypes.USER_ROLE_CHANGED }]);
         for (const t of await ApiTokensService.revokeAllOf(m, id)) revoke.push([RevocationKeys.apiToken(t), { reason: EventTypes.USER_ROLE_CHANGED }]);
       }
@@ -130,7 +129,7 @@ export class UsersService {
         user.isActive = req.is_active;
         if (!req.is_active) {
           const sids = await this.sessions.revokeAll(m, id, 'deactivated');
-          events.push(authEvent(EventTypes.USER_DEACTIVATED, ctx, { type: 'user', id }, { user_id: id, email: user.email, cutoff_ms: cutoff, session_ids: sids }));
+          events.push(domainEvent(EventTypes.USER_DEACTIVATED, ctx, { type: 'user', id }, { user_id: id, email: user.email, cutoff_ms: cutoff, session_ids: sids }));
           revoke.push([RevocationKeys.userCutoff(id), { cutoff_ms: cutoff, reason: EventTypes.USER_DEACTIVATED }]);
           for (const t of await ApiTokensService.revokeAllOf(m, id)) revoke.push([RevocationKeys.apiToken(t), { reason: EventTypes.USER_DEACTIVATED }]);
         }
@@ -138,7 +137,7 @@ export class UsersService {
       user.updatedAt = new Date();
       await m.save(user);
       events.push(
-        authEvent(EventTypes.USER_UPDATED, ctx, { type: 'user', id }, {
+        domainEvent(EventTypes.USER_UPDATED, ctx, { type: 'user', id }, {
           user_id: id,
           email: user.email,
           before,
@@ -161,7 +160,7 @@ export class UsersService {
       if (!user) throw new AppError(ErrorCodes.USER_NOT_FOUND, 'User not found');
       const sids = await this.sessions.revokeAll(m, id, 'deleted');
       await m.delete(User, { id });
-      await this.outbox.add(m, authEvent(EventTypes.USER_DELETED, ctx, { type: 'user', id }, { user_id: id, email: user.email, role: user.role, cutoff_ms: cutoff, session_ids: sids }));
+      await this.outbox.add(m, domainEvent(EventTypes.USER_DELETED, ctx, { type: 'user', id }, { user_id: id, email: user.email, role: user.role, cutoff_ms: cutoff, session_ids: sids }));
     });
     await this.revocations.putNow([[RevocationKeys.userCutoff(id), { cutoff_ms: cutoff, reason: EventTypes.USER_DELETED }]]);
   }
@@ -185,7 +184,7 @@ export class UsersService {
       const revokedTokens = await ApiTokensService.revokeAllOf(m, userId);
       await this.outbox.add(
         m,
-        authEvent(EventTypes.PASSWORD_CHANGED, ctx, { type: 'user', id: userId }, { user_id: userId, session_ids: revoked, api_token_ids: revokedTokens }),
+        domainEvent(EventTypes.PASSWORD_CHANGED, ctx, { type: 'user', id: userId }, { user_id: userId, session_ids: revoked, api_token_ids: revokedTokens }),
       );
       return { sids: revoked, tokens: revokedTokens };
     });

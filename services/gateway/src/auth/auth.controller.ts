@@ -4,7 +4,7 @@ import {
   ErrorCodes,
   RevocationKeys,
   RolePermissions,
-  RpcPatterns,
+  AuthRpc,
   changePasswordSchema,
   createApiTokenSchema,
   loginRequestSchema,
@@ -20,7 +20,6 @@ import {
   type MeView,
   type RefreshRequest,
   type TokenPair,
-  type UserView,
 } from '@opsdesk/contracts';
 import { AccessTokenVerifier, CurrentPrincipal, Public, RevocationStore, SessionOnly, type Principal } from '@opsdesk/auth';
 import { RpcClient } from '@opsdesk/messaging';
@@ -50,14 +49,14 @@ export class AuthController {
   @Post('login')
   @HttpCode(200)
   login(@Body(new ZodPipe(loginRequestSchema)) body: LoginRequest, @Req() req: AuthedRequest): Promise<TokenPair> {
-    return this.rpc.call(RpcPatterns.Auth.LOGIN, body, rpcContext(req));
+    return this.rpc.call(AuthRpc.LOGIN, body, rpcContext(req));
   }
 
   @Public()
   @Post('refresh')
   @HttpCode(200)
   refresh(@Body(new ZodPipe(refreshRequestSchema)) body: RefreshRequest, @Req() req: AuthedRequest): Promise<TokenPair> {
-    return this.rpc.call(RpcPatterns.Auth.REFRESH, body, rpcContext(req));
+    return this.rpc.call(AuthRpc.REFRESH, body, rpcContext(req));
   }
 
   @SessionOnly()
@@ -65,13 +64,13 @@ export class AuthController {
   @HttpCode(204)
   async logout(@Body(new ZodPipe(logoutRequestSchema)) _body: unknown, @CurrentPrincipal() p: Principal, @Req() req: AuthedRequest): Promise<void> {
     if (!p.sid) throw new AppError(ErrorCodes.VALIDATION_FAILED, 'API tokens have no session; revoke the token instead');
-    await this.rpc.call(RpcPatterns.Auth.LOGOUT, { session_id: p.sid }, rpcContext(req));
+    await this.rpc.call(AuthRpc.LOGOUT, { session_id: p.sid }, rpcContext(req));
     this.revocations.apply(RevocationKeys.session(p.sid));
   }
 
   @Get('me')
   async me(@Req() req: AuthedRequest): Promise<MeView> {
-    const user = await this.rpc.call<UserView>(RpcPatterns.Auth.ME, {}, rpcContext(req));
+    const user = await this.rpc.call(AuthRpc.ME, {}, rpcContext(req));
     return { ...user, permissions: [...(RolePermissions[user.role] ?? [])] };
   }
 
@@ -84,14 +83,14 @@ export class AuthController {
     @CurrentPrincipal() p: Principal,
     @Req() req: AuthedRequest,
   ): Promise<void> {
-    await this.rpc.call(RpcPatterns.Auth.CHANGE_PASSWORD, { ...body, session_id: p.sid ?? null }, rpcContext(req));
+    await this.rpc.call(AuthRpc.CHANGE_PASSWORD, { ...body, session_id: p.sid ?? null }, rpcContext(req));
   }
 
   @SessionOnly()
   @Post('mfa/setup')
   @HttpCode(200)
   mfaSetup(@Req() req: AuthedRequest): Promise<{ secret: string; otpauth_url: string }> {
-    return this.rpc.call(RpcPatterns.Auth.MFA_SETUP, {}, rpcContext(req));
+    return this.rpc.call(AuthRpc.MFA_SETUP, {}, rpcContext(req));
   }
 
   @AuthAttemptLimit()
@@ -99,7 +98,7 @@ export class AuthController {
   @Post('mfa/enable')
   @HttpCode(200)
   mfaEnable(@Body(new ZodPipe(mfaEnableSchema)) body: { code: string }, @Req() req: AuthedRequest): Promise<{ recovery_codes: string[] }> {
-    return this.rpc.call(RpcPatterns.Auth.MFA_ENABLE, body, rpcContext(req));
+    return this.rpc.call(AuthRpc.MFA_ENABLE, body, rpcContext(req));
   }
 
   @AuthAttemptLimit()
@@ -107,25 +106,25 @@ export class AuthController {
   @Post('mfa/disable')
   @HttpCode(204)
   async mfaDisable(@Body(new ZodPipe(mfaDisableSchema)) body: { code: string; password: string }, @Req() req: AuthedRequest): Promise<void> {
-    await this.rpc.call(RpcPatterns.Auth.MFA_DISABLE, body, rpcContext(req));
+    await this.rpc.call(AuthRpc.MFA_DISABLE, body, rpcContext(req));
   }
 
   @SessionOnly()
   @Get('tokens')
   listTokens(@Req() req: AuthedRequest): Promise<{ items: ApiTokenView[] }> {
-    return this.rpc.call(RpcPatterns.Auth.TOKENS_LIST, {}, rpcContext(req));
+    return this.rpc.call(AuthRpc.TOKENS_LIST, {}, rpcContext(req));
   }
 
   @SessionOnly()
   @Post('tokens')
   createToken(@Body(new ZodPipe(createApiTokenSchema)) body: CreateApiTokenRequest, @Req() req: AuthedRequest): Promise<ApiTokenView & { token: string }> {
-    return this.rpc.call(RpcPatterns.Auth.TOKENS_CREATE, body, rpcContext(req));
+    return this.rpc.call(AuthRpc.TOKENS_CREATE, body, rpcContext(req));
   }
 
   @SessionOnly()
   @Delete('tokens/:id')
   @HttpCode(204)
   async revokeToken(@Param('id', new ParseUUIDPipe()) id: string, @Req() req: AuthedRequest): Promise<void> {
-    await this.rpc.call(RpcPatterns.Auth.TOKENS_REVOKE, { id }, rpcContext(req));
+    await this.rpc.call(AuthRpc.TOKENS_REVOKE, { id }, rpcContext(req));
   }
 }

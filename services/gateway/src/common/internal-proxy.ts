@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { InternalTokenIssuer } from '@opsdesk/auth';
@@ -66,6 +66,38 @@ export class InternalProxy {
     const hit = byUrl.find(([url]) => new URL(url).origin === origin);
     if (!hit) throw new Error(`InternalProxy: ${baseUrl} is not a configured internal service URL`);
     return hit[1];
+  }
+
+  /**
+   * Slow-loris protection for streamed bodies: the client must keep sending. When it stalls for
+   * BODY_IDLE_TIMEOUT_SECONDS the upload is abandoned upstream (the service drops its temp file and frees the
+   * user's upload slot), the client gets a 408 problem, and the connection is closed so the socket is freed too.
+   * Backpressure pauses (the upstream is slower than the client) do not count: only time the request stream is
+   * flowing-but-silent does.
+   */
+  private guardIdleBody(req: AuthedRequest, reply: FastifyReply, upstream: ClientRequest, onTimeout: () => void): void {
+    const idleMs = this.config.BODY_IDLE_TIMEOUT_SECONDS * 1000;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      if (req.raw.complete) return;
+      timer = setTimeout(() => {
+        if (req.raw.complete) return;
+        if (req.raw.isPaused()) return arm(); // our side is applying backpressure: not the client's silence
+        this.logger.warn(`body idle for ${idleMs} ms on ${req.method} ${req.url}: cutting the upload`);
+        this.events.report(deniedEvent(req, { code: ErrorCodes.BODY_TIMEOUT }), 'body-timeout');
+        upstream.destroy(new Error('client body idle timeout'));
+        reply.header('connection', 'close');
+        onTimeout();
+        // once the problem is flushed, drop the socket: the stalled client may never read or send again
+        reply.raw.once('finish', () => req.raw.socket?.destroy());
+      }, idleMs);
+      timer.unref();
+    };
+    req.raw.on('data', arm);
+    req.raw.once('end', () => clearTimeout(timer));
+    req.raw.once('close', () => clearTimeout(timer));
+    arm();
   }
 
   forward(req: AuthedRequest, reply: FastifyReply, baseUrl: string, path: string, opts: ForwardOptions = {}): Promise<void> {
@@ -163,8 +195,12 @@ export class InternalProxy {
       req.raw.on('close', () => {
         if (!req.raw.complete && opts.streamBody) upstream.destroy(new Error('client aborted'));
       });
-      if (opts.streamBody) req.raw.pipe(upstream);
-      else upstream.end(payload ?? undefined);
+      if (opts.streamBody) {
+        this.guardIdleBody(req, reply, upstream, () =>
+          fail(408, ErrorCodes.BODY_TIMEOUT, `No body bytes for ${this.config.BODY_IDLE_TIMEOUT_SECONDS} s: the upload was cut`),
+        );
+        req.raw.pipe(upstream);
+      } else upstream.end(payload ?? undefined);
     });
   }
 }

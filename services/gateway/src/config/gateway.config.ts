@@ -43,6 +43,14 @@ export const gatewayEnvShape = {
   AUDIT_URL: z.string().url().default('http://127.0.0.1:8003'),
   /** largest JSON body accepted */
   BODY_LIMIT_BYTES: intEnv(1024 * 1024, 1024, 64 * 1024 * 1024),
+  /**
+   * A streamed body (upload, CSV import) that sends nothing for this long is cut with 408: a slow-loris client
+   * cannot hold an upload slot (and a socket, and the service's temp file) open forever. Idle, not total: a slow
+   * but moving 500 MB upload is fine.
+   */
+  BODY_IDLE_TIMEOUT_SECONDS: intEnv(30, 1, 3600),
+  /** a client must finish sending its request headers within this time (Node's headersTimeout) */
+  HEADERS_TIMEOUT_SECONDS: intEnv(20, 1, 600),
 };
 
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;

@@ -82,7 +82,7 @@ export class HostsController {
   @Post()
   @RequirePermission(Permissions.HOSTS_WRITE)
   async create(@Body(new ZodPipe(createHostSchema)) body: CreateHostRequest, @Req() req: AuthedRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<HostView> {
-    const host = await this.rpc.call<HostView>(InventoryRpc.HOSTS_CREATE, body, rpcContext(req));
+    const host = await this.rpc.call(InventoryRpc.HOSTS_CREATE, body, rpcContext(req));
     void reply.header('ETag', etag(host)).header('Location', `/api/hosts/${host.id}`);
     return host;
   }
@@ -118,8 +118,8 @@ export class HostsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<HostView> {
     const host = q.as_of
-      ? await this.rpc.call<HostView>(InventoryRpc.HOSTS_GET_AS_OF, { id, as_of: q.as_of, include_deleted: seesDeleted(req) }, rpcContext(req))
-      : await this.rpc.call<HostView>(InventoryRpc.HOSTS_GET, { id }, rpcContext(req));
+      ? await this.rpc.call(InventoryRpc.HOSTS_GET_AS_OF, { id, as_of: q.as_of, include_deleted: seesDeleted(req) }, rpcContext(req))
+      : await this.rpc.call(InventoryRpc.HOSTS_GET, { id }, rpcContext(req));
     if (!q.as_of) void reply.header('ETag', etag(host));
     return host;
   }
@@ -133,7 +133,7 @@ export class HostsController {
     @Req() req: AuthedRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<HostView> {
-    const host = await this.rpc.call<HostView>(InventoryRpc.HOSTS_UPDATE, { id, expected_version: expectedVersion(ifMatch), changes: body }, rpcContext(req));
+    const host = await this.rpc.call(InventoryRpc.HOSTS_UPDATE, { id, expected_version: expectedVersion(ifMatch), changes: body }, rpcContext(req));
     void reply.header('ETag', etag(host));
     return host;
   }

@@ -11,7 +11,7 @@ import {
   createApiTokenStrategy,
   createJwtStrategy,
 } from '@opsdesk/auth';
-import { AUTH_JWKS_PATTERN, RpcPatterns, type JwkSet, type VerifiedPrincipal } from '@opsdesk/contracts';
+import { AUTH_JWKS_PATTERN, AuthRpc } from '@opsdesk/contracts';
 import { NATS_HANDLES, RpcCallError, RpcClient, type NatsHandles } from '@opsdesk/messaging';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
 import { SecurityEventReporter } from '../events/security-event-reporter';
@@ -42,7 +42,7 @@ async function accessTokenVerifier(config: GatewayConfig, rpc: RpcClient): Promi
   if (config.JWT_ALGORITHM !== 'EdDSA') return AccessTokenVerifier.hmac(config.JWT_ALGORITHM, config.JWT_SECRET);
   const log = new Logger('JwksCache');
   const cache = new JwksCache({
-    fetch: () => rpc.call<JwkSet>(AUTH_JWKS_PATTERN, {}, { actor: null, request_id: null }, 5000),
+    fetch: () => rpc.call(AUTH_JWKS_PATTERN, {}, { actor: null, request_id: null }, 5000),
     refreshIntervalMs: config.JWKS_REFRESH_SECONDS * 1000,
     onError: (err) => log.warn(`access-token keys (JWKS) not refreshed: ${err instanceof Error ? err.message : String(err)}`),
   });
@@ -86,7 +86,7 @@ async function accessTokenVerifier(config: GatewayConfig, rpc: RpcClient): Promi
         new (createApiTokenStrategy(
           async (token) => {
             try {
-              return await rpc.call<VerifiedPrincipal>(RpcPatterns.Auth.TOKENS_VERIFY, { token }, { actor: null, request_id: null });
+              return await rpc.call(AuthRpc.TOKENS_VERIFY, { token }, { actor: null, request_id: null });
             } catch (err) {
               if (err instanceof RpcCallError && err.code === 'AUTH.INVALID_TOKEN') return null;
               throw err;

@@ -4,7 +4,6 @@ import {
   InventoryRpc,
   Permissions,
   integrationSettingsSchema,
-  type ArtifactLimitsView,
   type IntegrationSettingsUpdate,
   type IntegrationSettingsView,
   type RuntimeSettingsView,
@@ -30,8 +29,8 @@ export class SettingsController {
   async runtime(@Req() req: AuthedRequest): Promise<RuntimeSettingsView> {
     const ctx = rpcContext(req);
     const [view, limits] = await Promise.all([
-      this.rpc.call<RuntimeSettingsView>(InventoryRpc.SETTINGS_RUNTIME, {}, ctx),
-      this.rpc.call<ArtifactLimitsView>(ArtifactsRpc.LIMITS, {}, ctx).catch((err: Error) => {
+      this.rpc.call(InventoryRpc.SETTINGS_RUNTIME, {}, ctx),
+      this.rpc.call(ArtifactsRpc.LIMITS, {}, ctx).catch((err: Error) => {
         this.logger.warn(`runtime settings without artifact limits: ${err.message}`);
         return null;
       }),

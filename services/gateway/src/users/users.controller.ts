@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query, Req } from '@nestjs/common';
 import {
   Permissions,
-  RpcPatterns,
+  AuthRpc,
   createUserSchema,
   listUsersSchema,
   updateUserSchema,
@@ -23,19 +23,19 @@ export class UsersController {
   @Get()
   @RequirePermission(Permissions.USERS_READ)
   list(@Query(new ZodPipe(listUsersSchema)) query: ListUsersRequest, @Req() req: AuthedRequest): Promise<Page<UserView>> {
-    return this.rpc.call(RpcPatterns.Auth.USERS_LIST, query, rpcContext(req));
+    return this.rpc.call(AuthRpc.USERS_LIST, query, rpcContext(req));
   }
 
   @Post()
   @RequirePermission(Permissions.USERS_WRITE)
   create(@Body(new ZodPipe(createUserSchema)) body: CreateUserRequest, @Req() req: AuthedRequest): Promise<UserView> {
-    return this.rpc.call(RpcPatterns.Auth.USERS_CREATE, body, rpcContext(req));
+    return this.rpc.call(AuthRpc.USERS_CREATE, body, rpcContext(req));
   }
 
   @Get(':id')
   @RequirePermission(Permissions.USERS_READ)
   get(@Param('id', new ParseUUIDPipe()) id: string, @Req() req: AuthedRequest): Promise<UserView> {
-    return this.rpc.call(RpcPatterns.Auth.USERS_GET, { id }, rpcContext(req));
+    return this.rpc.call(AuthRpc.USERS_GET, { id }, rpcContext(req));
   }
 
   @Patch(':id')
@@ -45,20 +45,20 @@ export class UsersController {
     @Body(new ZodPipe(updateUserSchema)) body: UpdateUserRequest,
     @Req() req: AuthedRequest,
   ): Promise<UserView> {
-    return this.rpc.call(RpcPatterns.Auth.USERS_UPDATE, { id, changes: body }, rpcContext(req));
+    return this.rpc.call(AuthRpc.USERS_UPDATE, { id, changes: body }, rpcContext(req));
   }
 
   @Delete(':id')
   @HttpCode(204)
   @RequirePermission(Permissions.USERS_WRITE)
   async remove(@Param('id', new ParseUUIDPipe()) id: string, @Req() req: AuthedRequest): Promise<void> {
-    await this.rpc.call(RpcPatterns.Auth.USERS_DELETE, { id }, rpcContext(req));
+    await this.rpc.call(AuthRpc.USERS_DELETE, { id }, rpcContext(req));
   }
 
   @Post(':id/mfa/reset')
   @HttpCode(204)
   @RequirePermission(Permissions.USERS_WRITE)
   async resetMfa(@Param('id', new ParseUUIDPipe()) id: string, @Req() req: AuthedRequest): Promise<void> {
-    await this.rpc.call(RpcPatterns.Auth.USERS_MFA_RESET, { id }, rpcContext(req));
+    await this.rpc.call(AuthRpc.USERS_MFA_RESET, { id }, rpcContext(req));
   }
 }

@@ -10,10 +10,8 @@ import {
   type AccessCommandRequest,
   type AccessCommandView,
   type HostView,
-  type RpcContext,
-} from '@opsdesk/contracts';
+  type RpcContext, domainEvent } from '@opsdesk/contracts';
 import { OutboxWriter } from '@opsdesk/messaging';
-import { inventoryEvent } from '../common/rpc-request';
 import { HostsService } from '../hosts/hosts.service';
 import { SettingsService, type EffectiveIntegrations } from '../settings/settings.service';
 import { MissingTemplateValueError, renderAccessTemplate, type TemplateValues } from './access-template';
@@ -81,7 +79,7 @@ export class AccessService {
       const issuedAt = new Date().toISOString();
       await this.outbox.add(
         m,
-        inventoryEvent(EventTypes.HOST_ACCESS_ISSUED, ctx, { type: 'host', id: host.id }, {
+        domainEvent(EventTypes.HOST_ACCESS_ISSUED, ctx, { type: 'host', id: host.id }, {
           host_id: host.id,
           hostname: host.hostname,
           ip: host.ip,

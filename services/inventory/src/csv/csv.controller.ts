@@ -6,10 +6,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { InternalClaims } from '@opsdesk/auth';
 import { AppError, ErrorCodes, InventoryErrors, Permissions, hostFiltersSchema, importQuerySchema, roleHas, type ImportReport, type RpcContext } from '@opsdesk/contracts';
 import { parseRpcData } from '@opsdesk/messaging';
-import { InternalAuthGuard, InternalCaller } from '@opsdesk/platform';
+import { InternalHttpErrorFilter, InternalAuthGuard, InternalCaller } from '@opsdesk/platform';
 import { ExportService } from './export.service';
 import { ImportService } from './import.service';
-import { InternalHttpErrorFilter } from './internal-http-error.filter';
 
 /** The file part of a multipart upload (the first file field), as a stream. */
 function multipartFile(req: IncomingMessage, maxBytes: number): Promise<Readable> {

@@ -20,10 +20,8 @@ import {
   type ListHostsRequest,
   type Page,
   type RpcContext,
-  type UpdateHostRequest,
-} from '@opsdesk/contracts';
+  type UpdateHostRequest, domainEvent } from '@opsdesk/contracts';
 import { OutboxWriter } from '@opsdesk/messaging';
-import { inventoryEvent } from '../common/rpc-request';
 import { writeRevision, type RevisionSource } from '../history/revision.writer';
 import { HOST_COLUMNS, conflictField, escapeLike, returnedRows, toHostView, type HostJson } from './host.row';
 
@@ -144,7 +142,7 @@ export class HostsService {
         await writeRevision(m, { hostId: view.id, revision: 1, action: 'created', at: view.updated_at, actor: ctx.actor, requestId: ctx.request_id, source, before: null, after: row.v });
         await this.outbox.add(
           m,
-          inventoryEvent(EventTypes.HOST_CREATED, ctx, { type: 'host', id: view.id }, { host_id: view.id, hostname: view.hostname, after: view, source }),
+          domainEvent(EventTypes.HOST_CREATED, ctx, { type: 'host', id: view.id }, { host_id: view.id, hostname: view.hostname, after: view, source }),
         );
         return view;
       });
@@ -187,7 +185,7 @@ export class HostsService {
         await writeRevision(m, { hostId: id, revision: after.version, action: 'updated', at: after.updated_at, actor: ctx.actor, requestId: ctx.request_id, source: 'api', before: cur.v, after: row.v });
         await this.outbox.add(
           m,
-          inventoryEvent(EventTypes.HOST_UPDATED, ctx, { type: 'host', id }, { host_id: id, hostname: after.hostname, changed_fields: changed, before, after }),
+          domainEvent(EventTypes.HOST_UPDATED, ctx, { type: 'host', id }, { host_id: id, hostname: after.hostname, changed_fields: changed, before, after }),
         );
         return after;
       });
@@ -206,7 +204,7 @@ export class HostsService {
       const at = await now(m);
       await m.query(`DELETE FROM inventory.hosts WHERE id = $1`, [id]);
       await writeRevision(m, { hostId: id, revision: before.version + 1, action: 'deleted', at, actor: ctx.actor, requestId: ctx.request_id, source: 'api', before: cur.v, after: null });
-      await this.outbox.add(m, inventoryEvent(EventTypes.HOST_DELETED, ctx, { type: 'host', id }, { host_id: id, hostname: before.hostname, before }));
+      await this.outbox.add(m, domainEvent(EventTypes.HOST_DELETED, ctx, { type: 'host', id }, { host_id: id, hostname: before.hostname, before }));
     });
   }
 

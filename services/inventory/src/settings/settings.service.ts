@@ -9,10 +9,8 @@ import {
   type IntegrationSettingsUpdate,
   type IntegrationSettingsView,
   type RpcContext,
-  type RuntimeSettingsView,
-} from '@opsdesk/contracts';
+  type RuntimeSettingsView, domainEvent } from '@opsdesk/contracts';
 import { OutboxWriter } from '@opsdesk/messaging';
-import { inventoryEvent } from '../common/rpc-request';
 import { returnedRows } from '../hosts/host.row';
 import { INVENTORY_CONFIG, type InventoryConfig } from '../config/inventory.config';
 
@@ -97,7 +95,7 @@ export class SettingsService {
       const after = this.view({ value, ...saved });
       await this.outbox.add(
         m,
-        inventoryEvent(EventTypes.SETTINGS_UPDATED, ctx, { type: 'settings', id: KEY }, { key: KEY, changed: Object.keys(update), before: strip(before), after: strip(after) }),
+        domainEvent(EventTypes.SETTINGS_UPDATED, ctx, { type: 'settings', id: KEY }, { key: KEY, changed: Object.keys(update), before: strip(before), after: strip(after) }),
       );
       return after;
     });

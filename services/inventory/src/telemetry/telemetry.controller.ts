@@ -1,33 +1,28 @@
 import { Controller } from '@nestjs/common';
-import { MessagePattern, Payload } from '@nestjs/microservices';
-import { Permissions, InventoryRpc, metricsListSchema, type MetricsSnapshotView, type Page } from '@opsdesk/contracts';
-import { z } from 'zod';
-import { idSchema, unpack } from '../common/rpc-request';
+import { Permissions, InventoryRpc, type MetricsSnapshotView, type Page } from '@opsdesk/contracts';
 import { TelemetryService } from './telemetry.service';
 import { RequirePermission } from '@opsdesk/auth';
+import { RpcHandler, type RpcInput } from '@opsdesk/messaging';
 
 @Controller()
 export class TelemetryController {
   constructor(private readonly telemetry: TelemetryService) {}
 
   @RequirePermission(Permissions.HOSTS_WRITE)
-  @MessagePattern(InventoryRpc.METRICS_REFRESH)
-  refresh(@Payload() payload: unknown): Promise<MetricsSnapshotView> {
-    const { ctx, data } = unpack(payload, idSchema);
+  @RpcHandler(InventoryRpc.METRICS_REFRESH)
+  refresh({ ctx, data }: RpcInput<typeof InventoryRpc.METRICS_REFRESH>): Promise<MetricsSnapshotView> {
     return this.telemetry.refresh(data.id, ctx);
   }
 
   @RequirePermission(Permissions.HOSTS_READ)
-  @MessagePattern(InventoryRpc.METRICS_LATEST)
-  latest(@Payload() payload: unknown): Promise<MetricsSnapshotView> {
-    const { data } = unpack(payload, idSchema);
+  @RpcHandler(InventoryRpc.METRICS_LATEST)
+  latest({ data }: RpcInput<typeof InventoryRpc.METRICS_LATEST>): Promise<MetricsSnapshotView> {
     return this.telemetry.latest(data.id);
   }
 
   @RequirePermission(Permissions.HOSTS_READ)
-  @MessagePattern(InventoryRpc.METRICS_LIST)
-  list(@Payload() payload: unknown): Promise<Page<MetricsSnapshotView>> {
-    const { data } = unpack(payload, metricsListSchema.extend({ id: z.string().uuid() }));
+  @RpcHandler(InventoryRpc.METRICS_LIST)
+  list({ data }: RpcInput<typeof InventoryRpc.METRICS_LIST>): Promise<Page<MetricsSnapshotView>> {
     return this.telemetry.list(data.id, data);
   }
 }

@@ -9,10 +9,8 @@ import {
   encodeCursor,
   type MetricsSnapshotView,
   type Page,
-  type RpcContext,
-} from '@opsdesk/contracts';
+  type RpcContext, domainEvent } from '@opsdesk/contracts';
 import { OutboxWriter } from '@opsdesk/messaging';
-import { inventoryEvent } from '../common/rpc-request';
 import { INVENTORY_CONFIG, type InventoryConfig } from '../config/inventory.config';
 import { returnedRows } from '../hosts/host.row';
 import { HostsService } from '../hosts/hosts.service';
@@ -88,7 +86,7 @@ export class TelemetryService implements OnModuleInit, OnModuleDestroy {
       const view = toView(row);
       await this.outbox.add(
         m,
-        inventoryEvent(EventTypes.HOST_METRICS_COLLECTED, ctx, { type: 'host', id: host.id }, {
+        domainEvent(EventTypes.HOST_METRICS_COLLECTED, ctx, { type: 'host', id: host.id }, {
           host_id: host.id,
           hostname: host.hostname,
           snapshot_id: view.id,

@@ -1,4 +1,4 @@
-import { inboxFailuresMigration, messagingTablesMigration } from '@opsdesk/messaging';
+import { deadLetterResolutionsMigration, inboxFailuresMigration, messagingTablesMigration } from '@opsdesk/messaging';
 import { InitArtifacts1733100000000 } from './1733100000000-init-artifacts';
 import { ArtifactsBinaryKind1764600000000 } from './1764600000000-binary-kind';
 
@@ -8,4 +8,5 @@ export const artifactsMigrations = [
   InitArtifacts1733100000000,
   inboxFailuresMigration('artifacts', 1734500000000),
   ArtifactsBinaryKind1764600000000,
+  deadLetterResolutionsMigration('artifacts', 1764700000000),
 ];

@@ -1,4 +1,4 @@
-import { inboxFailuresMigration, messagingTablesMigration } from '@opsdesk/messaging';
+import { deadLetterResolutionsMigration, inboxFailuresMigration, messagingTablesMigration } from '@opsdesk/messaging';
 import { InitAudit1733000000000 } from './1733000000000-init-audit';
 import { CheckpointAlg1764547200000 } from './1764547200000-checkpoint-alg';
 
@@ -8,4 +8,5 @@ export const auditMigrations = [
   InitAudit1733000000000,
   inboxFailuresMigration('audit', 1734500000000),
   CheckpointAlg1764547200000,
+  deadLetterResolutionsMigration('audit', 1764700000000),
 ];

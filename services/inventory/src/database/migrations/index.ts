@@ -1,4 +1,4 @@
-import { inboxFailuresMigration, messagingTablesMigration } from '@opsdesk/messaging';
+import { deadLetterResolutionsMigration, inboxFailuresMigration, messagingTablesMigration } from '@opsdesk/messaging';
 import { InitInventory1732700000000 } from './1732700000000-init-inventory';
 import { InventoryIsoStable1732900000000 } from './1732900000000-iso-stable';
 import { InventoryAnalyzeHosts1733300000000 } from './1733300000000-analyze-hosts';
@@ -12,4 +12,5 @@ export const inventoryMigrations = [
   InventoryAnalyzeHosts1733300000000,
   inboxFailuresMigration('inventory', 1734500000000),
   InventoryAccessTemplates1764600000000,
+  deadLetterResolutionsMigration('inventory', 1764700000000),
 ];

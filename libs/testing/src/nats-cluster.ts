@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'nats';
+import { freePort } from './nats';
+import { TEST_NATS_ADMIN_USER, testNatsAdmin, testNatsPasswords } from './nats-auth';
+import { waitFor } from './wait';
+
+const DEPLOY_CONF = join(__dirname, '..', '..', '..', 'deploy', 'nats', 'nats-cluster.conf');
+
+export interface NatsNode {
+  name: string;
+  port: number;
+  proc: ChildProcess | null;
+}
+
+export interface OwnNatsCluster {
+  /** comma-separated client URLs, as services take NATS_URL for a cluster */
+  url: string;
+  nodes: NatsNode[];
+  kill(name: string): Promise<void>;
+  start(name: string): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Three JetStream nodes on loopback from the deployment's own cluster config (deploy/nats/nats-cluster.conf):
+ * only the addresses, ports and store directory are rewritten, so the suite tests the configuration operators run.
+ */
+export async function startOwnNatsCluster(): Promise<OwnNatsCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'opsdesk-rel-nats-'));
+  const template = readFileSync(DEPLOY_CONF, 'utf8');
+  const nodes: Array<NatsNode & { cluster: number; conf: string }> = [];
+  for (let i = 1; i <= 3; i++)
+    nodes.push({
+      name: `nats-${i}`,
+      port: await freePort(),
+      cluster: await freePort(),
+      proc: null,
+      conf: '',
+    });
+  for (const n of nodes) {
+    const store = join(dir, n.name);
+    mkdirSync(store);
+    let conf = template
+      .replace(/^server_name:.*$/m, `server_name: ${n.name}`)
+      .replace(/^listen:.*$/m, `listen: 127.0.0.1:${n.port}`)
+      .replace(/^http:.*$/m, '')
+      .replace(/store_dir:.*$/m, `store_dir: ${JSON.stringify(store)}`)
+      .replace(/(cluster \{[\s\S]*?)listen:.*$/m, `$1listen: 127.0.0.1:${n.cluster}`);
+    for (const [i, o] of nodes.entries())
+      conf = conf.replace(`nats-route://nats-${i + 1}:6222`, `nats-route://127.0.0.1:${o.cluster}`);
+    // the operators' logins and permissions as shipped, plus the suite's own observer (consumer info, the poison
+    // message); passwords come from the environment as in production (NATS_PASSWORD_<LOGIN>)
+    const admin = testNatsAdmin();
+    conf = conf.replace(/authorization \{\n  users: \[\n/, (m) => `${m}    { user: ${JSON.stringify(TEST_NATS_ADMIN_USER)}, password: ${JSON.stringify(admin.pass)} }\n`);
+    if (!conf.includes(TEST_NATS_ADMIN_USER)) throw new Error(`could not add the suite's login to ${DEPLOY_CONF}`);
+    if (conf.includes('0.0.0.0') || conf.includes(':6222'))
+      throw new Error(`could not rewrite ${DEPLOY_CONF} for loopback`);
+    n.conf = join(dir, `${n.name}.conf`);
+    writeFileSync(n.conf, conf);
+  }
+  const bin = process.env.NATS_SERVER_BIN ?? 'nats-server';
+  const start = async (name: string) => {
+    const n = nodes.find((x) => x.name === name)!;
+    const passwords = Object.fromEntries(Object.entries(testNatsPasswords()).map(([u, p]) => [`NATS_PASSWORD_${u.toUpperCase()}`, p]));
+    n.proc = spawn(bin, ['-c', n.conf], { stdio: 'ignore', env: { ...process.env, ...passwords } });
+  };
+  const kill = async (name: string) => {
+    const n = nodes.find((x) => x.name === name)!;
+    const p = n.proc;
+    n.proc = null;
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill('SIGKILL');
+    });
+  };
+  for (const n of nodes) await start(n.name);
+  const url = nodes.map((n) => `nats://127.0.0.1:${n.port}`).join(',');
+  // JetStream is usable once the meta group has a leader: a stream can then be listed
+  await waitFor(
+    async () => {
+      const nc = await connect({ servers: url.split(','), timeout: 1000, ...testNatsAdmin() }).catch(() => null);
+      if (!nc) return false;
+      try {
+        const jsm = await nc.jetstreamManager();
+        await jsm.streams.list().next();
+        return true;
+      } catch {
+        return false;
+      } finally {
+        await nc.close();
+      }
+    },
+    { timeoutMs: 60_000, intervalMs: 500, what: 'the 3-node NATS cluster to elect a JetStream leader' },
+  );
+  return {
+    url,
+    nodes,
+    kill,
+    start,
+    async cleanup() {
+      for (const n of nodes) await kill(n.name);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -29,6 +29,8 @@ for (const group of ['libs', 'services']) {
   }
 }
 if (existsSync(join(__dirname, 'e2e'))) projects.push(project('e2e', 'e2e'));
+// the benchmark suite's pure helpers (argument parsing, statistics); the benchmarks themselves never run in jest
+if (existsSync(join(__dirname, 'bench'))) projects.push({ ...project('bench', 'bench'), testMatch: ['**/*.spec.ts'] });
 // The fault suite (reliability/, docs/RELIABILITY.md) starts whole systems and breaks them for minutes: it is a
 // project only when RELIABILITY is set (`ci`: the bounded run, `full`: every fault; `npm run test:reliability`).
 // The security suite (e2e/security, docs/SECURITY.md "Security suite"): the whole system per file, generated RBAC

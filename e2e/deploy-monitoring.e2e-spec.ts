@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 
@@ -14,17 +14,21 @@ const read = (...p: string[]) => readFileSync(join(...p), 'utf8');
 
 type Doc = Record<string, unknown>;
 
-it('the Helm chart ships byte-identical copies of deploy/alertmanager, deploy/otel and the dashboards', () => {
-  const pairs: Array<[string, string]> = [
-    [join(DEPLOY, 'alertmanager', 'alertmanager.yml.tmpl'), join(CHART_FILES, 'alertmanager', 'alertmanager.yml.tmpl')],
-    [join(DEPLOY, 'alertmanager', 'render-config.sh'), join(CHART_FILES, 'alertmanager', 'render-config.sh')],
-    [join(DEPLOY, 'alertmanager', 'templates', 'opsdesk.tmpl'), join(CHART_FILES, 'alertmanager', 'templates', 'opsdesk.tmpl')],
-    [join(DEPLOY, 'otel', 'collector.yaml'), join(CHART_FILES, 'otel', 'collector.yaml')],
-    ...readdirSync(join(DEPLOY, 'grafana', 'dashboards')).map((f): [string, string] => [join(DEPLOY, 'grafana', 'dashboards', f), join(CHART_FILES, 'grafana', 'dashboards', f)]),
+it('the Helm chart ships deploy/alertmanager, deploy/otel and the dashboards themselves (symlinks into deploy/, one copy to maintain)', () => {
+  // helm package follows symlinks: the chart archive carries the files, the repository keeps one copy
+  const links: Array<[string, string]> = [
+    [join(CHART_FILES, 'alertmanager'), join(DEPLOY, 'alertmanager')],
+    [join(CHART_FILES, 'otel'), join(DEPLOY, 'otel')],
+    [join(CHART_FILES, 'grafana', 'dashboards'), join(DEPLOY, 'grafana', 'dashboards')],
   ];
-  expect(readdirSync(join(CHART_FILES, 'grafana', 'dashboards')).sort()).toEqual(readdirSync(join(DEPLOY, 'grafana', 'dashboards')).sort());
-  const differ = pairs.filter(([a, b]) => read(a) !== read(b)).map(([a]) => a.slice(DEPLOY.length + 1));
-  expect(differ).toEqual([]);
+  for (const [link, target] of links) {
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(realpathSync(link)).toBe(realpathSync(target));
+  }
+  // what the templates read through them is there
+  for (const f of ['alertmanager.yml.tmpl', 'render-config.sh', join('templates', 'opsdesk.tmpl')]) expect(read(CHART_FILES, 'alertmanager', f).length).toBeGreaterThan(0);
+  expect(read(CHART_FILES, 'otel', 'collector.yaml').length).toBeGreaterThan(0);
+  expect(readdirSync(join(CHART_FILES, 'grafana', 'dashboards')).filter((f) => f.endsWith('.json')).length).toBeGreaterThanOrEqual(5);
 });
 
 it('the collector pipeline receives OTLP/HTTP on 4318 and uses only components it defines', () => {

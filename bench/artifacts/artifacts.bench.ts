@@ -84,7 +84,7 @@ function transfer(job: TransferJob): Promise<TransferResult> {
 }
 
 /** Starts one bare-hop.ts process and waits until it listens. */
-function spawnBareHop(mode: 'sink' | 'proxy', port: number, target: string): Promise<ChildProcess> {
+function spawnBareHop(mode: 'sink' | 'hash-sink' | 'proxy', port: number, target: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [join(__dirname, 'bare-hop.js'), mode, String(port), target], { stdio: ['ignore', 'pipe', 'inherit'] });
     p.stdout.once('data', () => resolve(p));
@@ -125,9 +125,9 @@ async function main(): Promise<void> {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- inventory found by convention, like the e2e stack
     const inv = (name: string) => require(join(ROOT, 'dist', 'services', 'inventory', 'src', ...name.split('/'))) as unknown;
-    await runMigrations(authData(db.url));
-    await runMigrations((inv('database/data-source') as DataSourceModule).createDataSource(db.url));
-    await runMigrations(artifactsData(db.url));
+    await runMigrations(authData(env.DATABASE_URL as string));
+    await runMigrations((inv('database/data-source') as DataSourceModule).createDataSource(env.DATABASE_URL as string));
+    await runMigrations(artifactsData(env.DATABASE_URL as string));
     await seedAdmin(env);
     inProcess.push(await bootAuth(env, { quiet: true }));
     inProcess.push(await (inv('bootstrap') as ServiceModule).bootstrapFromEnv(env, { quiet: true }));
@@ -149,6 +149,10 @@ async function main(): Promise<void> {
     children.push(await spawnBareHop('sink', sinkPort, join(work, 'bare-sink.bin')));
     children.push(await spawnBareHop('proxy', proxyPort, `http://127.0.0.1:${sinkPort}`));
     const bareProxy = `http://127.0.0.1:${proxyPort}`;
+    // the one-hop baseline of issue 12: client → a bare Node sink that hashes (SHA-256) and fsyncs
+    const hashSinkPort = await freePort();
+    children.push(await spawnBareHop('hash-sink', hashSinkPort, join(work, 'bare-hash-sink.bin')));
+    const oneHop = `http://127.0.0.1:${hashSinkPort}`;
 
     const login = await createOpsDeskClient({ baseUrl: gateway }).POST('/api/auth/login', { body: { email: 'bench@opsdesk.local', password: 'Bench-Passw0rd!x' } });
     if (!login.data) throw new Error(`login: ${login.response.status}`);
@@ -168,7 +172,7 @@ async function main(): Promise<void> {
       // then upload and download through the gateway. The median of the rounds is reported.
       const cpDest = join(work, `cp-${sizeMb}.bin`);
       const dlDest = join(work, `dl-${sizeMb}.bin`);
-      const t = { cp: [] as number[], cpSync: [] as number[], up: [] as number[], dl: [] as number[], bare: [] as number[] };
+      const t = { cp: [] as number[], cpSync: [] as number[], up: [] as number[], dl: [] as number[], bare: [] as number[], oneHop: [] as number[] };
       const upPeak = { gateway: 0, artifacts: 0 };
       const dlPeak = { gateway: 0, artifacts: 0 };
       for (let round = 0; round < runs; round++) {
@@ -206,6 +210,9 @@ async function main(): Promise<void> {
         const bare = await transfer({ kind: 'upload', gateway: bareProxy, token: 'none', hostId: 'bare', file: src, size: bytes });
         if (bare.status !== 201) throw new Error(`bare two-hop upload: ${bare.status}`);
         t.bare.push(bare.seconds);
+        const one = await transfer({ kind: 'upload', gateway: oneHop, token: 'none', hostId: 'bare', file: src, size: bytes });
+        if (one.status !== 201) throw new Error(`one-hop sink upload: ${one.status}`);
+        t.oneHop.push(one.seconds);
       }
       rmSync(src, { force: true });
       const cp = { seconds: median(t.cp) };
@@ -226,13 +233,16 @@ async function main(): Promise<void> {
         download_vs_cp_pct: Math.round((cp.seconds / dl.seconds) * 100),
         bare_two_hop_upload_mb_s: mbps(bare.seconds),
         upload_vs_bare_pct: Math.round((bare.seconds / up.seconds) * 100),
+        one_hop_sink_upload_mb_s: mbps(median(t.oneHop)),
+        upload_vs_one_hop_pct: Math.round((median(t.oneHop) / up.seconds) * 100),
         upload_peak_rss_gateway_mb: Math.round(upPeak.gateway),
         upload_peak_rss_artifacts_mb: Math.round(upPeak.artifacts),
         download_peak_rss_gateway_mb: Math.round(dlPeak.gateway),
         download_peak_rss_artifacts_mb: Math.round(dlPeak.artifacts),
       };
       rows.push(row);
-      results[`size_${sizeMb}`] = row;
+      // per-round seconds, for the suite's median and spread (bench/scenarios/artifacts.ts)
+      results[`size_${sizeMb}`] = { ...row, seconds: t };
     }
     const [s, l] = rows;
     results.rss_spread_mb = {

@@ -3,24 +3,28 @@
  * (client → proxy → sink) in bare Node, with none of OpsDesk's work — no auth, no multipart parsing, no
  * SHA-256, no metadata — only the sink's write to disk and fsync, like the artifacts service.
  *   node bare-hop.js sink <port> <file>          writes each request body to <file>, fsyncs, answers 201
+ *   node bare-hop.js hash-sink <port> <file>     the one-hop baseline: like sink, and SHA-256 of the bytes too
  *   node bare-hop.js proxy <port> <upstream-url>  streams each request to the upstream and the answer back
  * Prints "ready" on stdout once listening.
  */
 import { createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { createServer, request as httpRequest } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 
 const [mode, port, target] = process.argv.slice(2);
 
 const server = createServer((req, res) => {
-  if (mode === 'sink') {
+  if (mode === 'sink' || mode === 'hash-sink') {
     void (async () => {
+      const hash = createHash('sha256');
+      if (mode === 'hash-sink') req.on('data', (c: Buffer) => hash.update(c));
       await pipeline(req, createWriteStream(target, { highWaterMark: 1024 * 1024 }));
       const h = await open(target, 'r+');
       await h.sync();
       await h.close();
-      res.writeHead(201, { 'content-type': 'application/json' }).end('{}');
+      res.writeHead(201, { 'content-type': 'application/json' }).end(mode === 'hash-sink' ? JSON.stringify({ sha256: hash.digest('hex') }) : '{}');
     })().catch((err: Error) => res.writeHead(500).end(err.message));
     return;
   }

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { UnauthorizedException } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-custom';
@@ -47,11 +48,34 @@ export class AccessTokenVerifier {
     this.cache?.stop();
   }
 
-  /** Signature, algorithm, kid, iss, aud, exp; throws JwtVerificationError. */
-  verify(token: string): Promise<Record<string, unknown>> {
-    return verifyJwt(token, this.key, { issuer: JWT_ISSUER, audience: JWT_AUDIENCE });
+  /**
+   * Signature, algorithm, kid, iss, aud, exp; throws JwtVerificationError.
+   * A token verified before is not verified again while it lives (the Ed25519 check was the largest single
+   * cost of an authenticated request, docs/PERFORMANCE.md): a hit still needs the same token string, the
+   * same key still published under its kid (a key dropped from the JWKS ends its tokens at once) and an
+   * unexpired `exp`. Revocation is not cached here: the strategy checks it on every request.
+   */
+  async verify(token: string): Promise<Record<string, unknown>> {
+    const nowSec = Date.now() / 1000;
+    const hit = this.recent.get(token);
+    if (hit && nowSec < hit.exp && (await this.currentKey(hit.kid)) === hit.key) return { ...hit.claims };
+    if (hit) this.recent.delete(token);
+    const claims = await verifyJwt(token, this.key, { issuer: JWT_ISSUER, audience: JWT_AUDIENCE });
+    const kid = this.key.alg === 'EdDSA' ? (JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8')) as { kid: string }).kid : null;
+    if (this.recent.size >= VERIFIED_CACHE_MAX) this.recent.delete(this.recent.keys().next().value as string); // oldest first
+    this.recent.set(token, { claims: { ...claims }, exp: claims.exp as number, kid, key: await this.currentKey(kid) });
+    return claims;
+  }
+
+  private readonly recent = new Map<string, { claims: Record<string, unknown>; exp: number; kid: string | null; key: KeyObject | string | null }>();
+
+  private async currentKey(kid: string | null): Promise<KeyObject | string | null> {
+    return this.key.alg === 'EdDSA' ? (kid === null ? null : await this.key.resolve(kid)) : this.key.secret;
   }
 }
+
+/** verified access tokens remembered per verifier (one per active session at a time is typical) */
+const VERIFIED_CACHE_MAX = 10_000;
 
 export interface JwtStrategyOptions {
   verifier: AccessTokenVerifier;

@@ -1,0 +1,38 @@
+/**
+ * artifacts: a BENCH_ARTIFACT_MB upload (default 500; 20 with --quick) through the gateway → artifacts service
+ * vs a bare one-hop Node sink that hashes (SHA-256) and fsyncs vs `cp` (and cp + fsync) of the same file on the
+ * same disk, plus the download, per round. Runs bench/artifacts/artifacts.bench.ts (its own stack, its own
+ * database) with the suite's round count and reads its per-round seconds.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { figure } from '../lib/stats';
+import { ROOT } from '../lib/system';
+import type { Row, Scenario } from '../lib/scenario';
+
+export const artifacts: Scenario = {
+  name: 'artifacts',
+  summary: 'upload/download through the gateway vs a one-hop SHA-256+fsync sink vs cp',
+  async run(ctx) {
+    const mb = Number(process.env.BENCH_ARTIFACT_MB ?? (ctx.quick ? 20 : 500));
+    const small = Math.max(1, Math.min(Number(process.env.BENCH_ARTIFACT_SMALL_MB ?? 50), Math.floor(mb / 5)));
+    const env = { ...process.env, BENCH_ARTIFACT_MB: String(mb), BENCH_ARTIFACT_SMALL_MB: String(small), BENCH_ARTIFACT_RUNS: String(ctx.rounds), ...(ctx.cpuProfDir ? { BENCH_PROFILE_DIR: ctx.cpuProfDir } : {}) };
+    await new Promise<void>((resolve, reject) => {
+      const p = spawn(process.execPath, [join(__dirname, '..', 'artifacts', 'artifacts.bench.js')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+      p.stdout?.on('data', (d: Buffer) => ctx.log(d.toString().trimEnd()));
+      p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`artifacts bench exited ${code}`))));
+    });
+    const res = JSON.parse(readFileSync(join(ROOT, 'bench', 'results', 'artifacts.json'), 'utf8')) as Record<string, unknown>;
+    const big = res[`size_${mb}`] as { seconds: { cp: number[]; cpSync: number[]; up: number[]; dl: number[]; bare: number[]; oneHop: number[] } } & Record<string, number>;
+    const s = big.seconds;
+    const rate = (xs: number[]) => xs.map((x) => mb / x);
+    const rows: Row[] = [
+      { figure: `${mb} MB upload through the gateway vs one-hop sink (SHA-256 + fsync)`, unit: 'MB/s', system: figure(rate(s.up)), baseline: figure(rate(s.oneHop)), baseline_label: 'one-hop Node sink', ratio: figure(s.up.map((u, i) => (s.oneHop[i] / u) * 100)), ratio_label: '% of one-hop', goal: '≥ 80% of one-hop' },
+      { figure: `${mb} MB upload vs cp + fsync`, unit: 'MB/s', system: figure(rate(s.up)), baseline: figure(rate(s.cpSync)), baseline_label: 'cp + fsync', ratio: figure(s.up.map((u, i) => (s.cpSync[i] / u) * 100)), ratio_label: '% of cp+fsync' },
+      { figure: `${mb} MB download through the gateway vs cp`, unit: 'MB/s', system: figure(rate(s.dl)), baseline: figure(rate(s.cp)), baseline_label: 'cp', ratio: figure(s.dl.map((u, i) => (s.cp[i] / u) * 100)), ratio_label: '% of cp' },
+      { figure: `peak RSS during the ${mb} MB upload: gateway / artifacts`, unit: 'MB', system: figure([big.upload_peak_rss_gateway_mb]), baseline: figure([big.upload_peak_rss_artifacts_mb]), baseline_label: 'artifacts service' },
+    ];
+    return { rows, detail: res };
+  },
+};

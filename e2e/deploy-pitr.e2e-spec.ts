@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -46,6 +46,7 @@ function mustPg(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): strin
 
 describe('deploy/backup: base backup + WAL archive → point-in-time restore between two writes', () => {
   let dir: string;
+  let scripts: string;
   let data: string;
   let restored: string;
   let port: number;
@@ -58,6 +59,15 @@ describe('deploy/backup: base backup + WAL archive → point-in-time restore bet
     if (isRoot && !pgUser) throw new Error('running as root needs a `postgres` OS user to run Postgres');
     dir = mkdtempSync(join(tmpdir(), 'opsdesk-pitr-'));
     chmodSync(dir, 0o755);
+    // The scripts run as the postgres OS user, who may not be able to enter the checkout (root's home is mode 700,
+    // found by a fresh clone under /root): run copies from the suite's own temp dir, as an image would have them.
+    scripts = join(dir, 'scripts');
+    mkdirSync(scripts);
+    for (const f of readdirSync(BACKUP).filter((n) => n.endsWith('.sh'))) {
+      copyFileSync(join(BACKUP, f), join(scripts, f));
+      chmodSync(join(scripts, f), 0o755);
+    }
+    chmodSync(scripts, 0o755);
     data = join(dir, 'data');
     restored = join(dir, 'restored');
     const archive = join(dir, 'wal-archive');
@@ -102,7 +112,7 @@ describe('deploy/backup: base backup + WAL archive → point-in-time restore bet
     // the backup the compose `backup` service takes (one round): the dump and the base backup
     const backups = join(dir, 'backups');
     const u = new URL(s.db.url);
-    const round = asPg('bash', [join(BACKUP, 'backup-loop.sh')], {
+    const round = asPg('bash', [join(scripts, 'backup-loop.sh')], {
       BACKUP_ONCE: '1',
       BACKUP_DIR: backups,
       WAL_ARCHIVE: join(dir, 'wal-archive'),
@@ -150,7 +160,7 @@ describe('deploy/backup: base backup + WAL archive → point-in-time restore bet
     mustPg(join(BIN, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
 
     // the drill: base backup + archive up to the target, into a new data directory
-    const restore = asPg('bash', [join(BACKUP, 'pitr-restore.sh'), base, join(dir, 'wal-archive'), target, restored], { PORT: String(restoredPort), PG_BIN: BIN, SOCKET_DIR: dir });
+    const restore = asPg('bash', [join(scripts, 'pitr-restore.sh'), base, join(dir, 'wal-archive'), target, restored], { PORT: String(restoredPort), PG_BIN: BIN, SOCKET_DIR: dir });
     expect({ status: restore.status, out: restore.out }).toEqual({ status: 0, out: expect.stringContaining('restored and promoted in') });
     const measured = /restored and promoted in (\d+)s/.exec(restore.out)?.[1];
     process.stdout.write(`pitr drill: recovery took ${measured} s (target ${target})\n`);

@@ -67,7 +67,7 @@ describe('deploy: Helm chart (static, no cluster)', () => {
     expect(get(values, 'natsCluster.replicas')).toBe(3);
     expect(get(prodValues, 'natsCluster.replicas')).toBe(3);
     expect(get(values, 'nats.url')).toBe('');
-    for (const v of [values, prodValues]) expect(Number(get(v, 'config.EVENTS_STREAM_REPLICAS'))).toBe(get(v, 'natsCluster.replicas'));
+    for (const v of [values, prodValues]) expect(Number(get(v, 'config.NATS_STREAM_REPLICAS'))).toBe(get(v, 'natsCluster.replicas'));
     const nats = tpl('nats.yaml');
     expect(nats).toMatch(/kind: StatefulSet/);
     expect(nats).toMatch(/podManagementPolicy: Parallel/);

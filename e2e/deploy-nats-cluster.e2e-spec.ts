@@ -8,7 +8,7 @@ import { hostBody } from './support/inventory';
 
 /**
  * Issue 13 on a real 3-node cluster from deploy/nats (nats-cluster.conf, its logins and permissions): the events
- * stream and the revocation bucket at EVENTS_STREAM_REPLICAS 3, two gateways.
+ * stream and the revocation bucket at NATS_STREAM_REPLICAS 3, two gateways.
  *  1. The events stream's leader is killed under steady host writes: every write the API acknowledged (201)
  *     reaches the audit trail exactly once.
  *  2. The revocation bucket's leader is killed and a user logs out during the leader change: the token is
@@ -77,7 +77,7 @@ beforeAll(async () => {
       EVENTS_SUBJECT_PREFIX: DEFAULT_EVENT_SUBJECT_PREFIX,
       RPC_SUBJECT_PREFIX: DEFAULT_RPC_SUBJECT_PREFIX,
       REVOCATION_BUCKET: DEFAULT_REVOCATION_BUCKET,
-      EVENTS_STREAM_REPLICAS: '3',
+      NATS_STREAM_REPLICAS: '3',
       RATE_LIMIT_API_PER_MINUTE: '100000',
     },
   });

@@ -5,7 +5,7 @@ import { assertBucketReplicas, connectNats, ensureEventsStream, provisionNatsFro
 
 
 /**
- * EVENTS_STREAM_REPLICAS (issue 13) applied to the events stream AND the revocation KV bucket by provisioning,
+ * NATS_STREAM_REPLICAS (issue 13) applied to the events stream AND the revocation KV bucket by provisioning,
  * and checked by every service at start: on a real 3-node cluster from deploy/nats/nats-cluster.conf an
  * existing R1 stream and bucket are brought to R3; a service login (which may not change the stream) and a
  * single node (which cannot hold 3 replicas) stop start-up with a line that says why.
@@ -37,7 +37,7 @@ describe('NATS stream and revocation bucket replicas on a 3-node cluster (deploy
   let cluster: OwnNatsCluster;
   // the cluster is the suite's own and runs the shipped permissions, which name the production stream and bucket
   const names = { EVENTS_STREAM: DEFAULT_EVENTS_STREAM, EVENTS_SUBJECT_PREFIX: DEFAULT_EVENT_SUBJECT_PREFIX, REVOCATION_BUCKET: DEFAULT_REVOCATION_BUCKET };
-  const env = (replicas: number): NodeJS.ProcessEnv => ({ ...names, NATS_URL: cluster.url, EVENTS_STREAM_REPLICAS: String(replicas) });
+  const env = (replicas: number): NodeJS.ProcessEnv => ({ ...names, NATS_URL: cluster.url, NATS_STREAM_REPLICAS: String(replicas) });
 
   beforeAll(async () => {
     cluster = await startOwnNatsCluster();
@@ -55,7 +55,7 @@ describe('NATS stream and revocation bucket replicas on a 3-node cluster (deploy
     const inventory = await connectNats(cluster.url.split(','), 'replicas-inventory', testNatsLogin('inventory'));
     try {
       await expect(ensureEventsStream(inventory.jsm, { name: names.EVENTS_STREAM, subjectPrefix: names.EVENTS_SUBJECT_PREFIX, replicas: 3 })).rejects.toThrow(
-        `NATS stream ${names.EVENTS_STREAM} has 1 replica(s) but EVENTS_STREAM_REPLICAS is 3, and changing it failed: NATS stream ${names.EVENTS_STREAM} is missing or differs from its configuration, and this login may not change it: run \`npm run provision:nats\``,
+        `NATS stream ${names.EVENTS_STREAM} has 1 replica(s) but NATS_STREAM_REPLICAS is 3, and changing it failed: NATS stream ${names.EVENTS_STREAM} is missing or differs from its configuration, and this login may not change it: run \`npm run provision:nats\``,
       );
     } finally {
       await inventory.nc.close();
@@ -64,7 +64,7 @@ describe('NATS stream and revocation bucket replicas on a 3-node cluster (deploy
     const auth = await connectNats(cluster.url.split(','), 'replicas-auth', testNatsLogin('auth'));
     try {
       await expect(assertBucketReplicas(auth.jsm, names.REVOCATION_BUCKET, 3)).rejects.toThrow(
-        `NATS bucket ${names.REVOCATION_BUCKET} (stream KV_${names.REVOCATION_BUCKET}) has 1 replica(s) but EVENTS_STREAM_REPLICAS is 3: run \`npm run provision:nats\` (the Helm provision job) to raise it`,
+        `NATS bucket ${names.REVOCATION_BUCKET} (stream KV_${names.REVOCATION_BUCKET}) has 1 replica(s) but NATS_STREAM_REPLICAS is 3: run \`npm run provision:nats\` (the Helm provision job) to raise it`,
       );
     } finally {
       await auth.nc.close();
@@ -92,7 +92,7 @@ describe('NATS stream and revocation bucket replicas on a 3-node cluster (deploy
   });
 });
 
-describe('EVENTS_STREAM_REPLICAS above what the NATS deployment can hold', () => {
+describe('NATS_STREAM_REPLICAS above what the NATS deployment can hold', () => {
   let nats: OwnNatsServer;
   beforeAll(async () => {
     nats = await startOwnNatsServer();
@@ -103,12 +103,12 @@ describe('EVENTS_STREAM_REPLICAS above what the NATS deployment can hold', () =>
 
   it('a single node refuses 3 replicas and provisioning says why in one line', async () => {
     const names = natsIsolation('replicas1');
-    const err = await provisionNatsFromEnv({ ...names, NATS_URL: nats.url, EVENTS_STREAM_REPLICAS: '3' }, testNatsLogin(NATS_PROVISION_USER)).then(
+    const err = await provisionNatsFromEnv({ ...names, NATS_URL: nats.url, NATS_STREAM_REPLICAS: '3' }, testNatsLogin(NATS_PROVISION_USER)).then(
       () => null,
       (e: Error) => e,
     );
     expect(err?.name).toBe('StreamReplicasError');
-    expect(err?.message).toMatch(new RegExp(`^NATS stream ${names.EVENTS_STREAM} cannot be created with EVENTS_STREAM_REPLICAS 3: .+ \\(the NATS deployment has fewer JetStream servers than 3: run a 3-node cluster or lower EVENTS_STREAM_REPLICAS\\)$`));
+    expect(err?.message).toMatch(new RegExp(`^NATS stream ${names.EVENTS_STREAM} cannot be created with NATS_STREAM_REPLICAS 3: .+ \\(the NATS deployment has fewer JetStream servers than 3: run a 3-node cluster or lower NATS_STREAM_REPLICAS\\)$`));
     expect(err?.message).not.toContain('\n');
   });
 });

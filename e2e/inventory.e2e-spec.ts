@@ -14,7 +14,7 @@ let viewer: string;
 let auditor: string;
 
 beforeAll(async () => {
-  stack = await startStack('inventorye2e', { services: withAudit ? ['auth', 'inventory', 'audit'] : ['auth', 'inventory'], env: { RATE_LIMIT_API_PER_MINUTE: '100000' } });
+  stack = await startStack('inventorye2e', { services: withAudit ? ['auth', 'inventory', 'audit'] : ['auth', 'inventory'], env: { RATE_LIMIT_API_PER_MINUTE: '100000', TRACE_UI_URL: 'http://127.0.0.1:16686/trace/{trace_id}' } });
   admin = (await login(stack.url, ADMIN_EMAIL, ADMIN_PASSWORD)).access;
   [operator, viewer, auditor] = await Promise.all([
     createUser(stack.url, admin, 'op@inv.test', 'operator').then((u) => u.token),
@@ -315,6 +315,8 @@ describe('settings and RPC lookup', () => {
   it('runtime info, integration settings (admin PUT) with an event', async () => {
     const rt = await request(stack.url).get('/api/settings/runtime').set(bearer(viewer)).expect(200);
     expect(rt.body).toMatchObject({ environment: 'test', prometheus: { configured: false }, limits: { page_limit_max: 100 } });
+    // the gateway's TRACE_UI_URL, for the console's trace links
+    expect(rt.body.trace_ui_url).toBe('http://127.0.0.1:16686/trace/{trace_id}');
     const put = await request(stack.url)
       .put('/api/settings/integrations')
       .set(bearer(admin))

@@ -145,7 +145,7 @@ export class System {
         RATE_LIMIT_API_PER_MINUTE: '1000000',
         // one load user uploads from many workers at once: the per-user in-flight cap (3) would answer 429
         ARTIFACT_MAX_CONCURRENT_UPLOADS_PER_USER: '1000',
-        EVENTS_STREAM_REPLICAS: opts.cluster ? '3' : '1',
+        NATS_STREAM_REPLICAS: opts.cluster ? '3' : '1',
         ADMIN_EMAIL,
         ADMIN_PASSWORD,
         PROMETHEUS_URL: 'http://127.0.0.1:9',

@@ -1271,6 +1271,8 @@ export interface components {
             };
             prometheus_configured?: boolean;
             teleport_configured?: boolean;
+            /** @description where a trace opens (Jaeger, Tempo): replace {trace_id}; null when TRACE_UI_URL is not set */
+            trace_ui_url?: string | null;
             version: string;
         };
         TagCounts: {

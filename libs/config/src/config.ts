@@ -31,7 +31,7 @@ export const commonEnvShape = {
   NATS_PASSWORD: z.string().min(1).optional(),
   EVENTS_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/).default(DEFAULT_EVENTS_STREAM),
   /** JetStream replicas of the events stream (3 on a 3-node NATS cluster) */
-  EVENTS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+  NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   EVENTS_SUBJECT_PREFIX: z.string().regex(/^[a-z0-9_]+(\.[a-z0-9_]+)*$/).default(DEFAULT_EVENT_SUBJECT_PREFIX),
   RPC_SUBJECT_PREFIX: z.string().regex(/^[a-z0-9_]+(\.[a-z0-9_]+)*$/).default(DEFAULT_RPC_SUBJECT_PREFIX),
   REVOCATION_BUCKET: z.string().regex(/^[A-Za-z0-9_-]+$/).default(DEFAULT_REVOCATION_BUCKET),

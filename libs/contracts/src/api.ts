@@ -184,6 +184,7 @@ export const runtimeSettingsViewSchema = z.object({
   max_artifact_size_bytes: z.number().int().nullable().optional(),
   prometheus_configured: z.boolean().optional(),
   teleport_configured: z.boolean().optional(),
+  trace_ui_url: z.string().nullable().optional().describe('where a trace opens (Jaeger, Tempo): replace {trace_id}; null when TRACE_UI_URL is not set'),
 });
 
 // ---------------------------------------------------------------------------------------------------------

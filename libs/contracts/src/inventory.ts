@@ -574,4 +574,6 @@ export interface RuntimeSettingsView {
   max_artifact_size_bytes?: number | null;
   prometheus_configured?: boolean;
   teleport_configured?: boolean;
+  /** where a trace opens, `{trace_id}` to be replaced (gateway TRACE_UI_URL); null when not configured */
+  trace_ui_url?: string | null;
 }

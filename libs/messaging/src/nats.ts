@@ -105,16 +105,16 @@ export class StreamReplicasError extends Error {
 }
 
 /**
- * An update that changes num_replicas and fails: say what was asked (EVENTS_STREAM_REPLICAS), what the stream
+ * An update that changes num_replicas and fails: say what was asked (NATS_STREAM_REPLICAS), what the stream
  * has, and the likely cause (a cluster with fewer JetStream servers than replicas), not a bare API error.
  */
 function replicasRefused(err: Error, stream: string, has: number | null, wants: number): Error {
   const small = /insufficient resources|no suitable peers|not supported in non-clustered mode/i.test(err.message);
   if (has === wants || (has === null && !small)) return err;
-  const what = has === null ? `cannot be created with EVENTS_STREAM_REPLICAS ${wants}` : `has ${has} replica(s) but EVENTS_STREAM_REPLICAS is ${wants}, and changing it failed`;
+  const what = has === null ? `cannot be created with NATS_STREAM_REPLICAS ${wants}` : `has ${has} replica(s) but NATS_STREAM_REPLICAS is ${wants}, and changing it failed`;
   return new StreamReplicasError(
     `NATS stream ${stream} ${what}: ${err.message}` +
-      (small ? ` (the NATS deployment has fewer JetStream servers than ${wants}: run a ${wants}-node cluster or lower EVENTS_STREAM_REPLICAS)` : ''),
+      (small ? ` (the NATS deployment has fewer JetStream servers than ${wants}: run a ${wants}-node cluster or lower NATS_STREAM_REPLICAS)` : ''),
   );
 }
 
@@ -127,7 +127,7 @@ export async function assertBucketReplicas(jsm: Pick<JetStreamManager, 'streams'
   const stream = `KV_${bucket}`;
   const has = (await jsm.streams.info(stream)).config.num_replicas;
   if (has < replicas)
-    throw new StreamReplicasError(`NATS bucket ${bucket} (stream ${stream}) has ${has} replica(s) but EVENTS_STREAM_REPLICAS is ${replicas}: run \`npm run provision:nats\` (the Helm provision job) to raise it`);
+    throw new StreamReplicasError(`NATS bucket ${bucket} (stream ${stream}) has ${has} replica(s) but NATS_STREAM_REPLICAS is ${replicas}: run \`npm run provision:nats\` (the Helm provision job) to raise it`);
 }
 
 /**
@@ -179,7 +179,7 @@ export async function provisionNats(nats: NatsHandles, opts: ProvisionOptions): 
   // read back: both must now have what was asked (a server that silently ignores it is caught here)
   for (const stream of [opts.name, `KV_${opts.revocationBucket}`]) {
     const has = (await nats.jsm.streams.info(stream)).config.num_replicas;
-    if (has !== replicas) throw new StreamReplicasError(`NATS stream ${stream} has ${has} replica(s) after provisioning, EVENTS_STREAM_REPLICAS is ${replicas}`);
+    if (has !== replicas) throw new StreamReplicasError(`NATS stream ${stream} has ${has} replica(s) after provisioning, NATS_STREAM_REPLICAS is ${replicas}`);
   }
 }
 
@@ -195,7 +195,7 @@ export async function provisionNatsFromEnv(env: NodeJS.ProcessEnv, creds?: NatsC
     await provisionNats(nats, {
       name: env.EVENTS_STREAM || DEFAULT_EVENTS_STREAM,
       subjectPrefix: env.EVENTS_SUBJECT_PREFIX || DEFAULT_EVENT_SUBJECT_PREFIX,
-      replicas: Number(env.EVENTS_STREAM_REPLICAS || 1),
+      replicas: Number(env.NATS_STREAM_REPLICAS || 1),
       revocationBucket: env.REVOCATION_BUCKET || DEFAULT_REVOCATION_BUCKET,
       // auth's RevocationService keeps entries for the longest access-token lifetime plus an hour
       revocationTtlMs: (Number(env.JWT_EXPIRATION_HOURS || 24) + 1) * 3600_000,

@@ -18,7 +18,7 @@ export interface ServiceInfraConfig {
   NATS_USER?: string;
   NATS_PASSWORD?: string;
   EVENTS_STREAM: string;
-  EVENTS_STREAM_REPLICAS: number;
+  NATS_STREAM_REPLICAS: number;
   EVENTS_SUBJECT_PREFIX: string;
   RPC_SUBJECT_PREFIX: string;
   REQUEST_TIMEOUT: number;
@@ -66,7 +66,7 @@ export function serviceInfrastructure(o: ServiceInfraOptions): DynamicModule[] {
       servers: natsServers(c.NATS_URL),
       credentials: { user: c.NATS_USER, pass: c.NATS_PASSWORD },
       stream: c.EVENTS_STREAM,
-      streamReplicas: c.EVENTS_STREAM_REPLICAS,
+      streamReplicas: c.NATS_STREAM_REPLICAS,
       eventPrefix: c.EVENTS_SUBJECT_PREFIX,
       rpcPrefix: c.RPC_SUBJECT_PREFIX,
       requestTimeoutMs: c.REQUEST_TIMEOUT * 1000,

@@ -26,7 +26,7 @@ export class AppModule {
           servers: natsServers(config.NATS_URL),
           credentials: { user: config.NATS_USER, pass: config.NATS_PASSWORD },
           stream: config.EVENTS_STREAM,
-          streamReplicas: config.EVENTS_STREAM_REPLICAS,
+          streamReplicas: config.NATS_STREAM_REPLICAS,
           eventPrefix: config.EVENTS_SUBJECT_PREFIX,
           rpcPrefix: config.RPC_SUBJECT_PREFIX,
           requestTimeoutMs: config.REQUEST_TIMEOUT * 1000,

@@ -53,3 +53,12 @@ export function displayValue(v: unknown): string {
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
 }
+
+/**
+ * The link that opens a trace in the deployment's trace UI (gateway TRACE_UI_URL, a template with `{trace_id}`), or
+ * null when none is configured or the id is not a W3C trace id (never put arbitrary text into a URL).
+ */
+export function traceLink(template: string | null | undefined, traceId: string | null | undefined): string | null {
+  if (!template || !traceId || !/^[0-9a-f]{32}$/.test(traceId)) return null;
+  return template.split('{trace_id}').join(traceId);
+}

@@ -1,5 +1,6 @@
 import {
   Alert,
+  Anchor,
   Badge,
   Button,
   Card,
@@ -18,18 +19,21 @@ import { useDebouncedValue, useIntersection } from '@mantine/hooks';
 import { notifications } from '@mantine/notifications';
 import type { AuditRecordView, AuditVerifyResult } from '@opsdesk/contracts';
 import { IconDownload, IconSearch, IconShieldCheck, IconShieldX } from '@tabler/icons-react';
-import { useInfiniteQuery, useMutation } from '@tanstack/react-query';
+import { useInfiniteQuery, useMutation, useQuery } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
-import { auditApi, describeError, download, type AuditListParams } from '../api';
-import { displayValue, formatDate } from '../components/format';
+import { auditApi, describeError, download, settingsApi, type AuditListParams } from '../api';
+import { displayValue, formatDate, traceLink } from '../components/format';
 import { PageHeader } from '../components/PageHeader';
 import { TimeRangeInputs } from '../components/TimeRangeInputs';
 import { EmptyState, ErrorAlert, TableSkeleton } from '../components/states';
 
 const FILTERS = ['actor', 'action', 'entity_type', 'entity_id', 'from', 'to', 'q'] as const;
 
-function RecordDetails({ r }: { r: AuditRecordView }) {
+export function RecordDetails({ r }: { r: AuditRecordView }) {
+  // the deployment's trace UI (TRACE_UI_URL), shared with the settings page's query
+  const runtime = useQuery({ queryKey: ['settings', 'runtime'], queryFn: settingsApi.runtime, staleTime: 5 * 60_000 });
+  const traceHref = traceLink(runtime.data?.trace_ui_url, r.trace_id);
   const row = (label: string, value: React.ReactNode) => (
     <Stack gap={2}>
       <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
@@ -64,9 +68,15 @@ function RecordDetails({ r }: { r: AuditRecordView }) {
       {row('Request id', <Text className="mono">{r.request_id ?? '—'}</Text>)}
       {row(
         'Trace id',
-        <Text className="mono" data-testid="audit-trace-id">
-          {r.trace_id ?? '—'}
-        </Text>,
+        traceHref ? (
+          <Anchor className="mono" href={traceHref} target="_blank" rel="noopener noreferrer" data-testid="audit-trace-id">
+            {r.trace_id}
+          </Anchor>
+        ) : (
+          <Text className="mono" data-testid="audit-trace-id">
+            {r.trace_id ?? '—'}
+          </Text>
+        ),
       )}
       {row(
         'Sequence',

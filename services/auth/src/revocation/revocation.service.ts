@@ -30,7 +30,7 @@ export class RevocationService implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     await this.bucket();
     // the bucket that makes logouts reach every gateway must survive losing a NATS node like the events do
-    await assertBucketReplicas(this.nats.jsm, this.config.REVOCATION_BUCKET, this.config.EVENTS_STREAM_REPLICAS);
+    await assertBucketReplicas(this.nats.jsm, this.config.REVOCATION_BUCKET, this.config.NATS_STREAM_REPLICAS);
   }
 
   private async bucket(): Promise<KV> {

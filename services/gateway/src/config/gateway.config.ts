@@ -13,6 +13,15 @@ export const gatewayEnvShape = {
   GATEWAY_INTERNAL_HOST: z.string().min(1).optional(),
   CORS_ORIGINS: corsOriginsSchema,
   /**
+   * Where a trace opens (Jaeger, Tempo, …): a http(s) URL with `{trace_id}` in it, e.g.
+   * `https://jaeger.example.com/trace/{trace_id}`. The console links the audit page's trace ids there. Unset: no link.
+   */
+  TRACE_UI_URL: z
+    .string()
+    .url()
+    .refine((u) => /^https?:\/\//.test(u) && u.includes('{trace_id}'), 'must be a http(s) URL containing {trace_id}')
+    .optional(),
+  /**
    * the reverse proxies (nginx, the ingress controller) whose X-Forwarded-For is believed: addresses/CIDRs,
    * never "every hop" (a client could then choose its own IP for rate limits and the audit trail)
    */

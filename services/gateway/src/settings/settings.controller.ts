@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Logger, Put, Req } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Logger, Put, Req } from '@nestjs/common';
 import {
   ArtifactsRpc,
   InventoryRpc,
@@ -12,12 +12,16 @@ import { RequirePermission } from '@opsdesk/auth';
 import { RpcClient } from '@opsdesk/messaging';
 import { rpcContext, type AuthedRequest } from '../common/request-context';
 import { ZodPipe } from '../common/zod-body.pipe';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
 
 @Controller('settings')
 export class SettingsController {
   private readonly logger = new Logger(SettingsController.name);
 
-  constructor(private readonly rpc: RpcClient) {}
+  constructor(
+    private readonly rpc: RpcClient,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+  ) {}
 
   /**
    * Inventory's runtime view plus the artifacts service's upload limit (the original's max artifact size). The
@@ -35,7 +39,12 @@ export class SettingsController {
         return null;
       }),
     ]);
-    return { ...view, max_artifact_size_mb: limits?.max_artifact_size_mb ?? null, max_artifact_size_bytes: limits?.max_artifact_size_bytes ?? null };
+    return {
+      ...view,
+      max_artifact_size_mb: limits?.max_artifact_size_mb ?? null,
+      max_artifact_size_bytes: limits?.max_artifact_size_bytes ?? null,
+      trace_ui_url: this.config.TRACE_UI_URL ?? null,
+    };
   }
 
   @Get('integrations')

@@ -43,6 +43,9 @@ if (process.env.RELIABILITY) projects.push({ ...project('reliability', 'reliabil
 // the suites never use an open broker. The root transform lets jest load those TypeScript files.
 module.exports = {
   projects,
+  // A worker's heap grows with every suite it runs (ts-jest and the services' module graphs are not freed); with
+  // ~100 suites on 2 workers one ran out of memory in CI. Workers above this after a suite are replaced.
+  workerIdleMemoryLimit: '1536MB',
   testTimeout: 60_000,
   transform,
   globalSetup: '<rootDir>/libs/testing/src/nats-global-setup.ts',

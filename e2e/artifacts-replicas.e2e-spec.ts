@@ -2,13 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import request from 'supertest';
 import { ContextSigner, InternalTokenIssuer, type Principal } from '@opsdesk/auth';
 import { ArtifactsInternalPaths } from '@opsdesk/contracts';
-import { natsServiceEnv, rawBody, serviceEnv } from '@opsdesk/testing';
+import { freePort, natsServiceEnv, rawBody, serviceEnv } from '@opsdesk/testing';
 import {
   ADMIN_EMAIL,
   ADMIN_PASSWORD,
@@ -41,18 +40,6 @@ interface Replica {
   name: string;
   url: string;
   child: ChildProcess;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 describe.each(harness.STORAGE_DRIVERS)('two artifacts replicas sharing %s storage', (driver) => {

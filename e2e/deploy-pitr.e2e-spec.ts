@@ -34,7 +34,8 @@ const pgUser = isRoot ? osUser('postgres') : null;
 function asPg(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; out: string } {
   const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
   const [file, argv] = isRoot ? ['runuser', ['-u', 'postgres', '--', 'env', ...envArgs, cmd, ...args]] : ['env', [...envArgs, cmd, ...args]];
-  const r = spawnSync(file, argv, { encoding: 'utf8', timeout: 240_000 });
+  // cwd: the postgres user may not enter the checkout (root's home is mode 700); Postgres programs chdir to it
+  const r = spawnSync(file, argv, { encoding: 'utf8', timeout: 240_000, cwd: tmpdir() });
   if (r.error) throw r.error;
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }

@@ -33,6 +33,8 @@ beforeAll(async () => {
       ARTIFACT_MAX_CONCURRENT_UPLOADS_PER_USER: String(SLOTS_PER_USER),
       ARTIFACT_MIN_FREE_MB: '0',
       ARTIFACT_STORAGE_PATH: storage,
+      // the reader below polls as fast as it can: the per-user API limit (100/min) is not what this checks
+      RATE_LIMIT_API_PER_MINUTE: '100000',
     },
   });
   admin = (await login(stack.url, ADMIN_EMAIL, ADMIN_PASSWORD)).access;
@@ -133,7 +135,7 @@ it('stalled uploads are cut with 408 and their sockets closed; the slots come ba
   // the server dropped every stalled socket (the client never closed one)
   await waitFor(() => outcomes.every((o) => o.closed), { timeoutMs: 10_000, what: 'the stalled upload sockets to be closed by the server' });
   expect(readStatuses.length).toBeGreaterThan(0);
-  expect(readStatuses.every((s) => s === 200)).toBe(true);
+  expect(readStatuses.filter((s) => s !== 200)).toEqual([]);
 
   // the artifacts service let go of the cut uploads: each user's slots are free again (a full set of uploads succeeds)
   const small = multipart(2048);

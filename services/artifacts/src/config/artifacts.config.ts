@@ -78,8 +78,10 @@ export interface S3Settings {
   endpoint?: string;
   region: string;
   bucket: string;
+  /** key prefix inside the bucket ('' or ending in '/') */
   prefix: string;
   forcePathStyle: boolean;
+  /** absent: the SDK's default chain (AWS_* variables, web identity, instance profile) */
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 

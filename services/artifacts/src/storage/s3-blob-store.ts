@@ -13,17 +13,11 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Settings } from '../config/artifacts.config';
 import { BlobStore, SHA256_RE, assertSha, type ByteRange, type StoredEntry, type TempUpload } from './blob-store';
 
-export interface S3StoreOptions {
-  endpoint?: string;
-  region: string;
-  bucket: string;
-  /** key prefix inside the bucket ('' or ending in '/') */
-  prefix: string;
-  forcePathStyle: boolean;
-  /** absent: the SDK's default chain (AWS_* variables, web identity, instance profile) */
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+/** The validated S3 settings (config/artifacts.config.ts) and this replica's instance id. */
+export interface S3StoreOptions extends S3Settings {
   instance: string;
 }
 

@@ -75,6 +75,20 @@ export class PrefixedNatsServer extends ServerNats {
     this.queue = options.queue;
   }
 
+  /**
+   * Listening means the broker has the subscriptions: Nest calls back right after queueing the SUBs, so a
+   * request sent at once by another connection (a replica that just became ready, a test) could reach the
+   * server first and get "no responders" (503). A flush round-trip after subscribing closes that window.
+   */
+  override start(callback: (err?: unknown) => void): void {
+    this.bindEvents((this as unknown as { natsClient: NatsConnection }).natsClient);
+    const nc = (this as unknown as { natsClient: NatsConnection }).natsClient;
+    nc.flush().then(
+      () => callback(),
+      (err: unknown) => callback(err),
+    );
+  }
+
   override bindEvents(client: unknown): void {
     const nats = client as NatsClientLike;
     const queue = this.queue;

@@ -5,7 +5,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import request from 'supertest';
-import { ContextSigner, InternalTokenIssuer, type Principal } from '@opsdesk/auth';
+import { ContextSigner, InternalTokenIssuer, type Principal } from '@opsdesk/authn';
 import { ArtifactsInternalPaths } from '@opsdesk/contracts';
 import { freePort, natsServiceEnv, rawBody, serviceEnv } from '@opsdesk/testing';
 import {

@@ -2,7 +2,7 @@ import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, ran
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
-import { ed25519PublicJwk, ed25519Thumbprint, parseEd25519PrivateKey } from '@opsdesk/auth';
+import { ed25519PublicJwk, ed25519Thumbprint, parseEd25519PrivateKey } from '@opsdesk/authn';
 import { generateAccessTokenKey, natsServiceEnv, TEST_JWT_SECRET } from '@opsdesk/testing';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, gatewayInternalUrl, login, startStack, urlOf, type Stack } from './support/stack';
 

@@ -1,7 +1,7 @@
 import { createHmac, createPublicKey, generateKeyPairSync, sign as edSign, type KeyObject } from 'node:crypto';
 import request from 'supertest';
 import { authenticator } from 'otplib';
-import { ed25519PublicJwk, ed25519Thumbprint, parseEd25519PrivateKey } from '@opsdesk/auth';
+import { ed25519PublicJwk, ed25519Thumbprint, parseEd25519PrivateKey } from '@opsdesk/authn';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, createUser, login, randomIp, startStack, waitFor, type Stack } from './support/stack';
 
 let stack: Stack;

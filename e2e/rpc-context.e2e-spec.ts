@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PATTERN_METADATA } from '@nestjs/microservices/constants';
 import request from 'supertest';
-import { ContextSigner, IS_PUBLIC, PERMISSION, generateContextKeyPair, rpcContextSigner, type RpcContextSigningFn } from '@opsdesk/auth';
+import { ContextSigner, IS_PUBLIC, PERMISSION, generateContextKeyPair, rpcContextSigner, type RpcContextSigningFn } from '@opsdesk/authn';
 import { ErrorCodes, InventoryRpc, Permissions, AuthRpc, rpcAudience, type RpcContext } from '@opsdesk/contracts';
 import { RpcClient, type RpcCallError } from '@opsdesk/messaging';
 import { testNatsAdminCredentials } from '@opsdesk/testing';

@@ -7,7 +7,7 @@
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ContextSigner, rpcContextSigner } from '@opsdesk/auth';
+import { ContextSigner, rpcContextSigner } from '@opsdesk/authn';
 import { InventoryRpc, type RpcContext } from '@opsdesk/contracts';
 import { RpcClient } from '@opsdesk/messaging';
 import { connect, type NatsConnection } from 'nats';

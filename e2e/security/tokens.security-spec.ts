@@ -7,7 +7,7 @@
 import { createHmac, createPublicKey, generateKeyPairSync, sign as edSign, type KeyObject } from 'node:crypto';
 import { Client } from 'pg';
 import request from 'supertest';
-import { ed25519PublicJwk, parseEd25519PrivateKey } from '@opsdesk/auth';
+import { ed25519PublicJwk, parseEd25519PrivateKey } from '@opsdesk/authn';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, createUser, login, randomIp, startStack, waitFor, type Stack } from '../support/stack';
 import { recordCheck } from './support/report';
 

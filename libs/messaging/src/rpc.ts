@@ -288,7 +288,7 @@ export interface RpcClientOptions {
   /** how often a request in flight checks that the instance holding it is alive (ms); default 1000 */
   livenessIntervalMs?: number;
   /**
-   * Signs the caller context of each request (libs/auth rpcContextSigner with the caller's context key).
+   * Signs the caller context of each request (libs/authn rpcContextSigner with the caller's context key).
    * Without it requests go unsigned and every service refuses them: only tools and tests that probe
    * that refusal leave it out.
    */

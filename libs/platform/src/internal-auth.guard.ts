@@ -1,6 +1,6 @@
 import { ExecutionContext, Injectable, UnauthorizedException, createParamDecorator, type CanActivate } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { ContextVerifier, INTERNAL_TOKEN_ISSUER, InternalTokens, type InternalClaims } from '@opsdesk/auth';
+import { ContextVerifier, INTERNAL_TOKEN_ISSUER, InternalTokens, type InternalClaims } from '@opsdesk/authn';
 
 /**
  * The internal-token verifier of `service`: tokens signed by the gateway's context key (its public key from

@@ -1,7 +1,7 @@
 import { Injectable, Logger, SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { NatsContext } from '@nestjs/microservices';
-import { IS_PUBLIC, PERMISSION, verifyRpcCallerContext, type ContextVerifier, type RpcContextRefusal } from '@opsdesk/auth';
+import { IS_PUBLIC, PERMISSION, verifyRpcCallerContext, type ContextVerifier, type RpcContextRefusal } from '@opsdesk/authn';
 import {
   AppError,
   ErrorCodes,

@@ -4,7 +4,7 @@ import { ModuleRef, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { ContextVerifier } from '@opsdesk/auth';
+import { ContextVerifier } from '@opsdesk/authn';
 import type { NewEvent } from '@opsdesk/contracts';
 import { OutboxWriter, PrefixedNatsServer, RpcErrorFilter, RpcObservabilityInterceptor, natsAuthOptions, type NatsCredentials } from '@opsdesk/messaging';
 import { JsonLogger, initMetrics, installHttpMetrics, requestContext, stopTracing } from '@opsdesk/observability';

@@ -1,5 +1,5 @@
 import { Global, Module, type DynamicModule, type Provider } from '@nestjs/common';
-import { InternalTokens } from '@opsdesk/auth';
+import { InternalTokens } from '@opsdesk/authn';
 import { InternalAuthGuard, internalTokensFor } from './internal-auth.guard';
 
 /**

@@ -3,7 +3,7 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { z } from 'zod';
-import { ContextSigner, ContextVerifier, Public, generateContextKeyPair, rpcContextSigner } from '@opsdesk/auth';
+import { ContextSigner, ContextVerifier, Public, generateContextKeyPair, rpcContextSigner } from '@opsdesk/authn';
 import { AppError, type EventEnvelope } from '@opsdesk/contracts';
 import { createServiceDataSource } from '@opsdesk/database';
 import {

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { MessagingModule } from '@opsdesk/messaging';
-import { ContextSigner, rpcContextSigner } from '@opsdesk/auth';
+import { ContextSigner, rpcContextSigner } from '@opsdesk/authn';
 import { ServiceConfigModule, serviceInfrastructure } from '@opsdesk/platform';
 import { ArtifactsModule } from './artifacts/artifacts.module';
 import { HostCleanupModule } from './cleanup/host-cleanup.module';

@@ -4,7 +4,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
-import { ContextSigner, InternalTokenIssuer, rpcContextSigner, type Principal } from '@opsdesk/auth';
+import { ContextSigner, InternalTokenIssuer, rpcContextSigner, type Principal } from '@opsdesk/authn';
 import { ArtifactsInternalPaths, ArtifactsRpc, InventoryRpc, type RpcContext } from '@opsdesk/contracts';
 import { applyRuntimeGrants, runMigrations } from '@opsdesk/database';
 import { RpcClient, provisionNatsFromEnv } from '@opsdesk/messaging';

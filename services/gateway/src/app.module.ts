@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ServiceConfigModule } from '@opsdesk/platform';
 import { natsServers } from '@opsdesk/config';
-import { AccessTokenVerifier, ContextSigner, RevocationStore, rpcContextSigner } from '@opsdesk/auth';
+import { AccessTokenVerifier, ContextSigner, RevocationStore, rpcContextSigner } from '@opsdesk/authn';
 import { MessagingModule, NATS_HANDLES, isNatsUsable, type NatsHandles } from '@opsdesk/messaging';
 import { HealthModule } from '@opsdesk/observability';
 import { AuthModule } from './auth/auth.module';

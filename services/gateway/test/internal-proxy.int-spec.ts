@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { ContextSigner, InternalTokenIssuer } from '@opsdesk/auth';
+import { ContextSigner, InternalTokenIssuer } from '@opsdesk/authn';
 import { connectNats, ensureEventsStream, type NatsHandles } from '@opsdesk/messaging';
 import { contextKeyEnv, natsIsolation, readStream, TEST_JWT_SECRET, TEST_NATS_URL, testNatsAdminCredentials, waitFor } from '@opsdesk/testing';
 import { loadGatewayConfig } from '../src/config/gateway.config';

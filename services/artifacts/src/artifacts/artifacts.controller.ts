@@ -9,7 +9,7 @@ import {
 } from '@opsdesk/contracts';
 import { ARTIFACTS_CONFIG, type ArtifactsConfig } from '../config/artifacts.config';
 import { ArtifactsService } from './artifacts.service';
-import { RequirePermission } from '@opsdesk/auth';
+import { RequirePermission } from '@opsdesk/authn';
 import { RpcHandler, type RpcInput } from '@opsdesk/messaging';
 
 /** Small JSON operations over NATS RPC; permissions are checked by the gateway (SPEC §3). */

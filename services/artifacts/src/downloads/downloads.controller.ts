@@ -1,6 +1,6 @@
 import { Controller, Get, Param, ParseUUIDPipe, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { InternalClaims } from '@opsdesk/auth';
+import type { InternalClaims } from '@opsdesk/authn';
 import { InternalHttpErrorFilter, InternalAuthGuard, InternalCaller } from '@opsdesk/platform';
 import { DownloadsService } from './downloads.service';
 

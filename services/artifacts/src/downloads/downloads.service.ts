@@ -4,7 +4,7 @@ import { Readable, pipeline } from 'node:stream';
 import { Injectable, Logger } from '@nestjs/common';
 import { create as contentDisposition } from 'content-disposition';
 import type { FastifyReply } from 'fastify';
-import type { InternalClaims } from '@opsdesk/auth';
+import type { InternalClaims } from '@opsdesk/authn';
 import { AppError, ArtifactsErrors, ErrorCodes, Permissions, roleHas } from '@opsdesk/contracts';
 import { ArtifactsService } from '../artifacts/artifacts.service';
 import { ArtifactMetrics } from '../common/artifacts.metrics';

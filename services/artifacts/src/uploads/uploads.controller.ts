@@ -1,6 +1,6 @@
 import { Controller, HttpCode, Param, ParseUUIDPipe, Post, Req, UseFilters, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import type { InternalClaims } from '@opsdesk/auth';
+import type { InternalClaims } from '@opsdesk/authn';
 import type { ArtifactView } from '@opsdesk/contracts';
 import { InternalHttpErrorFilter, InternalAuthGuard, InternalCaller } from '@opsdesk/platform';
 import { UploadsService } from './uploads.service';

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
-import type { InternalClaims } from '@opsdesk/auth';
+import type { InternalClaims } from '@opsdesk/authn';
 import {
   AppError,
   ArtifactsErrors,

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { Controller, Get, Logger, Query, Res, UseFilters, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { auditFiltersSchema } from '@opsdesk/contracts';
-import type { InternalClaims } from '@opsdesk/auth';
+import type { InternalClaims } from '@opsdesk/authn';
 import { parseRpcData } from '@opsdesk/messaging';
 import { InternalAuthGuard, InternalCaller, InternalHttpErrorFilter } from '@opsdesk/platform';
 import { ExportService, type ExportFormat } from './export.service';

@@ -11,7 +11,7 @@ import { RpcHandler, type RpcInput } from '@opsdesk/messaging';
 import { ChainService } from '../chain/chain.service';
 import { VerifyService } from '../verify/verify.service';
 import { AuditQueryService } from './audit-query.service';
-import { Public, RequirePermission } from '@opsdesk/auth';
+import { Public, RequirePermission } from '@opsdesk/authn';
 
 /** RPC side of /api/audit (list, verify, public keys); exports stream over the internal HTTP port instead. */
 @Controller()

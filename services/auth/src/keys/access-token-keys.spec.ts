@@ -1,7 +1,7 @@
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { contextKeyEnv } from '@opsdesk/testing';
 import { ConfigError } from '@opsdesk/config';
-import { ed25519PublicJwk, ed25519Thumbprint, verifyJwt } from '@opsdesk/auth';
+import { ed25519PublicJwk, ed25519Thumbprint, verifyJwt } from '@opsdesk/authn';
 import { loadAuthConfig } from '../config/auth.config';
 import { AccessTokenKeys } from './access-token-keys';
 

@@ -1,6 +1,6 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { JwkSet } from '@opsdesk/contracts';
-import { ed25519PublicJwk, ed25519Thumbprint, parseEd25519PrivateKey, parseEd25519PublicKeyList, signJwt, type AccessTokenSigningKey } from '@opsdesk/auth';
+import { ed25519PublicJwk, ed25519Thumbprint, parseEd25519PrivateKey, parseEd25519PublicKeyList, signJwt, type AccessTokenSigningKey } from '@opsdesk/authn';
 import type { AuthConfig } from '../config/auth.config';
 
 /**

@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
 import { AUTH_JWKS_PATTERN, type JwkSet } from '@opsdesk/contracts';
-import { Public } from '@opsdesk/auth';
+import { Public } from '@opsdesk/authn';
 import { AccessTokenKeys } from './access-token-keys';
 import { RpcHandler } from '@opsdesk/messaging';
 

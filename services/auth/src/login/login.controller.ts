@@ -2,7 +2,7 @@ import { Controller } from '@nestjs/common';
 import { Permissions, AuthRpc, type TokenPair } from '@opsdesk/contracts';
 import { SessionsService } from '../sessions/sessions.service';
 import { LoginService } from './login.service';
-import { Public, RequirePermission } from '@opsdesk/auth';
+import { Public, RequirePermission } from '@opsdesk/authn';
 import { RpcHandler, type RpcInput } from '@opsdesk/messaging';
 
 @Controller()

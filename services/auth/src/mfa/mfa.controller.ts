@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Permissions, AuthRpc } from '@opsdesk/contracts';
 import { MfaService } from './mfa.service';
-import { RequirePermission } from '@opsdesk/auth';
+import { RequirePermission } from '@opsdesk/authn';
 import { RpcHandler, type RpcInput } from '@opsdesk/messaging';
 
 @Controller()

@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Permissions, AuthRpc } from '@opsdesk/contracts';
 import { ApiTokensService } from './api-tokens.service';
-import { Public, RequirePermission } from '@opsdesk/auth';
+import { Public, RequirePermission } from '@opsdesk/authn';
 import { RpcHandler, type RpcInput } from '@opsdesk/messaging';
 
 @Controller()

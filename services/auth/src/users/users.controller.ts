@@ -2,7 +2,7 @@ import { Controller } from '@nestjs/common';
 import { Permissions, AuthRpc, type UserView } from '@opsdesk/contracts';
 import { callerId } from '../common/auth-event';
 import { UsersService } from './users.service';
-import { RequirePermission } from '@opsdesk/auth';
+import { RequirePermission } from '@opsdesk/authn';
 import { RpcHandler, type RpcInput } from '@opsdesk/messaging';
 
 @Controller()

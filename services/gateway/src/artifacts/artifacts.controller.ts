@@ -10,7 +10,7 @@ import {
   type Page,
   type VerifyResult,
 } from '@opsdesk/contracts';
-import { RequirePermission } from '@opsdesk/auth';
+import { RequirePermission } from '@opsdesk/authn';
 import { RpcClient } from '@opsdesk/messaging';
 import { InternalProxy } from '../common/internal-proxy';
 import { rpcContext, type AuthedRequest } from '../common/request-context';

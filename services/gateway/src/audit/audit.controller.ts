@@ -14,7 +14,7 @@ import {
   type Page,
   type VerifyAuditRequest,
 } from '@opsdesk/contracts';
-import { Public, RequirePermission } from '@opsdesk/auth';
+import { Public, RequirePermission } from '@opsdesk/authn';
 import { RpcClient } from '@opsdesk/messaging';
 import { InternalProxy } from '../common/internal-proxy';
 import { rpcContext, type AuthedRequest } from '../common/request-context';

@@ -21,7 +21,7 @@ import {
   type RefreshRequest,
   type TokenPair,
 } from '@opsdesk/contracts';
-import { AccessTokenVerifier, CurrentPrincipal, Public, RevocationStore, SessionOnly, type Principal } from '@opsdesk/auth';
+import { AccessTokenVerifier, CurrentPrincipal, Public, RevocationStore, SessionOnly, type Principal } from '@opsdesk/authn';
 import { RpcClient } from '@opsdesk/messaging';
 import { rpcContext, type AuthedRequest } from '../common/request-context';
 import { ZodPipe } from '../common/zod-body.pipe';

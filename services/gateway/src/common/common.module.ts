@@ -1,5 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { ContextSigner, InternalTokenIssuer } from '@opsdesk/auth';
+import { ContextSigner, InternalTokenIssuer } from '@opsdesk/authn';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
 import { InternalProxy } from './internal-proxy';
 

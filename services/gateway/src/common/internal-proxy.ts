@@ -1,7 +1,7 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { InternalTokenIssuer } from '@opsdesk/auth';
+import { InternalTokenIssuer } from '@opsdesk/authn';
 import { AppError, ErrorCodes, type FieldError } from '@opsdesk/contracts';
 import { traceHeaders } from '@opsdesk/observability';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';

@@ -6,7 +6,7 @@ import type { ZodType } from 'zod';
 import { ModulesContainer, NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
-import { PERMISSION, IS_PUBLIC } from '@opsdesk/auth';
+import { PERMISSION, IS_PUBLIC } from '@opsdesk/authn';
 import { RETRY_AFTER_SECONDS, RolePermissions, Roles, type Permission } from '@opsdesk/contracts';
 import { AppModule } from '../app.module';
 import { loadGatewayConfig } from '../config/gateway.config';

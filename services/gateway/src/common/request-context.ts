@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { untrustedText, type Actor, type RpcContext } from '@opsdesk/contracts';
-import type { Principal } from '@opsdesk/auth';
+import type { Principal } from '@opsdesk/authn';
 
 export type AuthedRequest = FastifyRequest & { user?: Principal };
 

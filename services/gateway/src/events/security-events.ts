@@ -1,4 +1,4 @@
-import type { Principal } from '@opsdesk/auth';
+import type { Principal } from '@opsdesk/authn';
 import { EventTypes, untrustedText, type NewEvent } from '@opsdesk/contracts';
 import { actorOf, type AuthedRequest } from '../common/request-context';
 

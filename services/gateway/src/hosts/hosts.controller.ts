@@ -30,7 +30,7 @@ import {
   type TagsQuery,
   type UpdateHostRequest,
 } from '@opsdesk/contracts';
-import { RequirePermission } from '@opsdesk/auth';
+import { RequirePermission } from '@opsdesk/authn';
 import { RpcClient } from '@opsdesk/messaging';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
 import { InternalProxy } from '../common/internal-proxy';

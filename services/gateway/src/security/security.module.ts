@@ -10,7 +10,7 @@ import {
   RevocationStore,
   createApiTokenStrategy,
   createJwtStrategy,
-} from '@opsdesk/auth';
+} from '@opsdesk/authn';
 import { AUTH_JWKS_PATTERN, AuthRpc } from '@opsdesk/contracts';
 import { NATS_HANDLES, RpcCallError, RpcClient, type NatsHandles } from '@opsdesk/messaging';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
@@ -19,7 +19,7 @@ import { GatewayEventsModule } from '../events/events.module';
 import { deniedEvent, rateLimitedEvent } from '../events/security-events';
 import type { AuthedRequest } from '../common/request-context';
 import { RATE_LIMIT_LISTENER, RateLimitGuard, type RateLimitListener } from './rate-limit.guard';
-import type { DeniedListener } from '@opsdesk/auth';
+import type { DeniedListener } from '@opsdesk/authn';
 
 @Injectable()
 class RevocationStoreLifecycle implements OnApplicationShutdown {

@@ -8,7 +8,7 @@ import {
   type IntegrationSettingsView,
   type RuntimeSettingsView,
 } from '@opsdesk/contracts';
-import { RequirePermission } from '@opsdesk/auth';
+import { RequirePermission } from '@opsdesk/authn';
 import { RpcClient } from '@opsdesk/messaging';
 import { rpcContext, type AuthedRequest } from '../common/request-context';
 import { ZodPipe } from '../common/zod-body.pipe';

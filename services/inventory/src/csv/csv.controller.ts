@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { Controller, Get, HttpCode, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import Busboy from 'busboy';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { InternalClaims } from '@opsdesk/auth';
+import type { InternalClaims } from '@opsdesk/authn';
 import { AppError, ErrorCodes, InventoryErrors, Permissions, hostFiltersSchema, importQuerySchema, roleHas, type ImportReport, type RpcContext } from '@opsdesk/contracts';
 import { parseRpcData } from '@opsdesk/messaging';
 import { InternalHttpErrorFilter, InternalAuthGuard, InternalCaller } from '@opsdesk/platform';

@@ -7,7 +7,7 @@ import {
   type Page,
 } from '@opsdesk/contracts';
 import { HistoryService } from './history.service';
-import { RequirePermission } from '@opsdesk/auth';
+import { RequirePermission } from '@opsdesk/authn';
 import { RpcHandler, type RpcInput } from '@opsdesk/messaging';
 
 @Controller()

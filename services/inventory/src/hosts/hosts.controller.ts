@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Permissions, InventoryRpc, type HostView, type HostsSummary, type Page } from '@opsdesk/contracts';
 import { HostsService } from './hosts.service';
-import { RequirePermission } from '@opsdesk/auth';
+import { RequirePermission } from '@opsdesk/authn';
 import { RpcCallers } from '@opsdesk/platform';
 import { RpcHandler, type RpcInput } from '@opsdesk/messaging';
 

@@ -6,7 +6,7 @@ import {
   type RuntimeSettingsView,
 } from '@opsdesk/contracts';
 import { SettingsService } from './settings.service';
-import { RequirePermission } from '@opsdesk/auth';
+import { RequirePermission } from '@opsdesk/authn';
 import { RpcHandler, type RpcInput } from '@opsdesk/messaging';
 
 @Controller()

@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Permissions, InventoryRpc, type MetricsSnapshotView, type Page } from '@opsdesk/contracts';
 import { TelemetryService } from './telemetry.service';
-import { RequirePermission } from '@opsdesk/auth';
+import { RequirePermission } from '@opsdesk/authn';
 import { RpcHandler, type RpcInput } from '@opsdesk/messaging';
 
 @Controller()

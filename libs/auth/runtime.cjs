@@ -1,3 +1,0 @@
-// Runtime entry of the workspace package: the compiled output of `npm run build` (TypeScript resolves
-// @opsdesk/auth to src/ through tsconfig paths; jest maps it to src/ too).
-module.exports = require('../../dist/libs/auth/src/index.js');

@@ -156,14 +156,20 @@ describe('audit flooding', () => {
     const viewer = await createUser(stack.url, admin.access, 'flood@e2e.test', 'viewer');
     const ip = '198.51.100.250';
     const n = 40;
+    const started = Date.now();
     for (let i = 0; i < n; i++) await request(stack.url).get('/api/users').set(bearer(viewer.token)).set('X-Forwarded-For', ip).expect(403);
+    // the stack's window is 1 s (SECURITY_EVENT_WINDOW_SECONDS): on a busy machine the flood spans several windows,
+    // each worth at most two records (its first refusal at once, then one summary with the count of the rest)
+    const windows = Math.ceil((Date.now() - started) / 1000) + 1;
     const mine = async () => (await gatewayEvents('gateway.request.denied')).filter((e) => e.actor?.ip === ip);
-    await waitFor(async () => (await mine()).some((e) => (e.data as { aggregated?: boolean }).aggregated), { timeoutMs: 15_000, what: 'the summary event' });
+    const counted = (events: Awaited<ReturnType<typeof mine>>) => events.reduce((sum, e) => sum + ((e.data as { count?: number }).count ?? 1), 0);
+    // every refusal is accounted for once the last window's summary is out
+    await waitFor(async () => counted(await mine()) === n, { timeoutMs: 15_000, what: 'summaries accounting for every refusal' });
     const events = await mine();
-    const counted = events.reduce((sum, e) => sum + ((e.data as { count?: number }).count ?? 1), 0);
-    // every refusal is accounted for, in a handful of records rather than one each
-    expect(counted).toBe(n);
-    expect(events.length).toBeLessThanOrEqual(4);
+    expect(counted(events)).toBe(n);
+    // in a handful of records rather than one each
+    expect(events.length).toBeLessThanOrEqual(2 * windows);
+    expect(events.length).toBeLessThan(n / 2);
     expect(events[0]).toMatchObject({ actor: { ip, user_id: viewer.id }, data: { permission: 'users:read', status: 403 } });
     const summary = events.find((e) => (e.data as { aggregated?: boolean }).aggregated)!;
     expect(summary.request_id).toBeNull();

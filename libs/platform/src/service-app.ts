@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
+import type { Server as HttpServer } from 'node:http';
+import type { FastifyHttpOptions } from 'fastify';
 import { ModuleRef, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
@@ -26,6 +28,15 @@ export interface ServiceAppOptions {
   bodyLimit?: number;
   /** configure the Fastify app before listen (extra routes, hooks) */
   configure?: (app: NestFastifyApplication) => void | Promise<void>;
+  /** runs once the HTTP port listens (the gateway opens its internal port then); a throw closes the app */
+  afterListen?: (app: NestFastifyApplication) => void | Promise<void>;
+  /**
+   * Fastify options beyond the shared ones (request ids, body limit): the public gateway's proxy trust,
+   * header timeout, router options and framework-error answers.
+   */
+  fastify?: Omit<FastifyAdapterOptions, 'bodyLimit' | 'genReqId'>;
+  /** false: Nest registers no body parsers, the app registers its own (the gateway's JSON and streamed bodies) */
+  bodyParser?: boolean;
   /** tests pass false to keep Nest quiet */
   logger?: JsonLogger | false;
   /**
@@ -35,27 +46,36 @@ export interface ServiceAppOptions {
   handleSignals?: boolean;
 }
 
+/** plain HTTP/1 Fastify options (what every OpsDesk process serves; TLS ends at the ingress) */
+type FastifyAdapterOptions = FastifyHttpOptions<HttpServer>;
+
+/** One rule for every process: a caller's X-Request-Id is kept when it is a plain token, else a fresh UUID. */
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+export function requestIdOf(headers: Record<string, string | string[] | undefined>): string {
+  const h = headers['x-request-id'];
+  return typeof h === 'string' && REQUEST_ID.test(h) ? h : randomUUID();
+}
+
 /** SIGTERM → exit within this budget (the orchestrator's grace period is longer: Helm uses 30 s). */
 export const SHUTDOWN_BUDGET_MS = 10_000;
 
 /**
- * Boots an internal service the same way everywhere: Fastify HTTP (health, readiness, metrics and any
- * internal routes) plus the NATS RPC server in the service's queue group, JSON logs, RED metrics, and
- * graceful shutdown on SIGTERM/SIGINT.
+ * Boots every process the same way, the gateway included: Fastify HTTP (health, readiness, metrics and the
+ * app's routes) plus, for internal services, the NATS RPC server in the service's queue group; JSON logs, RED
+ * metrics, one request-id rule, the request context, and graceful shutdown on SIGTERM/SIGINT.
  */
 export async function createServiceApp(opts: ServiceAppOptions): Promise<NestFastifyApplication> {
   initMetrics(opts.service);
   const logger = opts.logger === false ? false : (opts.logger ?? new JsonLogger(opts.service, opts.logLevel));
   const adapter = new FastifyAdapter({
+    ...opts.fastify,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
-    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
-      const h = req.headers['x-request-id'];
-      return typeof h === 'string' && /^[\w.-]{1,128}$/.test(h) ? h : randomUUID();
-    },
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => requestIdOf(req.headers),
   });
   const app = await NestFactory.create<NestFastifyApplication>(opts.module, adapter, {
     logger: logger === false ? false : logger,
     bufferLogs: false,
+    bodyParser: opts.bodyParser ?? true,
   });
   const fastify = app.getHttpAdapter().getInstance();
   installHttpMetrics(fastify);
@@ -91,6 +111,12 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestFas
   if (opts.handleSignals !== false) installGracefulShutdown(app, rpcServer, opts.service);
   await app.startAllMicroservices();
   await app.listen(opts.port, opts.host);
+  try {
+    await opts.afterListen?.(app);
+  } catch (err) {
+    await app.close(); // no half-started process (e.g. the gateway's public port up, its probes unreachable)
+    throw err;
+  }
   return app;
 }
 

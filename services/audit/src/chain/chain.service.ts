@@ -6,7 +6,7 @@ import { counter } from '@opsdesk/observability';
 import { AUDIT_CONFIG, type AuditConfig } from '../config/audit.config';
 import { recordHash, sanitize, type ChainedRecord, type RecordBody } from './canonical';
 import { CHECKPOINT_ALG, checkpointKeyId, parsePublicKeyList, parseSigningKey, publishedKey, signCheckpoint } from './checkpoint-keys';
-import { RECORD_COLUMNS, insertRecordParams } from './record-row';
+import { AuditRecordsRepository } from './audit-records.repository';
 import { traceIdFromTraceparent } from './traceparent';
 
 export type RecordInput = Omit<RecordBody, 'seq' | 'recorded_at'>;
@@ -48,6 +48,7 @@ export class ChainService implements OnApplicationBootstrap, OnApplicationShutdo
   constructor(
     @Inject(AUDIT_CONFIG) private readonly config: AuditConfig,
     private readonly dataSource: DataSource,
+    private readonly records: AuditRecordsRepository,
   ) {
     this.signingKey = parseSigningKey(config.AUDIT_SIGNING_KEY);
     const current = createPublicKey(this.signingKey);
@@ -77,12 +78,9 @@ export class ChainService implements OnApplicationBootstrap, OnApplicationShutdo
    */
   async appendMany(manager: EntityManager, inputs: RecordInput[]): Promise<ChainedRecord[]> {
     if (inputs.length === 0) return [];
-    const [head] = (await manager.query(`SELECT seq, hash FROM audit.chain_head WHERE id = 1 FOR UPDATE`)) as Array<{ seq: string; hash: string }>;
-    const existing = (await manager.query(`SELECT event_id FROM audit.records WHERE event_id = ANY($1::uuid[])`, [inputs.map((i) => i.event_id)])) as Array<{
-      event_id: string;
-    }>;
-    const skip = new Set(existing.map((r) => r.event_id));
-    let seq = Number(head.seq);
+    const head = await this.records.lockHead(manager);
+    const skip = await this.records.existingEventIds(manager, inputs.map((i) => i.event_id));
+    let seq = head.seq;
     let prev = head.hash;
     const records: ChainedRecord[] = [];
     const checkpointsDue: Array<{ seq: number; hash: string }> = [];
@@ -97,20 +95,9 @@ export class ChainService implements OnApplicationBootstrap, OnApplicationShutdo
       if (seq % this.config.AUDIT_CHECKPOINT_EVERY === 0) checkpointsDue.push({ seq, hash: record.hash });
     }
     if (records.length === 0) return [];
-    // 14 parameters a row: 500 rows stay far below Postgres' 65535-parameter limit.
-    for (let i = 0; i < records.length; i += 500) {
-      const chunk = records.slice(i, i + 500);
-      const params: unknown[] = [];
-      const values = chunk.map((r) => {
-        const p = insertRecordParams(r);
-        const base = params.length;
-        params.push(...p);
-        return `(${p.map((_, j) => `$${base + j + 1}${j === 6 || j === 11 ? '::jsonb' : ''}`).join(', ')})`;
-      });
-      await manager.query(`INSERT INTO audit.records (${RECORD_COLUMNS}) VALUES ${values.join(', ')}`, params);
-    }
+    await this.records.insertRecords(manager, records);
     const last = records[records.length - 1];
-    await manager.query(`UPDATE audit.chain_head SET seq = $1, hash = $2, updated_at = now() WHERE id = 1`, [last.seq, last.hash]);
+    await this.records.moveHead(manager, { seq: last.seq, hash: last.hash });
     for (const c of checkpointsDue) await this.writeCheckpoint(manager, c.seq, c.hash);
     this.appended.inc(records.length);
     return records;
@@ -119,10 +106,7 @@ export class ChainService implements OnApplicationBootstrap, OnApplicationShutdo
   async writeCheckpoint(manager: EntityManager, seq: number, hash: string): Promise<void> {
     const created_at = new Date().toISOString();
     const signature = signCheckpoint(this.signingKey, { seq, hash, created_at, key_id: this.keyId });
-    await manager.query(
-      `INSERT INTO audit.checkpoints (seq, hash, created_at, key_id, signature, alg) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (seq) DO NOTHING`,
-      [seq, hash, created_at, this.keyId, signature, CHECKPOINT_ALG],
-    );
+    await this.records.insertCheckpoint(manager, { seq, hash, created_at, key_id: this.keyId, signature, alg: CHECKPOINT_ALG });
     this.checkpoints.inc();
   }
 
@@ -136,11 +120,11 @@ export class ChainService implements OnApplicationBootstrap, OnApplicationShutdo
    * write ends on a signed checkpoint). Returns the head and the highest checkpoint seq after that.
    */
   async checkpointHead(m: EntityManager): Promise<{ seq: number; hash: string; max_checkpoint: number; written: boolean }> {
-    const [head] = (await m.query(`SELECT seq, hash FROM audit.chain_head WHERE id = 1 FOR UPDATE`)) as Array<{ seq: string; hash: string }>;
-    const [last] = (await m.query(`SELECT COALESCE(max(seq), 0) AS seq FROM audit.checkpoints`)) as Array<{ seq: string }>;
-    const seq = Number(head.seq);
+    const head = await this.records.lockHead(m);
+    const lastCheckpoint = await this.records.maxCheckpointSeq(m);
+    const seq = head.seq;
     // a checkpoint beyond the head (a rewound head) is evidence: never sign over it
-    if (seq === 0 || seq <= Number(last.seq)) return { seq, hash: head.hash, max_checkpoint: Number(last.seq), written: false };
+    if (seq === 0 || seq <= lastCheckpoint) return { seq, hash: head.hash, max_checkpoint: lastCheckpoint, written: false };
     await this.writeCheckpoint(m, seq, head.hash);
     return { seq, hash: head.hash, max_checkpoint: seq, written: true };
   }

@@ -3,8 +3,9 @@ import { DataSource } from 'typeorm';
 import { csvLine, EventTypes, type Actor, type AuditFilters } from '@opsdesk/contracts';
 import { OutboxWriter } from '@opsdesk/messaging';
 import { ChainService } from '../chain/chain.service';
-import { CHECKPOINT_COLUMNS, RECORD_COLUMNS, toCheckpoint, toRecord, type CheckpointRow, type RecordRow } from '../chain/record-row';
-import { filterConditions, givenFilters } from '../query/audit-filters';
+import { AuditRecordsRepository } from '../chain/audit-records.repository';
+import { toCheckpoint, toRecord, type RecordRow } from '../chain/record-row';
+import { givenFilters } from '../query/audit-filters';
 
 export type ExportFormat = 'csv' | 'jsonl';
 /** /2: checkpoints are Ed25519 (with `alg`) and a full export ends on a signed checkpoint of its head */
@@ -38,6 +39,7 @@ export class ExportService {
     private readonly dataSource: DataSource,
     private readonly outbox: OutboxWriter,
     private readonly chain: ChainService,
+    private readonly trail: AuditRecordsRepository,
   ) {}
 
   /** Records the export itself as an event (auditing the auditors) and fixes the snapshot it covers. */
@@ -62,14 +64,7 @@ export class ExportService {
   async *records(filters: AuditFilters, snapshot: ExportSnapshot): AsyncGenerator<RecordRow[]> {
     let after = 0;
     for (;;) {
-      const params: unknown[] = [];
-      const where = filterConditions(filters, params);
-      params.push(after, snapshot.head_seq);
-      where.push(`seq > $${params.length - 1}`, `seq <= $${params.length}`);
-      const rows = (await this.dataSource.query(
-        `SELECT ${RECORD_COLUMNS} FROM audit.records WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ${BATCH}`,
-        params,
-      )) as RecordRow[];
+      const rows = await this.trail.recordsBetween(after, snapshot.head_seq, BATCH, filters);
       if (rows.length > 0) yield rows;
       if (rows.length < BATCH) return;
       after = Number(rows[rows.length - 1].seq);
@@ -109,10 +104,7 @@ export class ExportService {
     })}\n`;
     let after = 0;
     for (;;) {
-      const rows = (await this.dataSource.query(
-        `SELECT ${CHECKPOINT_COLUMNS} FROM audit.checkpoints WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT ${BATCH}`,
-        [after, snapshot.checkpoint_limit],
-      )) as CheckpointRow[];
+      const rows = await this.trail.checkpointsBetween(after, snapshot.checkpoint_limit, BATCH);
       if (rows.length > 0) yield rows.map((r) => `${JSON.stringify({ kind: 'checkpoint', ...toCheckpoint(r) })}\n`).join('');
       if (rows.length < BATCH) break;
       after = Number(rows[rows.length - 1].seq);

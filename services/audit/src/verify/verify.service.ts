@@ -5,7 +5,8 @@ import { AppError, AuditErrors, type AuditVerifyResult, type VerifyAuditRequest 
 import { GENESIS_HASH } from '../chain/canonical';
 import { ChainService } from '../chain/chain.service';
 import { ChainVerifier } from '../chain/chain-verifier';
-import { CHECKPOINT_COLUMNS, RECORD_COLUMNS, toCheckpoint, toRecord, type CheckpointRow, type RecordRow } from '../chain/record-row';
+import { AuditRecordsRepository } from '../chain/audit-records.repository';
+import { toCheckpoint, toRecord } from '../chain/record-row';
 
 const BATCH = 5000;
 /** Postgres advisory lock key of "a verification is running" (any number unique to this use; 'OPSDVRFY') */
@@ -21,6 +22,7 @@ export class VerifyService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly chain: ChainService,
+    private readonly records: AuditRecordsRepository,
   ) {
     // exported from the start (0), so OpsDeskAuditVerificationFailed has a series to watch
     Metrics.auditVerifications().inc({ result: 'ok' }, 0);
@@ -64,28 +66,20 @@ export class VerifyService {
     // records up to that head. A checkpoint is only ever signed at or below the head of its time, so every one read
     // here is at or below the head read next — unless the head was moved back (tampering), which the verifier
     // reports. Records appended meanwhile are beyond the head read and are not half-seen.
-    const cps = ((await this.dataSource.query(
-      `SELECT ${CHECKPOINT_COLUMNS} FROM audit.checkpoints WHERE seq >= $1 AND seq <= $2 ORDER BY seq`,
-      [from, req.to_seq ?? Number.MAX_SAFE_INTEGER],
-    )) as CheckpointRow[]).map(toCheckpoint);
-    const [headRow] = (await this.dataSource.query(`SELECT seq, hash FROM audit.chain_head WHERE id = 1`)) as Array<{ seq: string; hash: string }>;
-    const head = { seq: Number(headRow.seq), hash: headRow.hash };
+    const cps = (await this.records.checkpointsBetween(from - 1, req.to_seq ?? Number.MAX_SAFE_INTEGER)).map(toCheckpoint);
+    const head = await this.records.head();
     const to = req.to_seq ?? head.seq;
 
     let startPrevHash = GENESIS_HASH;
     if (from > 1) {
-      const [prev] = (await this.dataSource.query(`SELECT hash FROM audit.records WHERE seq = $1`, [from - 1])) as Array<{ hash: string }>;
-      startPrevHash = prev?.hash ?? '';
+      startPrevHash = (await this.records.hashAt(from - 1)) ?? '';
     }
     // checkpoints are few (one per N records, read above); records are streamed
     const verifier = new ChainVerifier({ publicKeys: this.chain.publicKeys, checkpoints: cps, contiguous: true, startSeq: from, startPrevHash, toHead });
 
     let after = from - 1;
     for (;;) {
-      const rows = (await this.dataSource.query(
-        `SELECT ${RECORD_COLUMNS} FROM audit.records WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT ${BATCH}`,
-        [after, to],
-      )) as RecordRow[];
+      const rows = await this.records.recordsBetween(after, to, BATCH);
       for (const row of rows) verifier.add(toRecord(row));
       if (rows.length < BATCH) break;
       after = Number(rows[rows.length - 1].seq);

@@ -48,6 +48,12 @@ function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
 }
+/** CPU seconds (user + system) a process has burned so far, from /proc/<pid>/stat (fields 14 and 15, in ticks of 10 ms). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
 /** Resets the peak RSS counter (Linux: writing 5 to clear_refs), so VmHWM afterwards is this transfer's peak. */
 function resetPeak(pid: number): void {
   writeFileSync(`/proc/${pid}/clear_refs`, '5');
@@ -84,7 +90,7 @@ function transfer(job: TransferJob): Promise<TransferResult> {
 }
 
 /** Starts one bare-hop.ts process and waits until it listens. */
-function spawnBareHop(mode: 'sink' | 'hash-sink' | 'proxy', port: number, target: string): Promise<ChildProcess> {
+function spawnBareHop(mode: 'sink' | 'hash-sink' | 'proxy' | 'hash-source', port: number, target: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [join(__dirname, 'bare-hop.js'), mode, String(port), target], { stdio: ['ignore', 'pipe', 'inherit'] });
     p.stdout.once('data', () => resolve(p));
@@ -172,7 +178,13 @@ async function main(): Promise<void> {
       // then upload and download through the gateway. The median of the rounds is reported.
       const cpDest = join(work, `cp-${sizeMb}.bin`);
       const dlDest = join(work, `dl-${sizeMb}.bin`);
-      const t = { cp: [] as number[], cpSync: [] as number[], up: [] as number[], dl: [] as number[], bare: [] as number[], oneHop: [] as number[] };
+      const t = { cp: [] as number[], cpSync: [] as number[], up: [] as number[], dl: [] as number[], bare: [] as number[], oneHop: [] as number[], oneHopDl: [] as number[] };
+      // the one-hop download baseline: a bare Node server streaming this file, hashing it on the way (like a download)
+      const sourcePort = await freePort();
+      const source = await spawnBareHop('hash-source', sourcePort, src);
+      // CPU seconds each service burned per transfer: far less sensitive to the busy machine than the wall time
+      const cpu = { upGateway: [] as number[], upArtifacts: [] as number[], dlGateway: [] as number[], dlArtifacts: [] as number[] };
+      const cpuNow = () => ({ gateway: cpuSeconds(gatewayProc.pid!), artifacts: cpuSeconds(artifacts.pid!) });
       const upPeak = { gateway: 0, artifacts: 0 };
       const dlPeak = { gateway: 0, artifacts: 0 };
       for (let round = 0; round < runs; round++) {
@@ -190,7 +202,11 @@ async function main(): Promise<void> {
 
         resetPeak(gatewayProc.pid!);
         resetPeak(artifacts.pid!);
+        let c0 = cpuNow();
         const up = await transfer({ kind: 'upload', gateway, token, hostId, file: src, size: bytes });
+        let c1 = cpuNow();
+        cpu.upGateway.push(c1.gateway - c0.gateway);
+        cpu.upArtifacts.push(c1.artifacts - c0.artifacts);
         if (up.status !== 201) throw new Error(`upload ${sizeMb} MB: ${up.status} ${up.body}`);
         const art = JSON.parse(up.body ?? '{}') as { id: string; sha256: string };
         if (art.sha256 !== expected) throw new Error('uploaded sha256 differs');
@@ -200,7 +216,11 @@ async function main(): Promise<void> {
 
         resetPeak(gatewayProc.pid!);
         resetPeak(artifacts.pid!);
+        c0 = cpuNow();
         const dl = await transfer({ kind: 'download', gateway, token, id: art.id, dest: dlDest });
+        c1 = cpuNow();
+        cpu.dlGateway.push(c1.gateway - c0.gateway);
+        cpu.dlArtifacts.push(c1.artifacts - c0.artifacts);
         if (dl.status !== 200 || dl.sha256 !== expected) throw new Error(`download ${sizeMb} MB: ${dl.status}, sha ${dl.sha256}`);
         dlPeak.gateway = Math.max(dlPeak.gateway, procStatus(gatewayProc.pid!, 'VmHWM'));
         dlPeak.artifacts = Math.max(dlPeak.artifacts, procStatus(artifacts.pid!, 'VmHWM'));
@@ -213,7 +233,14 @@ async function main(): Promise<void> {
         const one = await transfer({ kind: 'upload', gateway: oneHop, token: 'none', hostId: 'bare', file: src, size: bytes });
         if (one.status !== 201) throw new Error(`one-hop sink upload: ${one.status}`);
         t.oneHop.push(one.seconds);
+        const oneDl = await transfer({ kind: 'download', gateway: `http://127.0.0.1:${sourcePort}`, token: 'none', id: 'bare', dest: dlDest });
+        if (oneDl.status !== 200 || oneDl.sha256 !== expected) throw new Error(`one-hop source download: ${oneDl.status}`);
+        t.oneHopDl.push(oneDl.seconds);
+        rmSync(dlDest, { force: true });
       }
+      const exited = new Promise((r) => source.once('exit', r));
+      source.kill('SIGTERM');
+      await exited;
       rmSync(src, { force: true });
       const cp = { seconds: median(t.cp) };
       const cpSync = { seconds: median(t.cpSync) };
@@ -235,14 +262,20 @@ async function main(): Promise<void> {
         upload_vs_bare_pct: Math.round((bare.seconds / up.seconds) * 100),
         one_hop_sink_upload_mb_s: mbps(median(t.oneHop)),
         upload_vs_one_hop_pct: Math.round((median(t.oneHop) / up.seconds) * 100),
+        one_hop_source_download_mb_s: mbps(median(t.oneHopDl)),
+        download_vs_one_hop_pct: Math.round((median(t.oneHopDl) / dl.seconds) * 100),
         upload_peak_rss_gateway_mb: Math.round(upPeak.gateway),
         upload_peak_rss_artifacts_mb: Math.round(upPeak.artifacts),
         download_peak_rss_gateway_mb: Math.round(dlPeak.gateway),
         download_peak_rss_artifacts_mb: Math.round(dlPeak.artifacts),
+        upload_cpu_s_gateway: median(cpu.upGateway),
+        upload_cpu_s_artifacts: median(cpu.upArtifacts),
+        download_cpu_s_gateway: median(cpu.dlGateway),
+        download_cpu_s_artifacts: median(cpu.dlArtifacts),
       };
       rows.push(row);
       // per-round seconds, for the suite's median and spread (bench/scenarios/artifacts.ts)
-      results[`size_${sizeMb}`] = { ...row, seconds: t };
+      results[`size_${sizeMb}`] = { ...row, seconds: t, cpu_seconds: cpu };
     }
     const [s, l] = rows;
     results.rss_spread_mb = {

@@ -5,9 +5,11 @@
  *   node bare-hop.js sink <port> <file>          writes each request body to <file>, fsyncs, answers 201
  *   node bare-hop.js hash-sink <port> <file>     the one-hop baseline: like sink, and SHA-256 of the bytes too
  *   node bare-hop.js proxy <port> <upstream-url>  streams each request to the upstream and the answer back
+ *   node bare-hop.js hash-source <port> <file>   the one-hop download baseline: answers every request with <file>,
+ *                                                SHA-256 of the bytes computed while they stream (like a download)
  * Prints "ready" on stdout once listening.
  */
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { createServer, request as httpRequest } from 'node:http';
@@ -26,6 +28,14 @@ const server = createServer((req, res) => {
       await h.close();
       res.writeHead(201, { 'content-type': 'application/json' }).end(mode === 'hash-sink' ? JSON.stringify({ sha256: hash.digest('hex') }) : '{}');
     })().catch((err: Error) => res.writeHead(500).end(err.message));
+    return;
+  }
+  if (mode === 'hash-source') {
+    const hash = createHash('sha256');
+    const src = createReadStream(target, { highWaterMark: 256 * 1024 });
+    src.on('data', (c: Buffer | string) => hash.update(c));
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(statSync(target).size) });
+    pipeline(src, res).catch(() => res.destroy());
     return;
   }
   const up = httpRequest(new URL(req.url ?? '/', target), { method: req.method, headers: req.headers });

@@ -1,7 +1,7 @@
 /**
  * artifacts: a BENCH_ARTIFACT_MB upload (default 500; 20 with --quick) through the gateway → artifacts service
  * vs a bare one-hop Node sink that hashes (SHA-256) and fsyncs vs `cp` (and cp + fsync) of the same file on the
- * same disk, plus the download, per round. Runs bench/artifacts/artifacts.bench.ts (its own stack, its own
+ * same disk, plus the download vs a bare one-hop Node source that hashes while it streams and vs `cp`, per round. Runs bench/artifacts/artifacts.bench.ts (its own stack, its own
  * database) with the suite's round count and reads its per-round seconds.
  */
 import { spawn } from 'node:child_process';
@@ -24,13 +24,21 @@ export const artifacts: Scenario = {
       p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`artifacts bench exited ${code}`))));
     });
     const res = JSON.parse(readFileSync(join(ROOT, 'bench', 'results', 'artifacts.json'), 'utf8')) as Record<string, unknown>;
-    const big = res[`size_${mb}`] as { seconds: { cp: number[]; cpSync: number[]; up: number[]; dl: number[]; bare: number[]; oneHop: number[] } } & Record<string, number>;
+    const big = res[`size_${mb}`] as {
+      seconds: { cp: number[]; cpSync: number[]; up: number[]; dl: number[]; bare: number[]; oneHop: number[]; oneHopDl: number[] };
+      cpu_seconds: { upGateway: number[]; upArtifacts: number[]; dlGateway: number[]; dlArtifacts: number[] };
+    } & Record<string, number>;
+    const c = big.cpu_seconds;
+    const perGb = (xs: number[]) => xs.map((x) => (x / mb) * 1024);
     const s = big.seconds;
     const rate = (xs: number[]) => xs.map((x) => mb / x);
     const rows: Row[] = [
       { figure: `${mb} MB upload through the gateway vs one-hop sink (SHA-256 + fsync)`, unit: 'MB/s', system: figure(rate(s.up)), baseline: figure(rate(s.oneHop)), baseline_label: 'one-hop Node sink', ratio: figure(s.up.map((u, i) => (s.oneHop[i] / u) * 100)), ratio_label: '% of one-hop', goal: '≥ 80% of one-hop' },
       { figure: `${mb} MB upload vs cp + fsync`, unit: 'MB/s', system: figure(rate(s.up)), baseline: figure(rate(s.cpSync)), baseline_label: 'cp + fsync', ratio: figure(s.up.map((u, i) => (s.cpSync[i] / u) * 100)), ratio_label: '% of cp+fsync' },
+      { figure: `${mb} MB download through the gateway vs one-hop source (SHA-256 while streaming)`, unit: 'MB/s', system: figure(rate(s.dl)), baseline: figure(rate(s.oneHopDl)), baseline_label: 'one-hop Node source', ratio: figure(s.dl.map((u, i) => (s.oneHopDl[i] / u) * 100)), ratio_label: '% of one-hop' },
       { figure: `${mb} MB download through the gateway vs cp`, unit: 'MB/s', system: figure(rate(s.dl)), baseline: figure(rate(s.cp)), baseline_label: 'cp', ratio: figure(s.dl.map((u, i) => (s.cp[i] / u) * 100)), ratio_label: '% of cp' },
+      { figure: `CPU per GB uploaded: gateway / artifacts`, unit: 's', system: figure(perGb(c.upGateway)), baseline: figure(perGb(c.upArtifacts)), baseline_label: 'artifacts service' },
+      { figure: `CPU per GB downloaded: gateway / artifacts`, unit: 's', system: figure(perGb(c.dlGateway)), baseline: figure(perGb(c.dlArtifacts)), baseline_label: 'artifacts service' },
       { figure: `peak RSS during the ${mb} MB upload: gateway / artifacts`, unit: 'MB', system: figure([big.upload_peak_rss_gateway_mb]), baseline: figure([big.upload_peak_rss_artifacts_mb]), baseline_label: 'artifacts service' },
     ];
     return { rows, detail: res };

@@ -74,30 +74,49 @@ export class InternalProxy {
    * user's upload slot), the client gets a 408 problem, and the connection is closed so the socket is freed too.
    * Backpressure pauses (the upstream is slower than the client) do not count: only time the request stream is
    * flowing-but-silent does.
+   *
+   * Progress is read from the socket's byte counter by one coarse timer rather than by a 'data' listener that
+   * re-armed a timer per chunk: on a 500 MB upload that was ~8,000 listener calls and timer objects, each also
+   * wrapped by the tracing context of the request (issue 12 profile).
    */
   private guardIdleBody(req: AuthedRequest, reply: FastifyReply, upstream: ClientRequest, onTimeout: () => void): void {
     const idleMs = this.config.BODY_IDLE_TIMEOUT_SECONDS * 1000;
-    let timer: NodeJS.Timeout | undefined;
-    const arm = () => {
-      clearTimeout(timer);
-      if (req.raw.complete) return;
-      timer = setTimeout(() => {
-        if (req.raw.complete) return;
-        if (req.raw.isPaused()) return arm(); // our side is applying backpressure: not the client's silence
+    const raw = req.raw;
+    const socket = raw.socket as (typeof raw.socket | null);
+    // bytes received so far: the socket's counter; without a socket (injected requests) a per-chunk counter
+    let received = 0;
+    if (!socket) raw.on('data', (c: Buffer) => (received += c.length));
+    const progress = () => (socket ? socket.bytesRead : received);
+    let seen = progress();
+    let lastMoved = Date.now();
+    const timer = setInterval(
+      () => {
+        if (raw.complete) return stop();
+        const now = Date.now();
+        const bytes = progress();
+        // moving, or paused by our own backpressure: not the client's silence
+        if (bytes !== seen || raw.isPaused()) {
+          seen = bytes;
+          lastMoved = now;
+          return;
+        }
+        if (now - lastMoved < idleMs) return;
+        stop();
         this.logger.warn(`body idle for ${idleMs} ms on ${req.method} ${req.url}: cutting the upload`);
         this.events.report(deniedEvent(req, { code: ErrorCodes.BODY_TIMEOUT }), 'body-timeout');
         upstream.destroy(new Error('client body idle timeout'));
         reply.header('connection', 'close');
         onTimeout();
         // once the problem is flushed, drop the socket: the stalled client may never read or send again
-        reply.raw.once('finish', () => req.raw.socket?.destroy());
-      }, idleMs);
-      timer.unref();
-    };
-    req.raw.on('data', arm);
-    req.raw.once('end', () => clearTimeout(timer));
-    req.raw.once('close', () => clearTimeout(timer));
-    arm();
+        reply.raw.once('finish', () => raw.socket?.destroy());
+      },
+      // checked a few times per idle period: the cut comes between idleMs and idleMs + one tick
+      Math.max(50, Math.min(1000, Math.floor(idleMs / 4))),
+    );
+    timer.unref();
+    const stop = () => clearInterval(timer);
+    raw.once('end', stop);
+    raw.once('close', stop);
   }
 
   forward(req: AuthedRequest, reply: FastifyReply, baseUrl: string, path: string, opts: ForwardOptions = {}): Promise<void> {

@@ -129,7 +129,10 @@ export class OutboxRelay {
   async stop(flushMs = 3000): Promise<void> {
     if (!this.stopped) {
       this.kick();
-      await Promise.race([this.idle, sleep(flushMs)]);
+      // the bound must not outlive the pass: a pending 3 s timer kept test workers (and stopping processes) alive
+      let bound: NodeJS.Timeout | undefined;
+      await Promise.race([this.idle, new Promise<void>((r) => (bound = setTimeout(r, flushMs)))]);
+      clearTimeout(bound);
     }
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);

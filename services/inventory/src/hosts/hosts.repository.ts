@@ -58,13 +58,14 @@ function termSql(term: string, p: (v: unknown) => string): string {
   const v4 = /[0-9][.][0-9]/.test(term) ? ipv4RangesContaining(term) : null;
   if (!v4?.length) return `h.search LIKE ${pattern}`;
   const arms = [`(${DOTTED} AND ${HOST_TEXT} LIKE ${pattern})`];
-  for (const { alignment, ranges } of v4)
-    for (const [from, to] of ranges)
-      arms.push(
+  for (const { alignment, ranges, recheck } of v4)
+    for (const [from, to] of ranges) {
+      const range =
         alignment === 0
           ? `h.ip BETWEEN ${p(ipv4Text(from))}::inet AND ${p(ipv4Text(to))}::inet`
-          : `inventory.ipv4_low_bits(h.ip, ${32 - 8 * alignment}) BETWEEN ${p(from)}::bigint AND ${p(to)}::bigint`,
-      );
+          : `inventory.ipv4_low_bits(h.ip, ${32 - 8 * alignment}) BETWEEN ${p(from)}::bigint AND ${p(to)}::bigint`;
+      arms.push(recheck ? `(${range} AND host(h.ip) LIKE ${pattern})` : range);
+    }
   if (mayBeInIpv6Text(term)) arms.push(`(family(h.ip) = 6 AND host(h.ip) LIKE ${pattern})`);
   return `(${arms.join(' OR ')})`;
 }

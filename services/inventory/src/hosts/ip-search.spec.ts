@@ -1,9 +1,9 @@
 import { INDEXED_ALIGNMENTS, MAX_IP_RANGES, ipv4RangesContaining, ipv4Text, mayBeInIpv6Text } from './ip-search';
 
-function inRanges(addr: number, r: NonNullable<ReturnType<typeof ipv4RangesContaining>>): boolean {
-  return r.some(({ alignment, ranges }) => {
+function inRanges(term: string, addr: number, r: NonNullable<ReturnType<typeof ipv4RangesContaining>>): boolean {
+  return r.some(({ alignment, ranges, recheck }) => {
     const low = addr % 256 ** (4 - alignment);
-    return ranges.some(([a, b]) => low >= a && low <= b);
+    return ranges.some(([a, b]) => low >= a && low <= b) && (!recheck || ipv4Text(addr).includes(term));
   });
 }
 
@@ -50,6 +50,7 @@ describe('ipv4RangesContaining', () => {
           [1845504512, 1845504767], // 110.0.42.0/24
           [3523226112, 3523226367], // 210.0.42.0/24
         ],
+        recheck: false,
       },
     ]);
     expect(ipv4Text(167782912)).toBe('10.0.42.0');
@@ -57,19 +58,30 @@ describe('ipv4RangesContaining', () => {
 
   it.each([
     '10.0.42.', '10.0.42', '10.0.42.1', '10.0.', '10.0', '192.168.', '192.168', '0.42.', '4.2', '1.2.3.4', '255.255.255.255', '.', '..', '...', '.1.', '1.',
-    '.0', '9.9.', '256.1', '01.2', '1.02', '1..2', '0.0.0.0', '00.', '100.200.', '25.25', '1.2.3.4.5', '2.5.5.', '200.1',
+    '.0', '9.9.', '256.1', '0.42.7', '0.0.7', '5.5.5', '01.2', '1.02', '1..2', '0.0.0.0', '00.', '100.200.', '25.25', '1.2.3.4.5', '2.5.5.', '200.1',
   ])('%p: an address is in the ranges exactly when its text contains the term', (term) => {
     const r = ipv4RangesContaining(term);
     if (r === null) return; // searched as text: nothing to compare
     const rnd = seeded(term.length * 7919 + term.charCodeAt(0));
-    for (const addr of probes(term, r, rnd)) expect([ipv4Text(addr), inRanges(addr, r)]).toEqual([ipv4Text(addr), ipv4Text(addr).includes(term)]);
+    for (const addr of probes(term, r, rnd)) expect([ipv4Text(addr), inRanges(term, addr, r)]).toEqual([ipv4Text(addr), ipv4Text(addr).includes(term)]);
     expect(r.every(({ alignment }) => (INDEXED_ALIGNMENTS as readonly number[]).includes(alignment))).toBe(true);
     expect(r.reduce((n, x) => n + x.ranges.length, 0)).toBeLessThanOrEqual(MAX_IP_RANGES);
   });
 
-  it('gives up (text search) where the set is not a few ranges, and answers [] where no IPv4 text fits', () => {
+  it('leaves leading octets free when they have too many values, gives up (text search) past the indexed alignments, and answers [] where no IPv4 text fits', () => {
     expect(ipv4RangesContaining('42')).toBeNull(); // digits alone: any octet
-    expect(ipv4RangesContaining('.42.')).toBeNull(); // 256 first octets × …
+    // octet 2 or 3 is 42: exact ranges on the low-24 / low-16 bits
+    expect(ipv4RangesContaining('.42.')).toEqual([
+      { alignment: 1, ranges: [[2752512, 2818047]], recheck: false },
+      { alignment: 2, ranges: [[10752, 11007]], recheck: false },
+    ]);
+    expect(ipv4RangesContaining('.42')).toBeNull(); // x.x.x.42 too: the last octet has no index
+    // "ends with 0" then 42 then "starts with 7": 26 × 2 ranges per alignment, so octet 1 (2) is left free and
+    // the low-24 (low-16) bits are ranged, with the text rechecked
+    expect(ipv4RangesContaining('0.42.7')).toEqual([
+      { alignment: 1, ranges: [[2754304, 2754559], [2770432, 2772991]], recheck: true }, // x.42.7.*, x.42.70–79.*
+      { alignment: 2, ranges: [[10759, 10759], [10822, 10831]], recheck: true }, // x.x.42.7, x.x.42.70–79
+    ]);
     expect(ipv4RangesContaining('rack')).toEqual([]);
     expect(ipv4RangesContaining('1.2.3.4.5')).toEqual([]);
     expect(ipv4RangesContaining('256.1.')).toEqual([]);

@@ -16,8 +16,11 @@ export const INDEXED_ALIGNMENTS = [0, 1, 2] as const;
 /** More ranges than this and the term is searched the old way (as text): a long OR is no faster than the trigram scan. */
 export const MAX_IP_RANGES = 32;
 
-/** Inclusive ranges of the address's low `32 − 8·alignment` bits, per alignment. */
-export type Ipv4Ranges = Array<{ alignment: number; ranges: Array<[number, number]> }>;
+/**
+ * Inclusive ranges of the address's low `32 − 8·alignment` bits, per alignment. `recheck`: the ranges are a
+ * superset (leading octets left free to keep the ranges few), so the address text must be checked as well.
+ */
+export type Ipv4Ranges = Array<{ alignment: number; ranges: Array<[number, number]>; recheck: boolean }>;
 
 const OCTETS = Array.from({ length: 256 }, (_, v) => String(v));
 const ALL = OCTETS.map((_, v) => v);
@@ -58,13 +61,16 @@ export function ipv4RangesContaining(term: string, maxRanges = MAX_IP_RANGES): I
       else sets.push(ALL);
     }
     if (sets.some((s) => s.length === 0)) continue;
-    if (!INDEXED_ALIGNMENTS.includes(i as (typeof INDEXED_ALIGNMENTS)[number])) return null;
     // the last constrained octet; octets after it are free, so each prefix up to it is one contiguous block
     let last = sets.length - 1;
     while (last > 0 && sets[last].length === 256) last--;
-    let count = runs(sets[last]).length;
-    for (let j = 0; j < last; j++) count *= sets[j].length;
-    total += count;
+    // Too many ranges (a leading octet with many values, like "ends with 0"): leave leading octets free and use
+    // the index of a later alignment, rechecking the text — as long as that alignment has an index.
+    let skip = 0;
+    const count = () => sets.slice(skip, last).reduce((n, set) => n * set.length, runs(sets[last]).length);
+    while (count() > maxRanges - total && skip < last && INDEXED_ALIGNMENTS.includes((i + skip + 1) as (typeof INDEXED_ALIGNMENTS)[number])) skip++;
+    if (!INDEXED_ALIGNMENTS.includes((i + skip) as (typeof INDEXED_ALIGNMENTS)[number])) return null;
+    total += count();
     if (total > maxRanges) return null;
     const width = 256 ** (sets.length - 1 - last);
     const ranges: Array<[number, number]> = [];
@@ -75,8 +81,9 @@ export function ipv4RangesContaining(term: string, maxRanges = MAX_IP_RANGES): I
       }
       for (const v of sets[j]) walk(j + 1, base * 256 + v);
     };
-    walk(0, 0);
-    out.push({ alignment: i, ranges: mergeRanges(ranges) });
+    walk(skip, 0);
+    // a left-free octet that was constrained makes the ranges a superset
+    out.push({ alignment: i + skip, ranges: mergeRanges(ranges), recheck: sets.slice(0, skip).some((set) => set.length < 256) });
   }
   return out;
 }

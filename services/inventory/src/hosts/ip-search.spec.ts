@@ -63,7 +63,10 @@ describe('ipv4RangesContaining', () => {
     const r = ipv4RangesContaining(term);
     if (r === null) return; // searched as text: nothing to compare
     const rnd = seeded(term.length * 7919 + term.charCodeAt(0));
-    for (const addr of probes(term, r, rnd)) expect([ipv4Text(addr), inRanges(term, addr, r)]).toEqual([ipv4Text(addr), ipv4Text(addr).includes(term)]);
+    const wrong = probes(term, r, rnd)
+      .filter((addr) => inRanges(term, addr, r) !== ipv4Text(addr).includes(term))
+      .map(ipv4Text);
+    expect(wrong).toEqual([]);
     expect(r.every(({ alignment }) => (INDEXED_ALIGNMENTS as readonly number[]).includes(alignment))).toBe(true);
     expect(r.reduce((n, x) => n + x.ranges.length, 0)).toBeLessThanOrEqual(MAX_IP_RANGES);
   });

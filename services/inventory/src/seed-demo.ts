@@ -9,6 +9,7 @@ import { runMigrations } from '@opsdesk/database';
 import { OutboxWriter } from '@opsdesk/messaging';
 import { inventoryEnvShape } from './config/inventory.config';
 import { createDataSource } from './database/data-source';
+import { HostsRepository } from './hosts/hosts.repository';
 import { HostsService } from './hosts/hosts.service';
 
 const TEAMS = [
@@ -65,7 +66,7 @@ export async function seedDemo(env: NodeJS.ProcessEnv = process.env): Promise<{ 
   await ds.initialize();
   try {
     await runMigrations(ds);
-    const hosts = new HostsService(ds, new OutboxWriter({ schema: 'inventory', source: 'inventory', subjectPrefix: config.EVENTS_SUBJECT_PREFIX }));
+    const hosts = new HostsService(new HostsRepository(ds, new OutboxWriter({ schema: 'inventory', source: 'inventory', subjectPrefix: config.EVENTS_SUBJECT_PREFIX })));
     const ctx: RpcContext = { actor: { user_id: null, email: 'system:seed-demo', ip: null, user_agent: null }, request_id: null };
     let created = 0;
     let existing = 0;

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { csvLine, HOST_DATA_FIELDS, type HostFilters } from '@opsdesk/contracts';
-import { hostFilterSql } from '../hosts/hosts.service';
+import { hostFilterSql } from '../hosts/hosts.repository';
 
 const PAGE = 2000;
 

@@ -20,6 +20,7 @@ import {
 } from '@opsdesk/contracts';
 import { OutboxWriter } from '@opsdesk/messaging';
 import { INVENTORY_CONFIG, type InventoryConfig } from '../config/inventory.config';
+import { revisionInsertSql, type RevisionMeta } from '../history/revisions.repository';
 import { copyLine, mapHeader, parseRecord, type HeaderMapping } from './csv-format';
 
 const TEMP_COLUMNS = `line, hostname, fqdn, ip, os, environment, owner, team, criticality, tags, notes, connection_method, ssh_user, ssh_port, bastion_host, bastion_port`;
@@ -108,7 +109,7 @@ export class ImportService {
       const errorCount = plan.reports.filter((r) => r.status === 'error').length;
       const commit = !q.dry_run && !(q.atomic && errorCount > 0);
       if (commit) {
-        const ids = await this.apply(client, randomUUID(), plan.createLines, plan.updateLines, plan.skipLines, loaded.present, ctx, { total_rows: plan.reports.length, errors: errorCount });
+        const ids = await this.apply(client, plan, loaded.present, ctx, { total_rows: plan.reports.length, errors: errorCount });
         for (const r of plan.reports) if (r.status === 'created') r.id = ids.get((r.hostname as string).toLowerCase());
         await client.query('COMMIT');
         // A bulk import can change the table's shape faster than autovacuum notices: without fresh statistics
@@ -247,77 +248,22 @@ export class ImportService {
     return plan;
   }
 
-  /** Applies creates and updates in batches; returns lower(hostname) -> id of created hosts. */
-  private async apply(
-    client: PoolClient,
-    importId: string,
-    createLines: number[],
-    updateLines: number[],
-    skipLines: number[],
-    present: Set<HostDataField>,
-    ctx: RpcContext,
-    totals: { total_rows: number; errors: number },
-  ): Promise<Map<string, string>> {
+  /**
+   * Stage 3: applies creates and updates in batches, each batch one statement (hosts + their revisions) and one
+   * `inventory.hosts.imported` event. Returns lower(hostname) -> id of created hosts.
+   */
+  private async apply(client: PoolClient, plan: Plan, present: Set<HostDataField>, ctx: RpcContext, totals: { total_rows: number; errors: number }): Promise<Map<string, string>> {
     const {
       rows: [{ ts }],
     } = await client.query<{ ts: string }>(`SELECT inventory.iso(date_trunc('milliseconds', clock_timestamp())) AS ts`);
-    const actor = ctx.actor ? JSON.stringify(ctx.actor) : null;
+    const meta: RevisionMeta = { actor: ctx.actor, requestId: ctx.request_id, source: 'import' };
+    const isCreate = await markRows(client, plan);
+    const batches = importBatches(plan.createLines, plan.updateLines, this.config.IMPORT_BATCH_ROWS);
+    const importId = randomUUID();
     const created = new Map<string, string>();
-    const size = this.config.IMPORT_BATCH_ROWS;
-    const fields = Object.keys(INSERT_EXPR) as HostDataField[];
-    // Mark the rows once (hash join with the line list), then write batches as line ranges over the primary key:
-    // a large `line = ANY(array)` per batch would cost rows × array length. Updates are marked 'u'; creates are
-    // either marked 'c' or, when that touches fewer rows, are the unmarked rows once the skipped ones are marked
-    // 'x' — so a fresh import (all creates) rewrites nothing in the temp table.
-    const markCreates = createLines.length <= skipLines.length;
-    const marks: Array<[string, number[]]> = [['u', updateLines], markCreates ? ['c', createLines] : ['x', createLines.length ? skipLines : []]];
-    for (const [action, lines] of marks)
-      if (lines.length) await client.query(`UPDATE import_rows r SET action = $1 FROM unnest($2::int[]) AS u(line) WHERE r.line = u.line`, [action, lines]);
-    const isCreate = markCreates ? `r.action = 'c'` : 'r.action IS NULL';
-    const batches: Array<{ kind: 'create' | 'update'; action: 'c' | 'u'; from: number; to: number; lines: number[] }> = [];
-    for (let i = 0; i < createLines.length; i += size) {
-      const lines = createLines.slice(i, i + size);
-      batches.push({ kind: 'create', action: 'c', from: lines[0], to: lines[lines.length - 1], lines });
-    }
-    for (let i = 0; i < updateLines.length; i += size) {
-      const lines = updateLines.slice(i, i + size);
-      batches.push({ kind: 'update', action: 'u', from: lines[0], to: lines[lines.length - 1], lines });
-    }
-    let n = 0;
-    for (const b of batches) {
-      n++;
-      let ids: Array<{ id: string; hostname: string }>;
-      if (b.kind === 'create') {
-        ({ rows: ids } = await client.query<{ id: string; hostname: string }>(
-          `WITH ins AS (
-             INSERT INTO inventory.hosts AS h (${fields.join(', ')}, created_at, updated_at)
-             SELECT ${fields.map((f) => INSERT_EXPR[f]).join(', ')}, $2::timestamptz, $2::timestamptz
-               FROM import_rows r WHERE ${isCreate} AND r.line BETWEEN $1 AND $5 ORDER BY r.line
-             RETURNING h.id, h.hostname, inventory.host_view(h) AS v),
-           rev AS (
-             INSERT INTO inventory.host_revisions (host_id, revision, action, at, actor, request_id, source, before, after)
-             SELECT id, 1, 'created', $2::timestamptz, $3::jsonb, $4, 'import', NULL, v FROM ins)
-           SELECT id, hostname FROM ins`,
-          [b.from, ts, actor, ctx.request_id, b.to],
-        ));
-        for (const r of ids) created.set(r.hostname.toLowerCase(), r.id);
-      } else {
-        const sets = [...present].map((f) => `${f} = ${INSERT_EXPR[f]}`).join(', ');
-        ({ rows: ids } = await client.query<{ id: string; hostname: string }>(
-          `WITH old AS (
-             SELECT h.id, inventory.host_view(h) AS v FROM inventory.hosts h JOIN import_rows r ON lower(h.hostname) = lower(r.hostname)
-              WHERE r.action = 'u' AND r.line BETWEEN $1 AND $5),
-           upd AS (
-             UPDATE inventory.hosts AS h SET ${sets}, version = h.version + 1, updated_at = $2::timestamptz
-               FROM import_rows r WHERE lower(h.hostname) = lower(r.hostname) AND r.action = 'u' AND r.line BETWEEN $1 AND $5
-             RETURNING h.id, h.hostname, h.version, inventory.host_view(h) AS v),
-           rev AS (
-             INSERT INTO inventory.host_revisions (host_id, revision, action, at, actor, request_id, source, before, after)
-             SELECT upd.id, upd.version, 'updated', $2::timestamptz, $3::jsonb, $4, 'import', old.v, upd.v FROM upd JOIN old USING (id))
-           SELECT id, hostname FROM upd`,
-          [b.from, ts, actor, ctx.request_id, b.to],
-        ));
-      }
+    for (const [i, b] of batches.entries()) {
+      const ids = b.kind === 'create' ? await createBatch(client, b, isCreate, ts, meta) : await updateBatch(client, b, present, ts, meta);
+      if (b.kind === 'create') for (const r of ids) created.set(r.hostname.toLowerCase(), r.id);
       // one event per batch, with the ids other services need to follow host lifecycle (ids stay < 1 MB)
       await this.outbox.add(client, {
         type: EventTypes.HOSTS_IMPORTED,
@@ -326,7 +272,7 @@ export class ImportService {
         subject: { entity_type: 'host_import', entity_id: importId },
         data: {
           import_id: importId,
-          batch: n,
+          batch: i + 1,
           batches: batches.length,
           created_ids: b.kind === 'create' ? ids.map((r) => r.id) : [],
           updated_ids: b.kind === 'update' ? ids.map((r) => r.id) : [],
@@ -337,6 +283,70 @@ export class ImportService {
     }
     return created;
   }
+}
+
+interface Batch {
+  kind: 'create' | 'update';
+  /** first and last line of the batch (a range over the temp table's primary key) */
+  from: number;
+  to: number;
+}
+
+/** Consecutive runs of at most `size` lines: creates first, then updates. */
+export function importBatches(createLines: number[], updateLines: number[], size: number): Batch[] {
+  const batches: Batch[] = [];
+  for (const [kind, lines] of [['create', createLines], ['update', updateLines]] as const)
+    for (let i = 0; i < lines.length; i += size) {
+      const chunk = lines.slice(i, i + size);
+      batches.push({ kind, from: chunk[0], to: chunk[chunk.length - 1] });
+    }
+  return batches;
+}
+
+/**
+ * Marks the rows to write once (hash join with the line list), so batches are line ranges over the primary key:
+ * a large `line = ANY(array)` per batch would cost rows × array length. Updates are marked 'u'; creates are
+ * either marked 'c' or, when that touches fewer rows, are the unmarked rows once the skipped ones are marked
+ * 'x' — so a fresh import (all creates) rewrites nothing in the temp table. Returns the create condition.
+ */
+async function markRows(client: PoolClient, plan: Plan): Promise<string> {
+  const markCreates = plan.createLines.length <= plan.skipLines.length;
+  const marks: Array<[string, number[]]> = [['u', plan.updateLines], markCreates ? ['c', plan.createLines] : ['x', plan.createLines.length ? plan.skipLines : []]];
+  for (const [action, lines] of marks)
+    if (lines.length) await client.query(`UPDATE import_rows r SET action = $1 FROM unnest($2::int[]) AS u(line) WHERE r.line = u.line`, [action, lines]);
+  return markCreates ? `r.action = 'c'` : 'r.action IS NULL';
+}
+
+type Written = Array<{ id: string; hostname: string }>;
+
+/** One statement: the batch's hosts and their 'created' revisions. */
+async function createBatch(client: PoolClient, b: Batch, isCreate: string, ts: string, meta: RevisionMeta): Promise<Written> {
+  const fields = Object.keys(INSERT_EXPR) as HostDataField[];
+  const params: unknown[] = [b.from, b.to, ts];
+  const sql = `WITH ins AS (
+       INSERT INTO inventory.hosts AS h (${fields.join(', ')}, created_at, updated_at)
+       SELECT ${fields.map((f) => INSERT_EXPR[f]).join(', ')}, $3::timestamptz, $3::timestamptz
+         FROM import_rows r WHERE ${isCreate} AND r.line BETWEEN $1 AND $2 ORDER BY r.line
+       RETURNING h.id, h.hostname, inventory.host_view(h) AS v),
+     rev AS (${revisionInsertSql(params, meta, 'ins', { hostId: 'ins.id', revision: '1', action: 'created', at: '$3::timestamptz', before: 'NULL::jsonb', after: 'ins.v' })})
+     SELECT id, hostname FROM ins`;
+  return (await client.query<{ id: string; hostname: string }>(sql, params)).rows;
+}
+
+/** One statement: the batch's changed fields (those the file has), version + 1, and the 'updated' revisions. */
+async function updateBatch(client: PoolClient, b: Batch, present: Set<HostDataField>, ts: string, meta: RevisionMeta): Promise<Written> {
+  const sets = [...present].map((f) => `${f} = ${INSERT_EXPR[f]}`).join(', ');
+  const params: unknown[] = [b.from, b.to, ts];
+  const sql = `WITH old AS (
+       SELECT h.id, inventory.host_view(h) AS v FROM inventory.hosts h JOIN import_rows r ON lower(h.hostname) = lower(r.hostname)
+        WHERE r.action = 'u' AND r.line BETWEEN $1 AND $2),
+     upd AS (
+       UPDATE inventory.hosts AS h SET ${sets}, version = h.version + 1, updated_at = $3::timestamptz
+         FROM import_rows r WHERE lower(h.hostname) = lower(r.hostname) AND r.action = 'u' AND r.line BETWEEN $1 AND $2
+       RETURNING h.id, h.hostname, h.version, inventory.host_view(h) AS v),
+     rev AS (${revisionInsertSql(params, meta, 'upd JOIN old ON old.id = upd.id', { hostId: 'upd.id', revision: 'upd.version', action: 'updated', at: '$3::timestamptz', before: 'old.v', after: 'upd.v' })})
+     SELECT id, hostname FROM upd`;
+  return (await client.query<{ id: string; hostname: string }>(sql, params)).rows;
 }
 
 /** What stage 1 leaves for the others. */

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import {
   AppError,
   ErrorCodes,
@@ -11,20 +10,10 @@ import {
   type HostView,
   type Page,
 } from '@opsdesk/contracts';
-import { toHostView, type HostJson } from '../hosts/host.row';
+import { toHostView } from '../hosts/host.row';
+import { HostsRepository } from '../hosts/hosts.repository';
 import { diffHost } from './diff';
-
-interface RevisionRow {
-  id: string;
-  revision: number;
-  action: HostRevisionView['action'];
-  at: string;
-  actor: HostRevisionView['actor'];
-  request_id: string | null;
-  source: HostRevisionView['source'];
-  before: HostJson | null;
-  after: HostJson | null;
-}
+import { RevisionsRepository, type RevisionRow } from './revisions.repository';
 
 /**
  * Reads host history. Every create/update/delete stores a revision with full before/after snapshots (written
@@ -33,30 +22,23 @@ interface RevisionRow {
  */
 @Injectable()
 export class HistoryService {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly revisions: RevisionsRepository,
+    private readonly hosts: HostsRepository,
+  ) {}
 
   async list(hostId: string, q: HistoryQuery, includeDeleted: boolean): Promise<Page<HostRevisionView>> {
     await this.assertVisible(hostId, includeDeleted);
-    const params: unknown[] = [hostId, q.limit + 1];
-    let keyset = '';
-    let offset = '';
+    let from: { beforeId?: string; skip?: number } = {};
     if (q.cursor) {
       const c = decodeCursor<{ id: string }>(q.cursor);
       if (!c || typeof c.id !== 'string' || !/^\d+$/.test(c.id))
         throw new AppError(ErrorCodes.VALIDATION_FAILED, 'Invalid cursor', [{ field: 'cursor', message: 'is not a cursor from this list' }]);
-      params.push(c.id);
-      keyset = `AND id < $3`;
+      from = { beforeId: c.id };
     } else if (q.skip) {
-      // offset for the original's clients (no cursor given; the gateway refuses both)
-      params.push(q.skip);
-      offset = ` OFFSET $3`;
+      from = { skip: q.skip }; // offset for the original's clients (no cursor given; the gateway refuses both)
     }
-    // newest first; id order equals time order per host (revisions are written under the host row lock)
-    const rows: RevisionRow[] = await this.dataSource.query(
-      `SELECT id, revision, action, inventory.iso(at) AS at, actor, request_id, source, before, after
-         FROM inventory.host_revisions WHERE host_id = $1 ${keyset} ORDER BY id DESC LIMIT $2${offset}`,
-      params,
-    );
+    const rows = await this.revisions.page(hostId, q.limit + 1, from);
     const items = rows.slice(0, q.limit);
     const last = items[items.length - 1];
     return { items: items.map(toRevisionView), next_cursor: rows.length > q.limit && last ? encodeCursor({ id: String(last.id) }) : null };
@@ -65,21 +47,14 @@ export class HistoryService {
   /** The host exactly as it was at `asOf` (the snapshot of the last revision at or before it). */
   async asOf(hostId: string, asOf: string, includeDeleted: boolean): Promise<HostView> {
     await this.assertVisible(hostId, includeDeleted);
-    const [row]: Array<{ action: string; after: HostJson | null }> = await this.dataSource.query(
-      `SELECT action, after FROM inventory.host_revisions WHERE host_id = $1 AND at <= $2::timestamptz ORDER BY at DESC, id DESC LIMIT 1`,
-      [hostId, asOf],
-    );
+    const row = await this.revisions.lastAtOrBefore(hostId, asOf);
     if (!row || row.action === 'deleted' || !row.after) throw new AppError(InventoryErrors.HOST_NOT_FOUND, 'Host did not exist at that time');
     return toHostView(row.after);
   }
 
   private async assertVisible(hostId: string, includeDeleted: boolean): Promise<void> {
-    const [live]: Array<{ ok: number }> = await this.dataSource.query(`SELECT 1 AS ok FROM inventory.hosts WHERE id = $1`, [hostId]);
-    if (live) return;
-    if (includeDeleted) {
-      const [past]: Array<{ ok: number }> = await this.dataSource.query(`SELECT 1 AS ok FROM inventory.host_revisions WHERE host_id = $1 LIMIT 1`, [hostId]);
-      if (past) return;
-    }
+    if (await this.hosts.exists(hostId)) return;
+    if (includeDeleted && (await this.revisions.anyFor(hostId))) return;
     throw new AppError(InventoryErrors.HOST_NOT_FOUND, 'Host not found');
   }
 }

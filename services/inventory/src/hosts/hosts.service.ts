@@ -1,5 +1,5 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
 import {
   AppError,
   Criticalities,
@@ -14,53 +14,17 @@ import {
   encodeCursor,
   hostCrossFieldErrors,
   type CreateHostRequest,
-  type HostFilters,
   type HostView,
   type HostsSummary,
   type ListHostsRequest,
   type Page,
   type RpcContext,
-  type UpdateHostRequest, domainEvent } from '@opsdesk/contracts';
-import { OutboxWriter } from '@opsdesk/messaging';
-import { writeRevision, type RevisionSource } from '../history/revision.writer';
-import { HOST_COLUMNS, conflictField, escapeLike, returnedRows, toHostView, type HostJson } from './host.row';
-
-/** Builds parameterised WHERE clauses for the host filters (list and export share them). */
-export function hostFilterSql(f: HostFilters, params: unknown[]): string[] {
-  const p = (v: unknown) => {
-    params.push(v);
-    return `$${params.length}`;
-  };
-  const where: string[] = [];
-  // every whitespace-separated term must appear somewhere in hostname/fqdn/ip/owner/team/tags/notes
-  for (const term of (f.q ?? '').toLowerCase().split(/\s+/).filter(Boolean)) where.push(`h.search LIKE ${p(`%${escapeLike(term)}%`)}`);
-  if (f.environment) where.push(`h.environment = ${p(f.environment)}`);
-  if (f.os) where.push(`h.os = ${p(f.os)}`);
-  if (f.criticality) where.push(`h.criticality = ${p(f.criticality)}`);
-  if (f.tag?.length) where.push(`h.tags @> ${p(f.tag)}::text[]`);
-  if (f.owner) where.push(`h.owner = ${p(f.owner)}`);
-  if (f.team) where.push(`h.team = ${p(f.team)}`);
-  return where;
-}
-
-interface SortSpec {
-  key: string;
-  dir: 'ASC' | 'DESC';
-  /** the cursor value expression (exact text of the sort key) */
-  keyText: string;
-  withId: boolean;
-  cast: string;
-}
-
-const SORTS: Record<ListHostsRequest['sort'], SortSpec> = {
-  // hostname is unique case-insensitively: the key alone is a total order
-  hostname: { key: 'lower(h.hostname)', dir: 'ASC', keyText: 'lower(h.hostname)', withId: false, cast: 'text' },
-  '-hostname': { key: 'lower(h.hostname)', dir: 'DESC', keyText: 'lower(h.hostname)', withId: false, cast: 'text' },
-  created_at: { key: 'h.created_at', dir: 'ASC', keyText: 'inventory.iso(h.created_at)', withId: true, cast: 'timestamptz' },
-  '-created_at': { key: 'h.created_at', dir: 'DESC', keyText: 'inventory.iso(h.created_at)', withId: true, cast: 'timestamptz' },
-  updated_at: { key: 'h.updated_at', dir: 'ASC', keyText: 'inventory.iso(h.updated_at)', withId: true, cast: 'timestamptz' },
-  '-updated_at': { key: 'h.updated_at', dir: 'DESC', keyText: 'inventory.iso(h.updated_at)', withId: true, cast: 'timestamptz' },
-};
+  type UpdateHostRequest,
+  domainEvent,
+} from '@opsdesk/contracts';
+import type { RevisionSource } from '../history/revisions.repository';
+import { HOST_COLUMNS, conflictField, toHostView } from './host.row';
+import { HostsRepository, SORTS, type ListAfter, type SqlRunner } from './hosts.repository';
 
 /**
  * A host's own access template changes the command people paste for it: like the global templates it is an
@@ -75,15 +39,13 @@ const invalidCursor = () => new AppError(ErrorCodes.VALIDATION_FAILED, 'Invalid 
 
 @Injectable()
 export class HostsService {
-  constructor(
-    private readonly dataSource: DataSource,
-    private readonly outbox: OutboxWriter,
-  ) {}
+  constructor(private readonly repo: HostsRepository) {}
 
-  async get(id: string, m: EntityManager = this.dataSource.manager): Promise<HostView> {
-    const rows: Array<{ v: HostJson }> = await m.query(`SELECT inventory.host_view(h) AS v FROM inventory.hosts h WHERE h.id = $1`, [id]);
-    if (!rows[0]) throw new AppError(InventoryErrors.HOST_NOT_FOUND, 'Host not found');
-    return toHostView(rows[0].v);
+  /** `db`: a transaction to read in (the access service checks the host inside its own). */
+  async get(id: string, db?: SqlRunner): Promise<HostView> {
+    const v = await this.repo.findView(id, db);
+    if (!v) throw new AppError(InventoryErrors.HOST_NOT_FOUND, 'Host not found');
+    return toHostView(v);
   }
 
   /**
@@ -92,31 +54,15 @@ export class HostsService {
    * compatibility when no cursor is given.
    */
   async list(q: ListHostsRequest): Promise<Page<HostView>> {
-    const params: unknown[] = [];
-    const where = hostFilterSql(q, params);
     const s = SORTS[q.sort];
-    const cmp = s.dir === 'ASC' ? '>' : '<';
+    let after: ListAfter | null = null;
     if (q.cursor) {
       const c = decodeCursor<{ s: string; k: string; id?: string }>(q.cursor);
       if (!c || c.s !== q.sort || typeof c.k !== 'string' || (s.withId && typeof c.id !== 'string')) throw invalidCursor();
-      params.push(c.k);
-      if (s.withId) {
-        if (!/^[0-9a-f-]{36}$/i.test(c.id as string) || Number.isNaN(Date.parse(c.k))) throw invalidCursor();
-        params.push(c.id);
-        where.push(`(${s.key}, h.id) ${cmp} ($${params.length - 1}::${s.cast}, $${params.length}::uuid)`);
-      } else {
-        where.push(`${s.key} ${cmp} $${params.length}::${s.cast}`);
-      }
+      if (s.withId && (!/^[0-9a-f-]{36}$/i.test(c.id as string) || Number.isNaN(Date.parse(c.k)))) throw invalidCursor();
+      after = s.withId ? { k: c.k, id: c.id } : { k: c.k };
     }
-    params.push(q.limit + 1);
-    let sql = `SELECT inventory.host_view(h) AS v, ${s.keyText} AS k, h.id FROM inventory.hosts h
-      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY ${s.key} ${s.dir}${s.withId ? `, h.id ${s.dir}` : ''} LIMIT $${params.length}`;
-    if (!q.cursor && q.skip) {
-      params.push(q.skip);
-      sql += ` OFFSET $${params.length}`;
-    }
-    const rows: Array<{ v: HostJson; k: string; id: string }> = await this.dataSource.query(sql, params);
+    const rows = await this.repo.list(q, q.sort, after, q.limit + 1, q.skip ?? 0);
     const items = rows.slice(0, q.limit);
     const last = items[items.length - 1];
     return {
@@ -125,27 +71,14 @@ export class HostsService {
     };
   }
 
+  /** One statement: the host, its first revision and the `host.created` event (see HostsRepository.insert). */
   async create(req: CreateHostRequest, ctx: RpcContext, source: RevisionSource = 'api'): Promise<HostView> {
     if ((req.access_template ?? null) !== null) assertMaySetTemplate(ctx);
+    const id = randomUUID();
+    // data.after is the stored view, filled in by the statement
+    const event = domainEvent(EventTypes.HOST_CREATED, ctx, { type: 'host', id }, { host_id: id, hostname: req.hostname, after: null, source });
     try {
-      return await this.dataSource.transaction(async (m) => {
-        const values = HOST_COLUMNS.map((c) => req[c] ?? null);
-        const placeholders = HOST_COLUMNS.map((c, i) => `$${i + 1}${c === 'ip' ? '::inet' : c === 'tags' ? '::text[]' : ''}`);
-        const ts = await now(m);
-        const [row]: Array<{ v: HostJson }> = await m.query(
-          `INSERT INTO inventory.hosts AS h (${HOST_COLUMNS.join(', ')}, created_at, updated_at)
-           VALUES (${placeholders.join(', ')}, $${values.length + 1}, $${values.length + 1})
-           RETURNING inventory.host_view(h) AS v`,
-          [...values, ts],
-        );
-        const view = toHostView(row.v);
-        await writeRevision(m, { hostId: view.id, revision: 1, action: 'created', at: view.updated_at, actor: ctx.actor, requestId: ctx.request_id, source, before: null, after: row.v });
-        await this.outbox.add(
-          m,
-          domainEvent(EventTypes.HOST_CREATED, ctx, { type: 'host', id: view.id }, { host_id: view.id, hostname: view.hostname, after: view, source }),
-        );
-        return view;
-      });
+      return toHostView(await this.repo.insert(id, req, { actor: ctx.actor, requestId: ctx.request_id, source }, event));
     } catch (err) {
       throw this.conflictOr(err, req);
     }
@@ -154,10 +87,10 @@ export class HostsService {
   /** PATCH semantics; `expectedVersion` comes from If-Match and makes a stale write fail with 412. */
   async update(id: string, changes: UpdateHostRequest, expectedVersion: number | null, ctx: RpcContext): Promise<HostView> {
     try {
-      return await this.dataSource.transaction(async (m) => {
-        const [cur]: Array<{ v: HostJson }> = await m.query(`SELECT inventory.host_view(h) AS v FROM inventory.hosts h WHERE h.id = $1 FOR UPDATE`, [id]);
+      return await this.repo.transaction(async (tx) => {
+        const cur = await this.repo.lockView(tx, id);
         if (!cur) throw new AppError(InventoryErrors.HOST_NOT_FOUND, 'Host not found');
-        const before = toHostView(cur.v);
+        const before = toHostView(cur);
         if (expectedVersion !== null && expectedVersion !== before.version)
           throw new AppError(InventoryErrors.PRECONDITION_FAILED, `Host was changed since you read it (version ${before.version}, If-Match ${expectedVersion})`, undefined, {
             current_version: before.version,
@@ -168,51 +101,33 @@ export class HostsService {
         if (cross.length) throw new AppError(ErrorCodes.VALIDATION_FAILED, 'Request validation failed', cross);
         const changed = HOST_COLUMNS.filter((c) => JSON.stringify(merged[c]) !== JSON.stringify(before[c]));
         if (changed.length === 0) return before;
-        const params: unknown[] = [id];
-        const sets = changed.map((c) => {
-          params.push(merged[c]);
-          return `${c} = $${params.length}${c === 'ip' ? '::inet' : c === 'tags' ? '::text[]' : ''}`;
-        });
-        params.push(await now(m));
-        const [row] = returnedRows<{ v: HostJson }>(
-          await m.query(
-            `UPDATE inventory.hosts AS h SET ${sets.join(', ')}, version = h.version + 1, updated_at = $${params.length}
-             WHERE h.id = $1 RETURNING inventory.host_view(h) AS v`,
-            params,
-          ),
-        );
-        const after = toHostView(row.v);
-        await writeRevision(m, { hostId: id, revision: after.version, action: 'updated', at: after.updated_at, actor: ctx.actor, requestId: ctx.request_id, source: 'api', before: cur.v, after: row.v });
-        await this.outbox.add(
-          m,
-          domainEvent(EventTypes.HOST_UPDATED, ctx, { type: 'host', id }, { host_id: id, hostname: after.hostname, changed_fields: changed, before, after }),
-        );
-        return after;
+        // data.after is the stored view, filled in by the statement
+        const event = domainEvent(EventTypes.HOST_UPDATED, ctx, { type: 'host', id }, { host_id: id, hostname: merged.hostname, changed_fields: changed, before, after: null });
+        const after = await this.repo.update(tx, id, Object.fromEntries(changed.map((c) => [c, merged[c]])), cur, { actor: ctx.actor, requestId: ctx.request_id, source: 'api' }, event);
+        return toHostView(after);
       });
     } catch (err) {
       throw this.conflictOr(err, changes);
     }
   }
 
+  /**
+   * One statement when it succeeds (delete at the expected version + revision + event); when nothing was
+   * deleted, a second read says why (gone, or another version).
+   */
   async delete(id: string, expectedVersion: number | null, ctx: RpcContext): Promise<void> {
-    await this.dataSource.transaction(async (m) => {
-      const [cur]: Array<{ v: HostJson }> = await m.query(`SELECT inventory.host_view(h) AS v FROM inventory.hosts h WHERE h.id = $1 FOR UPDATE`, [id]);
-      if (!cur) throw new AppError(InventoryErrors.HOST_NOT_FOUND, 'Host not found');
-      const before = toHostView(cur.v);
-      if (expectedVersion !== null && expectedVersion !== before.version)
-        throw new AppError(InventoryErrors.PRECONDITION_FAILED, `Host was changed since you read it (version ${before.version})`, undefined, { current_version: before.version });
-      const at = await now(m);
-      await m.query(`DELETE FROM inventory.hosts WHERE id = $1`, [id]);
-      await writeRevision(m, { hostId: id, revision: before.version + 1, action: 'deleted', at, actor: ctx.actor, requestId: ctx.request_id, source: 'api', before: cur.v, after: null });
-      await this.outbox.add(m, domainEvent(EventTypes.HOST_DELETED, ctx, { type: 'host', id }, { host_id: id, hostname: before.hostname, before }));
-    });
+    // data.before and data.hostname come from the deleted row, filled in by the statement
+    const event = domainEvent(EventTypes.HOST_DELETED, ctx, { type: 'host', id }, { host_id: id, hostname: null, before: null });
+    const deleted = await this.repo.delete(id, expectedVersion, { actor: ctx.actor, requestId: ctx.request_id, source: 'api' }, event);
+    if (deleted) return;
+    const current = await this.repo.version(id);
+    if (current === null) throw new AppError(InventoryErrors.HOST_NOT_FOUND, 'Host not found');
+    throw new AppError(InventoryErrors.PRECONDITION_FAILED, `Host was changed since you read it (version ${current})`, undefined, { current_version: current });
   }
 
   /** From the facet counters kept by statement triggers: constant time at any inventory size. */
   async summary(): Promise<HostsSummary> {
-    const rows: Array<{ facet: string; value: string; n: string }> = await this.dataSource.query(
-      `SELECT facet, value, n FROM inventory.host_facets WHERE facet IN ('total','environment','criticality','os')`,
-    );
+    const rows = await this.repo.facets(['total', 'environment', 'criticality', 'os']);
     const zero = (keys: readonly string[]) => Object.fromEntries(keys.map((k) => [k, 0])) as Record<string, number>;
     const s: HostsSummary = { total: 0, by_environment: zero(HostEnvironments), by_criticality: zero(Criticalities), by_os: zero(OperatingSystems) };
     for (const r of rows) {
@@ -226,16 +141,7 @@ export class HostsService {
   }
 
   async tags(q: { q?: string; limit: number }): Promise<{ items: Array<{ tag: string; count: number }> }> {
-    const params: unknown[] = [q.limit];
-    let filter = '';
-    if (q.q) {
-      params.push(`${escapeLike(q.q.toLowerCase())}%`);
-      filter = `AND value LIKE $2`;
-    }
-    const rows: Array<{ value: string; n: string }> = await this.dataSource.query(
-      `SELECT value, n FROM inventory.host_facets WHERE facet = 'tag' AND n > 0 ${filter} ORDER BY n DESC, value LIMIT $1`,
-      params,
-    );
+    const rows = await this.repo.tagCounts(q.q, q.limit);
     return { items: rows.map((r) => ({ tag: r.value, count: Number(r.n) })) };
   }
 
@@ -247,13 +153,4 @@ export class HostsService {
       conflict_field: field,
     });
   }
-}
-
-/**
- * The write time, taken after the row lock (clock_timestamp, not the transaction start), truncated to ms:
- * successive revisions of one host are ordered by time, and what the API shows is exactly what as_of compares.
- */
-export async function now(m: EntityManager): Promise<string> {
-  const [r]: Array<{ t: string }> = await m.query(`SELECT inventory.iso(date_trunc('milliseconds', clock_timestamp())) AS t`);
-  return r.t;
 }

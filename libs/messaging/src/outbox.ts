@@ -28,32 +28,47 @@ export class OutboxWriter {
   constructor(private readonly opts: OutboxOptions) {}
 
   async add(tx: SqlExecutor, events: NewEvent | NewEvent[]): Promise<EventEnvelope[]> {
-    const list = Array.isArray(events) ? events : [events];
-    if (list.length === 0) return [];
-    const envelopes: EventEnvelope[] = list.map((e) => ({
-      id: randomUUID(),
-      type: e.type,
-      version: e.version ?? 1,
-      occurred_at: new Date().toISOString(),
-      source: this.opts.source,
-      actor: e.actor,
-      request_id: e.request_id,
-      subject: e.subject,
-      data: e.data,
-    }));
-    const headers = traceHeaders();
+    const { table, rows } = this.rows(Array.isArray(events) ? events : [events]);
+    if (rows.length === 0) return [];
     const values: unknown[] = [];
-    const rows = envelopes.map((env, i) => {
-      values.push(env.id, eventSubject(this.opts.subjectPrefix, env.type), JSON.stringify(env), JSON.stringify(headers));
+    const tuples = rows.map((r, i) => {
+      values.push(...r.params);
       const b = i * 4;
       return `($${b + 1}, $${b + 2}, $${b + 3}::jsonb, $${b + 4}::jsonb)`;
     });
-    await tx.query(
-      `INSERT INTO "${this.opts.schema}".outbox (id, subject, payload, headers) VALUES ${rows.join(', ')}`,
-      values,
-    );
-    return envelopes;
+    await tx.query(`INSERT INTO ${table} (id, subject, payload, headers) VALUES ${tuples.join(', ')}`, values);
+    return rows.map((r) => r.envelope);
   }
+
+  /**
+   * The outbox rows of these events (envelope, subject, trace headers) without writing them, for a caller whose
+   * single statement writes the change and its event together (inventory's host create splices the stored view
+   * into the payload). The caller must insert them in the transaction (or statement) of the change.
+   */
+  rows(events: NewEvent[]): { table: string; rows: NewOutboxRow[] } {
+    const headers = JSON.stringify(traceHeaders());
+    const rows = events.map((e): NewOutboxRow => {
+      const envelope: EventEnvelope = {
+        id: randomUUID(),
+        type: e.type,
+        version: e.version ?? 1,
+        occurred_at: new Date().toISOString(),
+        source: this.opts.source,
+        actor: e.actor,
+        request_id: e.request_id,
+        subject: e.subject,
+        data: e.data,
+      };
+      return { envelope, params: [envelope.id, eventSubject(this.opts.subjectPrefix, envelope.type), JSON.stringify(envelope), headers] };
+    });
+    return { table: `"${this.opts.schema}".outbox`, rows };
+  }
+}
+
+/** One outbox row not yet written: values for (id, subject, payload::jsonb, headers::jsonb), in that order. */
+export interface NewOutboxRow {
+  envelope: EventEnvelope;
+  params: [id: string, subject: string, payload: string, headers: string];
 }
 
 export interface OutboxRow {

@@ -172,7 +172,7 @@ export class HostsRepository {
    * statement: created_at = updated_at = the revision's time. Returns the stored view.
    */
   async insert(id: string, host: CreateHostRequest, meta: RevisionMeta, event: NewEvent): Promise<HostJson> {
-    const row = await outboxRow(this.outbox, event);
+    const row = outboxRow(this.outbox, event);
     const params: unknown[] = [id, ...HOST_COLUMNS.map((c) => host[c] ?? null)];
     const values = HOST_COLUMNS.map((c, i) => `$${i + 2}${casts(c)}`);
     const sql = `WITH t AS (${WRITE_TIME}),
@@ -192,7 +192,7 @@ export class HostsRepository {
    * (before → after) and `event` (`data.after` set to the stored view), in one statement. Returns the new view.
    */
   async update(tx: SqlRunner, id: string, changes: Record<string, unknown>, before: HostJson, meta: RevisionMeta, event: NewEvent): Promise<HostJson> {
-    const row = await outboxRow(this.outbox, event);
+    const row = outboxRow(this.outbox, event);
     const params: unknown[] = [id, JSON.stringify(before)];
     const sets = Object.entries(changes).map(([c, v]) => {
       params.push(v);
@@ -215,7 +215,7 @@ export class HostsRepository {
    * view, or null when nothing was deleted (no such host, or another version: see `version`).
    */
   async delete(id: string, expectedVersion: number | null, meta: RevisionMeta, event: NewEvent): Promise<HostJson | null> {
-    const row = await outboxRow(this.outbox, event);
+    const row = outboxRow(this.outbox, event);
     const params: unknown[] = [id, expectedVersion];
     // the revision's time is taken as its row is built, after DELETE locked the host (clock_timestamp, not now())
     const sql = `WITH del AS (

@@ -12,3 +12,4 @@ export * from './nats-auth';
 export * from './own-postgres';
 export * from './nats-cluster';
 export * from './dist-system';
+export * from './otlp-receiver';

@@ -2,7 +2,7 @@ import { headers as natsHeaders } from 'nats';
 import { withNats } from './support/check';
 import { writeReport } from './support/report';
 import { runFault, streamLeader, type Fault, type RunOptions, type RunResult } from './support/run';
-import { SERVICES, System } from './support/system';
+import { SERVICES, startSystem, type System } from './support/system';
 import { freePort, waitFor } from '@opsdesk/testing';
 
 /**
@@ -46,9 +46,9 @@ const FAULTS: Fault[] = [
     ci: true,
     noRestart: true,
     async inject(system, ctx) {
-      system.pg.stop('fast');
+      system.pg!.stop('fast');
       await ctx.hold();
-      return async () => system.pg.start();
+      return async () => system.pg!.start();
     },
   },
   kill('audit', 'SIGKILL'),
@@ -68,9 +68,9 @@ const FAULTS: Fault[] = [
     holdS: HOLD(15, 12),
     noRestart: true,
     async inject(system, ctx) {
-      system.pg.stop('immediate');
+      system.pg!.stop('immediate');
       await ctx.hold();
-      return async () => system.pg.start();
+      return async () => system.pg!.start();
     },
   },
   {
@@ -184,7 +184,7 @@ describe(`fault suite (${MODE}): nothing acknowledged is ever lost`, () => {
         await systems[other]!.stop(results.some((r) => r.violations.length > 0));
         delete systems[other];
       }
-      systems[kind] ??= await System.start({ cluster: fault.cluster });
+      systems[kind] ??= await startSystem({ cluster: fault.cluster });
       // a run that cannot even finish is still a row of the table
       const r = await runFault(systems[kind]!, fault, {
         ...opts(`r${stamp}${i}`),

@@ -1,25 +1,19 @@
 /**
  * The system under measurement, as `npm start` runs it: each service a separate Node process from dist/
  * (so the load generator, the gateway and the services never share an event loop), on the local Postgres
- * (a private database) and NATS (private stream, subject prefixes and KV bucket), 127.0.0.1 only.
- * Every service gets the memory probe (bench/memory/probe.ts) so RSS can be read over IPC.
+ * (a private database) and NATS (private stream, subject prefixes and KV bucket), 127.0.0.1 only. Started by
+ * the one launcher of the system (libs/testing/src/dist-system.ts); what is the suite's own is the
+ * environment (every limit at its maximum), one service at a time (start-to-ready measured alone), no
+ * restarts, and the memory probe (bench/memory/probe.ts) preloaded into every service so RSS and heap can be
+ * read over IPC.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect } from 'nats';
-import { contextKeyEnv, createTestDatabase, freePort, type TestDatabase } from '@opsdesk/testing';
-import { provisionNatsFromEnv } from '@opsdesk/messaging';
-import { runMigrations } from '@opsdesk/database';
-import { createDataSource as authDataSource } from '../../services/auth/src/database/data-source';
-import { createDataSource as inventoryDataSource } from '../../services/inventory/src/database/data-source';
-import { createDataSource as auditDataSource } from '../../services/audit/src/database/data-source';
-import { seedAdmin } from '../../services/auth/src/seed-admin';
+import { DistSystem, REPO_ROOT, type Instance, type TestDatabase } from '@opsdesk/testing';
 import { HttpClient } from './load';
 
-export const ROOT = join(__dirname, '..', '..', '..');
+export const ROOT = REPO_ROOT;
 export const DIST = join(ROOT, 'dist');
 export const PG_ADMIN = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -27,12 +21,14 @@ export const ADMIN_EMAIL = 'bench-admin@opsdesk.local';
 export const ADMIN_PASSWORD = 'Bench-Admin-Passw0rd!';
 
 export type ServiceName = 'auth' | 'inventory' | 'audit' | 'gateway';
-const DATA_SOURCES = { auth: authDataSource, inventory: inventoryDataSource, audit: auditDataSource } as const;
 
 export interface MemoryReading {
   rss: number;
   heapUsed: number;
   heapUsedAfterGc: number;
+  rssAfterGc: number;
+  external: number;
+  arrayBuffers: number;
 }
 
 export function processCpuMs(pid: number): number {
@@ -42,23 +38,15 @@ export function processCpuMs(pid: number): number {
   return (Number(f[11]) + Number(f[12])) * 10;
 }
 
+/** One service of a benchmark system: asks its preloaded probe (bench/memory/probe.ts) over IPC, reads its CPU time. */
 export class ServiceProcess {
   private seq = 0;
   private readonly waiting = new Map<number, (m: Record<string, unknown>) => void>();
-  readonly proc: ChildProcess;
-  private out = '';
-  stopping = false;
-  readonly spawnedAt = process.hrtime.bigint();
 
   constructor(
     readonly name: ServiceName,
-    env: NodeJS.ProcessEnv,
-    opts: { tracing: boolean; cpuProfDir?: string },
+    private readonly inst: Instance,
   ) {
-    const entry = opts.tracing ? join(DIST, 'services', name, 'src', 'main.js') : join(__dirname, 'untraced-main.js');
-    const args = ['--expose-gc', '-r', join(__dirname, '..', 'memory', 'probe.js')];
-    if (opts.cpuProfDir) args.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`);
-    this.proc = spawn(process.execPath, [...args, entry, ...(opts.tracing ? [] : [name])], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     this.proc.on('message', (m: { id?: number }) => {
       const w = typeof m?.id === 'number' ? this.waiting.get(m.id) : undefined;
       if (w) {
@@ -66,45 +54,41 @@ export class ServiceProcess {
         w(m as Record<string, unknown>);
       }
     });
-    const keep = (d: Buffer) => {
-      this.out = (this.out + d.toString()).slice(-4000);
-    };
-    this.proc.stdout?.on('data', keep);
-    this.proc.stderr?.on('data', keep);
-    this.proc.on('exit', (code, signal) => {
-      if (!this.stopping) process.stderr.write(`${name} exited (${signal ?? code}):\n${this.out}\n`);
+  }
+
+  get proc() {
+    if (!this.inst.proc) throw new Error(`${this.name} is not running`);
+    return this.inst.proc;
+  }
+
+  private ask(msg: Record<string, unknown>, timeoutMs = 60_000): Promise<Record<string, unknown>> {
+    const id = ++this.seq;
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.waiting.delete(id);
+        reject(new Error(`${this.name} did not answer the probe`));
+      }, timeoutMs);
+      this.waiting.set(id, (m) => {
+        clearTimeout(t);
+        resolve(m);
+      });
+      this.proc.send({ ...msg, id });
     });
   }
 
-  memory(gc = false): Promise<MemoryReading> {
-    const id = ++this.seq;
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`${this.name} did not answer the probe`)), 30_000);
-      this.waiting.set(id, (m) => {
-        clearTimeout(t);
-        resolve(m as unknown as MemoryReading);
-      });
-      this.proc.send({ probe: 'memory', gc, id });
-    });
+  /** process.memoryUsage(), and heapUsed after a forced full GC unless gc is false */
+  async memory(gc = false): Promise<MemoryReading> {
+    return (await this.ask({ probe: 'memory', gc })) as unknown as MemoryReading;
+  }
+
+  /** writes a heap snapshot (after a full GC) to `file`; returns its path */
+  async snapshot(file: string): Promise<string> {
+    return String((await this.ask({ probe: 'snapshot', file }, 300_000)).file);
   }
 
   /** CPU time (user + system) the process has used so far, ms (from /proc; 10 ms ticks) */
   cpuMs(): number {
     return processCpuMs(this.proc.pid as number);
-  }
-
-  stop(): Promise<void> {
-    this.stopping = true;
-    return new Promise((resolve) => {
-      if (this.proc.exitCode !== null || this.proc.signalCode !== null) return resolve();
-      // a CPU profile is written on a clean exit: give SIGTERM's graceful stop time
-      const t = setTimeout(() => this.proc.kill('SIGKILL'), 20_000);
-      this.proc.once('exit', () => {
-        clearTimeout(t);
-        resolve();
-      });
-      this.proc.kill('SIGTERM');
-    });
   }
 }
 
@@ -130,18 +114,9 @@ export interface System {
   /** an access token of the seeded admin */
   token: string;
   api: HttpClient;
+  /** the launcher's handle (logs, instances) */
+  system: DistSystem;
   stop(): Promise<void>;
-}
-
-async function waitReady(port: number, name: string, proc: ServiceProcess): Promise<void> {
-  const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline) {
-    if (proc.proc.exitCode !== null) throw new Error(`${name} exited before it was ready`);
-    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok).catch(() => false);
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`${name} not ready on ${port}`);
 }
 
 /** running systems, stopped by the runner when it is interrupted (no orphaned services, databases, streams) */
@@ -150,73 +125,59 @@ export const RUNNING = new Set<() => Promise<void>>();
 export async function startSystem(opts: SystemOptions = {}): Promise<System> {
   const services = opts.services ?? ['auth', 'inventory', 'audit', 'gateway'];
   const id = randomBytes(4).toString('hex');
-  const natsUrl = opts.natsUrl ?? NATS_URL;
-  const db = await createTestDatabase(opts.label ?? 'bench', PG_ADMIN);
-  const all: ServiceName[] = ['auth', 'inventory', 'audit', 'gateway'];
-  const ports = {} as Record<ServiceName, number>;
-  for (const s of all) ports[s] = await freePort();
-  const gatewayInternalPort = await freePort();
-  const stateDir = mkdtempSync(join(tmpdir(), 'opsdesk-bench-'));
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    ENVIRONMENT: 'test',
-    LOG_LEVEL: 'warn',
-    HOST: '127.0.0.1',
-    DATABASE_URL: db.url,
-    NATS_URL: natsUrl,
-    JWT_SECRET: randomBytes(32).toString('hex'),
-    JWT_PRIVATE_KEY: '',
-    AUDIT_SIGNING_KEY: '',
-    EVENTS_STREAM: `BENCH_${id.toUpperCase()}`,
-    EVENTS_SUBJECT_PREFIX: `bench_${id}.opsdesk`,
-    RPC_SUBJECT_PREFIX: `bench_${id}.rpc`,
-    REVOCATION_BUCKET: `BENCH_${id.toUpperCase()}_REV`,
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    // the suite measures throughput, not the limiter: every limit at its configurable maximum
-    RATE_LIMIT_API_PER_MINUTE: '1000000',
-    RATE_LIMIT_AUTH_PER_MINUTE: '100000',
-    RATE_LIMIT_AUTH_BURST: '100000',
-    RATE_LIMIT_AUTH_IP_PER_MINUTE: '100000',
-    REQUEST_TIMEOUT: '120',
-    ...Object.fromEntries(all.map((s) => [`${s.toUpperCase()}_PORT`, String(ports[s])])),
-    ...Object.fromEntries(all.map((s) => [`${s.toUpperCase()}_URL`, `http://127.0.0.1:${ports[s]}`])),
-    OPSDESK_STATE_DIR: stateDir,
-    GATEWAY_INTERNAL_PORT: String(gatewayInternalPort),
-    ...contextKeyEnv(),
-    ...opts.env,
-  };
+  if (opts.cpuProfDir) mkdirSync(opts.cpuProfDir, { recursive: true });
+  const untraced = join(__dirname, 'untraced-main.js');
+  let stopping = false;
+  const system = await DistSystem.start({
+    infra: 'shared',
+    pgAdminUrl: PG_ADMIN,
+    natsUrl: opts.natsUrl ?? NATS_URL,
+    label: opts.label ?? 'bench',
+    services,
+    admin: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD },
+    // a crash is a failed measurement, not something to heal
+    supervise: false,
+    oneByOne: true,
+    readyPollMs: 20,
+    ipc: true,
+    node: (s) => ({
+      execArgv: [
+        '--expose-gc',
+        '-r',
+        join(__dirname, '..', 'memory', 'probe.js'),
+        ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`, `--cpu-prof-name=${s}-${Date.now()}.cpuprofile`] : []),
+      ],
+      ...(opts.tracing === false ? { entry: untraced, args: [s] } : {}),
+    }),
+    env: {
+      // the suite measures throughput, not the limiter: every limit at its configurable maximum
+      RATE_LIMIT_API_PER_MINUTE: '1000000',
+      RATE_LIMIT_AUTH_PER_MINUTE: '100000',
+      RATE_LIMIT_AUTH_BURST: '100000',
+      RATE_LIMIT_AUTH_IP_PER_MINUTE: '100000',
+      REQUEST_TIMEOUT: '120',
+      ...opts.env,
+    },
+  });
   const procs: Partial<Record<ServiceName, ServiceProcess>> = {};
   const readyMs: Partial<Record<ServiceName, number>> = {};
+  for (const s of services) {
+    const inst = system.instance(s);
+    procs[s] = new ServiceProcess(s, inst);
+    readyMs[s] = Math.round(Number((inst.readyAt ?? inst.spawnedAt) - inst.spawnedAt) / 1e6);
+    inst.proc?.once('exit', (code, signal) => {
+      if (!stopping) process.stderr.write(`${s} exited (${signal ?? code}):\n${system.logTail(s)}\n`);
+    });
+  }
   const stop = async () => {
     RUNNING.delete(stop);
-    for (const s of [...services].reverse()) await procs[s]?.stop();
-    rmSync(stateDir, { recursive: true, force: true });
-    const nc = await connect({ servers: natsUrl }).catch(() => null);
-    if (nc) {
-      const jsm = await nc.jetstreamManager();
-      await jsm.streams.delete(env.EVENTS_STREAM as string).catch(() => undefined);
-      await jsm.streams.delete(`KV_${env.REVOCATION_BUCKET}`).catch(() => undefined);
-      await nc.close();
-    }
-    await db.drop().catch(() => undefined);
+    stopping = true;
+    // a CPU profile is written on a clean exit: give SIGTERM's graceful stop time
+    await system.stop(false, 20_000);
   };
   RUNNING.add(stop);
   try {
-    for (const s of services) if (s in DATA_SOURCES) await runMigrations(DATA_SOURCES[s as keyof typeof DATA_SOURCES](db.url));
-    await seedAdmin(env);
-    await provisionNatsFromEnv(env);
-    if (opts.cpuProfDir) mkdirSync(opts.cpuProfDir, { recursive: true });
-    for (const s of services) {
-      const own: NodeJS.ProcessEnv = { ...env };
-      if (s === 'auth') own.JWT_PRIVATE_KEY = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-      if (s === 'audit') own.AUDIT_SIGNING_KEY = generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
-      const p = new ServiceProcess(s, own, { tracing: opts.tracing !== false, cpuProfDir: opts.cpuProfDir });
-      procs[s] = p;
-      await waitReady(s === 'gateway' ? gatewayInternalPort : ports[s], s, p);
-      readyMs[s] = Math.round(Number(process.hrtime.bigint() - p.spawnedAt) / 1e6);
-    }
-    const url = `http://127.0.0.1:${ports.gateway}`;
+    const url = system.url;
     let token = '';
     if (services.includes('gateway') && services.includes('auth')) {
       const r = await new HttpClient(url).req('POST', '/api/auth/login', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
@@ -226,14 +187,15 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     const api = new HttpClient(url, { authorization: `Bearer ${token}` });
     return {
       id,
-      env,
-      db,
+      env: system.env,
+      db: system.db!,
       url,
-      ports,
+      ports: system.ports as Record<ServiceName, number>,
       procs,
       readyMs,
       token,
       api,
+      system,
       async stop() {
         api.close();
         await stop();

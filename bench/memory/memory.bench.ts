@@ -17,26 +17,13 @@
  * by ~200 MB that stays: read RSS from runs without snapshots).
  * Figures go to stdout and bench/results/memory-<time>.json.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { contextKeyEnv, createTestDatabase, freePort } from '@opsdesk/testing';
 import { createOpsDeskClient } from '@opsdesk/client';
-import { provisionNatsFromEnv } from '@opsdesk/messaging';
-import { connect } from 'nats';
-import { runMigrations } from '@opsdesk/database';
-import { createDataSource as authDataSource } from '../../services/auth/src/database/data-source';
-import { createDataSource as inventoryDataSource } from '../../services/inventory/src/database/data-source';
-import { createDataSource as auditDataSource } from '../../services/audit/src/database/data-source';
-import { seedAdmin } from '../../services/auth/src/seed-admin';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, startSystem, type MemoryReading, type ServiceProcess } from '../lib/system';
 import { compareSnapshots, countByConstructor } from './heap-snapshot';
 
-const ROOT = join(__dirname, '..', '..', '..');
-const DIST = join(ROOT, 'dist');
-const PG_ADMIN = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const WRITES = Number(process.env.BENCH_WRITES ?? 20_000);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
 const RATE = Number(process.env.BENCH_RATE ?? 80);
@@ -48,19 +35,10 @@ const SNAPSHOTS = process.env.BENCH_SNAPSHOTS === '1';
 // 'end': only at the first and last sample, so RSS and heap in between behave as in production
 const GC_MODE = process.env.BENCH_GC === 'end' ? 'end' : 'interval';
 const WARMUP = Math.min(2000, Math.floor(WRITES / 10));
-const ADMIN_EMAIL = 'bench-admin@opsdesk.local';
-const ADMIN_PASSWORD = 'Bench-Admin-Passw0rd!';
 const SERVICES = ['auth', 'inventory', 'audit', 'gateway'] as const;
 type Service = (typeof SERVICES)[number];
 
-interface MemorySample {
-  rss: number;
-  heapUsed: number;
-  heapUsedAfterGc: number;
-  rssAfterGc: number;
-  external: number;
-  arrayBuffers: number;
-}
+type MemorySample = MemoryReading;
 interface Row {
   t_s: number;
   writes: number;
@@ -70,84 +48,6 @@ interface Row {
 }
 
 const mb = (b: number) => Math.round(b / 1048576);
-
-class ServiceProcess {
-  private seq = 0;
-  private readonly waiting = new Map<number, (m: Record<string, unknown>) => void>();
-  readonly proc: ChildProcess;
-  private out = '';
-
-  constructor(
-    readonly name: Service,
-    env: NodeJS.ProcessEnv,
-  ) {
-    const main = join(DIST, 'services', name, 'src', 'main.js');
-    this.proc = spawn(process.execPath, ['--expose-gc', '-r', join(__dirname, 'probe.js'), main], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-    this.proc.on('message', (m: { id?: number }) => {
-      const w = typeof m?.id === 'number' ? this.waiting.get(m.id) : undefined;
-      if (w) {
-        this.waiting.delete(m.id as number);
-        w(m as Record<string, unknown>);
-      }
-    });
-    // keep the last few KB of output for the error message if it dies
-    const keep = (d: Buffer) => {
-      this.out = (this.out + d.toString()).slice(-4000);
-    };
-    this.proc.stdout?.on('data', keep);
-    this.proc.stderr?.on('data', keep);
-    this.proc.on('exit', (code, signal) => {
-      if (!stopping) process.stderr.write(`${name} exited (${signal ?? code}):\n${this.out}\n`);
-    });
-  }
-
-  private ask(msg: Record<string, unknown>, timeoutMs = 60_000): Promise<Record<string, unknown>> {
-    const id = ++this.seq;
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
-        this.waiting.delete(id);
-        reject(new Error(`${this.name} did not answer the probe`));
-      }, timeoutMs);
-      this.waiting.set(id, (m) => {
-        clearTimeout(t);
-        resolve(m);
-      });
-      this.proc.send({ ...msg, id });
-    });
-  }
-
-  async memory(gc: boolean): Promise<MemorySample> {
-    return (await this.ask({ probe: 'memory', gc })) as unknown as MemorySample;
-  }
-
-  async snapshot(file: string): Promise<string> {
-    return String((await this.ask({ probe: 'snapshot', file }, 300_000)).file);
-  }
-
-  stop(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.proc.exitCode !== null || this.proc.signalCode !== null) return resolve();
-      const t = setTimeout(() => this.proc.kill('SIGKILL'), 15_000);
-      this.proc.once('exit', () => {
-        clearTimeout(t);
-        resolve();
-      });
-      this.proc.kill('SIGTERM');
-    });
-  }
-}
-
-let stopping = false;
-
-async function waitReady(port: number, name: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok).catch(() => false);
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${name} not ready on ${port}`);
-}
 
 function table(rows: Row[]): string {
   const head = ['t(s)', 'writes', ...SERVICES.map((s) => `${s} rss/heap/heap-after-gc MB`)];
@@ -159,52 +59,14 @@ function table(rows: Row[]): string {
 }
 
 async function main(): Promise<void> {
-  const id = randomBytes(4).toString('hex');
-  const db = await createTestDatabase('benchmem', PG_ADMIN);
-  const dbUrl = new URL(db.url);
-  const ports: Record<Service, number> = { auth: await freePort(), inventory: await freePort(), audit: await freePort(), gateway: await freePort() };
-  // the gateway answers /readyz on its internal port only
-  const gatewayInternalPort = await freePort();
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    ENVIRONMENT: 'test',
-    LOG_LEVEL: 'warn',
-    HOST: '127.0.0.1',
-    DATABASE_URL: dbUrl.toString(),
-    NATS_URL,
-    JWT_SECRET: randomBytes(32).toString('hex'),
-    JWT_PRIVATE_KEY: '',
-    AUDIT_SIGNING_KEY: '',
-    EVENTS_STREAM: `BENCH_MEM_${id.toUpperCase()}`,
-    EVENTS_SUBJECT_PREFIX: `bench_mem_${id}.opsdesk`,
-    RPC_SUBJECT_PREFIX: `bench_mem_${id}.rpc`,
-    REVOCATION_BUCKET: `BENCH_MEM_${id.toUpperCase()}_REV`,
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    RATE_LIMIT_API_PER_MINUTE: '1000000',
-    ...Object.fromEntries(SERVICES.map((s) => [`${s.toUpperCase()}_PORT`, String(ports[s])])),
-    ...Object.fromEntries(SERVICES.map((s) => [`${s.toUpperCase()}_URL`, `http://127.0.0.1:${ports[s]}`])),
-    OPSDESK_STATE_DIR: mkdtempSync(join(tmpdir(), 'opsdesk-bench-mem-')),
-    GATEWAY_INTERNAL_PORT: String(gatewayInternalPort),
-  };
-  const procs: Partial<Record<Service, ServiceProcess>> = {};
+  // the system as the rest of the suite starts it (bench/lib/system.ts): every service from dist/ with the probe
+  const sys = await startSystem({ services: [...SERVICES], label: 'benchmem' });
+  const id = sys.id;
+  const procs = sys.procs;
   const snapDir = mkdtempSync(join(tmpdir(), 'opsdesk-bench-mem-snap-'));
   const results: Record<string, unknown> = { scale: { writes: WRITES, clients: CLIENTS, rate_per_s: RATE, read_every: READ_EVERY, gc: GC_MODE } };
   try {
-    for (const ds of [authDataSource, inventoryDataSource, auditDataSource]) await runMigrations(ds(env.DATABASE_URL as string));
-    await seedAdmin(env);
-    // the services only look at the stream and bucket (npm run provision:nats in production)
-    await provisionNatsFromEnv(env);
-    // caller-context keys: the gateway signs every RPC, the services verify (each process sees them all here)
-    const contextKeys = contextKeyEnv();
-    for (const s of SERVICES) {
-      const own: NodeJS.ProcessEnv = { ...env, ...contextKeys };
-      if (s === 'auth') own.JWT_PRIVATE_KEY = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-      if (s === 'audit') own.AUDIT_SIGNING_KEY = generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
-      procs[s] = new ServiceProcess(s, own);
-      await waitReady(s === 'gateway' ? gatewayInternalPort : ports[s], s);
-    }
-    const gw = `http://127.0.0.1:${ports.gateway}`;
+    const gw = sys.url;
     const login = async () => {
       const r = await createOpsDeskClient({ baseUrl: gw }).POST('/api/auth/login', { body: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
       if (!r.data) throw new Error(`login: ${r.response.status} ${JSON.stringify(r.error)}`);
@@ -314,18 +176,8 @@ async function main(): Promise<void> {
     writeFileSync(out, JSON.stringify(results, null, 2));
     process.stdout.write(`\nresults: ${out}\n`);
   } finally {
-    stopping = true;
-    for (const s of [...SERVICES].reverse()) await procs[s]?.stop();
     rmSync(snapDir, { recursive: true, force: true });
-    rmSync(env.OPSDESK_STATE_DIR as string, { recursive: true, force: true });
-    const nc = await connect({ servers: NATS_URL }).catch(() => null);
-    if (nc) {
-      const jsm = await nc.jetstreamManager();
-      await jsm.streams.delete(env.EVENTS_STREAM as string).catch(() => undefined);
-      await jsm.streams.delete(`KV_${env.REVOCATION_BUCKET}`).catch(() => undefined);
-      await nc.close();
-    }
-    await db.drop().catch(() => undefined);
+    await sys.stop();
   }
 }
 

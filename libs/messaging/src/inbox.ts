@@ -421,11 +421,7 @@ export class InboxConsumer {
       dup.push(!isFresh);
       if (isFresh) todo.push({ event: it.event, meta: it.meta });
     }
-    if (todo.length > 0) {
-      // one span for the batch: continues the first event's trace, linked to the publish span of every event
-      const producers = items.map((it) => contextFromHeaders((k) => it.m.headers?.get(k) || undefined));
-      await withSpan(`consume batch of ${todo.length}`, SpanKind.CONSUMER, this.spanAttrs(items[0].m), () => batchHandler(todo, manager), producers[0], producers);
-    }
+    if (todo.length > 0) await batchHandler(todo, manager);
     return dup;
   }
 
@@ -443,8 +439,12 @@ export class InboxConsumer {
     }
     if (items.length === 0) return null;
     let duplicates: boolean[];
+    // one span for the batch's whole transaction (claims, handler, commit), so none of its SQL is a root of its
+    // own: it continues the first event's trace and links to the publish span of every event
+    const producers = items.map((it) => contextFromHeaders((k) => it.m.headers?.get(k) || undefined));
+    const attrs = { ...this.spanAttrs(items[0].m), 'messaging.batch.message_count': items.length };
     try {
-      duplicates = await this.dataSource.transaction(async (manager) => {
+      duplicates = await withSpan(`consume batch of ${items.length}`, SpanKind.CONSUMER, attrs, () => this.dataSource.transaction(async (manager) => {
         if (this.opts.batchHandler) return this.applyBatch(items, manager, this.opts.batchHandler);
         const dup: boolean[] = [];
         for (const it of items) {
@@ -455,7 +455,7 @@ export class InboxConsumer {
           await withSpan(`consume ${it.event.type}`, SpanKind.CONSUMER, this.spanAttrs(it.m), () => this.handler(it.event, manager, it.meta), parent, [parent]);
         }
         return dup;
-      });
+      }), producers[0], producers);
     } catch (err) {
       const down = await this.probe();
       if (down) return { reason: down };

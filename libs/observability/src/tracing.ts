@@ -19,7 +19,12 @@ let sdk: { provider: NodeTracerProvider; disable: () => void } | null = null;
  */
 export function startTracing(serviceName: string, endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT): void {
   if (sdk) return;
-  const instrumentations: Instrumentation[] = [new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => /^\/(healthz|readyz|metrics)/.test(req.url ?? '') })];
+  // Only work that is part of a traced operation makes SQL and outgoing-HTTP spans: a query or call with no parent
+  // (a poller, a metrics collector, a boot step) would otherwise be a root trace of its own and drown the real
+  // ones. Incoming requests are roots by nature, except the probes and scrapes, which are not traced at all.
+  const instrumentations: Instrumentation[] = [
+    new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => /^\/(healthz|readyz|metrics)/.test(req.url ?? ''), requireParentforOutgoingSpans: true }),
+  ];
   let exporter: SpanExporter | null = null;
   if (endpoint) {
     // loaded only when spans leave the process
@@ -28,7 +33,7 @@ export function startTracing(serviceName: string, endpoint = process.env.OTEL_EX
     const { PgInstrumentation } = require('@opentelemetry/instrumentation-pg') as typeof import('@opentelemetry/instrumentation-pg');
     /* eslint-enable @typescript-eslint/no-require-imports */
     exporter = new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/traces` });
-    instrumentations.push(new PgInstrumentation());
+    instrumentations.push(new PgInstrumentation({ requireParentSpan: true }));
   }
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes(tracingResourceAttributes(serviceName, process.env)),

@@ -11,3 +11,5 @@ export * from './context-keys';
 export * from './nats-auth';
 export * from './own-postgres';
 export * from './nats-cluster';
+export * from './dist-system';
+export * from './otlp-receiver';

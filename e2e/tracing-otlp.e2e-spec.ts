@@ -173,8 +173,9 @@ describe('traces exported over OTLP by the system from dist/', () => {
     expect(rpcServer.parentSpanId).toBe(rpcClient.spanId);
     expect(rpcServer.attributes['rpc.subject']).toBe(`${system.env.RPC_SUBJECT_PREFIX}.inventory.hosts.create`);
     const sql = t.childrenOf(rpcServer).filter(isSql);
-    const hostInsert = sql.find((s) => /^INSERT INTO inventory\.hosts\b/i.test(statement(s)));
-    const outboxInsert = sql.find((s) => /^INSERT INTO "inventory"\.outbox\b/i.test(statement(s)));
+    // the host, its revision and its event are written by one statement (CTEs) or several: either way under this span
+    const hostInsert = sql.find((s) => /\bINSERT INTO inventory\.hosts\b/i.test(statement(s)));
+    const outboxInsert = sql.find((s) => /\bINSERT INTO "inventory"\.outbox\b/i.test(statement(s)));
     if (!hostInsert || !outboxInsert) throw new Error(`no INSERT into inventory.hosts and inventory.outbox under the RPC server span:\n${t.dump()}`);
 
     // the outbox relay: the publish span continues the trace stored with the row, whose writer ran in the RPC

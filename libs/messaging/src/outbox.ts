@@ -74,7 +74,7 @@ export interface RelayOptions {
   logger?: { warn(msg: string): void; error(msg: string): void; log(msg: string): void };
   /**
    * Fault injection for tests of the crash window between "published" and "marked published".
-   * Called after each successful publish, before the batch is marked.
+   * Called for each acknowledged publish, in `seq` order, after the whole batch was sent and before it is marked.
    */
   afterPublish?: (row: OutboxRow) => Promise<void> | void;
 }
@@ -176,53 +176,52 @@ export class OutboxRelay {
     } while (this.again && !this.stopped);
   }
 
-  /** Publishes one batch. Returns the number of rows published (0 when another replica holds the lock). */
+  /**
+   * Publishes one batch. Returns the number of rows published (0 when another replica holds the lock).
+   *
+   * The batch is pipelined: every row is published at once (in `seq` order, on one connection, so JetStream
+   * stores them in that order), then the acks are awaited together and the acknowledged rows are marked in the
+   * same short transaction. One publish round trip per batch instead of one per row.
+   *  - A failed publish: the rows before it are marked, it and every later row stay unmarked and are sent again
+   *    by the next pass (later rows that did reach the stream are dropped then as duplicates: same Nats-Msg-Id
+   *    inside the duplicate window). A publish fails alone only when the server refuses that one message; a
+   *    timeout or a lost connection leaves it possibly stored, and its retry is dropped the same way.
+   *  - A crash (kill -9) anywhere before COMMIT marks nothing: the whole batch is published again and
+   *    JetStream keeps one copy of each (consumers also dedupe by event id through their inbox).
+   */
   async runOnce(): Promise<number> {
     const qr = this.dataSource.createQueryRunner();
     await qr.connect();
     let committed = false;
     try {
       await qr.startTransaction();
-      const [{ locked }] = await qr.query(`SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked`, [
-        `opsdesk.outbox.${this.opts.schema}`,
-      ]);
-      if (!locked) {
+      // the advisory lock and the batch in one round trip: rows only come back when this relay got the lock
+      // (pg_try_advisory_xact_lock is volatile, so the CTE runs once, before the lateral read)
+      const got: Array<OutboxRow & { locked: boolean }> = await qr.query(
+        `WITH l AS (SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked)
+         SELECT l.locked, o.seq, o.id, o.subject, o.payload, o.headers FROM l
+           LEFT JOIN LATERAL (SELECT seq, id, subject, payload, headers FROM "${this.opts.schema}".outbox
+                               WHERE l.locked AND published_at IS NULL ORDER BY seq LIMIT $2) o ON true
+          ORDER BY o.seq`,
+        [`opsdesk.outbox.${this.opts.schema}`, this.batchSize],
+      );
+      if (!got[0]?.locked) {
         await qr.rollbackTransaction();
         committed = true;
         return 0;
       }
-      const rows: OutboxRow[] = await qr.query(
-        `SELECT seq, id, subject, payload, headers FROM "${this.opts.schema}".outbox
-          WHERE published_at IS NULL ORDER BY seq LIMIT $1`,
-        [this.batchSize],
-      );
+      const rows: OutboxRow[] = got.filter((r) => r.seq !== null);
+      const acks = await Promise.allSettled(rows.map((row) => this.publish(row)));
       const done: string[] = [];
       let failure: unknown = null;
-      for (const row of rows) {
-        try {
-          // the publish span continues the trace of the request that wrote the row (its stored traceparent),
-          // and the consumer continues this span (its context replaces the stored one in the NATS headers)
-          await withSpan(
-            `${row.subject} publish`,
-            SpanKind.PRODUCER,
-            publishSpanAttributes(row.subject, row.id),
-            async () => {
-              const h = natsHeaders();
-              for (const [k, v] of Object.entries({ ...(row.headers ?? {}), ...traceHeaders() })) h.set(k, String(v));
-              await this.js.publish(row.subject, Buffer.from(JSON.stringify(row.payload)), {
-                msgID: row.id,
-                headers: h,
-                timeout: this.opts.publishTimeoutMs ?? 5000,
-              });
-            },
-            contextFromCarrier(stringHeaders(row.headers)),
-          );
-        } catch (err) {
-          failure = err;
+      for (let i = 0; i < rows.length; i++) {
+        const ack = acks[i];
+        if (ack.status === 'rejected') {
+          failure = ack.reason;
           break;
         }
-        done.push(row.seq);
-        if (this.opts.afterPublish) await this.opts.afterPublish(row);
+        done.push(rows[i].seq);
+        if (this.opts.afterPublish) await this.opts.afterPublish(rows[i]);
       }
       if (done.length > 0) {
         await qr.query(`UPDATE "${this.opts.schema}".outbox SET published_at = now() WHERE seq = ANY($1::bigint[])`, [done]);
@@ -236,6 +235,29 @@ export class OutboxRelay {
       if (!committed) await qr.rollbackTransaction().catch(() => undefined);
       await qr.release();
     }
+  }
+
+  /**
+   * One row to JetStream with Nats-Msg-Id = event id. The publish span continues the trace of the request that
+   * wrote the row (its stored traceparent), and the consumer continues this span (its context replaces the
+   * stored one in the NATS headers).
+   */
+  private publish(row: OutboxRow): Promise<void> {
+    return withSpan(
+      `${row.subject} publish`,
+      SpanKind.PRODUCER,
+      publishSpanAttributes(row.subject, row.id),
+      async () => {
+        const h = natsHeaders();
+        for (const [k, v] of Object.entries({ ...(row.headers ?? {}), ...traceHeaders() })) h.set(k, String(v));
+        await this.js.publish(row.subject, Buffer.from(JSON.stringify(row.payload)), {
+          msgID: row.id,
+          headers: h,
+          timeout: this.opts.publishTimeoutMs ?? 5000,
+        });
+      },
+      contextFromCarrier(stringHeaders(row.headers)),
+    );
   }
 
   private async cleanup(): Promise<void> {

@@ -341,7 +341,7 @@ export interface RpcClientOptions {
    * Without it requests go unsigned and every service refuses them: only tools and tests that probe
    * that refusal leave it out.
    */
-  signContext?: (pattern: string, data: unknown, ctx: RpcContext) => string;
+  signContext?: (pattern: string, data: unknown, ctx: RpcContext) => string | Promise<string>;
   /** the caller's NATS login (replies come on its own inbox prefix) */
   credentials?: NatsCredentials;
 }
@@ -485,7 +485,10 @@ export class RpcClient implements OnModuleDestroy {
     for (const k in trace) h.set(k, trace[k]);
     if (ctx.request_id) h.set('x-request-id', ctx.request_id);
     const payload: RpcRequest = { ctx, data };
-    if (this.opts.signContext) payload.auth = this.opts.signContext(pattern, data, ctx);
+    if (this.opts.signContext) {
+      const auth = this.opts.signContext(pattern, data, ctx);
+      payload.auth = typeof auth === 'string' ? auth : await auth;
+    }
     const subject = rpcSubject(this.opts.subjectPrefix, pattern);
     const id = String(++this.seq);
     const body = encoder.encode(JSON.stringify({ pattern: subject, data: payload, id }));

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Client as PgClient } from 'pg';
+import { Client as PgClient, type Pool } from 'pg';
 import { headers as natsHeaders, type JetStreamClient } from 'nats';
 import type { DataSource } from 'typeorm';
 import { eventSubject, type EventEnvelope, type NewEvent } from '@opsdesk/contracts';
@@ -109,6 +109,9 @@ export class OutboxRelay {
     private readonly opts: RelayOptions,
   ) {
     this.batchSize = opts.batchSize ?? 500;
+    // both go into the relay's SQL text (runOnce)
+    if (!/^[a-z_][a-z0-9_]*$/.test(opts.schema)) throw new Error(`invalid outbox schema: ${opts.schema}`);
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new Error(`invalid outbox batch size: ${this.batchSize}`);
     registerBacklogCollector(opts.schema, dataSource);
   }
 
@@ -190,27 +193,25 @@ export class OutboxRelay {
    *    JetStream keeps one copy of each (consumers also dedupe by event id through their inbox).
    */
   async runOnce(): Promise<number> {
-    const qr = this.dataSource.createQueryRunner();
-    await qr.connect();
-    let committed = false;
+    // Straight on the pool, two round trips per pass: `BEGIN` with the lock and the batch, then the marks with
+    // `COMMIT` (simple-protocol statements; their only values are the validated schema and batch size, and
+    // the seq numbers Postgres gave). TypeORM's query runner made it five (BEGIN, lock, SELECT, UPDATE, COMMIT).
+    const client = await this.pool().connect();
+    let open = false;
+    let broken: Error | undefined;
     try {
-      await qr.startTransaction();
-      // the advisory lock and the batch in one round trip: rows only come back when this relay got the lock
-      // (pg_try_advisory_xact_lock is volatile, so the CTE runs once, before the lateral read)
-      const got: Array<OutboxRow & { locked: boolean }> = await qr.query(
-        `WITH l AS (SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked)
+      open = true;
+      // rows only come back when this relay got the lock (pg_try_advisory_xact_lock is volatile, so the CTE
+      // runs once, before the lateral read)
+      const [, read] = (await client.query(
+        `BEGIN; WITH l AS (SELECT pg_try_advisory_xact_lock(hashtext('opsdesk.outbox.${this.opts.schema}')) AS locked)
          SELECT l.locked, o.seq, o.id, o.subject, o.payload, o.headers FROM l
            LEFT JOIN LATERAL (SELECT seq, id, subject, payload, headers FROM "${this.opts.schema}".outbox
-                               WHERE l.locked AND published_at IS NULL ORDER BY seq LIMIT $2) o ON true
+                               WHERE l.locked AND published_at IS NULL ORDER BY seq LIMIT ${this.batchSize}) o ON true
           ORDER BY o.seq`,
-        [`opsdesk.outbox.${this.opts.schema}`, this.batchSize],
-      );
-      if (!got[0]?.locked) {
-        await qr.rollbackTransaction();
-        committed = true;
-        return 0;
-      }
-      const rows: OutboxRow[] = got.filter((r) => r.seq !== null);
+      )) as unknown as [unknown, { rows: Array<OutboxRow & { locked: boolean }> }];
+      if (!read.rows[0]?.locked) return 0;
+      const rows: OutboxRow[] = read.rows.filter((r) => r.seq !== null);
       const acks = await Promise.allSettled(rows.map((row) => this.publish(row)));
       const done: string[] = [];
       let failure: unknown = null;
@@ -223,18 +224,26 @@ export class OutboxRelay {
         done.push(rows[i].seq);
         if (this.opts.afterPublish) await this.opts.afterPublish(rows[i]);
       }
-      if (done.length > 0) {
-        await qr.query(`UPDATE "${this.opts.schema}".outbox SET published_at = now() WHERE seq = ANY($1::bigint[])`, [done]);
-      }
-      await qr.commitTransaction();
-      committed = true;
+      if (done.some((seq) => !/^\d+$/.test(String(seq)))) throw new Error('outbox seq is not a number'); // never: bigserial
+      await client.query(
+        done.length > 0 ? `UPDATE "${this.opts.schema}".outbox SET published_at = now() WHERE seq = ANY('{${done.join(',')}}'::bigint[]); COMMIT` : 'COMMIT',
+      );
+      open = false;
       this.published.inc(done.length);
       if (failure) throw failure;
       return done.length;
+    } catch (err) {
+      if (isConnectionError(err)) broken = err as Error;
+      throw err;
     } finally {
-      if (!committed) await qr.rollbackTransaction().catch(() => undefined);
-      await qr.release();
+      if (open && !broken) await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+      client.release(broken);
     }
+  }
+
+  /** The DataSource's own node-postgres pool (same connections, limits and error metrics as TypeORM's). */
+  private pool(): Pool {
+    return (this.dataSource.driver as unknown as { master: Pool }).master;
   }
 
   /**
@@ -317,6 +326,12 @@ function registerBacklogCollector(schema: string, ds: DataSource): void {
     this.set(total);
     age.set(oldest);
   });
+}
+
+/** A failure of the connection itself (it must not go back to the pool), not of a statement. */
+function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return (typeof e?.code === 'string' && /^(08|57P0)/.test(e.code)) || /Connection terminated|ECONNRESET|EPIPE|not queryable/i.test(e?.message ?? '');
 }
 
 function sleep(ms: number): Promise<void> {

@@ -142,7 +142,12 @@ export class PrefixedNatsServer extends ServerNats {
         answered = true;
         this.settleOne();
       }
-      msg.respond(encoder.encode(JSON.stringify({ ...packet, id })));
+      try {
+        msg.respond(encoder.encode(JSON.stringify({ ...packet, id })));
+      } catch (err) {
+        // the connection closed meanwhile: the caller's liveness check or timeout ends its wait
+        this.logger.warn(`answer to ${msg.subject} not sent: ${(err as Error).message}`);
+      }
     };
     let message: { id?: string; data?: unknown };
     try {

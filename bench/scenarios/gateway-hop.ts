@@ -7,7 +7,7 @@
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ContextSigner, rpcContextSigner } from '@opsdesk/authn';
+import { ContextSigner, batchedRpcContextSigner } from '@opsdesk/authn';
 import { InventoryRpc, type RpcContext } from '@opsdesk/contracts';
 import { RpcClient } from '@opsdesk/messaging';
 import { connect, type NatsConnection } from 'nats';
@@ -33,7 +33,8 @@ export const gatewayHop: Scenario = {
       subjectPrefix: sys.env.RPC_SUBJECT_PREFIX as string,
       timeoutMs: 30_000,
       name: 'bench-direct',
-      signContext: rpcContextSigner(new ContextSigner('gateway', sys.env.GATEWAY_CONTEXT_PRIVATE_KEY as string)),
+      // signed like the gateway signs (batched per event-loop turn)
+      signContext: batchedRpcContextSigner(new ContextSigner('gateway', sys.env.GATEWAY_CONTEXT_PRIVATE_KEY as string)),
     });
     try {
       const ids: string[] = [];

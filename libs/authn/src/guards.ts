@@ -28,6 +28,19 @@ export class AuthenticationGuard extends AuthGuard(['api-token', 'jwt']) {
 export type DeniedListener = (principal: Principal, permission: Permission, request: unknown) => void;
 export const DENIED_LISTENER = Symbol('DENIED_LISTENER');
 
+/** The 403s PermissionsGuard throws: already reported through DENIED_LISTENER, so nobody reports them again. */
+const reportedDenials = new WeakSet<object>();
+
+/** Whether an error is a refusal PermissionsGuard has reported itself. */
+export function isReportedDenial(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && reportedDenials.has(err);
+}
+
+function reported<E extends object>(err: E): E {
+  reportedDenials.add(err);
+  return err;
+}
+
 /**
  * RBAC from the contracts permission table. Denials are reported (the gateway turns them into
  * `gateway.request.denied` events).
@@ -48,16 +61,16 @@ export class PermissionsGuard implements CanActivate {
     if (principal.kind === 'api_token') {
       if (this.reflector.getAllAndOverride<boolean>(SESSION_ONLY, [context.getHandler(), context.getClass()])) {
         this.onDenied?.(principal, permission, req);
-        throw new ForbiddenException({ message: 'API tokens cannot manage tokens, passwords or MFA: log in', code: ErrorCodes.SESSION_REQUIRED });
+        throw reported(new ForbiddenException({ message: 'API tokens cannot manage tokens, passwords or MFA: log in', code: ErrorCodes.SESSION_REQUIRED }));
       }
       // a token acts with its owner's current role AND its scope (no scope: the narrowest, read)
       if (!scopeHas(principal.scope ?? 'read', permission)) {
         this.onDenied?.(principal, permission, req);
-        throw new ForbiddenException(`API token scope ${principal.scope ?? 'read'} lacks permission ${permission}`);
+        throw reported(new ForbiddenException(`API token scope ${principal.scope ?? 'read'} lacks permission ${permission}`));
       }
     }
     if (roleHas(principal.role, permission)) return true;
     this.onDenied?.(principal, permission, req);
-    throw new ForbiddenException(`Role ${principal.role} lacks permission ${permission}`);
+    throw reported(new ForbiddenException(`Role ${principal.role} lacks permission ${permission}`));
   }
 }

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { ContextDomains, ContextSigner, ContextVerifier, generateContextKeyPair, parseContextPrivateKey, parseContextPublicKeys, publicKeyOf } from './context-keys';
-import { rpcContextSigner, rpcDataDigest, verifyRpcCallerContext } from './rpc-caller-context';
+import { batchedRpcContextSigner, rpcContextSigner, rpcDataDigest, verifyRpcCallerContext } from './rpc-caller-context';
 
 const gateway = generateContextKeyPair();
 const artifacts = generateContextKeyPair();
@@ -57,6 +57,61 @@ describe('signed RPC caller context', () => {
   it('keeps the RPC domain apart: the same key signing another domain does not verify as an RPC context', () => {
     const other = new ContextSigner('gateway', gateway.privateKey).sign(ContextDomains.INTERNAL_HTTP, { aud: 'inventory', pat: 'inventory.hosts.update', dig: rpcDataDigest(data) }, 60_000);
     expect(check(other)).toMatchObject({ ok: false, reason: 'bad_signature' });
+  });
+});
+
+describe('RPC caller contexts signed in a batch (one signature over a Merkle root)', () => {
+  const batched = batchedRpcContextSigner(new ContextSigner('gateway', gateway.privateKey));
+  /** n contexts asked for in the same turn, request ids req-0…req-(n-1) */
+  const batch = (n: number, sign = batched) => Promise.all([...Array(n).keys()].map((i) => sign('inventory.hosts.update', data, { ...ctx, request_id: `req-${i}` })));
+
+  it.each([2, 3, 5, 8, 13, 257])('a batch of %i: every token verifies with its own claims and they share one signature', async (n) => {
+    const tokens = await batch(n);
+    const v = tokens.map((t) => check(t));
+    expect(v.map((r) => (r.ok ? r.ctx.request_id : r.reason))).toEqual([...Array(n).keys()].map((i) => `req-${i}`));
+    // 257 is more than one batch holds (256): a batch and a lone (plain) token, two signatures
+    expect(new Set(tokens.map((t) => t.split('.')[1])).size).toBe(n > 256 ? 2 : 1);
+    expect(tokens.filter((t) => t.split('.').length === 3)).toHaveLength(Math.min(n, 256));
+  });
+
+  it('a lone request in its turn gets a plain token', async () => {
+    const [token] = await batch(1);
+    expect(token.split('.')).toHaveLength(2);
+    expect(check(token)).toMatchObject({ ok: true, ctx: { request_id: 'req-0' } });
+  });
+
+  it('refuses a tampered body, another token\'s body on a proof, a tampered proof, and a foreign key', async () => {
+    const tokens = await batch(5);
+    const [body, sig, proof] = tokens[2].split('.');
+    const claims = JSON.parse(Buffer.from(body, 'base64url').toString()) as Record<string, unknown>;
+    const tampered = Buffer.from(JSON.stringify({ ...claims, principal: { user_id: 'u9', role: 'admin' }, actor: { ...actor, user_id: 'u9' } })).toString('base64url');
+    expect(check(`${tampered}.${sig}.${proof}`)).toMatchObject({ ok: false, reason: 'bad_signature' });
+    // the body of token 3 with the proof of token 2: its leaf does not lead to the signed root
+    expect(check(`${tokens[3].split('.')[0]}.${sig}.${proof}`)).toMatchObject({ ok: false, reason: 'bad_signature' });
+    const p = Buffer.from(proof, 'base64url');
+    p[p.length - 1] ^= 1;
+    expect(check(`${body}.${sig}.${p.toString('base64url')}`)).toMatchObject({ ok: false, reason: 'bad_signature' });
+    // a proof cut short, or claiming an index outside its tree, does not fit a tree at all
+    expect(check(`${body}.${sig}.${Buffer.from(proof, 'base64url').subarray(0, 36).toString('base64url')}`)).toMatchObject({ ok: false });
+    const outside = Buffer.from(proof, 'base64url');
+    outside.writeUInt16BE(9, 2);
+    expect(check(`${body}.${sig}.${outside.toString('base64url')}`)).toMatchObject({ ok: false, reason: 'malformed' });
+    const forged = await batch(3, batchedRpcContextSigner(new ContextSigner('gateway', generateContextKeyPair().privateKey)));
+    expect(check(forged[1])).toMatchObject({ ok: false, reason: 'bad_signature' });
+    // a root verified once does not make another root's tokens pass
+    expect(check(tokens[0])).toMatchObject({ ok: true });
+    expect(check(`${tampered}.${sig}.${proof}`)).toMatchObject({ ok: false, reason: 'bad_signature' });
+  });
+
+  it('keeps every per-context check: audience, pattern, data, expiry, and the signing domain', async () => {
+    const [a, b] = await Promise.all([batched('auth.users.update', data, ctx), batched('inventory.hosts.delete', data, ctx)]);
+    expect(check(a, { pattern: 'auth.users.update' })).toMatchObject({ ok: false, reason: 'wrong_audience' });
+    expect(check(b)).toMatchObject({ ok: false, reason: 'wrong_pattern' });
+    expect(check(b, { pattern: 'inventory.hosts.delete', data: { other: true } })).toMatchObject({ ok: false, reason: 'data_mismatch' });
+    const expired = await batch(2, batchedRpcContextSigner(new ContextSigner('gateway', gateway.privateKey), -1));
+    expect(check(expired[0])).toMatchObject({ ok: false, reason: 'expired' });
+    const tokens = await batch(2);
+    expect(verifier.verify(ContextDomains.INTERNAL_HTTP, tokens[0])).toMatchObject({ ok: false, reason: 'bad_signature' });
   });
 });
 

@@ -19,20 +19,29 @@ export function rpcDataDigest(data: unknown): string {
 /** What RpcClient calls to sign each outgoing request (see libs/messaging RpcClientOptions.signContext). */
 export type RpcContextSigningFn = (pattern: string, data: unknown, ctx: RpcContext) => string;
 
+function rpcClaims(pattern: string, data: unknown, ctx: RpcContext): Omit<RpcCallerClaims, 'iss' | 'iat' | 'exp'> {
+  return {
+    aud: rpcAudience(pattern),
+    pat: pattern,
+    dig: rpcDataDigest(data),
+    request_id: ctx.request_id,
+    actor: ctx.actor,
+    principal: ctx.principal ?? null,
+  };
+}
+
 export function rpcContextSigner(signer: ContextSigner, ttlMs = RPC_CONTEXT_TTL_MS): RpcContextSigningFn {
-  return (pattern, data, ctx) =>
-    signer.sign<Omit<RpcCallerClaims, 'iss' | 'iat' | 'exp'>>(
-      ContextDomains.RPC,
-      {
-        aud: rpcAudience(pattern),
-        pat: pattern,
-        dig: rpcDataDigest(data),
-        request_id: ctx.request_id,
-        actor: ctx.actor,
-        principal: ctx.principal ?? null,
-      },
-      ttlMs,
-    );
+  return (pattern, data, ctx) => signer.sign(ContextDomains.RPC, rpcClaims(pattern, data, ctx), ttlMs);
+}
+
+/**
+ * The signer for a busy caller (the gateway): the contexts of the requests sent within one turn of the event loop
+ * share one Ed25519 signature over their Merkle root (ContextSigner.signBatched), and the receiving service
+ * verifies that signature once per batch. Same claims, same checks, one signature and one verification per batch
+ * instead of per request.
+ */
+export function batchedRpcContextSigner(signer: ContextSigner, ttlMs = RPC_CONTEXT_TTL_MS): (pattern: string, data: unknown, ctx: RpcContext) => Promise<string> {
+  return (pattern, data, ctx) => signer.signBatched(ContextDomains.RPC, rpcClaims(pattern, data, ctx), ttlMs);
 }
 
 export type RpcContextRefusal = ContextRefusal | 'wrong_audience' | 'wrong_pattern' | 'data_mismatch' | 'actor_mismatch';

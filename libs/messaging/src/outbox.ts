@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Client as PgClient } from 'pg';
+import { Client as PgClient, type Pool } from 'pg';
 import { headers as natsHeaders, type JetStreamClient } from 'nats';
 import type { DataSource } from 'typeorm';
 import { eventSubject, type EventEnvelope, type NewEvent } from '@opsdesk/contracts';
@@ -89,7 +89,7 @@ export interface RelayOptions {
   logger?: { warn(msg: string): void; error(msg: string): void; log(msg: string): void };
   /**
    * Fault injection for tests of the crash window between "published" and "marked published".
-   * Called after each successful publish, before the batch is marked.
+   * Called for each acknowledged publish, in `seq` order, after the whole batch was sent and before it is marked.
    */
   afterPublish?: (row: OutboxRow) => Promise<void> | void;
 }
@@ -124,6 +124,9 @@ export class OutboxRelay {
     private readonly opts: RelayOptions,
   ) {
     this.batchSize = opts.batchSize ?? 500;
+    // both go into the relay's SQL text (runOnce)
+    if (!/^[a-z_][a-z0-9_]*$/.test(opts.schema)) throw new Error(`invalid outbox schema: ${opts.schema}`);
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new Error(`invalid outbox batch size: ${this.batchSize}`);
     registerBacklogCollector(opts.schema, dataSource);
   }
 
@@ -194,66 +197,94 @@ export class OutboxRelay {
     } while (this.again && !this.stopped);
   }
 
-  /** Publishes one batch. Returns the number of rows published (0 when another replica holds the lock). */
+  /**
+   * Publishes one batch. Returns the number of rows published (0 when another replica holds the lock).
+   *
+   * The batch is pipelined: every row is published at once (in `seq` order, on one connection, so JetStream
+   * stores them in that order), then the acks are awaited together and the acknowledged rows are marked in the
+   * same short transaction. One publish round trip per batch instead of one per row.
+   *  - A failed publish: the rows before it are marked, it and every later row stay unmarked and are sent again
+   *    by the next pass (later rows that did reach the stream are dropped then as duplicates: same Nats-Msg-Id
+   *    inside the duplicate window). A publish fails alone only when the server refuses that one message; a
+   *    timeout or a lost connection leaves it possibly stored, and its retry is dropped the same way.
+   *  - A crash (kill -9) anywhere before COMMIT marks nothing: the whole batch is published again and
+   *    JetStream keeps one copy of each (consumers also dedupe by event id through their inbox).
+   */
   async runOnce(): Promise<number> {
-    const qr = this.dataSource.createQueryRunner();
-    await qr.connect();
-    let committed = false;
+    // Straight on the pool, two round trips per pass: `BEGIN` with the lock and the batch, then the marks with
+    // `COMMIT` (simple-protocol statements; their only values are the validated schema and batch size, and
+    // the seq numbers Postgres gave). TypeORM's query runner made it five (BEGIN, lock, SELECT, UPDATE, COMMIT).
+    const client = await this.pool().connect();
+    let open = false;
+    let broken: Error | undefined;
     try {
-      await qr.startTransaction();
-      const [{ locked }] = await qr.query(`SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked`, [
-        `opsdesk.outbox.${this.opts.schema}`,
-      ]);
-      if (!locked) {
-        await qr.rollbackTransaction();
-        committed = true;
-        return 0;
-      }
-      const rows: OutboxRow[] = await qr.query(
-        `SELECT seq, id, subject, payload, headers FROM "${this.opts.schema}".outbox
-          WHERE published_at IS NULL ORDER BY seq LIMIT $1`,
-        [this.batchSize],
-      );
+      open = true;
+      // rows only come back when this relay got the lock (pg_try_advisory_xact_lock is volatile, so the CTE
+      // runs once, before the lateral read)
+      const [, read] = (await client.query(
+        `BEGIN; WITH l AS (SELECT pg_try_advisory_xact_lock(hashtext('opsdesk.outbox.${this.opts.schema}')) AS locked)
+         SELECT l.locked, o.seq, o.id, o.subject, o.payload, o.headers FROM l
+           LEFT JOIN LATERAL (SELECT seq, id, subject, payload, headers FROM "${this.opts.schema}".outbox
+                               WHERE l.locked AND published_at IS NULL ORDER BY seq LIMIT ${this.batchSize}) o ON true
+          ORDER BY o.seq`,
+      )) as unknown as [unknown, { rows: Array<OutboxRow & { locked: boolean }> }];
+      if (!read.rows[0]?.locked) return 0;
+      const rows: OutboxRow[] = read.rows.filter((r) => r.seq !== null);
+      const acks = await Promise.allSettled(rows.map((row) => this.publish(row)));
       const done: string[] = [];
       let failure: unknown = null;
-      for (const row of rows) {
-        try {
-          // the publish span continues the trace of the request that wrote the row (its stored traceparent),
-          // and the consumer continues this span (its context replaces the stored one in the NATS headers)
-          await withSpan(
-            `${row.subject} publish`,
-            SpanKind.PRODUCER,
-            publishSpanAttributes(row.subject, row.id),
-            async () => {
-              const h = natsHeaders();
-              for (const [k, v] of Object.entries({ ...(row.headers ?? {}), ...traceHeaders() })) h.set(k, String(v));
-              await this.js.publish(row.subject, Buffer.from(JSON.stringify(row.payload)), {
-                msgID: row.id,
-                headers: h,
-                timeout: this.opts.publishTimeoutMs ?? 5000,
-              });
-            },
-            contextFromCarrier(stringHeaders(row.headers)),
-          );
-        } catch (err) {
-          failure = err;
+      for (let i = 0; i < rows.length; i++) {
+        const ack = acks[i];
+        if (ack.status === 'rejected') {
+          failure = ack.reason;
           break;
         }
-        done.push(row.seq);
-        if (this.opts.afterPublish) await this.opts.afterPublish(row);
+        done.push(rows[i].seq);
+        if (this.opts.afterPublish) await this.opts.afterPublish(rows[i]);
       }
-      if (done.length > 0) {
-        await qr.query(`UPDATE "${this.opts.schema}".outbox SET published_at = now() WHERE seq = ANY($1::bigint[])`, [done]);
-      }
-      await qr.commitTransaction();
-      committed = true;
+      if (done.some((seq) => !/^\d+$/.test(String(seq)))) throw new Error('outbox seq is not a number'); // never: bigserial
+      await client.query(
+        done.length > 0 ? `UPDATE "${this.opts.schema}".outbox SET published_at = now() WHERE seq = ANY('{${done.join(',')}}'::bigint[]); COMMIT` : 'COMMIT',
+      );
+      open = false;
       this.published.inc(done.length);
       if (failure) throw failure;
       return done.length;
+    } catch (err) {
+      if (isConnectionError(err)) broken = err as Error;
+      throw err;
     } finally {
-      if (!committed) await qr.rollbackTransaction().catch(() => undefined);
-      await qr.release();
+      if (open && !broken) await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+      client.release(broken);
     }
+  }
+
+  /** The DataSource's own node-postgres pool (same connections, limits and error metrics as TypeORM's). */
+  private pool(): Pool {
+    return (this.dataSource.driver as unknown as { master: Pool }).master;
+  }
+
+  /**
+   * One row to JetStream with Nats-Msg-Id = event id. The publish span continues the trace of the request that
+   * wrote the row (its stored traceparent), and the consumer continues this span (its context replaces the
+   * stored one in the NATS headers).
+   */
+  private publish(row: OutboxRow): Promise<void> {
+    return withSpan(
+      `${row.subject} publish`,
+      SpanKind.PRODUCER,
+      publishSpanAttributes(row.subject, row.id),
+      async () => {
+        const h = natsHeaders();
+        for (const [k, v] of Object.entries({ ...(row.headers ?? {}), ...traceHeaders() })) h.set(k, String(v));
+        await this.js.publish(row.subject, Buffer.from(JSON.stringify(row.payload)), {
+          msgID: row.id,
+          headers: h,
+          timeout: this.opts.publishTimeoutMs ?? 5000,
+        });
+      },
+      contextFromCarrier(stringHeaders(row.headers)),
+    );
   }
 
   private async cleanup(): Promise<void> {
@@ -313,6 +344,12 @@ function registerBacklogCollector(schema: string, ds: DataSource): void {
     this.set(total);
     age.set(oldest);
   });
+}
+
+/** A failure of the connection itself (it must not go back to the pool), not of a statement. */
+function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return (typeof e?.code === 'string' && /^(08|57P0)/.test(e.code)) || /Connection terminated|ECONNRESET|EPIPE|not queryable/i.test(e?.message ?? '');
 }
 
 function sleep(ms: number): Promise<void> {

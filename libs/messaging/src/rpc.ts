@@ -1,20 +1,16 @@
 import {
   ArgumentsHost,
-  CallHandler,
   Catch,
-  ExecutionContext,
   HttpException,
-  Injectable,
   Logger,
-  type NestInterceptor,
   type OnModuleDestroy,
   type ExceptionFilter,
 } from '@nestjs/common';
-import { ClientNats, NatsContext, NatsRecordBuilder, RpcException, ServerNats, type NatsOptions, type ReadPacket, type WritePacket } from '@nestjs/microservices';
+import { NatsContext, RpcException, ServerNats, type MessageHandler, type NatsOptions, type WritePacket } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
-import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
-import { context as otelContext } from '@opentelemetry/api';
-import { Observable, TimeoutError, firstValueFrom, throwError, timeout } from 'rxjs';
+import { connect as natsConnect, createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { Observable, isObservable, throwError } from 'rxjs';
 import { ZodError, type ZodType } from 'zod';
 import {
   AppError,
@@ -65,6 +61,7 @@ export class PrefixedNatsServer extends ServerNats {
   readonly instanceId = randomUUID();
   private readonly requestSubs: Subscription[] = [];
   private inFlight = 0;
+  private readonly hist = Metrics.rpcDuration();
   private idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -95,27 +92,21 @@ export class PrefixedNatsServer extends ServerNats {
     const subscriptions = (this as unknown as { subscriptions: Subscription[] }).subscriptions;
     const ackHeaders = natsHeaders();
     ackHeaders.set(RPC_INSTANCE_HEADER, this.instanceId);
-    for (const pattern of this.messageHandlers.keys()) {
-      const handle = this.getMessageHandler(pattern).bind(this) as (err: Error | null, msg: Msg) => unknown;
+    for (const [pattern, handler] of this.messageHandlers) {
       const sub = nats.subscribe(rpcSubject(this.subjectPrefix, pattern), {
         queue,
         callback: (err, msg) => {
-          if (!err && msg.reply) {
-            // the "accepted by <instance>" reply comes before any work; Nest's client ignores it (no packet id)
+          if (err) {
+            this.logger.error(err);
+            return;
+          }
+          if (msg.reply) {
+            // the "accepted by <instance>" reply comes before any work; the client watches this instance from then on
             nats.publish(msg.reply, EMPTY_JSON, { headers: ackHeaders });
             // counted until answered, so a graceful stop can wait for it
             this.inFlight++;
-            const respond = msg.respond.bind(msg);
-            let answered = false;
-            msg.respond = (...args: Parameters<Msg['respond']>) => {
-              if (!answered) {
-                answered = true;
-                this.settleOne();
-              }
-              return respond(...args);
-            };
           }
-          handle(err, msg);
+          void this.dispatch(pattern, handler, msg);
         },
       });
       subscriptions.push(sub);
@@ -127,6 +118,86 @@ export class PrefixedNatsServer extends ServerNats {
           if (msg.reply) nats.publish(msg.reply, EMPTY_JSON);
         },
       }),
+    );
+  }
+
+  /**
+   * One request: what Nest's ServerNats.handleMessage does (the handler is Nest's, with the guards, interceptors,
+   * pipes and exception filter registered for it), without its rxjs detour for plain answers, and with the
+   * server-side observability around it: the caller's trace continued from the NATS headers, the request id in
+   * the logging context, the RED histogram per pattern (this was RpcObservabilityInterceptor, which needed
+   * Nest's interceptor chain: an AsyncResource and two rxjs defers per call).
+   */
+  private async dispatch(pattern: string, handler: MessageHandler, msg: Msg): Promise<void> {
+    let answered = false;
+    let outcome = 'ok' as 'ok' | 'error';
+    const respond = (packet: WritePacket, id?: string): void => {
+      if (packet.err !== undefined) outcome = 'error';
+      if (!msg.reply || answered) return;
+      if (packet.isDisposed) {
+        answered = true;
+        this.settleOne();
+      }
+      try {
+        msg.respond(encoder.encode(JSON.stringify({ ...packet, id })));
+      } catch (err) {
+        // the connection closed meanwhile: the caller's liveness check or timeout ends its wait
+        this.logger.warn(`answer to ${msg.subject} not sent: ${(err as Error).message}`);
+      }
+    };
+    let message: { id?: string; data?: unknown };
+    try {
+      message = (await this.deserializer.deserialize(msg.data, { channel: pattern, replyTo: msg.reply })) as { id?: string; data?: unknown };
+    } catch (err) {
+      this.logger.warn(`malformed request on ${msg.subject}: ${(err as Error).message}`);
+      respond({ err: { code: ErrorCodes.VALIDATION_FAILED, message: 'Malformed RPC request' }, isDisposed: true });
+      return;
+    }
+    const id = message.id;
+    const natsCtx = new NatsContext([msg.subject, msg.headers]);
+    if (id === undefined) {
+      // an event (publish without an id): Nest's own path
+      if (msg.reply && !answered) {
+        answered = true;
+        this.settleOne();
+      }
+      await this.handleEvent(pattern, message as never, natsCtx);
+      return;
+    }
+    const hdrs = msg.headers;
+    const parent = contextFromHeaders((k) => hdrs?.get(k) || undefined);
+    // the request id the caller claims, for log correlation only (the guard replaces ctx with the signed one)
+    const requestId = (message.data as Partial<RpcRequest> | undefined)?.ctx?.request_id ?? 'none';
+    const subject = msg.subject;
+    const started = process.hrtime.bigint();
+    await requestContext.run({ request_id: requestId }, () =>
+      withSpan(
+        `rpc ${subject}`,
+        SpanKind.SERVER,
+        { 'messaging.system': 'nats', 'rpc.subject': subject },
+        async (span) => {
+          try {
+            const result: unknown = await handler(message.data, natsCtx);
+            if (isObservable(result)) {
+              // an interceptor, or the exception filter's error: Nest's own sending (rxjs) settles it
+              await new Promise<void>((resolve) => {
+                this.send(result, (packet: WritePacket) => {
+                  respond(packet, id);
+                  if (packet.isDisposed) resolve();
+                });
+              });
+            } else {
+              respond({ response: result, isDisposed: true }, id);
+            }
+          } catch (err) {
+            // Nest's proxy hands every error to the exception filter; this is a failure of that machinery itself
+            respond({ err: toErrorPayload(err, serverLogger), isDisposed: true }, id);
+          }
+          if (outcome === 'error') span.setStatus({ code: SpanStatusCode.ERROR });
+          this.hist.observe({ pattern: subject, outcome }, Number(process.hrtime.bigint() - started) / 1e9);
+        },
+        parent,
+      ),
     );
   }
 
@@ -162,6 +233,7 @@ export class PrefixedNatsServer extends ServerNats {
 }
 
 const EMPTY_JSON = new TextEncoder().encode('{}');
+const serverLogger = new Logger('PrefixedNatsServer');
 
 /** Converts whatever a handler throws into the cross-process error payload (code, message, errors). */
 @Catch()
@@ -234,41 +306,6 @@ export function parseRpcData<T>(schema: ZodType<T, any, any>, data: unknown): T 
   return r.data;
 }
 
-/**
- * Server-side RPC observability: continues the caller's trace from the NATS headers, puts the request id
- * into the logging context, and records the RED histogram per pattern.
- */
-@Injectable()
-export class RpcObservabilityInterceptor implements NestInterceptor {
-  private readonly hist = Metrics.rpcDuration();
-
-  intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (ctx.getType() !== 'rpc') return next.handle();
-    const natsCtx = ctx.switchToRpc().getContext<NatsContext>();
-    const payload = ctx.switchToRpc().getData<Partial<RpcRequest>>();
-    const hdrs = natsCtx?.getHeaders?.() as { get(k: string): string } | undefined;
-    const parent = contextFromHeaders((k) => hdrs?.get(k) || undefined);
-    const subject = natsCtx?.getSubject?.() ?? 'unknown';
-    const requestId = payload?.ctx?.request_id ?? 'none';
-    const started = process.hrtime.bigint();
-    return new Observable((subscriber) => {
-      void requestContext.run({ request_id: requestId }, () =>
-        withSpan(`rpc ${subject}`, SpanKind.SERVER, { 'messaging.system': 'nats', 'rpc.subject': subject }, async () => {
-          try {
-            const value = await firstValueFrom(otelContext.with(otelContext.active(), () => next.handle()), { defaultValue: undefined });
-            this.hist.observe({ pattern: subject, outcome: 'ok' }, Number(process.hrtime.bigint() - started) / 1e9);
-            subscriber.next(value);
-            subscriber.complete();
-          } catch (err) {
-            this.hist.observe({ pattern: subject, outcome: 'error' }, Number(process.hrtime.bigint() - started) / 1e9);
-            subscriber.error(err);
-          }
-        }, parent),
-      );
-    });
-  }
-}
-
 /** An RPC failure seen by the caller, with the code the service (or the transport) gave. */
 export class RpcCallError extends Error {
   constructor(public readonly payload: AppErrorPayload) {
@@ -292,7 +329,7 @@ export interface RpcClientOptions {
    * Without it requests go unsigned and every service refuses them: only tools and tests that probe
    * that refusal leave it out.
    */
-  signContext?: (pattern: string, data: unknown, ctx: RpcContext) => string;
+  signContext?: (pattern: string, data: unknown, ctx: RpcContext) => string | Promise<string>;
   /** the caller's NATS login (replies come on its own inbox prefix) */
   credentials?: NatsCredentials;
 }
@@ -305,94 +342,95 @@ class InstanceGoneError extends Error {
   }
 }
 
-/**
- * Nest's NATS client plus liveness of the instance holding each request: when the "accepted by <instance>"
- * reply has come and the answer has not, the client asks the instance's own subject every interval. NATS
- * answers "no responders" at once when that instance's connection is gone, and the call then fails at once
- * instead of at REQUEST_TIMEOUT.
- */
-class InstanceAwareClientNats extends ClientNats {
-  private readonly watches = new Map<string, NodeJS.Timeout>();
-
-  constructor(
-    options: Required<NatsOptions>['options'],
-    private readonly subjectPrefix: string,
-    private readonly intervalMs: number,
-  ) {
-    super(options);
-  }
-
-  override createSubscriptionHandler(packet: ReadPacket & { id: string }, callback: (packet: WritePacket) => unknown) {
-    const inner = super.createSubscriptionHandler(packet, callback);
-    const service = String(packet.pattern).slice(this.subjectPrefix.length + 1).split('.')[0];
-    // Nest types the message as its own NatsMsg (any of the nats package's shapes); it is nats' Msg here
-    return async (error: string | Error | undefined, natsMsg: Parameters<typeof inner>[1]) => {
-      const msg = natsMsg as unknown as Msg | undefined;
-      const instance = !error ? msg?.headers?.get(RPC_INSTANCE_HEADER) : '';
-      if (instance) {
-        this.watch(packet.id, service, instance, callback);
-        return;
-      }
-      this.unwatch(packet.id);
-      return inner(error, natsMsg);
-    };
-  }
-
-  protected override publish(partialPacket: ReadPacket, callback: (packet: WritePacket) => unknown): () => void {
-    const teardown = super.publish(partialPacket, callback);
-    // Nest assigned the packet id on the object it was given
-    const id = (partialPacket as ReadPacket & { id?: string }).id;
-    return () => {
-      if (id) this.unwatch(id);
-      teardown();
-    };
-  }
-
-  private watch(id: string, service: string, instance: string, callback: (packet: WritePacket) => unknown): void {
-    if (this.watches.has(id)) return;
-    const subject = instanceSubject(this.subjectPrefix, service, instance);
-    const timer = setInterval(() => {
-      const nc = this.natsClient as unknown as NatsConnection | null;
-      if (!nc || nc.isClosed()) return;
-      nc.request(subject, EMPTY_JSON, { timeout: this.intervalMs, noMux: true }).catch((err: { code?: string }) => {
-        // only "no responders" proves the instance is gone; a slow answer or a broker blip proves nothing
-        if (err?.code !== '503' || !this.watches.has(id)) return;
-        this.unwatch(id);
-        callback({ err: new InstanceGoneError(instance), isDisposed: true });
-      });
-    }, this.intervalMs);
-    timer.unref();
-    this.watches.set(id, timer);
-  }
-
-  private unwatch(id: string): void {
-    const t = this.watches.get(id);
-    if (t) clearInterval(t);
-    this.watches.delete(id);
+/** No answer within the request's deadline. */
+class RpcTimeoutError extends Error {
+  constructor() {
+    super('RPC timed out');
+    this.name = 'RpcTimeoutError';
   }
 }
 
+/** NATS answered "no responders" on the reply subject: nobody subscribes to the pattern. */
+class NoRespondersError extends Error {
+  constructor(subject: string) {
+    super(`no responders for ${subject}`);
+    this.name = 'NoRespondersError';
+  }
+}
+
+/** One request in flight: settled by its answer, its deadline, the death of its instance or the connection closing. */
+interface PendingRequest {
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+  timer: NodeJS.Timeout;
+  service: string;
+  /** the instance that accepted it (its "accepted" reply came): watched for liveness until the answer */
+  instance?: string;
+}
+
+/** The answer the server sends (Nest's NATS wire format, see PrefixedNatsServer). */
+interface ResponsePacket {
+  id?: string;
+  err?: unknown;
+  response?: unknown;
+  isDisposed?: boolean;
+}
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
 /**
- * Caller side of request/reply: wraps Nest's ClientNats, sends `{ctx, data}` to `<prefix>.<pattern>`,
- * carries the trace context in NATS headers, enforces REQUEST_TIMEOUT and turns every failure into an
- * RpcCallError with a string code. A request whose instance dies fails within about `livenessIntervalMs`;
- * a read-only pattern (IDEMPOTENT_RPC_PATTERNS) is then sent once more, to another replica.
+ * Caller side of request/reply, straight on the nats client: sends `{pattern, data: {ctx, data, auth}, id}` (the
+ * wire format Nest's NATS server reads) to `<prefix>.<pattern>`, carries the trace context in NATS headers,
+ * enforces REQUEST_TIMEOUT and turns every failure into an RpcCallError with a string code.
+ *
+ * Replies come on ONE wildcard subscription (`<inbox>.*`, the request's number as last token), so a request is a
+ * single PUB: Nest's ClientNats made a SUB and an UNSUB per request (two more socket writes in the caller and
+ * interest-graph work in the broker) and ran each through rxjs (docs/PERFORMANCE.md).
+ *
+ * Liveness: when the "accepted by <instance>" reply has come and the answer has not, the instance's own subject is
+ * asked every `livenessIntervalMs` (one probe per instance, whatever the number of requests it holds). NATS
+ * answers "no responders" at once when that instance's connection is gone, and its requests then fail at once
+ * instead of at REQUEST_TIMEOUT; a read-only pattern (IDEMPOTENT_RPC_PATTERNS) is sent once more, to another
+ * replica.
  */
 export class RpcClient implements OnModuleDestroy {
-  private readonly client: ClientNats;
   private readonly hist = Metrics.rpcClientDuration();
+  private nc: NatsConnection | null = null;
+  private connecting: Promise<NatsConnection> | null = null;
+  private inbox = '';
+  private seq = 0;
+  private readonly pending = new Map<string, PendingRequest>();
+  private livenessTimer: NodeJS.Timeout | null = null;
+  private readonly intervalMs: number;
 
   constructor(private readonly opts: RpcClientOptions) {
-    this.client = new InstanceAwareClientNats(
-      { servers: opts.servers, name: opts.name, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...natsAuthOptions(opts.credentials) },
-      opts.subjectPrefix,
-      opts.livenessIntervalMs ?? 1000,
-    );
+    this.intervalMs = opts.livenessIntervalMs ?? 1000;
   }
 
   async connect(): Promise<void> {
-    const nc = (await this.client.connect()) as NatsConnection;
+    await this.connection();
+  }
+
+  private connection(): Promise<NatsConnection> {
+    if (this.nc && !this.nc.isClosed()) return Promise.resolve(this.nc);
+    this.connecting ??= this.open().finally(() => {
+      this.connecting = null;
+    });
+    return this.connecting;
+  }
+
+  private async open(): Promise<NatsConnection> {
+    const auth = natsAuthOptions(this.opts.credentials);
+    const nc = await natsConnect({ servers: this.opts.servers, name: this.opts.name, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...auth });
     watchNatsConnection(nc, this.opts.name);
+    // the login may subscribe only below its own inbox prefix (nats-permissions.ts)
+    const inbox = createInbox(auth.inboxPrefix);
+    nc.subscribe(`${inbox}.*`, { callback: (err, msg) => (err ? undefined : this.onReply(msg)) });
+    this.inbox = inbox;
+    this.nc = nc;
+    void nc.closed().then(() => this.failAll(new Error('CONNECTION_CLOSED: the NATS connection was closed')));
+    return nc;
   }
 
   /** Sends a request typed by the contract map (libs/contracts rpc-contracts.ts): data and answer match the pattern. */
@@ -428,24 +466,111 @@ export class RpcClient implements OnModuleDestroy {
     }
   }
 
-  private send<T>(pattern: string, data: unknown, ctx: RpcContext, timeoutMs: number): Promise<T> {
+  private async send<T>(pattern: string, data: unknown, ctx: RpcContext, timeoutMs: number): Promise<T> {
+    const nc = this.nc && !this.nc.isClosed() ? this.nc : await this.connection();
     const h = natsHeaders();
-    for (const [k, v] of Object.entries(traceHeaders())) h.set(k, v);
+    const trace = traceHeaders();
+    for (const k in trace) h.set(k, trace[k]);
     if (ctx.request_id) h.set('x-request-id', ctx.request_id);
     const payload: RpcRequest = { ctx, data };
-    if (this.opts.signContext) payload.auth = this.opts.signContext(pattern, data, ctx);
-    const record = new NatsRecordBuilder<RpcRequest>(payload).setHeaders(h).build();
+    if (this.opts.signContext) {
+      const auth = this.opts.signContext(pattern, data, ctx);
+      payload.auth = typeof auth === 'string' ? auth : await auth;
+    }
     const subject = rpcSubject(this.opts.subjectPrefix, pattern);
-    return firstValueFrom(this.client.send<T>(subject, record).pipe(timeout(timeoutMs)), { defaultValue: undefined as T });
+    const id = String(++this.seq);
+    const body = encoder.encode(JSON.stringify({ pattern: subject, data: payload, id }));
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => this.settle(id, new RpcTimeoutError()), timeoutMs);
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer, service: pattern.split('.')[0] });
+      try {
+        nc.publish(subject, body, { reply: `${this.inbox}.${id}`, headers: h });
+      } catch (err) {
+        this.settle(id, err);
+      }
+    });
+  }
+
+  /** A message on the reply subscription: the "accepted" reply, the answer, or the broker's "no responders". */
+  private onReply(msg: Msg): void {
+    const id = msg.subject.slice(this.inbox.length + 1);
+    const p = this.pending.get(id);
+    if (!p) return; // answered, timed out or given up already
+    if (msg.data.length === 0) {
+      // a status message: 503 "no responders" (nobody listens on the pattern)
+      this.settle(id, new NoRespondersError(msg.subject));
+      return;
+    }
+    const instance = msg.headers?.get(RPC_INSTANCE_HEADER);
+    if (instance) {
+      p.instance = instance;
+      this.livenessTimer ??= setInterval(() => this.checkLiveness(), this.intervalMs).unref();
+      return;
+    }
+    let packet: ResponsePacket;
+    try {
+      packet = JSON.parse(decoder.decode(msg.data)) as ResponsePacket;
+    } catch {
+      this.settle(id, new Error('malformed RPC answer'));
+      return;
+    }
+    if (packet.err !== undefined && packet.err !== null) this.settle(id, packet.err);
+    else this.settle(id, undefined, packet.response);
+  }
+
+  private settle(id: string, err: unknown, value?: unknown): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    if (err !== undefined) p.reject(err);
+    else p.resolve(value);
+  }
+
+  /**
+   * One probe per instance holding requests: only "no responders" proves it is gone (a slow answer or a broker
+   * blip proves nothing), and then every request it held fails with InstanceGoneError.
+   */
+  private checkLiveness(): void {
+    const held = new Map<string, { service: string; ids: string[] }>();
+    for (const [id, p] of this.pending) {
+      if (!p.instance) continue;
+      const h = held.get(p.instance) ?? { service: p.service, ids: [] };
+      h.ids.push(id);
+      held.set(p.instance, h);
+    }
+    const nc = this.nc;
+    if (held.size === 0 || !nc || nc.isClosed()) {
+      if (held.size === 0 && this.livenessTimer) {
+        clearInterval(this.livenessTimer);
+        this.livenessTimer = null;
+      }
+      return;
+    }
+    for (const [instance, { service, ids }] of held) {
+      nc.request(instanceSubject(this.opts.subjectPrefix, service, instance), EMPTY_JSON, { timeout: this.intervalMs, noMux: true }).catch((err: { code?: string }) => {
+        if (err?.code !== '503') return;
+        for (const id of ids) if (this.pending.get(id)?.instance === instance) this.settle(id, new InstanceGoneError(instance));
+      });
+    }
+  }
+
+  private failAll(err: Error): void {
+    for (const id of [...this.pending.keys()]) this.settle(id, err);
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.client.close();
+    if (this.livenessTimer) clearInterval(this.livenessTimer);
+    this.livenessTimer = null;
+    const nc = this.nc ?? (await this.connecting?.catch(() => null)) ?? null;
+    this.nc = null;
+    await nc?.close();
+    this.failAll(new Error('CONNECTION_CLOSED: the RPC client was closed'));
   }
 }
 
 function toCallError(err: unknown, pattern: string): RpcCallError {
-  if (err instanceof TimeoutError) {
+  if (err instanceof RpcTimeoutError) {
     return new RpcCallError({ code: ErrorCodes.UPSTREAM_TIMEOUT, message: `No answer from ${pattern.split('.')[0]} in time` });
   }
   if (isAppErrorPayload(err)) return new RpcCallError(err);
@@ -458,7 +583,7 @@ function toCallError(err: unknown, pattern: string): RpcCallError {
   }
   const name = (err as Error)?.name ?? '';
   const message = (err as Error)?.message ?? String(err);
-  if (name === 'EmptyResponseException' || /no responders|503|empty response/i.test(message)) {
+  if (err instanceof NoRespondersError || name === 'EmptyResponseException' || /no responders|503|empty response/i.test(message)) {
     return new RpcCallError({
       code: ErrorCodes.UPSTREAM_UNAVAILABLE,
       message: `Service ${pattern.split('.')[0]} is unavailable`,

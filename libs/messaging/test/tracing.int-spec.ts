@@ -1,4 +1,4 @@
-import { Controller, Module, UseInterceptors, type INestMicroservice } from '@nestjs/common';
+import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MessagePattern, type MicroserviceOptions } from '@nestjs/microservices';
 import { context, propagation, trace, SpanKind } from '@opentelemetry/api';
@@ -14,7 +14,7 @@ import { connectNats, ensureEventsStream, natsAuthOptions, type NatsHandles } fr
 import { InboxConsumer } from '../src/inbox';
 import { OutboxRelay, OutboxWriter } from '../src/outbox';
 import { inboxFailuresSql, messagingTablesSql } from '../src/messaging-tables';
-import { PrefixedNatsServer, RpcClient, RpcObservabilityInterceptor } from '../src/rpc';
+import { PrefixedNatsServer, RpcClient } from '../src/rpc';
 
 /**
  * The spans the messaging library makes, with a real SDK (in-memory exporter), real Postgres and JetStream:
@@ -25,8 +25,7 @@ import { PrefixedNatsServer, RpcClient, RpcObservabilityInterceptor } from '../s
  */
 const SCHEMA = 'tracetest';
 
-// as the services register it (globally): the server span continues the caller's trace
-@UseInterceptors(RpcObservabilityInterceptor)
+// PrefixedNatsServer continues the caller's trace for every request (no interceptor to register)
 @Controller()
 class PingController {
   @MessagePattern('inventory.hosts.summary')

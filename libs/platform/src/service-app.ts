@@ -8,7 +8,7 @@ import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ContextVerifier } from '@opsdesk/authn';
 import type { NewEvent } from '@opsdesk/contracts';
-import { OutboxWriter, PrefixedNatsServer, RpcErrorFilter, RpcObservabilityInterceptor, natsAuthOptions, type NatsCredentials } from '@opsdesk/messaging';
+import { OutboxWriter, PrefixedNatsServer, RpcErrorFilter, natsAuthOptions, type NatsCredentials } from '@opsdesk/messaging';
 import { JsonLogger, initMetrics, installHttpMetrics, requestContext, stopTracing } from '@opsdesk/observability';
 import { natsServers as natsServersOf, trustedCallerKeys } from '@opsdesk/config';
 import { RpcCallerGuard } from './rpc-caller.guard';
@@ -91,12 +91,12 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestFas
   if (rpcServer && opts.rpc) {
     const ms = app.connectMicroservice(
       { strategy: rpcServer },
-      // deferred: handlers are bound at startAllMicroservices(), after the global filter and interceptor below
+      // deferred: handlers are bound at startAllMicroservices(), after the global filter and guard below
       { inheritAppConfig: false, deferInitialization: true },
     );
-    // RPC handlers get the error mapping (AppError -> {code,message,errors}) and tracing/metrics.
+    // RPC handlers get the error mapping (AppError -> {code,message,errors}); tracing, request id and RED metrics are
+    // PrefixedNatsServer's own, per request, outside Nest's interceptor chain.
     ms.useGlobalFilters(new RpcErrorFilter());
-    ms.useGlobalInterceptors(new RpcObservabilityInterceptor());
     // ...and, before anything else runs, the caller-context check, refusals audited through the outbox.
     ms.useGlobalGuards(
       new RpcCallerGuard({

@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ServiceConfigModule } from '@opsdesk/platform';
 import { natsServers } from '@opsdesk/config';
-import { AccessTokenVerifier, ContextSigner, RevocationStore, rpcContextSigner } from '@opsdesk/authn';
+import { AccessTokenVerifier, ContextSigner, RevocationStore, batchedRpcContextSigner } from '@opsdesk/authn';
 import { MessagingModule, NATS_HANDLES, isNatsUsable, type NatsHandles } from '@opsdesk/messaging';
 import { HealthModule } from '@opsdesk/observability';
 import { AuthModule } from './auth/auth.module';
@@ -30,8 +30,9 @@ export class AppModule {
           eventPrefix: config.EVENTS_SUBJECT_PREFIX,
           rpcPrefix: config.RPC_SUBJECT_PREFIX,
           requestTimeoutMs: config.REQUEST_TIMEOUT * 1000,
-          // every RPC carries a caller context signed with the gateway's key (docs/SECURITY.md)
-          signRpcContext: rpcContextSigner(new ContextSigner('gateway', config.GATEWAY_CONTEXT_PRIVATE_KEY)),
+          // every RPC carries a caller context signed with the gateway's key (docs/SECURITY.md); the contexts of
+          // requests sent in the same event-loop turn share one signature over their Merkle root
+          signRpcContext: batchedRpcContextSigner(new ContextSigner('gateway', config.GATEWAY_CONTEXT_PRIVATE_KEY)),
         }),
         SecurityModule,
         CommonModule,

@@ -4,6 +4,8 @@ import { ZodError } from 'zod';
 import { AppError, ErrorCodes } from '@opsdesk/contracts';
 import { RpcCallError, zodFieldErrors } from '@opsdesk/messaging';
 import { problem, statusForCode, type Problem } from './problem';
+import { reportForbidden } from '../events/forbidden-events.reporter';
+import type { AuthedRequest } from './request-context';
 
 const HTTP_CODES: Record<number, string> = {
   400: ErrorCodes.VALIDATION_FAILED,
@@ -26,6 +28,8 @@ export class ProblemFilter implements ExceptionFilter {
     const req = ctx.getRequest<FastifyRequest>();
     const reply = ctx.getResponse<FastifyReply>();
     const body = this.toProblem(exception, String(req.id));
+    // a 403 the RBAC guard did not report itself (a service's refusal, a handler's own) becomes a security event
+    if (body.status === 403) reportForbidden(exception, req as unknown as AuthedRequest);
     if (body.status >= 500) {
       this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     }

@@ -210,7 +210,9 @@ it('a poison message: OpsDeskDeadLetters fires and stays firing until the letter
   } finally {
     await nc.close();
   }
-  const alert = await firing('OpsDeskDeadLetters', { consumer: 'audit-recorder' });
+  // the letter is written after the consumer's redeliveries run out, then scraped and held for the rule's `for`: a
+  // loaded machine (CI with parallel suites) needed more than a minute for all of it
+  const alert = await firing('OpsDeskDeadLetters', { consumer: 'audit-recorder' }, 150_000);
   expect(alert.labels.severity).toBe('critical');
   // still firing well past its `for` and its (test) 20 s window, where the old increase()-based rule resolved
   await waitFor(
@@ -231,7 +233,7 @@ it('a poison message: OpsDeskDeadLetters fires and stays firing until the letter
     await db.end();
   }
   await resolved('OpsDeskDeadLetters', 60_000);
-}, 180_000);
+}, 300_000);
 
 it('every dashboard query is valid PromQL for this Prometheus, and those on the services\' own metrics return data', async () => {
   const dashDir = join(ROOT, 'deploy', 'grafana', 'dashboards');

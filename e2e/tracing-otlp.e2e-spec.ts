@@ -184,7 +184,9 @@ describe('traces exported over OTLP by the system from dist/', () => {
     const subject = `${system.subjectPrefix}.${EventTypes.HOST_CREATED}`;
     expect(publish).toMatchObject({ service: 'opsdesk-inventory', name: `${subject} publish`, parentSpanId: rpcServer.spanId });
     expect(publish.attributes).toEqual({ 'messaging.system': 'nats', 'messaging.operation.type': 'send', 'messaging.destination.name': subject, 'messaging.message.id': record.event_id });
-    expect(publish.startNs).toBeGreaterThanOrEqual(outboxInsert.endNs);
+    // after the row was written: the statement's span ends when its result is read, while the row is visible (and the
+    // relay, woken by NOTIFY on its own connection, may publish it) from the server's commit on — so the start bounds it
+    expect(publish.startNs).toBeGreaterThanOrEqual(outboxInsert.startNs);
 
     // audit: the consumer span is the publish span's child and links to it; the inbox claim and the record are its SQL
     const consumer = t.one('audit consumer span', (s) => s.service === 'opsdesk-audit' && s.kind === KIND.CONSUMER);

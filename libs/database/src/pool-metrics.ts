@@ -97,6 +97,22 @@ export function countDbError(poolName: string, err: unknown, pool?: PgPoolLike):
  * Idle-connection errors arrive through `poolErrorHandler` (createServiceDataSource's onConnectionError).
  * Returns a function that stops tracking (DataSource destroyed).
  */
+/**
+ * pg-pool removes its own 'error' listener from a client while it is checked out, so a connection the server ends
+ * while its holder is between statements (the outbox relay awaiting JetStream acks inside its transaction, a
+ * session-level advisory lock) emitted an unhandled 'error' and killed the process (57P01 during a Postgres fast
+ * stop, found by the fault suite). Every client gets a listener of its own once: the holder's next query fails
+ * (the client is no longer queryable), it is counted there, and release destroys the client.
+ */
+const guarded = new WeakSet<object>();
+function guardCheckedOutClients(pool: NonNullable<ReturnType<typeof pgPoolOf>>): void {
+  (pool as unknown as NodeJS.EventEmitter).on('acquire', (client: NodeJS.EventEmitter) => {
+    if (guarded.has(client)) return;
+    guarded.add(client);
+    client.on('error', () => undefined);
+  });
+}
+
 export function instrumentDataSource(ds: DataSource, poolName: string): () => void {
   registerPoolGauges();
   DbMetrics.connectionErrors();
@@ -104,6 +120,7 @@ export function instrumentDataSource(ds: DataSource, poolName: string): () => vo
   const tracked: TrackedPool | null = pool ? { name: poolName, pool } : null;
   if (pool && tracked) {
     pools.add(tracked);
+    guardCheckedOutClients(pool);
     const original = pool.connect.bind(pool) as (...args: unknown[]) => unknown;
     pool.connect = (...args: unknown[]) => {
       const cb = args[0];

@@ -81,4 +81,35 @@ describe('database pool metrics (real Postgres)', () => {
       await ds.destroy();
     }
   });
+
+  it('a checked-out client whose connection the server ends between statements does not take the process down', async () => {
+    const ds = createServiceDataSource({ url: db.url, schema: 'public', poolSize: 2, maxOverflow: 0 });
+    await ds.initialize();
+    const stop = instrumentDataSource(ds, 'guardtest');
+    // an 'error' event without a listener would be thrown from the socket callback: catch it at process level
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const pool = pgPoolOf(ds) as unknown as { connect(): Promise<{ query(sql: string): Promise<{ rows: Array<{ pid: number }> }>; release(err?: unknown): void }> };
+      // held like the outbox relay holds it: a transaction open, the holder awaiting something else
+      const client = await pool.connect();
+      const [{ pid }] = (await client.query('BEGIN; SELECT pg_backend_pid() AS pid') as unknown as Array<{ rows: Array<{ pid: number }> }>)[1].rows;
+      const admin = new Client({ connectionString: db.url });
+      await admin.connect();
+      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      await admin.end();
+      // the holder learns it at its next statement, and hands the broken client back
+      const next = await client.query('COMMIT').then(() => null, (e: unknown) => e);
+      expect(String(next)).toMatch(/terminat|not queryable|Connection terminated/i);
+      client.release(next);
+      expect(uncaught).toEqual([]);
+      // the pool goes on with a fresh connection
+      expect(await ds.query('SELECT 1 AS ok')).toEqual([{ ok: 1 }]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      stop();
+      await ds.destroy();
+    }
+  });
 });

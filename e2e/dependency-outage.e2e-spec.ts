@@ -78,12 +78,14 @@ it('answers 503 + Retry-After while the database is down, recovers by itself, an
   expect(after.status).toBe(201);
   created.push(after.body.id);
 
-  // every acknowledged create is in the trail exactly once, and nothing was dead-lettered
+  // every acknowledged create is in the trail exactly once, and nothing was dead-lettered.
+  // KNOWN SLOW PATH (docs/RELIABILITY.md "Left"): an event delivered to audit's consumer right around the cut can stay
+  // unsettled until JetStream's ack wait (30 s) redelivers it, so the budget covers one ack wait; nothing is lost.
   for (const id of created) {
     await waitFor(async () => {
       const r = await request(stack.url).get('/api/audit').query({ entity_id: id, action: 'inventory.host.created' }).set(bearer(admin.access));
       return r.status === 200 && r.body.items.length === 1;
-    }, { timeoutMs: 20_000, what: `audit record of host ${id}` });
+    }, { timeoutMs: 45_000, what: `audit record of host ${id}` });
   }
   await waitFor(async () => {
     const r = await request(stack.url).get('/api/audit').query({ action: 'gateway.request.denied', actor: viewer.id }).set(bearer(admin.access));
@@ -92,4 +94,4 @@ it('answers 503 + Retry-After while the database is down, recovers by itself, an
   const verify = await request(stack.url).get('/api/audit/verify').set(bearer(admin.access));
   expect(verify.status).toBe(200);
   expect(verify.body.ok).toBe(true);
-});
+}, 120_000);

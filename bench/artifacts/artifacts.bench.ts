@@ -10,7 +10,7 @@
  * run in this process (login, host creation). Prints a table and writes bench/results/artifacts.json.
  * Goals: upload and download ≥ 50% of cp throughput; peak RSS flat (≤ 64 MB apart) between the two sizes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { copyFile, open } from 'node:fs/promises';
@@ -107,6 +107,15 @@ async function fsyncPath(path: string): Promise<void> {
   await h.close();
 }
 
+/**
+ * Flushes the page cache's dirty pages (sync(1)) before a timed transfer: every transfer then starts from the same
+ * disk state instead of paying for the writeback of the one before it (a 500 MB upload leaves up to 500 MB dirty;
+ * the one-hop sink measured 251–508 MB/s in one run depending on what ran before it).
+ */
+function settleDisk(): void {
+  spawnSync('sync', { stdio: 'ignore' });
+}
+
 async function main(): Promise<void> {
   const large = Number(process.env.BENCH_ARTIFACT_MB ?? 500);
   const small = Number(process.env.BENCH_ARTIFACT_SMALL_MB ?? 50);
@@ -188,8 +197,10 @@ async function main(): Promise<void> {
       const upPeak = { gateway: 0, artifacts: 0 };
       const dlPeak = { gateway: 0, artifacts: 0 };
       for (let round = 0; round < runs; round++) {
+        settleDisk();
         t.cp.push((await timed(() => new Promise<void>((res, rej) => spawn('cp', [src, cpDest]).on('exit', (c) => (c === 0 ? res() : rej(new Error(`cp ${c}`))))))).seconds);
         rmSync(cpDest, { force: true });
+        settleDisk();
         t.cpSync.push(
           (
             await timed(async () => {
@@ -200,6 +211,7 @@ async function main(): Promise<void> {
         );
         rmSync(cpDest, { force: true });
 
+        settleDisk();
         resetPeak(gatewayProc.pid!);
         resetPeak(artifacts.pid!);
         let c0 = cpuNow();
@@ -214,6 +226,7 @@ async function main(): Promise<void> {
         upPeak.artifacts = Math.max(upPeak.artifacts, procStatus(artifacts.pid!, 'VmHWM'));
         t.up.push(up.seconds);
 
+        settleDisk();
         resetPeak(gatewayProc.pid!);
         resetPeak(artifacts.pid!);
         c0 = cpuNow();
@@ -227,12 +240,15 @@ async function main(): Promise<void> {
         t.dl.push(dl.seconds);
         rmSync(dlDest, { force: true });
 
+        settleDisk();
         const bare = await transfer({ kind: 'upload', gateway: bareProxy, token: 'none', hostId: 'bare', file: src, size: bytes });
         if (bare.status !== 201) throw new Error(`bare two-hop upload: ${bare.status}`);
         t.bare.push(bare.seconds);
+        settleDisk();
         const one = await transfer({ kind: 'upload', gateway: oneHop, token: 'none', hostId: 'bare', file: src, size: bytes });
         if (one.status !== 201) throw new Error(`one-hop sink upload: ${one.status}`);
         t.oneHop.push(one.seconds);
+        settleDisk();
         const oneDl = await transfer({ kind: 'download', gateway: `http://127.0.0.1:${sourcePort}`, token: 'none', id: 'bare', dest: dlDest });
         if (oneDl.status !== 200 || oneDl.sha256 !== expected) throw new Error(`one-hop source download: ${oneDl.status}`);
         t.oneHopDl.push(oneDl.seconds);

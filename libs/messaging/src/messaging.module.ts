@@ -14,7 +14,7 @@ import {
 import { DiscoveryModule, DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { ExternalContextCreator } from '@nestjs/core/helpers/external-context-creator';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { connectNats, ensureEventsStream, type NatsCredentials, type NatsHandles } from './nats';
 import { PipelineMonitor } from './dead-letters';
 import { OutboxRelay, OutboxWriter, type RelayOptions } from './outbox';
@@ -22,6 +22,13 @@ import { InboxConsumer, type DeliveryMeta, type InboxBatchHandler, type InboxCon
 import { RpcClient, type RpcClientOptions } from './rpc';
 import type { EventEnvelope } from '@opsdesk/contracts';
 import type { EntityManager } from 'typeorm';
+
+/**
+ * The service's DataSource, under a token of this module: the classes here inject it by this token, not by the
+ * `DataSource` class, so a process without a schema (the gateway) never loads TypeORM (≈ 6 MB of heap and 300
+ * modules; docs/PERFORMANCE.md, change 16). A service with a schema gets it aliased to its DataSource.
+ */
+export const MESSAGING_DATA_SOURCE = Symbol('MESSAGING_DATA_SOURCE');
 
 export interface MessagingModuleOptions {
   /** service name: NATS connection name, queue group, event `source`, durable consumer prefix */
@@ -83,7 +90,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
   constructor(
     @Inject(MESSAGING_OPTIONS) opts: MessagingModuleOptions,
     @Inject(NATS_HANDLES) nats: NatsHandles,
-    dataSource: DataSource,
+    @Inject(MESSAGING_DATA_SOURCE) dataSource: DataSource,
   ) {
     this.relay = new OutboxRelay(dataSource, nats.js, { ...opts.relay, schema: opts.schema as string, logger: this.logger });
   }
@@ -109,7 +116,7 @@ export class EventConsumersService implements OnApplicationBootstrap, BeforeAppl
   constructor(
     @Inject(MESSAGING_OPTIONS) private readonly opts: MessagingModuleOptions,
     @Inject(NATS_HANDLES) private readonly nats: NatsHandles,
-    private readonly dataSource: DataSource,
+    @Inject(MESSAGING_DATA_SOURCE) private readonly dataSource: DataSource,
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly externalContextCreator: ExternalContextCreator,
@@ -217,7 +224,11 @@ export class MessagingModule {
     ];
     const exported: Array<symbol | (new (...a: never[]) => unknown)> = [MESSAGING_OPTIONS, NATS_HANDLES, RpcClient];
     if (options.schema) {
+      // loaded here, not at the top: only a process with a schema pays for TypeORM (see MESSAGING_DATA_SOURCE)
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { DataSource: DataSourceClass } = require('typeorm') as typeof import('typeorm');
       providers.push(
+        { provide: MESSAGING_DATA_SOURCE, useExisting: DataSourceClass },
         {
           provide: OutboxWriter,
           useFactory: () => new OutboxWriter({ schema: options.schema as string, source: options.service, subjectPrefix: options.eventPrefix }),
@@ -225,7 +236,7 @@ export class MessagingModule {
         OutboxRelayService,
         EventConsumersService,
       );
-      exported.push(OutboxWriter, OutboxRelayService, EventConsumersService);
+      exported.push(MESSAGING_DATA_SOURCE, OutboxWriter, OutboxRelayService, EventConsumersService);
     }
     return {
       module: MessagingModule,

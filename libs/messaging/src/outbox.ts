@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Client as PgClient, type Pool } from 'pg';
+import type { Client as PgClient, Pool } from 'pg';
 import { headers as natsHeaders, type JetStreamClient } from 'nats';
 import type { DataSource } from 'typeorm';
 import { eventSubject, type EventEnvelope, type NewEvent } from '@opsdesk/contracts';
@@ -300,7 +300,10 @@ export class OutboxRelay {
   private async listen(): Promise<void> {
     const url = (this.dataSource.options as { url?: string }).url;
     if (!url || this.stopped) return;
-    const client = new PgClient({ connectionString: url, application_name: `opsdesk-${this.opts.schema}-relay` });
+    // pg is required here, not at the top: the messaging package is also the gateway's, which has no database
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Client } = require('pg') as typeof import('pg');
+    const client: PgClient = new Client({ connectionString: url, application_name: `opsdesk-${this.opts.schema}-relay` });
     client.on('notification', () => this.kick());
     client.on('error', (err) => {
       if (!this.stopped) this.opts.logger?.warn(`outbox listener lost: ${err.message}; polling until it is back`);

@@ -5,10 +5,10 @@ import type { FastifyHttpOptions } from 'fastify';
 import { ModuleRef, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { ContextVerifier } from '@opsdesk/authn';
 import type { NewEvent } from '@opsdesk/contracts';
-import { OutboxWriter, PrefixedNatsServer, RpcErrorFilter, natsAuthOptions, type NatsCredentials } from '@opsdesk/messaging';
+import { MESSAGING_DATA_SOURCE, OutboxWriter, PrefixedNatsServer, RpcErrorFilter, natsAuthOptions, type NatsCredentials } from '@opsdesk/messaging';
 import { JsonLogger, initMetrics, installHttpMetrics, requestContext, stopTracing } from '@opsdesk/observability';
 import { natsServers as natsServersOf, trustedCallerKeys } from '@opsdesk/config';
 import { RpcCallerGuard } from './rpc-caller.guard';
@@ -161,7 +161,7 @@ function outboxAuditOf(app: INestApplication): ((event: NewEvent) => Promise<voi
   const modules = app.get(ModuleRef);
   try {
     outbox = modules.get(OutboxWriter, { strict: false });
-    dataSource = modules.get(DataSource, { strict: false });
+    dataSource = modules.get<DataSource>(MESSAGING_DATA_SOURCE, { strict: false });
   } catch {
     return undefined; // no schema, no outbox: RpcCallerGuard logs and counts refusals only
   }

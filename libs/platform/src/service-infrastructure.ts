@@ -1,10 +1,9 @@
 import type { DynamicModule } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { natsServers } from '@opsdesk/config';
-import { isDatabaseUsable, migrationsReadiness, type ServiceDataSourceOptions } from '@opsdesk/database';
-import { EventConsumersService, MessagingModule, NATS_HANDLES, isNatsUsable, type MessagingModuleOptions, type NatsHandles } from '@opsdesk/messaging';
+import type { ServiceDataSourceOptions } from '@opsdesk/database';
+import { EventConsumersService, MESSAGING_DATA_SOURCE, MessagingModule, NATS_HANDLES, isNatsUsable, type MessagingModuleOptions, type NatsHandles } from '@opsdesk/messaging';
 import { HealthModule } from '@opsdesk/observability';
-import { DatabaseModule } from '@opsdesk/database';
 
 /** The config fields every service with a schema has (libs/config commonEnvShape + databaseEnvShape). */
 export interface ServiceInfraConfig {
@@ -45,6 +44,10 @@ export interface ServiceInfraOptions {
  * /healthz, /readyz (database, migrations applied, NATS, consumers) and /metrics. A service adds its config module and features.
  */
 export function serviceInfrastructure(o: ServiceInfraOptions): DynamicModule[] {
+  // Loaded here, not at the top: @opsdesk/platform is also the gateway's, which has no schema and so never loads
+  // TypeORM or pg (docs/PERFORMANCE.md, change 16; services/gateway/src/no-database.spec.ts).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { DatabaseModule, isDatabaseUsable, migrationsReadiness } = require('@opsdesk/database') as typeof import('@opsdesk/database');
   const c = o.config;
   return [
     DatabaseModule.forRoot({
@@ -76,7 +79,7 @@ export function serviceInfrastructure(o: ServiceInfraOptions): DynamicModule[] {
       signRpcContext: o.signRpcContext,
     }),
     HealthModule.forRoot({
-      inject: [DataSource, NATS_HANDLES, EventConsumersService],
+      inject: [MESSAGING_DATA_SOURCE, NATS_HANDLES, EventConsumersService],
       useFactory: (ds: DataSource, nats: NatsHandles, consumers: EventConsumersService) => [
         { name: 'database', check: () => isDatabaseUsable(ds) },
         // not ready before this version's migrations (and the grants after them) are applied: a first

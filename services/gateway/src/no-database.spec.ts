@@ -4,6 +4,7 @@
  * only where a schema is configured (MessagingModule with `schema`, serviceInfrastructure, the outbox listener).
  * A top-level import of either anywhere on the gateway's path fails this test.
  */
+/* eslint-disable @typescript-eslint/no-require-imports -- the test is about what requiring these modules loads */
 const loaded: string[] = [];
 jest.mock('typeorm', () => {
   loaded.push('typeorm');

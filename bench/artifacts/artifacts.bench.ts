@@ -166,7 +166,8 @@ async function main(): Promise<void> {
     const bareProxy = `http://127.0.0.1:${proxyPort}`;
     // the one-hop baseline of issue 12: client → a bare Node sink that hashes (SHA-256) and fsyncs
     const hashSinkPort = await freePort();
-    children.push(await spawnBareHop('hash-sink', hashSinkPort, join(work, 'bare-hash-sink.bin')));
+    const hashSink = await spawnBareHop('hash-sink', hashSinkPort, join(work, 'bare-hash-sink.bin'));
+    children.push(hashSink);
     const oneHop = `http://127.0.0.1:${hashSinkPort}`;
 
     const login = await createOpsDeskClient({ baseUrl: gateway }).POST('/api/auth/login', { body: { email: 'bench@opsdesk.local', password: 'Bench-Passw0rd!x' } });
@@ -192,7 +193,8 @@ async function main(): Promise<void> {
       const sourcePort = await freePort();
       const source = await spawnBareHop('hash-source', sourcePort, src);
       // CPU seconds each service burned per transfer: far less sensitive to the busy machine than the wall time
-      const cpu = { upGateway: [] as number[], upArtifacts: [] as number[], dlGateway: [] as number[], dlArtifacts: [] as number[] };
+      // ...and the one-hop sink and source, for the same bytes: what hashing and writing alone cost in one process
+      const cpu = { upGateway: [] as number[], upArtifacts: [] as number[], dlGateway: [] as number[], dlArtifacts: [] as number[], upSink: [] as number[], dlSource: [] as number[] };
       const cpuNow = () => ({ gateway: cpuSeconds(gatewayProc.pid!), artifacts: cpuSeconds(artifacts.pid!) });
       const upPeak = { gateway: 0, artifacts: 0 };
       const dlPeak = { gateway: 0, artifacts: 0 };
@@ -245,13 +247,17 @@ async function main(): Promise<void> {
         if (bare.status !== 201) throw new Error(`bare two-hop upload: ${bare.status}`);
         t.bare.push(bare.seconds);
         settleDisk();
+        const sink0 = cpuSeconds(hashSink.pid!);
         const one = await transfer({ kind: 'upload', gateway: oneHop, token: 'none', hostId: 'bare', file: src, size: bytes });
         if (one.status !== 201) throw new Error(`one-hop sink upload: ${one.status}`);
         t.oneHop.push(one.seconds);
+        cpu.upSink.push(cpuSeconds(hashSink.pid!) - sink0);
         settleDisk();
+        const source0 = cpuSeconds(source.pid!);
         const oneDl = await transfer({ kind: 'download', gateway: `http://127.0.0.1:${sourcePort}`, token: 'none', id: 'bare', dest: dlDest });
         if (oneDl.status !== 200 || oneDl.sha256 !== expected) throw new Error(`one-hop source download: ${oneDl.status}`);
         t.oneHopDl.push(oneDl.seconds);
+        cpu.dlSource.push(cpuSeconds(source.pid!) - source0);
         rmSync(dlDest, { force: true });
       }
       const exited = new Promise((r) => source.once('exit', r));

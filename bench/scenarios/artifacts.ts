@@ -26,7 +26,7 @@ export const artifacts: Scenario = {
     const res = JSON.parse(readFileSync(join(ROOT, 'bench', 'results', 'artifacts.json'), 'utf8')) as Record<string, unknown>;
     const big = res[`size_${mb}`] as {
       seconds: { cp: number[]; cpSync: number[]; up: number[]; dl: number[]; bare: number[]; oneHop: number[]; oneHopDl: number[] };
-      cpu_seconds: { upGateway: number[]; upArtifacts: number[]; dlGateway: number[]; dlArtifacts: number[] };
+      cpu_seconds: { upGateway: number[]; upArtifacts: number[]; dlGateway: number[]; dlArtifacts: number[]; upSink?: number[]; dlSource?: number[] };
     } & Record<string, number>;
     const c = big.cpu_seconds;
     const perGb = (xs: number[]) => xs.map((x) => (x / mb) * 1024);
@@ -39,6 +39,12 @@ export const artifacts: Scenario = {
       { figure: `${mb} MB download through the gateway vs cp`, unit: 'MB/s', system: figure(rate(s.dl)), baseline: figure(rate(s.cp)), baseline_label: 'cp', ratio: figure(s.dl.map((u, i) => (s.cp[i] / u) * 100)), ratio_label: '% of cp' },
       { figure: `CPU per GB uploaded: gateway / artifacts`, unit: 's', system: figure(perGb(c.upGateway)), baseline: figure(perGb(c.upArtifacts)), baseline_label: 'artifacts service' },
       { figure: `CPU per GB downloaded: gateway / artifacts`, unit: 's', system: figure(perGb(c.dlGateway)), baseline: figure(perGb(c.dlArtifacts)), baseline_label: 'artifacts service' },
+      ...(c.upSink && c.dlSource
+        ? [
+            { figure: `CPU per GB uploaded: gateway + artifacts vs the one-hop sink`, unit: 's', system: figure(perGb(c.upGateway.map((g, i) => g + c.upArtifacts[i]))), baseline: figure(perGb(c.upSink)), baseline_label: 'one-hop sink (SHA-256 + write + fsync)' },
+            { figure: `CPU per GB downloaded: gateway + artifacts vs the one-hop source`, unit: 's', system: figure(perGb(c.dlGateway.map((g, i) => g + c.dlArtifacts[i]))), baseline: figure(perGb(c.dlSource)), baseline_label: 'one-hop source (read + SHA-256)' },
+          ]
+        : []),
       { figure: `peak RSS during the ${mb} MB upload: gateway / artifacts`, unit: 'MB', system: figure([big.upload_peak_rss_gateway_mb]), baseline: figure([big.upload_peak_rss_artifacts_mb]), baseline_label: 'artifacts service' },
     ];
     return { rows, detail: res };

@@ -1,6 +1,5 @@
 import { createHmac, createPublicKey, generateKeyPairSync, sign as edSign, type KeyObject } from 'node:crypto';
 import {
-  JwtVerificationError,
   ed25519PublicJwk,
   ed25519Thumbprint,
   parseEd25519PrivateKey,
@@ -11,6 +10,7 @@ import {
   verifyJwt,
   type JwtVerifyKey,
 } from './jwt';
+import { verificationOutcome as reason } from './jwt-outcome.spec-helper';
 
 const ISS = 'opsdesk-auth';
 const AUD = 'opsdesk-api';
@@ -22,16 +22,6 @@ const claims = (extra: Record<string, unknown> = {}) => ({ sub: 'u1', iss: ISS, 
 function edKey() {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   return { privateKey, publicKey, kid: ed25519Thumbprint(publicKey) };
-}
-
-async function reason(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof JwtVerificationError) return err.reason;
-    throw err;
-  }
-  return 'accepted';
 }
 
 describe('EdDSA access tokens', () => {

@@ -1,8 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { JWT_AUDIENCE, JWT_ISSUER, type JwkSet } from '@opsdesk/contracts';
 import { JwksCache } from './jwks-cache';
-import { JwtVerificationError, ed25519PublicJwk, signJwt } from './jwt';
+import { ed25519PublicJwk, signJwt } from './jwt';
 import { AccessTokenVerifier } from './jwt.strategy';
+import { verificationOutcome as reason } from './jwt-outcome.spec-helper';
 
 function edKey() {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -11,16 +12,6 @@ function edKey() {
 }
 
 const nowSec = () => Math.floor(Date.now() / 1000);
-
-async function reason(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof JwtVerificationError) return err.reason;
-    throw err;
-  }
-  return 'accepted';
-}
 
 describe('AccessTokenVerifier: verified tokens are remembered, never beyond their key or expiry', () => {
   const a = edKey();

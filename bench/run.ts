@@ -6,6 +6,7 @@
  * prints median and spread, and writes bench/results/<name>-<time>.json and <name>-latest.json.
  * Performance is measured here, never asserted in tests (docs/PERFORMANCE.md).
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cell, parseBenchArgs, type Figure } from './lib/stats';
@@ -56,6 +57,9 @@ async function main(): Promise<void> {
   const done: Array<{ name: string; at: string; rows: Row[] }> = [];
   let failed = 0;
   for (const s of chosen) {
+    // each scenario starts with no writeback of the one before it queued in front of its own fsyncs (a gateway-hop
+    // right after artifacts once timed out its first host create behind 500 MB of dirty pages)
+    spawnSync('sync', { stdio: 'ignore' });
     const at = new Date().toISOString();
     process.stdout.write(`\n== ${s.name}: ${s.summary} (${rounds} round${rounds > 1 ? 's' : ''}${args.quick ? ', quick' : ''})\n`);
     const t = Date.now();

@@ -91,13 +91,6 @@ export function countDbError(poolName: string, err: unknown, pool?: PgPoolLike):
 }
 
 /**
- * Makes an initialized DataSource's failures visible: every failed connect of its pool (TypeORM checks out a
- * connection per query, so a database that is down fails here, not in the query), every query that failed
- * because its connection broke (a TypeORM subscriber sees each failed query), and the pool's size gauges.
- * Idle-connection errors arrive through `poolErrorHandler` (createServiceDataSource's onConnectionError).
- * Returns a function that stops tracking (DataSource destroyed).
- */
-/**
  * pg-pool removes its own 'error' listener from a client while it is checked out, so a connection the server ends
  * while its holder is between statements (the outbox relay awaiting JetStream acks inside its transaction, a
  * session-level advisory lock) emitted an unhandled 'error' and killed the process (57P01 during a Postgres fast
@@ -113,6 +106,13 @@ function guardCheckedOutClients(pool: NonNullable<ReturnType<typeof pgPoolOf>>):
   });
 }
 
+/**
+ * Makes an initialized DataSource's failures visible: every failed connect of its pool (TypeORM checks out a
+ * connection per query, so a database that is down fails here, not in the query), every query that failed
+ * because its connection broke (a TypeORM subscriber sees each failed query), and the pool's size gauges.
+ * Idle-connection errors arrive through `poolErrorHandler` (createServiceDataSource's onConnectionError).
+ * Returns a function that stops tracking (DataSource destroyed).
+ */
 export function instrumentDataSource(ds: DataSource, poolName: string): () => void {
   registerPoolGauges();
   DbMetrics.connectionErrors();

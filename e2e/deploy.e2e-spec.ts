@@ -1,11 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { parseAllDocuments } from 'yaml';
 import { freePort } from '@opsdesk/testing';
+import { NODE_FLAGS_FILE, serviceNodeFlags } from '@opsdesk/config';
 import { natsPasswordVariable, natsPermissionSet } from '@opsdesk/contracts';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, createUser, login, randomIp, startStack, waitFor, type Stack } from './support/stack';
 import {
@@ -534,7 +535,22 @@ describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
     expect(dockerfile).toMatch(/^USER (?!root)\S+/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK .*healthz/m);
     const cmd = /^CMD \[(.*)\]$/m.exec(dockerfile);
-    expect(cmd?.[1]).toContain('node dist/services/${SERVICE}/src/main.js');
+    expect(cmd?.[1]).toBe('"opsdesk-run-service"');
+    expect(dockerfile).toContain('COPY --chown=root:root deploy/docker/run-service.sh /usr/local/bin/opsdesk-run-service');
+    // The image's launcher runs node <the service's flags from services/node-flags.conf> dist/services/<service>/src/main.js:
+    // run it with a `node` that prints its arguments.
+    const fakeBin = mkdtempSync(join(tmpdir(), 'opsdesk-run-service-'));
+    try {
+      writeFileSync(join(fakeBin, 'node'), '#!/bin/sh\nprintf "%s\\n" "$@"\n', { mode: 0o755 });
+      for (const n of ALL_SERVICES) {
+        const r = spawnSync('sh', [join(DEPLOY, 'docker', 'run-service.sh')], { encoding: 'utf8', env: { PATH: `${fakeBin}:${process.env.PATH}`, SERVICE: n, OPSDESK_HOME: ROOT } });
+        expect({ n, status: r.status, stderr: r.stderr }).toEqual({ n, status: 0, stderr: '' });
+        expect(r.stdout.split('\n').filter(Boolean)).toEqual([...serviceNodeFlags(n, join(ROOT, NODE_FLAGS_FILE)), `dist/services/${n}/src/main.js`]);
+      }
+      expect(serviceNodeFlags('artifacts', join(ROOT, NODE_FLAGS_FILE)).length).toBeGreaterThan(0);
+    } finally {
+      rmSync(fakeBin, { recursive: true, force: true });
+    }
 
     // What `npm run build` emits: tsconfig.build.json's inputs, mapped from rootDir to outDir.
     const build = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as { compilerOptions: { outDir: string; rootDir: string } };
@@ -569,7 +585,7 @@ describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
     }
     const sc = spawnSync('shellcheck', ['--version']);
     if (!sc.error) {
-      const r = run('shellcheck', [join(DEPLOY, 'backup', 'backup.sh'), join(DEPLOY, 'backup', 'restore.sh'), join(DEPLOY, 'docker', 'healthcheck.sh')]);
+      const r = run('shellcheck', [join(DEPLOY, 'backup', 'backup.sh'), join(DEPLOY, 'backup', 'restore.sh'), join(DEPLOY, 'docker', 'healthcheck.sh'), join(DEPLOY, 'docker', 'run-service.sh')]);
       expect({ status: r.status, out: r.out }).toEqual({ status: 0, out: '' });
     }
   });

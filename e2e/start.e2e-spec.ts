@@ -5,6 +5,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitFor } from '@opsdesk/testing';
+import { NODE_FLAGS_FILE, serviceNodeFlags } from '@opsdesk/config';
 
 /**
  * The README's first command, as a newcomer runs it: `npm start` (scripts/start.mjs; `npm test` has built
@@ -171,6 +172,18 @@ describe('npm start on a fresh state directory (embedded Postgres, own nats-serv
       inventory: ['ARTIFACTS_CONTEXT_PUBLIC_KEY', 'GATEWAY_CONTEXT_PUBLIC_KEY'],
       artifacts: ['ARTIFACTS_CONTEXT_PRIVATE_KEY', 'GATEWAY_CONTEXT_PUBLIC_KEY'],
     });
+  });
+
+  it('starts each service with its V8 flags from services/node-flags.conf, as the image does', () => {
+    const seen: Record<string, string[]> = {};
+    for (const child of childrenOf(proc.pid!)) {
+      const service = /dist\/services\/([a-z]+)\/src\/main\.js/.exec(child.cmd)?.[1];
+      if (service) seen[service] = child.cmd.split(' ').filter((a) => a.startsWith('--'));
+    }
+    const expected = Object.fromEntries(Object.keys(seen).map((s) => [s, serviceNodeFlags(s, join(ROOT, NODE_FLAGS_FILE))]));
+    expect(Object.keys(seen).sort()).toEqual(['artifacts', 'audit', 'auth', 'gateway', 'inventory']);
+    expect(seen).toEqual(expected);
+    expect(seen.artifacts.length).toBeGreaterThan(0);
   });
 
   it('runs its nats-server with authorisation: no anonymous client, one owner-only generated login per service', async () => {

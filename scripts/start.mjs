@@ -23,7 +23,7 @@ const state = process.env.OPSDESK_STATE_DIR ? resolve(process.env.OPSDESK_STATE_
 mkdirSync(state, { recursive: true });
 const shown = (...parts) => relative(root, join(state, ...parts)) || '.';
 
-const { loadEnvFile, RUNNING_ENV_FILE } = require(join(root, 'dist/libs/config/src/index.js'));
+const { loadEnvFile, RUNNING_ENV_FILE, serviceNodeFlags } = require(join(root, 'dist/libs/config/src/index.js'));
 loadEnvFile();
 
 const say = (msg) => process.stdout.write(`[opsdesk] ${msg}\n`);
@@ -268,7 +268,8 @@ function supervise(name, env) {
   const main = join(root, 'dist/services', name, 'src/main.js');
   const svc = { name, proc: null, restarts: [] };
   const launch = () => {
-    const proc = spawn(process.execPath, [main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // the service's V8 flags (services/node-flags.conf), as the image's launcher passes them
+    const proc = spawn(process.execPath, [...serviceNodeFlags(name, join(root, 'services/node-flags.conf')), main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     svc.proc = proc;
     for (const stream of [proc.stdout, proc.stderr]) {
       let buf = '';

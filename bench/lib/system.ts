@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DistSystem, REPO_ROOT, type Instance, type TestDatabase } from '@opsdesk/testing';
+import { DistSystem, REPO_ROOT, type DistServiceName, type Instance, type TestDatabase } from '@opsdesk/testing';
 import { HttpClient } from './load';
 
 export const ROOT = REPO_ROOT;
@@ -20,7 +20,7 @@ export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 export const ADMIN_EMAIL = 'bench-admin@opsdesk.local';
 export const ADMIN_PASSWORD = 'Bench-Admin-Passw0rd!';
 
-export type ServiceName = 'auth' | 'inventory' | 'audit' | 'gateway';
+export type ServiceName = DistServiceName;
 
 export interface MemoryReading {
   rss: number;

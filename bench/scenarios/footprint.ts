@@ -18,7 +18,8 @@ import { freePortOf } from '../lib/util';
 import { hostBody, startSystem, type ServiceName } from '../lib/system';
 import { spawnReady, stopChild, type Row, type Scenario } from '../lib/scenario';
 
-const SERVICES: ServiceName[] = ['auth', 'inventory', 'audit', 'gateway'];
+// every service; the write load (host creates) reaches the artifacts service only as events it does not consume
+const SERVICES: ServiceName[] = ['auth', 'inventory', 'audit', 'artifacts', 'gateway'];
 const rssMb = (pid: number) => {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : Number.NaN;
@@ -39,7 +40,7 @@ export const footprint: Scenario = {
         const t = process.hrtime.bigint();
         const bare = await spawnReady(join(__dirname, '..', 'lib', 'bare-fastify.js'), [String(await freePortOf()), join(dir, 'body.json')]);
         const bareReady = Number(process.hrtime.bigint() - t) / 1e6;
-        const sys = await startSystem({ cpuProfDir: ctx.cpuProfDir, label: 'benchfp' });
+        const sys = await startSystem({ cpuProfDir: ctx.cpuProfDir, label: 'benchfp', services: SERVICES });
         try {
           const read = async (gc = false) => {
             const out: Record<string, number> = {};

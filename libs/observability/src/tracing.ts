@@ -4,16 +4,17 @@ import { hostname } from 'node:os';
 import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
 import { AlwaysOffSampler, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 
 let sdk: { provider: NodeTracerProvider; disable: () => void } | null = null;
 
 /**
  * Starts tracing. Must run before Nest (and pg/http) are required, so main.ts calls it first.
- * Without OTEL_EXPORTER_OTLP_ENDPOINT nothing is recorded (AlwaysOff sampler, no pg instrumentation), but every
- * request still gets a trace id that reaches the logs and the NATS/outbox headers. With an endpoint, spans
- * are sampled as OTEL_TRACES_SAMPLER says (default parentbased_always_on) and exported over OTLP/HTTP.
+ * Without OTEL_EXPORTER_OTLP_ENDPOINT nothing is recorded (AlwaysOff sampler, no instrumentation), but every
+ * request still gets a trace id that reaches the logs and the NATS/outbox headers: createServiceApp gives each
+ * incoming request its trace context (`requestTraceContext`). With an endpoint, the HTTP and pg instrumentations
+ * are registered, spans are sampled as OTEL_TRACES_SAMPLER says (default parentbased_always_on) and exported over
+ * OTLP/HTTP.
  * The tracer provider, instrumentations and exporter are loaded one by one rather than through the NodeSDK,
  * whose import alone loads every exporter (~2,300 files, ~60 MB of RSS per service; docs/PERFORMANCE.md).
  */
@@ -22,18 +23,22 @@ export function startTracing(serviceName: string, endpoint = process.env.OTEL_EX
   // Only work that is part of a traced operation makes SQL and outgoing-HTTP spans: a query or call with no parent
   // (a poller, a metrics collector, a boot step) would otherwise be a root trace of its own and drown the real
   // ones. Incoming requests are roots by nature, except the probes and scrapes, which are not traced at all.
-  const instrumentations: Instrumentation[] = [
-    new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => /^\/(healthz|readyz|metrics)/.test(req.url ?? ''), requireParentforOutgoingSpans: true }),
-  ];
+  const instrumentations: Instrumentation[] = [];
   let exporter: SpanExporter | null = null;
   if (endpoint) {
-    // loaded only when spans leave the process
+    // Only when spans leave the process: with nothing exported, the HTTP instrumentation's per-request work (≈ 20
+    // attributes, a span, every listener of the request and response wrapped, per body chunk too) bought nothing
+    // but a trace id, which requestTraceContext gives for a fraction of the cost (docs/PERFORMANCE.md, change 18).
     /* eslint-disable @typescript-eslint/no-require-imports -- lazy: only a process that exports pays for these modules */
     const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
     const { PgInstrumentation } = require('@opentelemetry/instrumentation-pg') as typeof import('@opentelemetry/instrumentation-pg');
+    const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
     /* eslint-enable @typescript-eslint/no-require-imports */
     exporter = new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/traces` });
-    instrumentations.push(new PgInstrumentation({ requireParentSpan: true }));
+    instrumentations.push(
+      new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => PROBE_PATHS.test(req.url ?? ''), requireParentforOutgoingSpans: true }),
+      new PgInstrumentation({ requireParentSpan: true }),
+    );
   }
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes(tracingResourceAttributes(serviceName, process.env)),
@@ -42,6 +47,28 @@ export function startTracing(serviceName: string, endpoint = process.env.OTEL_EX
   });
   provider.register();
   sdk = { provider, disable: registerInstrumentations({ instrumentations, tracerProvider: provider }) };
+  httpInstrumentation = !!endpoint;
+}
+
+/** Probes and scrapes are not traced (they would be most of the traces). */
+const PROBE_PATHS = /^\/(healthz|readyz|metrics)/;
+let httpInstrumentation = false;
+
+/**
+ * The trace context an incoming HTTP request runs in, when no HTTP instrumentation does it (nothing is exported):
+ * the caller's W3C traceparent continued, or a new trace, in a non-recording server span — the ids the
+ * instrumentation would give the request under the AlwaysOff sampler. Null when the instrumentation handles
+ * requests (an exporter is configured) or for probes and scrapes.
+ */
+export function requestTraceContext(url: string, headers: Record<string, string | string[] | undefined>): Context | null {
+  if (httpInstrumentation || PROBE_PATHS.test(url)) return null;
+  const parent = propagation.extract(ROOT_CONTEXT, headers);
+  return trace.setSpan(parent, tracer().startSpan('HTTP', { kind: SpanKind.SERVER }, parent));
+}
+
+/** Runs fn in ctx (when there is one): how createServiceApp enters a request's trace context in its hooks. */
+export function runInContext<T>(ctx: Context | null, fn: () => T): T {
+  return ctx ? context.with(ctx, fn) : fn();
 }
 
 /**

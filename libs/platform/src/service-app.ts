@@ -9,7 +9,7 @@ import type { DataSource } from 'typeorm';
 import { ContextVerifier } from '@opsdesk/authn';
 import type { NewEvent } from '@opsdesk/contracts';
 import { MESSAGING_DATA_SOURCE, OutboxWriter, PrefixedNatsServer, RpcErrorFilter, natsAuthOptions, type NatsCredentials } from '@opsdesk/messaging';
-import { JsonLogger, initMetrics, installHttpMetrics, requestContext, stopTracing } from '@opsdesk/observability';
+import { JsonLogger, initMetrics, installHttpMetrics, requestContext, requestTraceContext, runInContext, stopTracing } from '@opsdesk/observability';
 import { natsServers as natsServersOf, trustedCallerKeys } from '@opsdesk/config';
 import { RpcCallerGuard } from './rpc-caller.guard';
 
@@ -79,8 +79,10 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestFas
   });
   const fastify = app.getHttpAdapter().getInstance();
   installHttpMetrics(fastify);
+  // Every request runs in its request id (logs) and trace context (logs, NATS and outbox headers); what a handler
+  // runs after reading a body keeps both (service-app.int-spec checks it with a multi-read body).
   fastify.addHook('onRequest', (req, _reply, done) => {
-    requestContext.run({ request_id: String(req.id) }, done);
+    runInContext(requestTraceContext(req.url, req.headers), () => requestContext.run({ request_id: String(req.id) }, done));
   });
   const rpcServer = opts.rpc
     ? new PrefixedNatsServer(

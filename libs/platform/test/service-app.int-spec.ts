@@ -1,4 +1,4 @@
-import { Controller, Module } from '@nestjs/common';
+import { Body, Controller, Get, Module, Post } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
@@ -29,6 +29,18 @@ class ProbeController {
   trace(@Payload() payload: { data: unknown }) {
     const data = parseRpcData(z.object({ n: z.number().int() }), payload.data);
     return { n: data.n, trace_id: currentTraceId(), request_id: currentRequestId() };
+  }
+
+  // an HTTP route: its trace context and request id (what its log lines and outgoing messages carry)
+  @Get('probe/http-trace')
+  httpTrace() {
+    return { trace_id: currentTraceId(), request_id: currentRequestId() };
+  }
+
+  // the same after a body was read (the body arrives on the socket's callbacks, outside what onRequest entered)
+  @Post('probe/http-trace')
+  httpTraceWithBody(@Body() body: { pad: string }) {
+    return { trace_id: currentTraceId(), request_id: currentRequestId(), got: body.pad.length };
   }
 
   @Public()
@@ -90,6 +102,35 @@ describe('service app: RPC, errors, tracing across NATS (real NATS)', () => {
     });
     expect(clientTrace).toMatch(/^[0-9a-f]{32}$/);
     expect(reply).toEqual({ n: 7, trace_id: clientTrace, request_id: 'req-trace-1' });
+  });
+
+  it('runs every HTTP request in its trace context and request id, with no exporter and no HTTP instrumentation', async () => {
+    const server = app.getHttpServer();
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const traceparent = `00-${traceId}-00f067aa0ba902b7-01`;
+    // the caller's trace is continued
+    const got = await request(server).get('/probe/http-trace').set('traceparent', traceparent).set('x-request-id', 'req-http-1').expect(200);
+    expect(got.body).toEqual({ trace_id: traceId, request_id: 'req-http-1' });
+    // also in a handler that runs after a body was read (a large one: several socket reads)
+    const pad = 'x'.repeat(200_000);
+    const posted = await request(server).post('/probe/http-trace').set('traceparent', traceparent).set('x-request-id', 'req-http-2').send({ pad }).expect(201);
+    expect(posted.body).toEqual({ trace_id: traceId, request_id: 'req-http-2', got: pad.length });
+    // without a traceparent every request starts a trace of its own
+    const a = await request(server).get('/probe/http-trace').expect(200);
+    const b = await request(server).post('/probe/http-trace').send({ pad: 'y' }).expect(201);
+    expect(a.body.trace_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(b.body.trace_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(a.body.trace_id).not.toBe(b.body.trace_id);
+    expect(a.body.trace_id).not.toBe(traceId);
+    // concurrent requests keep their own contexts
+    const many = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => {
+        const id = `${String(i).padStart(2, '0')}${traceId.slice(2)}`;
+        const r = i % 2 ? request(server).post('/probe/http-trace').send({ pad: 'z'.repeat(50_000) }) : request(server).get('/probe/http-trace');
+        return r.set('traceparent', `00-${id}-00f067aa0ba902b7-01`).set('x-request-id', `req-c-${i}`).then((res) => ({ i, id, body: res.body as { trace_id: string; request_id: string } }));
+      }),
+    );
+    for (const m of many) expect(m.body).toMatchObject({ trace_id: m.id, request_id: `req-c-${m.i}` });
   });
 
   it('returns coded errors, field errors for bad payloads, and never leaks internal messages', async () => {

@@ -537,7 +537,8 @@ describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
     const cmd = /^CMD \[(.*)\]$/m.exec(dockerfile);
     expect(cmd?.[1]).toBe('"opsdesk-run-service"');
     expect(dockerfile).toContain('COPY --chown=root:root deploy/docker/run-service.sh /usr/local/bin/opsdesk-run-service');
-    // The image's launcher runs node <the service's flags from services/node-flags.conf> dist/services/<service>/src/main.js:
+    expect(dockerfile).toContain('COPY --chown=root:root deploy/node-flags.conf ./deploy/node-flags.conf');
+    // The image's launcher runs node <the service's flags from deploy/node-flags.conf> dist/services/<service>/src/main.js:
     // run it with a `node` that prints its arguments.
     const fakeBin = mkdtempSync(join(tmpdir(), 'opsdesk-run-service-'));
     try {

@@ -174,7 +174,7 @@ describe('npm start on a fresh state directory (embedded Postgres, own nats-serv
     });
   });
 
-  it('starts each service with its V8 flags from services/node-flags.conf, as the image does', () => {
+  it('starts each service with its V8 flags from deploy/node-flags.conf, as the image does', () => {
     const seen: Record<string, string[]> = {};
     for (const child of childrenOf(proc.pid!)) {
       const service = /dist\/services\/([a-z]+)\/src\/main\.js/.exec(child.cmd)?.[1];

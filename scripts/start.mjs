@@ -268,8 +268,8 @@ function supervise(name, env) {
   const main = join(root, 'dist/services', name, 'src/main.js');
   const svc = { name, proc: null, restarts: [] };
   const launch = () => {
-    // the service's V8 flags (services/node-flags.conf), as the image's launcher passes them
-    const proc = spawn(process.execPath, [...serviceNodeFlags(name, join(root, 'services/node-flags.conf')), main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // the service's V8 flags (deploy/node-flags.conf), as the image's launcher passes them
+    const proc = spawn(process.execPath, [...serviceNodeFlags(name, join(root, 'deploy/node-flags.conf')), main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     svc.proc = proc;
     for (const stream of [proc.stdout, proc.stderr]) {
       let buf = '';

@@ -38,7 +38,7 @@ interface DataSourceModule {
 function spawnService(name: string, env: NodeJS.ProcessEnv): ChildProcess {
   // BENCH_PROFILE_DIR=<dir>: each service writes a V8 CPU profile there when it stops (open in Chrome DevTools)
   const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
-  // the services' own V8 flags (services/node-flags.conf), then BENCH_SERVICE_NODE_FLAGS="--flag …": extra Node/V8
+  // the services' own V8 flags (deploy/node-flags.conf), then BENCH_SERVICE_NODE_FLAGS="--flag …": extra Node/V8
   // flags for the two services only (not the baselines' processes), e.g. --trace-gc with BENCH_SERVICE_STDOUT=1
   const flags = (process.env.BENCH_SERVICE_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
   const p = spawn(process.execPath, [...serviceNodeFlags(name, join(ROOT, NODE_FLAGS_FILE)), ...flags, ...profile, join(ROOT, 'dist', 'services', name, 'src', 'main.js')], { env, stdio: ['ignore', process.env.BENCH_SERVICE_STDOUT ? 'inherit' : 'ignore', 'inherit'] });

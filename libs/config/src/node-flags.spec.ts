@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { nodeFlagsFile, parseNodeFlags, serviceNodeFlags } from './node-flags';
 
-describe('node flags (services/node-flags.conf)', () => {
+describe('node flags (deploy/node-flags.conf)', () => {
   it('parses `<service> <flag> …` lines, skipping comments and blank lines', () => {
     const flags = parseNodeFlags('# why\n\ngateway --a=1 --b   # trailing\n  artifacts\t--c=x/y\nauth\n');
     expect([...flags]).toEqual([

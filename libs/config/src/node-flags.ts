@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { findRepoRoot } from './env-file';
 
 /**
- * The V8 flags each service process starts with, from `services/node-flags.conf` (why each flag is there is
+ * The V8 flags each service process starts with, from `deploy/node-flags.conf` (why each flag is there is
  * written in that file). Every launcher — `npm start`, the container image, the test and bench harnesses —
  * reads the same file, so a service is measured and tested the way it runs in production.
  */
-export const NODE_FLAGS_FILE = join('services', 'node-flags.conf');
+export const NODE_FLAGS_FILE = join('deploy', 'node-flags.conf');
 
 /** `<service> <flag> …` per line; `#` starts a comment. Throws on a line that is not that shape. */
 export function parseNodeFlags(text: string): Map<string, string[]> {
@@ -27,7 +27,7 @@ export function parseNodeFlags(text: string): Map<string, string[]> {
   return flags;
 }
 
-/** services/node-flags.conf of the repository this code runs from. */
+/** deploy/node-flags.conf of the repository this code runs from. */
 export function nodeFlagsFile(): string {
   const root = findRepoRoot(__dirname);
   if (!root) throw new Error(`no repository root (nx.json) above ${__dirname} to read ${NODE_FLAGS_FILE} from`);

@@ -305,7 +305,7 @@ export class DistSystem {
     const how = this.opts.node?.(service) ?? {};
     const entry = how.entry ?? join(DIST_DIR, 'services', service, 'src', 'main.js');
     const env = { ...this.processEnv(service), [`${service.toUpperCase()}_PORT`]: String(port) };
-    // the service's production V8 flags first (services/node-flags.conf), then what the harness adds
+    // the service's production V8 flags first (deploy/node-flags.conf), then what the harness adds
     const flags = serviceNodeFlags(service, join(REPO_ROOT, NODE_FLAGS_FILE));
     const proc = spawn(process.execPath, [...flags, ...(how.execArgv ?? []), entry, ...(how.args ?? [])], {
       cwd: REPO_ROOT,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { parseAllDocuments } from 'yaml';
 import { freePort } from '@opsdesk/testing';
-import { NODE_FLAGS_FILE, serviceNodeFlags } from '@opsdesk/config';
+import { serviceNodeFlags } from '@opsdesk/config';
 import { natsPasswordVariable, natsPermissionSet } from '@opsdesk/contracts';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, createUser, login, randomIp, startStack, waitFor, type Stack } from './support/stack';
 import {
@@ -546,9 +546,9 @@ describe('deploy: YAML, compose, Helm and Dockerfile (static)', () => {
       for (const n of ALL_SERVICES) {
         const r = spawnSync('sh', [join(DEPLOY, 'docker', 'run-service.sh')], { encoding: 'utf8', env: { PATH: `${fakeBin}:${process.env.PATH}`, SERVICE: n, OPSDESK_HOME: ROOT } });
         expect({ n, status: r.status, stderr: r.stderr }).toEqual({ n, status: 0, stderr: '' });
-        expect(r.stdout.split('\n').filter(Boolean)).toEqual([...serviceNodeFlags(n, join(ROOT, NODE_FLAGS_FILE)), `dist/services/${n}/src/main.js`]);
+        expect(r.stdout.split('\n').filter(Boolean)).toEqual([...serviceNodeFlags(n), `dist/services/${n}/src/main.js`]);
       }
-      expect(serviceNodeFlags('artifacts', join(ROOT, NODE_FLAGS_FILE)).length).toBeGreaterThan(0);
+      expect(serviceNodeFlags('artifacts').length).toBeGreaterThan(0);
     } finally {
       rmSync(fakeBin, { recursive: true, force: true });
     }

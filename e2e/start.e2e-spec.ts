@@ -5,7 +5,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitFor } from '@opsdesk/testing';
-import { NODE_FLAGS_FILE, serviceNodeFlags } from '@opsdesk/config';
+import { serviceNodeFlags } from '@opsdesk/config';
 
 /**
  * The README's first command, as a newcomer runs it: `npm start` (scripts/start.mjs; `npm test` has built
@@ -180,7 +180,7 @@ describe('npm start on a fresh state directory (embedded Postgres, own nats-serv
       const service = /dist\/services\/([a-z]+)\/src\/main\.js/.exec(child.cmd)?.[1];
       if (service) seen[service] = child.cmd.split(' ').filter((a) => a.startsWith('--'));
     }
-    const expected = Object.fromEntries(Object.keys(seen).map((s) => [s, serviceNodeFlags(s, join(ROOT, NODE_FLAGS_FILE))]));
+    const expected = Object.fromEntries(Object.keys(seen).map((s) => [s, serviceNodeFlags(s)]));
     expect(Object.keys(seen).sort()).toEqual(['artifacts', 'audit', 'auth', 'gateway', 'inventory']);
     expect(seen).toEqual(expected);
     expect(seen.artifacts.length).toBeGreaterThan(0);

@@ -269,7 +269,7 @@ function supervise(name, env) {
   const svc = { name, proc: null, restarts: [] };
   const launch = () => {
     // the service's V8 flags (deploy/node-flags.conf), as the image's launcher passes them
-    const proc = spawn(process.execPath, [...serviceNodeFlags(name, join(root, 'deploy/node-flags.conf')), main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [...serviceNodeFlags(name), main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     svc.proc = proc;
     for (const stream of [proc.stdout, proc.stderr]) {
       let buf = '';

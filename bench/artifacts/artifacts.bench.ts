@@ -15,7 +15,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { copyFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NODE_FLAGS_FILE, serviceNodeFlags } from '@opsdesk/config';
+import { serviceNodeFlags } from '@opsdesk/config';
 import { runMigrations } from '@opsdesk/database';
 import { createTestEnv, freePort, waitFor } from '@opsdesk/testing';
 import { createOpsDeskClient } from '@opsdesk/client';
@@ -41,7 +41,7 @@ function spawnService(name: string, env: NodeJS.ProcessEnv): ChildProcess {
   // the services' own V8 flags (deploy/node-flags.conf), then BENCH_SERVICE_NODE_FLAGS="--flag …": extra Node/V8
   // flags for the two services only (not the baselines' processes), e.g. --trace-gc with BENCH_SERVICE_STDOUT=1
   const flags = (process.env.BENCH_SERVICE_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
-  const p = spawn(process.execPath, [...serviceNodeFlags(name, join(ROOT, NODE_FLAGS_FILE)), ...flags, ...profile, join(ROOT, 'dist', 'services', name, 'src', 'main.js')], { env, stdio: ['ignore', process.env.BENCH_SERVICE_STDOUT ? 'inherit' : 'ignore', 'inherit'] });
+  const p = spawn(process.execPath, [...serviceNodeFlags(name), ...flags, ...profile, join(ROOT, 'dist', 'services', name, 'src', 'main.js')], { env, stdio: ['ignore', process.env.BENCH_SERVICE_STDOUT ? 'inherit' : 'ignore', 'inherit'] });
   p.on('exit', (code, sig) => {
     if (code !== 0 && sig === null) console.error(`${name} exited with ${code}`);
   });

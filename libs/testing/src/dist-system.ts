@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'nats';
 import { DEFAULT_NATS_NAMES } from '@opsdesk/contracts';
-import { findRepoRoot, NODE_FLAGS_FILE, serviceNodeFlags } from '@opsdesk/config';
+import { findRepoRoot, serviceNodeFlags } from '@opsdesk/config';
 import { createTestDatabase, TEST_PG_ADMIN_URL, type TestDatabase } from './database';
 import { freePort, natsIsolation, startOwnNatsServer, TEST_NATS_URL, type OwnNatsServer } from './nats';
 import { NATS_PROVISION_USER, natsServiceEnv, testNatsAdmin } from './nats-auth';
@@ -306,7 +306,7 @@ export class DistSystem {
     const entry = how.entry ?? join(DIST_DIR, 'services', service, 'src', 'main.js');
     const env = { ...this.processEnv(service), [`${service.toUpperCase()}_PORT`]: String(port) };
     // the service's production V8 flags first (deploy/node-flags.conf), then what the harness adds
-    const flags = serviceNodeFlags(service, join(REPO_ROOT, NODE_FLAGS_FILE));
+    const flags = serviceNodeFlags(service);
     const proc = spawn(process.execPath, [...flags, ...(how.execArgv ?? []), entry, ...(how.args ?? [])], {
       cwd: REPO_ROOT,
       env,

@@ -59,15 +59,22 @@ describe('deploy: docker compose files', () => {
     expect(envOf(svc.migrate).ADMIN_PASSWORD).toMatch(/^\$\{ADMIN_PASSWORD:\?/);
   });
 
-  it("nginx's upstream names a compose service that runs the gateway on the port it listens on", () => {
+  it("nginx's upstreams name compose services that run the gateway (public and internal port) and artifacts on the ports they listen on", () => {
     const http = readFileSync(join(DEPLOY, 'nginx', 'conf.d', 'opsdesk-http.conf'), 'utf8');
-    const upstream = /upstream opsdesk_gateway \{([\s\S]*?)\}/.exec(http)?.[1] ?? '';
-    const servers = [...upstream.matchAll(/^\s*server\s+([\w.-]+):(\d+)/gm)].map((m) => ({ host: m[1], port: m[2] }));
-    expect(servers.length).toBeGreaterThan(0);
     const svc = services(load('docker-compose.yml'));
-    for (const s of servers) {
-      expect(Object.keys(svc)).toContain(s.host);
-      expect(envOf(svc[s.host])).toMatchObject({ SERVICE: 'gateway', GATEWAY_PORT: s.port });
+    // the one-hop artifact routes (opsdesk.conf) ask the gateway's internal port for a ticket and stream to artifacts
+    for (const [name, service, portVar] of [
+      ['opsdesk_gateway', 'gateway', 'GATEWAY_PORT'],
+      ['opsdesk_gateway_internal', 'gateway', 'GATEWAY_INTERNAL_PORT'],
+      ['opsdesk_artifacts', 'artifacts', 'ARTIFACTS_PORT'],
+    ] as const) {
+      const upstream = new RegExp(`upstream ${name} \\{([\\s\\S]*?)\\}`).exec(http)?.[1] ?? '';
+      const servers = [...upstream.matchAll(/^\s*server\s+([\w.-]+):(\d+)/gm)].map((m) => ({ host: m[1], port: m[2] }));
+      expect({ name, servers: servers.length > 0 }).toEqual({ name, servers: true });
+      for (const s of servers) {
+        expect(Object.keys(svc)).toContain(s.host);
+        expect(envOf(svc[s.host])).toMatchObject({ SERVICE: service, [portVar]: s.port });
+      }
     }
   });
 

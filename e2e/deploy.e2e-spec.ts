@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { parseAllDocuments } from 'yaml';
-import { freePort } from '@opsdesk/testing';
+import { freePort, makeSelfSignedCert } from '@opsdesk/testing';
 import { serviceNodeFlags } from '@opsdesk/config';
 import { natsPasswordVariable, natsPermissionSet } from '@opsdesk/contracts';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, createUser, login, randomIp, startStack, waitFor, type Stack } from './support/stack';
@@ -226,7 +226,7 @@ describe('deploy: dashboards and alerts reference only metrics the services expo
     try {
       const gatewayHostPort = new URL(stack.url).host;
       const tree = writeNginxTree(dir, gatewayHostPort, await freePort(), await freePort());
-      makeCert(dir);
+      makeSelfSignedCert(dir);
       proc = spawn(NGINX, ['-c', tree.conf, '-p', dir, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -276,11 +276,6 @@ describe('deploy: dashboards and alerts reference only metrics the services expo
   });
 });
 
-function makeCert(dir: string): void {
-  const r = run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
-  if (r.status !== 0) throw new Error(`openssl failed: ${r.out}`);
-}
-
 function httpsCall(port: number, path: string, body?: string, extraHeaders: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
@@ -311,7 +306,7 @@ describe('deploy: nginx and NATS configs (real binaries)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'opsdesk-nginx-'));
     try {
       const tree = writeNginxTree(dir, '127.0.0.1:8000', await freePort(), await freePort());
-      makeCert(dir);
+      makeSelfSignedCert(dir);
       const r = run(NGINX, ['-t', '-c', tree.conf, '-p', dir]);
       expect({ status: r.status, out: r.out }).toEqual({ status: 0, out: expect.stringContaining('test is successful') });
     } finally {

@@ -9,15 +9,22 @@
  * before each transfer through /proc/<pid>/clear_refs) can be read per upload/download. Auth and inventory
  * run in this process (login, host creation). Prints a table and writes bench/results/artifacts.json.
  * Goals: upload and download ≥ 50% of cp throughput; peak RSS flat (≤ 64 MB apart) between the two sizes.
+ *
+ * The edge's one-hop route is measured in the same rounds: the real nginx of deploy/nginx (/usr/sbin/nginx; skipped
+ * with a note when missing) in front of the same gateway and artifacts service, where the gateway only issues the
+ * ticket (auth_request on its internal port) and the bytes go nginx → artifacts. The client reaches it on a plain
+ * HTTP listener added to the TLS server block of a temporary copy of the config, so it compares like for like with
+ * the one-hop sink and source (plain HTTP too); BENCH_ARTIFACT_EDGE_TLS=1 measures through its HTTPS listener instead.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { copyFile, open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serviceNodeFlags } from '@opsdesk/config';
 import { runMigrations } from '@opsdesk/database';
-import { createTestEnv, freePort, waitFor } from '@opsdesk/testing';
+import { createTestEnv, freePort, makeSelfSignedCert, waitFor, writeNginxTree } from '@opsdesk/testing';
 import { createOpsDeskClient } from '@opsdesk/client';
 import { bootstrapFromEnv as bootAuth } from '../../services/auth/src/bootstrap';
 import { createDataSource as authData } from '../../services/auth/src/database/data-source';
@@ -27,6 +34,7 @@ import type { TransferJob, TransferResult } from './transfer-client';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const MB = 1024 * 1024;
+const NGINX = '/usr/sbin/nginx';
 
 interface ServiceModule {
   bootstrapFromEnv(env: NodeJS.ProcessEnv, opts?: Record<string, unknown>): Promise<{ close(): Promise<void> }>;
@@ -57,6 +65,24 @@ function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
+}
+/** CPU seconds of a process's children (nginx: the master's workers do all the proxying), found by their parent pid. */
+function childrenCpuSeconds(parent: number): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited since readdir
+    }
+    // after "pid (comm) ": state, ppid, …, utime, stime (comm may hold spaces and parentheses, hence the last ')');
+    // read from this one snapshot, not again by pid (the process may be gone by then)
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(f[1]) === parent) total += (Number(f[11]) + Number(f[12])) / 100;
+  }
+  return total;
 }
 /** Resets the peak RSS counter (Linux: writing 5 to clear_refs), so VmHWM afterwards is this transfer's peak. */
 function resetPeak(pid: number): void {
@@ -103,6 +129,78 @@ function spawnBareHop(mode: 'sink' | 'hash-sink' | 'proxy' | 'hash-source', port
   });
 }
 
+/**
+ * How many artifact uploads and downloads the gateway answered itself (its RED histogram on the internal port). An
+ * edge transfer must leave it unchanged: nginx falls back to the gateway when the ticket is refused (and the transfer
+ * would still succeed), which would measure nginx → gateway → artifacts under the one-hop name.
+ */
+async function gatewayByteRequests(internalPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${internalPort}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter(
+      (l) =>
+        l.startsWith('opsdesk_http_request_duration_seconds_count{') &&
+        ((l.includes('method="POST"') && l.includes('route="/api/hosts/:id/artifacts"')) || (l.includes('method="GET"') && l.includes('route="/api/artifacts/:id/download"'))),
+    )
+    .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+}
+
+interface Edge {
+  proc: ChildProcess;
+  dir: string;
+  /** base URL of the route the bench measures (plain HTTP listener, or HTTPS with BENCH_ARTIFACT_EDGE_TLS=1) */
+  url: string;
+}
+
+/**
+ * Starts the deploy/ nginx from a temporary copy (writeNginxTree: upstreams, ports, pid/log and certificate paths)
+ * with one bench-only edit: the TLS server block also listens on a plain HTTP port, so the one-hop route is measured
+ * without TLS like its one-hop baselines (TLS would add the client's and nginx's encryption to one side only).
+ */
+async function startEdge(upstreams: { gateway: string; gatewayInternal: string; artifacts: string }): Promise<Edge> {
+  const dir = mkdtempSync(join(tmpdir(), 'opsdesk-bench-nginx-'));
+  let proc: ChildProcess | null = null;
+  try {
+    const tree = writeNginxTree(dir, upstreams.gateway, await freePort(), await freePort(), { gatewayInternal: upstreams.gatewayInternal, artifacts: upstreams.artifacts });
+    makeSelfSignedCert(dir);
+    const plainPort = await freePort();
+    const conf = join(dir, 'opsdesk.conf');
+    const tlsListen = `listen 127.0.0.1:${tree.httpsPort} ssl`;
+    const text = readFileSync(conf, 'utf8');
+    // checked, not assumed: a reworded listen line in deploy/ would otherwise leave the plain port unbound
+    if (text.split(tlsListen).length !== 2) throw new Error(`expected one "${tlsListen}" in the copied opsdesk.conf`);
+    writeFileSync(conf, text.replace(tlsListen, `listen 127.0.0.1:${plainPort};\n    ${tlsListen}`));
+    const p = spawn(NGINX, ['-c', tree.conf, '-p', dir, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    proc = p;
+    let stderr = '';
+    p.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    await waitFor(
+      async () => {
+        if (p.exitCode !== null) throw new Error(`nginx exited ${p.exitCode}: ${stderr}`);
+        return (await fetch(`http://127.0.0.1:${plainPort}/healthz`).catch(() => null))?.status === 200;
+      },
+      { timeoutMs: 30_000, what: 'nginx to proxy /healthz' },
+    );
+    const url = process.env.BENCH_ARTIFACT_EDGE_TLS === '1' ? `https://127.0.0.1:${tree.httpsPort}` : `http://127.0.0.1:${plainPort}`;
+    return { proc: p, dir, url };
+  } catch (err) {
+    await stopEdge({ proc, dir });
+    throw err;
+  }
+}
+
+/** SIGTERM to the nginx master (its workers exit with it), wait for it, remove its directory. */
+async function stopEdge(edge: { proc: ChildProcess | null; dir: string }): Promise<void> {
+  const p = edge.proc;
+  if (p && p.exitCode === null && p.signalCode === null) {
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    await exited;
+  }
+  rmSync(edge.dir, { recursive: true, force: true });
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function fsyncPath(path: string): Promise<void> {
@@ -138,8 +236,11 @@ async function main(): Promise<void> {
     ARTIFACT_STORAGE_PATH: storage,
     MAX_ARTIFACT_SIZE_MB: String(Math.max(large, small) + 1),
     REQUEST_TIMEOUT: '120',
+    // the edge nginx (127.0.0.1) sets X-Forwarded-For on the ticket requests; the gateway believes it only from here
+    TRUST_PROXY: '127.0.0.1',
   });
   const children: ChildProcess[] = [];
+  let edge: Edge | null = null;
   const inProcess: Array<{ close(): Promise<void> }> = [];
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- inventory found by convention, like the e2e stack
@@ -173,6 +274,13 @@ async function main(): Promise<void> {
     const hashSink = await spawnBareHop('hash-sink', hashSinkPort, join(work, 'bare-hash-sink.bin'));
     children.push(hashSink);
     const oneHop = `http://127.0.0.1:${hashSinkPort}`;
+    let edgeSkipped: string | null = null;
+    if (existsSync(NGINX)) {
+      edge = await startEdge({ gateway: `127.0.0.1:${gatewayPort}`, gatewayInternal: `127.0.0.1:${gatewayInternalPort}`, artifacts: `127.0.0.1:${artifactsPort}` });
+    } else {
+      edgeSkipped = `${NGINX} not found: the nginx one-hop figures (edge_*) are skipped`;
+      console.log(`NOTE: ${edgeSkipped}`);
+    }
 
     const login = await createOpsDeskClient({ baseUrl: gateway }).POST('/api/auth/login', { body: { email: 'bench@opsdesk.local', password: 'Bench-Passw0rd!x' } });
     if (!login.data) throw new Error(`login: ${login.response.status}`);
@@ -182,23 +290,48 @@ async function main(): Promise<void> {
     const hostId = host.data.id;
 
     const rows: Array<Record<string, string | number>> = [];
-    const results: Record<string, unknown> = { at: new Date().toISOString(), sizes_mb: [small, large], runs };
+    const results: Record<string, unknown> = { at: new Date().toISOString(), sizes_mb: [small, large], runs, edge: edge ? { url: edge.url, tls: edge.url.startsWith('https:') } : { skipped: edgeSkipped } };
     for (const sizeMb of [small, large]) {
       const bytes = sizeMb * MB;
       const src = join(work, `src-${sizeMb}.bin`);
       const expected = await makeFile(src, bytes);
 
       // Each round: cp of the same file on the same disk (alone, and with an fsync like the upload does),
-      // then upload and download through the gateway. The median of the rounds is reported.
+      // then upload and download through the gateway, then through nginx's one-hop route, then the bare baselines.
+      // The median of the rounds is reported.
       const cpDest = join(work, `cp-${sizeMb}.bin`);
       const dlDest = join(work, `dl-${sizeMb}.bin`);
-      const t = { cp: [] as number[], cpSync: [] as number[], up: [] as number[], dl: [] as number[], bare: [] as number[], oneHop: [] as number[], oneHopDl: [] as number[] };
+      const t = {
+        cp: [] as number[],
+        cpSync: [] as number[],
+        up: [] as number[],
+        dl: [] as number[],
+        edgeUp: [] as number[],
+        edgeDl: [] as number[],
+        bare: [] as number[],
+        oneHop: [] as number[],
+        oneHopDl: [] as number[],
+      };
       // the one-hop download baseline: a bare Node server streaming this file, hashing it on the way (like a download)
       const sourcePort = await freePort();
       const source = await spawnBareHop('hash-source', sourcePort, src);
       // CPU seconds each service burned per transfer: far less sensitive to the busy machine than the wall time
       // ...and the one-hop sink and source, for the same bytes: what hashing and writing alone cost in one process
-      const cpu = { upGateway: [] as number[], upArtifacts: [] as number[], dlGateway: [] as number[], dlArtifacts: [] as number[], upSink: [] as number[], dlSource: [] as number[] };
+      // ...and through nginx: the gateway (the ticket only, ~0), the artifacts service and the nginx workers
+      const cpu = {
+        upGateway: [] as number[],
+        upArtifacts: [] as number[],
+        dlGateway: [] as number[],
+        dlArtifacts: [] as number[],
+        upSink: [] as number[],
+        dlSource: [] as number[],
+        edgeUpGateway: [] as number[],
+        edgeUpArtifacts: [] as number[],
+        edgeUpNginx: [] as number[],
+        edgeDlGateway: [] as number[],
+        edgeDlArtifacts: [] as number[],
+        edgeDlNginx: [] as number[],
+      };
       const cpuNow = () => ({ gateway: cpuSeconds(gatewayProc.pid!), artifacts: cpuSeconds(artifacts.pid!) });
       const upPeak = { gateway: 0, artifacts: 0 };
       const dlPeak = { gateway: 0, artifacts: 0 };
@@ -245,6 +378,38 @@ async function main(): Promise<void> {
         dlPeak.artifacts = Math.max(dlPeak.artifacts, procStatus(artifacts.pid!, 'VmHWM'));
         t.dl.push(dl.seconds);
         rmSync(dlDest, { force: true });
+
+        if (edge) {
+          const nginxPid = edge.proc.pid!;
+          const edgeCpuNow = () => ({ ...cpuNow(), nginx: childrenCpuSeconds(nginxPid) });
+          const viaGateway0 = await gatewayByteRequests(gatewayInternalPort);
+          // the metric this check relies on must count the gateway's own transfers (names changed → fail loudly)
+          if (round === 0 && viaGateway0 < 2) throw new Error(`the gateway's RED histogram did not count its own upload and download (${viaGateway0})`);
+          settleDisk();
+          let e0 = edgeCpuNow();
+          const eUp = await transfer({ kind: 'upload', gateway: edge.url, token, hostId, file: src, size: bytes });
+          let e1 = edgeCpuNow();
+          if (eUp.status !== 201) throw new Error(`nginx one-hop upload ${sizeMb} MB: ${eUp.status} ${eUp.body}`);
+          const eArt = JSON.parse(eUp.body ?? '{}') as { id: string; sha256: string };
+          if (eArt.sha256 !== expected) throw new Error('nginx one-hop uploaded sha256 differs');
+          cpu.edgeUpGateway.push(e1.gateway - e0.gateway);
+          cpu.edgeUpArtifacts.push(e1.artifacts - e0.artifacts);
+          cpu.edgeUpNginx.push(e1.nginx - e0.nginx);
+          t.edgeUp.push(eUp.seconds);
+
+          settleDisk();
+          e0 = edgeCpuNow();
+          const eDl = await transfer({ kind: 'download', gateway: edge.url, token, id: eArt.id, dest: dlDest });
+          e1 = edgeCpuNow();
+          if (eDl.status !== 200 || eDl.sha256 !== expected) throw new Error(`nginx one-hop download ${sizeMb} MB: ${eDl.status}, sha ${eDl.sha256}`);
+          cpu.edgeDlGateway.push(e1.gateway - e0.gateway);
+          cpu.edgeDlArtifacts.push(e1.artifacts - e0.artifacts);
+          cpu.edgeDlNginx.push(e1.nginx - e0.nginx);
+          t.edgeDl.push(eDl.seconds);
+          rmSync(dlDest, { force: true });
+          const viaGateway1 = await gatewayByteRequests(gatewayInternalPort);
+          if (viaGateway1 !== viaGateway0) throw new Error(`nginx sent ${viaGateway1 - viaGateway0} of the one-hop transfers to the gateway (ticket refused?)`);
+        }
 
         settleDisk();
         const bare = await transfer({ kind: 'upload', gateway: bareProxy, token: 'none', hostId: 'bare', file: src, size: bytes });
@@ -298,6 +463,20 @@ async function main(): Promise<void> {
         upload_cpu_s_artifacts: median(cpu.upArtifacts),
         download_cpu_s_gateway: median(cpu.dlGateway),
         download_cpu_s_artifacts: median(cpu.dlArtifacts),
+        ...(t.edgeUp.length
+          ? {
+              edge_upload_mb_s: mbps(median(t.edgeUp)),
+              edge_upload_vs_one_hop_pct: Math.round((median(t.oneHop) / median(t.edgeUp)) * 100),
+              edge_download_mb_s: mbps(median(t.edgeDl)),
+              edge_download_vs_one_hop_pct: Math.round((median(t.oneHopDl) / median(t.edgeDl)) * 100),
+              edge_upload_cpu_s_gateway: median(cpu.edgeUpGateway),
+              edge_upload_cpu_s_artifacts: median(cpu.edgeUpArtifacts),
+              edge_upload_cpu_s_nginx: median(cpu.edgeUpNginx),
+              edge_download_cpu_s_gateway: median(cpu.edgeDlGateway),
+              edge_download_cpu_s_artifacts: median(cpu.edgeDlArtifacts),
+              edge_download_cpu_s_nginx: median(cpu.edgeDlNginx),
+            }
+          : {}),
       };
       rows.push(row);
       // per-round seconds, for the suite's median and spread (bench/scenarios/artifacts.ts)
@@ -314,6 +493,8 @@ async function main(): Promise<void> {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'artifacts.json'), JSON.stringify(results, null, 2));
   } finally {
+    // nginx first: it is in front of the gateway and the artifacts service
+    if (edge) await stopEdge(edge);
     for (const c of children.reverse()) {
       if (c.exitCode === null) {
         const exited = new Promise((r) => c.once('exit', r));

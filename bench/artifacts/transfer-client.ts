@@ -2,10 +2,12 @@
  * The HTTP client of the artifacts bench, run in a process of its own (`node transfer-client.js '<json>'`)
  * so the transfer is timed without the bench process's other work (in-process auth and inventory, GC of
  * their heaps) on the same event loop. Prints one JSON line: {status, seconds, body?, sha256?, bytes?}.
+ * `gateway` is the base URL the request goes to: the gateway, a bare baseline, or the edge nginx (http or https).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
@@ -23,6 +25,14 @@ export interface TransferResult {
   bytes?: number;
 }
 
+/**
+ * http or https by the base URL's scheme. https only reaches the bench's own nginx (BENCH_ARTIFACT_EDGE_TLS=1), whose
+ * certificate is a throwaway self-signed one made for the run: there is nothing to verify it against.
+ */
+function open(url: URL, options: RequestOptions): ClientRequest {
+  return url.protocol === 'https:' ? httpsRequest(url, { ...options, rejectUnauthorized: false }) : httpRequest(url, options);
+}
+
 /** Streams a file as multipart/form-data through the gateway (never in memory). */
 function upload(job: Extract<TransferJob, { kind: 'upload' }>): Promise<{ status: number; body: string }> {
   const boundary = `bench${randomBytes(8).toString('hex')}`;
@@ -31,11 +41,11 @@ function upload(job: Extract<TransferJob, { kind: 'upload' }>): Promise<{ status
   );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   return new Promise((resolve, reject) => {
-    const req = httpRequest(new URL(`/api/hosts/${job.hostId}/artifacts`, job.gateway), {
+    const req = open(new URL(`/api/hosts/${job.hostId}/artifacts`, job.gateway), {
       method: 'POST',
       headers: { authorization: `Bearer ${job.token}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(head.length + job.size + tail.length) },
     });
-    req.on('response', (res) => {
+    req.on('response', (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
@@ -54,8 +64,8 @@ function upload(job: Extract<TransferJob, { kind: 'upload' }>): Promise<{ status
 /** Streams a download to a file (hashed afterwards, outside the timed window: cp does not hash either). */
 function download(job: Extract<TransferJob, { kind: 'download' }>): Promise<{ status: number }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(new URL(`/api/artifacts/${job.id}/download`, job.gateway), { headers: { authorization: `Bearer ${job.token}` } });
-    req.on('response', (res) => {
+    const req = open(new URL(`/api/artifacts/${job.id}/download`, job.gateway), { headers: { authorization: `Bearer ${job.token}` } });
+    req.on('response', (res: IncomingMessage) => {
       pipeline(res, createWriteStream(job.dest, { highWaterMark: MB })).then(() => resolve({ status: res.statusCode ?? 0 }), reject);
     });
     req.on('error', reject);

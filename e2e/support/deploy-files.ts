@@ -1,4 +1,4 @@
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 
@@ -100,32 +100,5 @@ export function unknownKeys(override: unknown, base: unknown, prefix = ''): stri
   return out;
 }
 
-export interface NginxTree {
-  dir: string;
-  conf: string;
-  httpPort: number;
-  httpsPort: number;
-}
-
-/**
- * Copies deploy/nginx into `dir` the way it is installed, changing only what a test machine needs:
- * upstream servers -> `upstream` (e.g. 127.0.0.1:8000), TLS files -> a self-signed pair in `dir`,
- * pid/log paths -> `dir`, listen ports -> the given free ports, IPv6 listens dropped (may be unavailable).
- */
-export function writeNginxTree(dir: string, upstream: string, httpPort: number, httpsPort: number): NginxTree {
-  mkdirSync(dir, { recursive: true });
-  cpSync(join(DEPLOY, 'nginx'), dir, { recursive: true });
-  copyFileSync(existsSync('/etc/nginx/mime.types') ? '/etc/nginx/mime.types' : join(DEPLOY, 'nginx', 'mime.types'), join(dir, 'mime.types'));
-  const edit = (file: string, fn: (s: string) => string) => writeFileSync(join(dir, file), fn(readFileSync(join(dir, file), 'utf8')));
-  edit('nginx.conf', (s) => s.replace(/^pid .*;$/m, `pid ${dir}/nginx.pid;`).replace(/\/var\/log\/nginx\//g, `${dir}/`));
-  edit('conf.d/opsdesk-http.conf', (s) => s.replace(/^(\s*server\s+)[\w.-]+:8000\b/gm, `$1${upstream}`));
-  edit('opsdesk.conf', (s) =>
-    s
-      .replace(/^\s*listen \[::\]:.*$/gm, '')
-      .replace(/listen 80;/g, `listen 127.0.0.1:${httpPort};`)
-      .replace(/listen 443 ssl/g, `listen 127.0.0.1:${httpsPort} ssl`)
-      .replace(/ssl_certificate \S+;/, `ssl_certificate ${dir}/cert.pem;`)
-      .replace(/ssl_certificate_key \S+;/, `ssl_certificate_key ${dir}/key.pem;`),
-  );
-  return { dir, conf: join(dir, 'nginx.conf'), httpPort, httpsPort };
-}
+/** The nginx tree helpers live in @opsdesk/testing (the artifacts bench, compiled into dist/, uses them too). */
+export { makeSelfSignedCert, writeNginxTree, type NginxTree } from '@opsdesk/testing';

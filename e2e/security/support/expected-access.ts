@@ -79,4 +79,4 @@ export const EXPECTED_ACCESS: Readonly<Record<string, Access>> = {
 };
 
 /** Served on the gateway's internal port only: the public port answers 404 to every caller. */
-export const INTERNAL_ONLY_PATHS = ['/readyz', '/metrics'] as const;
+export const INTERNAL_ONLY_PATHS = ['/readyz', '/metrics', '/api/edge/artifact-ticket'] as const;

@@ -42,6 +42,16 @@ function reported<E extends object>(err: E): E {
 }
 
 /**
+ * Whether a principal holds a permission: its role's, and for a personal API token also its scope's (no scope: the
+ * narrowest, read). PermissionsGuard's rule, for callers that decide outside a route's decorators (the edge's
+ * artifact tickets, services/gateway/src/edge).
+ */
+export function principalHas(principal: Principal, permission: Permission): boolean {
+  if (principal.kind === 'api_token' && !scopeHas(principal.scope ?? 'read', permission)) return false;
+  return roleHas(principal.role, permission);
+}
+
+/**
  * RBAC from the contracts permission table. Denials are reported (the gateway turns them into
  * `gateway.request.denied` events).
  */

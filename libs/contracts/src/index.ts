@@ -15,3 +15,4 @@ export * from './access-template';
 export * from './api';
 export * from './untrusted-text';
 export * from './rpc-contracts';
+export * from './problem';

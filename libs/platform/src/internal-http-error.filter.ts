@@ -1,12 +1,15 @@
 import { ArgumentsHost, Catch, Logger, type ExceptionFilter } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { problem } from '@opsdesk/contracts';
 import { httpErrorOf } from '@opsdesk/messaging';
 
 /**
- * Errors of a service's internal HTTP routes (streamed bodies: uploads, downloads, CSV import, exports):
- * `{code, message, errors, meta}` with the status of the one code table (libs/contracts http-status.ts). The
- * gateway's InternalProxy keeps the status and turns the JSON into a problem document. Headers that give an
- * error its meaning travel too (Retry-After for 429/503, Content-Range for 416).
+ * Errors of a service's internal HTTP routes (streamed bodies: uploads, downloads, CSV import, exports): an RFC 9457
+ * problem document (libs/contracts problem.ts) with the status of the one code table (libs/contracts
+ * http-status.ts), plus `message` (= `detail`), which the gateway's InternalProxy reads when it relays the error as
+ * its own problem document. The document is whole because on the edge's one-hop artifact routes
+ * (deploy/nginx/opsdesk.conf) it reaches the client as it is, without the gateway. Headers that give an error its
+ * meaning travel too (Retry-After for 429/503, Content-Range for 416).
  */
 @Catch()
 export class InternalHttpErrorFilter implements ExceptionFilter {
@@ -14,6 +17,7 @@ export class InternalHttpErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const req = host.switchToHttp().getRequest<FastifyRequest>();
     const { status, body } = httpErrorOf(exception, this.logger);
     if (reply.sent || reply.raw.headersSent) {
       // a streamed answer already started: the only honest signal left is to cut the connection
@@ -25,6 +29,11 @@ export class InternalHttpErrorFilter implements ExceptionFilter {
     const retryAfter = body.meta?.['retry_after'];
     if (typeof retryAfter === 'number') void reply.header('Retry-After', String(retryAfter));
     // an upload may not have been read to the end (413, 415, 507): do not keep the connection for another request
-    void reply.status(status).header('connection', 'close').type('application/json').send(body);
+    const doc = problem(status, body.code, body.message, String(req.id), {
+      ...(body.errors ? { errors: body.errors } : {}),
+      ...(typeof retryAfter === 'number' ? { retry_after: retryAfter } : {}),
+      message: body.message,
+    });
+    void reply.status(status).header('connection', 'close').header('x-request-id', String(req.id)).type('application/problem+json').send(doc);
   }
 }

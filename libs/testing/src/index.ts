@@ -13,3 +13,4 @@ export * from './own-postgres';
 export * from './nats-cluster';
 export * from './dist-system';
 export * from './otlp-receiver';
+export * from './nginx';

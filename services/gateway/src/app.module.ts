@@ -13,6 +13,7 @@ import { HostsModule } from './hosts/hosts.module';
 import { SettingsModule } from './settings/settings.module';
 import { AuditModule } from './audit/audit.module';
 import { ArtifactsModule } from './artifacts/artifacts.module';
+import { EdgeModule } from './edge/edge.module';
 
 @Module({})
 export class AppModule {
@@ -51,6 +52,7 @@ export class AppModule {
         SettingsModule,
         AuditModule,
         ArtifactsModule,
+        EdgeModule,
       ],
     };
   }

@@ -11,6 +11,7 @@ import { loadGatewayConfig, type GatewayConfig } from './config/gateway.config';
 import { ProblemFilter } from './common/problem.filter';
 import { registerConsole } from './console/console';
 import { INTERNAL_ONLY_PATHS, UNPREFIXED_ROUTES, buildOpenApiDocument } from './common/openapi-document';
+import { EDGE_TICKET_PATH } from './edge/edge.controller';
 import { REDOC_PATH, registerRedoc } from './common/openapi-redoc';
 import { problem } from './common/problem';
 import { ErrorCodes, RETRY_AFTER_SECONDS } from '@opsdesk/contracts';
@@ -32,8 +33,11 @@ export interface GatewayBootOptions {
 
 /** Paths served only on the internal port (GATEWAY_INTERNAL_PORT): probes and Prometheus, never the public one. */
 const INTERNAL_ONLY = INTERNAL_ONLY_PATHS;
-/** What the internal port serves: liveness, readiness and metrics, nothing else (no API, no console). */
-const INTERNAL_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+/**
+ * What the internal port serves: liveness, readiness and metrics, and the edge's artifact tickets (nginx asks there,
+ * edge/edge.controller.ts); nothing else (no API, no console).
+ */
+const INTERNAL_PATHS = new Set(['/healthz', '/readyz', '/metrics', EDGE_TICKET_PATH]);
 /** marks requests that arrived on the internal port (set by its own http server before routing) */
 const VIA_INTERNAL = Symbol('opsdesk.gateway.internal');
 type MaybeInternal = IncomingMessage & { [VIA_INTERNAL]?: true };
@@ -99,9 +103,12 @@ export async function bootstrapGateway(config: GatewayConfig, opts: GatewayBootO
         reply.header('X-Request-Id', String(req.id));
         for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
         // probes and metrics only on the internal port; the internal port serves nothing else
+        // the route the router matched, not only the URL: `/metrics/` (ignoreTrailingSlash) or a percent-encoded
+        // spelling reaches the same handler under another URL
         const path = req.url.split('?')[0];
+        const route = req.routeOptions?.url;
         const viaInternal = (req.raw as MaybeInternal)[VIA_INTERNAL] === true;
-        if (viaInternal ? !INTERNAL_PATHS.has(path) : INTERNAL_ONLY.has(path)) {
+        if (viaInternal ? !INTERNAL_PATHS.has(route ?? path) : INTERNAL_ONLY.has(path) || (route !== undefined && INTERNAL_ONLY.has(route))) {
           void reply
             .status(404)
             .type('application/problem+json')

@@ -12,6 +12,7 @@ import { AppModule } from '../app.module';
 import { loadGatewayConfig } from '../config/gateway.config';
 import { componentSchemas, openApiSchema, type JsonSchema } from './openapi';
 import { ZodPipe } from './zod-body.pipe';
+import { EDGE_TICKET_PATH } from '../edge/edge.controller';
 import { API_TAGS, OPERATIONS, type OperationContract, type ResponseHeader, type SuccessResponse } from './openapi-operations';
 
 /** Routes outside the /api prefix (liveness, readiness, metrics); the same list bootstrap.ts gives Nest. */
@@ -20,7 +21,7 @@ export const UNPREFIXED_ROUTES = ['healthz', 'readyz', 'metrics'];
  * Served on the gateway's internal port only (GATEWAY_INTERNAL_PORT; the public port answers 404): not part of the
  * public API, so not in its document. bootstrap.ts enforces it with the same list.
  */
-export const INTERNAL_ONLY_PATHS: ReadonlySet<string> = new Set(['/readyz', '/metrics']);
+export const INTERNAL_ONLY_PATHS: ReadonlySet<string> = new Set(['/readyz', '/metrics', EDGE_TICKET_PATH]);
 
 const ERROR_RESPONSES: Record<number, { name: string; description: string }> = {
   400: { name: 'BadRequest', description: 'Invalid input: `errors` lists each field with its message' },

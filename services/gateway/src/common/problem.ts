@@ -1,50 +1,8 @@
-import { httpStatusForCode, type FieldError } from '@opsdesk/contracts';
+import { httpStatusForCode } from '@opsdesk/contracts';
+
+// the document itself is built in libs/contracts (problem.ts): the services' internal routes answer with it too
+export { problem, type Problem } from '@opsdesk/contracts';
 
 /** The HTTP status for an error code: the one table in libs/contracts (http-status.ts). */
 export const statusForCode = httpStatusForCode;
 
-const TITLES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  406: 'Not Acceptable',
-  409: 'Conflict',
-  412: 'Precondition Failed',
-  413: 'Content Too Large',
-  415: 'Unsupported Media Type',
-  416: 'Range Not Satisfiable',
-  422: 'Unprocessable Content',
-  428: 'Precondition Required',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-};
-
-/** RFC 9457 problem document with OpsDesk's extensions (code, request_id, errors). */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  request_id: string;
-  instance?: string;
-  errors?: FieldError[];
-  [extension: string]: unknown;
-}
-
-export function problem(status: number, code: string, detail: string, requestId: string, extra: Partial<Problem> = {}): Problem {
-  return {
-    type: `https://opsdesk.dev/problems/${code.toLowerCase().replace(/[._]/g, '-')}`,
-    title: TITLES[status] ?? 'Error',
-    status,
-    detail,
-    code,
-    request_id: requestId,
-    ...extra,
-  };
-}

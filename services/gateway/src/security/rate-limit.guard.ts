@@ -9,6 +9,14 @@ import { RateLimiter } from './rate-limiter';
 export const RATE_LIMIT_BUCKET = 'opsdesk:rate-limit';
 /** Login, password and MFA attempts: the auth-attempt limits (per IP and account, per IP, per account). */
 export const AuthAttemptLimit = () => SetMetadata(RATE_LIMIT_BUCKET, 'auth');
+/**
+ * The edge's artifact tickets (services/gateway/src/edge): charged to the caller's API bucket like the upload or
+ * download they stand for, but a refusal is not answered or reported here: the ticket is refused quietly and nginx
+ * sends the request itself to the gateway, whose API limit answers the 429 and reports it (once).
+ */
+export const EdgeTicketLimit = () => SetMetadata(RATE_LIMIT_BUCKET, 'edge');
+/** Set on a ticket request the API limit refused (see EdgeTicketLimit). */
+export const EDGE_RATE_LIMITED = Symbol('opsdesk.edge.rate-limited');
 
 export class RateLimitedException extends HttpException {
   constructor(public readonly retryAfter: number, bucket: string) {
@@ -66,6 +74,10 @@ export class RateLimitGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<AuthedRequest>();
     const bucket = this.reflector.getAllAndOverride<string>(RATE_LIMIT_BUCKET, [context.getHandler(), context.getClass()]);
     if (bucket === 'auth') return this.authAttempt(req, context.switchToHttp().getResponse<FastifyReply>());
+    if (bucket === 'edge') {
+      if (this.api.take(req.user ? `user:${req.user.user_id}` : `ip:${req.ip}`) !== 0) (req as AuthedRequest & { [EDGE_RATE_LIMITED]?: true })[EDGE_RATE_LIMITED] = true;
+      return true;
+    }
     return this.check(req, 'api', this.api.take(req.user ? `user:${req.user.user_id}` : `ip:${req.ip}`));
   }
 

@@ -1,0 +1,249 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { freePort, makeSelfSignedCert, writeNginxTree, type NginxTree } from '@opsdesk/testing';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, createUser, login, startStack, waitFor, type Stack } from './support/stack';
+
+/**
+ * The edge's one-hop artifact routes (deploy/nginx/opsdesk.conf, docs/PERFORMANCE.md change 20) with the real
+ * nginx from deploy/ in front of the real gateway and artifacts service: the bytes of an upload or a download go
+ * from nginx straight to the artifacts service with a ticket the gateway issued (its internal port), and every
+ * refusal is still the gateway's (problem document, denied event).
+ */
+const NGINX = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
+const WITH_AUDIT = existsSync(join(__dirname, '..', 'services', 'audit', 'src', 'bootstrap.ts'));
+const LIMIT_MB = 2;
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+let stack: Stack;
+let storage: string;
+let dir: string;
+let tree: NginxTree;
+let nginx: ChildProcess | null = null;
+let nginxErr = '';
+let operator: { id: string; token: string };
+let viewer: { id: string; token: string };
+let auditor: { id: string; token: string };
+let admin: string;
+
+/** One HTTPS request to nginx (self-signed certificate), the body sent in 64 KiB writes like a streaming client. */
+function edge(method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      { host: '127.0.0.1', port: tree.httpsPort, method, path, rejectUnauthorized: false, headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    if (body) for (let i = 0; i < body.length; i += 65536) req.write(body.subarray(i, i + 65536));
+    req.end();
+  });
+}
+
+function multipart(content: Buffer, filename: string, kind = 'log'): { body: Buffer; type: string } {
+  const b = `----opsdeskedge${randomBytes(8).toString('hex')}`;
+  const body = Buffer.concat([
+    Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="kind"\r\n\r\n${kind}\r\n`),
+    Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+    content,
+    Buffer.from(`\r\n--${b}--\r\n`),
+  ]);
+  return { body, type: `multipart/form-data; boundary=${b}` };
+}
+
+const json = (a: Answer) => JSON.parse(a.body.toString('utf8')) as Record<string, unknown>;
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** How many POST uploads the gateway itself answered (its RED histogram on its internal port). */
+async function gatewayUploads(): Promise<number> {
+  const text = (await request(stack.internalUrl).get('/metrics')).text;
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('opsdesk_http_request_duration_seconds_count{') && l.includes('method="POST"') && l.includes('route="/api/hosts/:id/artifacts"'))
+    .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+}
+
+async function createHost(): Promise<string> {
+  const res = await request(stack.url)
+    .post('/api/hosts')
+    .set(bearer(admin))
+    .send({ hostname: `edge-${randomBytes(4).toString('hex')}`, ip: `10.91.${randomBytes(1)[0]}.${(randomBytes(1)[0] % 250) + 1}`, environment: 'dev' });
+  if (res.status !== 201) throw new Error(`create host: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.id as string;
+}
+
+beforeAll(async () => {
+  if (spawnSync(NGINX, ['-v']).status !== 0) throw new Error(`${NGINX} is not installed: node scripts/ensure-tools.mjs installs it`);
+  storage = mkdtempSync(join(tmpdir(), 'opsdesk-edge-artifacts-'));
+  stack = await startStack('edgeart', {
+    services: ['auth', 'inventory', ...(WITH_AUDIT ? ['audit'] : []), 'artifacts'],
+    env: { ARTIFACT_STORAGE_PATH: storage, MAX_ARTIFACT_SIZE_MB: String(LIMIT_MB), RATE_LIMIT_API_PER_MINUTE: '100000' },
+  });
+  admin = (await login(stack.url, ADMIN_EMAIL, ADMIN_PASSWORD)).access;
+  operator = await createUser(stack.url, admin, 'operator@edge.test', 'operator');
+  viewer = await createUser(stack.url, admin, 'viewer@edge.test', 'viewer');
+  auditor = await createUser(stack.url, admin, 'auditor@edge.test', 'auditor');
+
+  dir = mkdtempSync(join(tmpdir(), 'opsdesk-edge-nginx-'));
+  tree = writeNginxTree(dir, new URL(stack.url).host, await freePort(), await freePort(), {
+    gatewayInternal: new URL(stack.internalUrl).host,
+    artifacts: new URL(stack.env.ARTIFACTS_URL as string).host,
+  });
+  makeSelfSignedCert(dir);
+  const proc = spawn(NGINX, ['-c', tree.conf, '-p', dir, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  nginx = proc;
+  proc.stderr?.on('data', (d: Buffer) => (nginxErr += d.toString()));
+  await waitFor(
+    async () => {
+      if (proc.exitCode !== null) throw new Error(`nginx exited: ${nginxErr}`);
+      return (await edge('GET', '/healthz', {}).catch(() => null))?.status === 200;
+    },
+    { what: 'nginx to proxy /healthz' },
+  );
+}, 120_000);
+
+afterAll(async () => {
+  if (nginx && nginx.exitCode === null) {
+    const exited = new Promise((r) => nginx?.once('exit', r));
+    nginx.kill('SIGTERM');
+    await exited;
+  }
+  await stack?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (storage) rmSync(storage, { recursive: true, force: true });
+});
+
+describe('edge: artifact bytes in one hop (nginx → artifacts, ticket from the gateway)', () => {
+  it('an upload goes straight to the artifacts service, a download comes straight back, both audited as before', async () => {
+    const host = await createHost();
+    const content = randomBytes(LIMIT_MB * 1024 * 1024 - 4096);
+    const { body, type } = multipart(content, 'one-hop.bin');
+    const before = await gatewayUploads();
+    const up = await edge('POST', `/api/hosts/${host}/artifacts`, { authorization: `Bearer ${operator.token}`, 'content-type': type, 'x-request-id': 'edge-upload-1' }, body);
+    expect({ status: up.status, body: up.status === 201 ? null : up.body.toString() }).toEqual({ status: 201, body: null });
+    const art = json(up) as { id: string; sha256: string; size_bytes: number; host_id: string };
+    expect(art.sha256).toBe(sha256(content));
+    expect(art.host_id).toBe(host);
+    // the gateway answered no upload itself: the bytes did not pass through it
+    expect(await gatewayUploads()).toBe(before);
+    expect(up.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+    expect(up.headers['x-content-type-options']).toBe('nosniff');
+
+    const down = await edge('GET', `/api/artifacts/${art.id}/download`, { authorization: `Bearer ${auditor.token}`, 'x-request-id': 'edge-download-1' });
+    expect(down.status).toBe(200);
+    expect(sha256(down.body)).toBe(art.sha256);
+    expect(String(down.headers['content-disposition'])).toMatch(/^attachment;/);
+    expect(down.headers['x-content-type-options']).toBe('nosniff');
+    // a range straight from the artifacts service too
+    const part = await edge('GET', `/api/artifacts/${art.id}/download`, { authorization: `Bearer ${auditor.token}`, range: 'bytes=10-19' });
+    expect(part.status).toBe(206);
+    expect(part.body.equals(content.subarray(10, 20))).toBe(true);
+
+    if (WITH_AUDIT) {
+      const entries = await waitFor(
+        async () => {
+          const r = await request(stack.url).get('/api/audit').query({ entity_id: art.id, limit: 50 }).set(bearer(auditor.token));
+          const items = (r.body.items ?? []) as Array<{ type: string; actor: { user_id: string; ip: string | null } | null; request_id?: string; data: Record<string, unknown> }>;
+          return ['artifacts.artifact.uploaded', 'artifacts.artifact.downloaded'].every((t) => items.some((i) => i.type === t)) ? items : null;
+        },
+        { timeoutMs: 20_000, what: 'the upload and download in the audit trail' },
+      );
+      const uploaded = entries.find((i) => i.type === 'artifacts.artifact.uploaded')!;
+      expect(uploaded.actor?.user_id).toBe(operator.id);
+      expect(uploaded.data.sha256).toBe(art.sha256);
+      expect(uploaded.request_id).toBe('edge-upload-1');
+      expect(entries.find((i) => i.type === 'artifacts.artifact.downloaded')!.actor?.user_id).toBe(auditor.id);
+    }
+  });
+
+  it('refusals are the gateway’s: 401 and 403 problem documents, nothing stored', async () => {
+    const host = await createHost();
+    const { body, type } = multipart(randomBytes(200_000), 'refused.bin');
+    const anonymous = await edge('POST', `/api/hosts/${host}/artifacts`, { 'content-type': type }, body);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers['content-type']).toMatch(/application\/problem\+json/);
+    const forbidden = await edge('POST', `/api/hosts/${host}/artifacts`, { authorization: `Bearer ${viewer.token}`, 'content-type': type }, body);
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(json(forbidden).code).toBe('AUTH.FORBIDDEN');
+    const viewerDownload = await edge('GET', `/api/artifacts/${randomUUID()}/download`, { authorization: `Bearer ${viewer.token}` });
+    expect(viewerDownload.status).toBe(403);
+    // the host's artifact list (GET on the upload URI) is the gateway's JSON route, as before
+    const list = await edge('GET', `/api/hosts/${host}/artifacts`, { authorization: `Bearer ${viewer.token}` });
+    expect(list.status).toBe(200);
+    expect(json(list).items).toEqual([]);
+  });
+
+  it("the artifacts service's own errors reach the client as problem documents (413 while streaming, 400, 404)", async () => {
+    const host = await createHost();
+    const big = multipart(randomBytes(LIMIT_MB * 1024 * 1024 + 65536), 'too-big.bin');
+    const tooBig = await edge('POST', `/api/hosts/${host}/artifacts`, { authorization: `Bearer ${operator.token}`, 'content-type': big.type, 'x-request-id': 'edge-413' }, big.body).catch(
+      // the service may close the connection before the client finished sending: that is a 413 too, unread
+      (err: Error) => ({ status: -1, headers: {}, body: Buffer.from(err.message) }) as Answer,
+    );
+    if (tooBig.status !== -1) {
+      expect(tooBig.status).toBe(413);
+      expect(tooBig.headers['content-type']).toMatch(/application\/problem\+json/);
+      expect(json(tooBig)).toMatchObject({ status: 413, code: expect.any(String), request_id: 'edge-413', title: 'Content Too Large' });
+    }
+    const noKind = await edge(
+      'POST',
+      `/api/hosts/${host}/artifacts`,
+      { authorization: `Bearer ${operator.token}`, 'content-type': 'multipart/form-data; boundary=x' },
+      Buffer.from('--x\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhello\r\n--x--\r\n'),
+    );
+    expect(noKind.status).toBe(400);
+    expect(noKind.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(json(noKind)).toMatchObject({ status: 400, type: expect.stringMatching(/^https:\/\/opsdesk\.dev\/problems\//) });
+    const missing = await edge('GET', `/api/artifacts/${randomUUID()}/download`, { authorization: `Bearer ${auditor.token}` });
+    expect(missing.status).toBe(404);
+    expect(json(missing)).toMatchObject({ status: 404, code: expect.stringMatching(/NOT_FOUND$/) });
+    // nothing was kept of the refused uploads
+    const list = await request(stack.url).get(`/api/hosts/${host}/artifacts`).set(bearer(operator.token));
+    expect(list.body.items).toEqual([]);
+  });
+
+  it('tickets are served on the gateway’s internal port only, and a ticket opens only its own route', async () => {
+    // public: neither through nginx nor on the gateway's public port (any spelling the router accepts)
+    expect((await edge('GET', '/api/edge/artifact-ticket', { authorization: `Bearer ${operator.token}` })).status).toBe(404);
+    for (const path of ['/api/edge/artifact-ticket', '/api/edge/artifact-ticket/', '/api/edge/artifact-ticket?x=1']) {
+      const res = await request(stack.url).get(path).set(bearer(operator.token)).set('X-Original-Method', 'POST').set('X-Original-URI', `/api/hosts/${randomUUID()}/artifacts`);
+      expect({ path, status: res.status, ticket: res.headers['x-opsdesk-ticket'] }).toEqual({ path, status: 404, ticket: undefined });
+    }
+    // internal port: a ticket for one host's upload, refused by the artifacts service for another host
+    const [a, b] = [await createHost(), await createHost()];
+    const t = await request(stack.internalUrl).get('/api/edge/artifact-ticket').set(bearer(operator.token)).set('X-Original-Method', 'POST').set('X-Original-URI', `/api/hosts/${a}/artifacts`);
+    expect(t.status).toBe(204);
+    const ticket = t.headers['x-opsdesk-ticket'] as string;
+    expect(ticket).toEqual(expect.any(String));
+    const { body, type } = multipart(Buffer.from('x'), 'replayed.txt');
+    const replay = await request(stack.env.ARTIFACTS_URL as string).post(`/internal/hosts/${b}/artifacts`).set('Authorization', `Internal ${ticket}`).set('Content-Type', type).send(body);
+    expect(replay.status).toBe(401);
+    // no ticket for other routes or methods, nor for a role without the permission (quiet: nginx falls back)
+    for (const [who, method, uri] of [
+      [operator.token, 'GET', `/api/hosts/${a}/artifacts`],
+      [operator.token, 'DELETE', `/api/artifacts/${randomUUID()}`],
+      [operator.token, 'POST', `/api/hosts/${a}/artifacts?x=1`],
+      [viewer.token, 'POST', `/api/hosts/${a}/artifacts`],
+      [viewer.token, 'GET', `/api/artifacts/${randomUUID()}/download`],
+    ] as const) {
+      const r = await request(stack.internalUrl).get('/api/edge/artifact-ticket').set(bearer(who)).set('X-Original-Method', method).set('X-Original-URI', uri);
+      expect({ method, uri, status: r.status, ticket: r.headers['x-opsdesk-ticket'], body: r.text }).toEqual({ method, uri, status: 403, ticket: undefined, body: '' });
+    }
+    const anonymous = await request(stack.internalUrl).get('/api/edge/artifact-ticket').set('X-Original-Method', 'POST').set('X-Original-URI', `/api/hosts/${a}/artifacts`);
+    expect(anonymous.status).toBe(401);
+  });
+});

@@ -181,6 +181,10 @@ describe('edge: artifact bytes in one hop (nginx → artifacts, ticket from the 
     expect(json(forbidden).code).toBe('AUTH.FORBIDDEN');
     const viewerDownload = await edge('GET', `/api/artifacts/${randomUUID()}/download`, { authorization: `Bearer ${viewer.token}` });
     expect(viewerDownload.status).toBe(403);
+    // a body that is not a form is the gateway's to refuse, as before (415, not the artifacts service's 400)
+    const notAForm = await edge('POST', `/api/hosts/${host}/artifacts`, { authorization: `Bearer ${operator.token}`, 'content-type': 'application/json' }, Buffer.from('{"kind":"log"}'));
+    expect(notAForm.status).toBe(415);
+    expect(json(notAForm).code).toBe('COMMON.UNSUPPORTED_MEDIA_TYPE');
     // the host's artifact list (GET on the upload URI) is the gateway's JSON route, as before
     const list = await edge('GET', `/api/hosts/${host}/artifacts`, { authorization: `Bearer ${viewer.token}` });
     expect(list.status).toBe(200);

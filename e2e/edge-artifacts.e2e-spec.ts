@@ -17,6 +17,7 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, createUser, login, startStack, wai
 const NGINX = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 const WITH_AUDIT = existsSync(join(__dirname, '..', 'services', 'audit', 'src', 'bootstrap.ts'));
 const LIMIT_MB = 2;
+const API_PER_MINUTE = 60;
 
 interface Answer {
   status: number;
@@ -24,22 +25,27 @@ interface Answer {
   body: Buffer;
 }
 
+interface Edge {
+  dir: string;
+  tree: NginxTree;
+  proc: ChildProcess;
+}
+
 let stack: Stack;
 let storage: string;
-let dir: string;
 let tree: NginxTree;
-let nginx: ChildProcess | null = null;
-let nginxErr = '';
+/** every nginx a test started, stopped and removed in afterAll */
+const edges: Edge[] = [];
 let operator: { id: string; token: string };
 let viewer: { id: string; token: string };
 let auditor: { id: string; token: string };
 let admin: string;
 
 /** One HTTPS request to nginx (self-signed certificate), the body sent in 64 KiB writes like a streaming client. */
-function edge(method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<Answer> {
+function edge(method: string, path: string, headers: Record<string, string>, body?: Buffer, port = tree.httpsPort): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
-      { host: '127.0.0.1', port: tree.httpsPort, method, path, rejectUnauthorized: false, headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) } },
+      { host: '127.0.0.1', port, method, path, rejectUnauthorized: false, headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -90,41 +96,49 @@ beforeAll(async () => {
   storage = mkdtempSync(join(tmpdir(), 'opsdesk-edge-artifacts-'));
   stack = await startStack('edgeart', {
     services: ['auth', 'inventory', ...(WITH_AUDIT ? ['audit'] : []), 'artifacts'],
-    env: { ARTIFACT_STORAGE_PATH: storage, MAX_ARTIFACT_SIZE_MB: String(LIMIT_MB), RATE_LIMIT_API_PER_MINUTE: '100000' },
+    // an API budget a test can drain on purpose (each of the other tests' callers stays far below it)
+    env: { ARTIFACT_STORAGE_PATH: storage, MAX_ARTIFACT_SIZE_MB: String(LIMIT_MB), RATE_LIMIT_API_PER_MINUTE: String(API_PER_MINUTE) },
   });
   admin = (await login(stack.url, ADMIN_EMAIL, ADMIN_PASSWORD)).access;
   operator = await createUser(stack.url, admin, 'operator@edge.test', 'operator');
   viewer = await createUser(stack.url, admin, 'viewer@edge.test', 'viewer');
   auditor = await createUser(stack.url, admin, 'auditor@edge.test', 'auditor');
 
-  dir = mkdtempSync(join(tmpdir(), 'opsdesk-edge-nginx-'));
-  tree = writeNginxTree(dir, new URL(stack.url).host, await freePort(), await freePort(), {
-    gatewayInternal: new URL(stack.internalUrl).host,
-    artifacts: new URL(stack.env.ARTIFACTS_URL as string).host,
-  });
-  makeSelfSignedCert(dir);
-  const proc = spawn(NGINX, ['-c', tree.conf, '-p', dir, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  nginx = proc;
-  proc.stderr?.on('data', (d: Buffer) => (nginxErr += d.toString()));
-  await waitFor(
-    async () => {
-      if (proc.exitCode !== null) throw new Error(`nginx exited: ${nginxErr}`);
-      return (await edge('GET', '/healthz', {}).catch(() => null))?.status === 200;
-    },
-    { what: 'nginx to proxy /healthz' },
-  );
+  tree = (await startEdge({ gatewayInternal: new URL(stack.internalUrl).host, artifacts: new URL(stack.env.ARTIFACTS_URL as string).host })).tree;
 }, 120_000);
 
 afterAll(async () => {
-  if (nginx && nginx.exitCode === null) {
-    const exited = new Promise((r) => nginx?.once('exit', r));
-    nginx.kill('SIGTERM');
-    await exited;
+  for (const e of edges) {
+    if (e.proc.exitCode === null) {
+      const exited = new Promise((r) => e.proc.once('exit', r));
+      e.proc.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(e.dir, { recursive: true, force: true });
   }
   await stack?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
   if (storage) rmSync(storage, { recursive: true, force: true });
 });
+
+/** The edge nginx from deploy/ in front of this stack's gateway; `more` says where its two one-hop upstreams point. */
+async function startEdge(more: { gatewayInternal?: string; artifacts?: string }): Promise<Edge> {
+  const dir = mkdtempSync(join(tmpdir(), 'opsdesk-edge-nginx-'));
+  const t = writeNginxTree(dir, new URL(stack.url).host, await freePort(), await freePort(), more);
+  makeSelfSignedCert(dir);
+  const proc = spawn(NGINX, ['-c', t.conf, '-p', dir, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const e = { dir, tree: t, proc };
+  edges.push(e);
+  let stderr = '';
+  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  await waitFor(
+    async () => {
+      if (proc.exitCode !== null) throw new Error(`nginx exited: ${stderr}`);
+      return (await edge('GET', '/healthz', {}, undefined, t.httpsPort).catch(() => null))?.status === 200;
+    },
+    { what: 'nginx to proxy /healthz' },
+  );
+  return e;
+}
 
 describe('edge: artifact bytes in one hop (nginx → artifacts, ticket from the gateway)', () => {
   it('an upload goes straight to the artifacts service, a download comes straight back, both audited as before', async () => {
@@ -218,6 +232,48 @@ describe('edge: artifact bytes in one hop (nginx → artifacts, ticket from the 
     // nothing was kept of the refused uploads
     const list = await request(stack.url).get(`/api/hosts/${host}/artifacts`).set(bearer(operator.token));
     expect(list.body.items).toEqual([]);
+  });
+
+  it('a caller over its API rate limit gets no ticket: the gateway answers the 429 and the body never reaches artifacts', async () => {
+    const host = await createHost();
+    const burst = await createUser(stack.url, admin, 'burst@edge.test', 'operator');
+    // drain the caller's API bucket on the gateway's own routes (one token per second comes back: be quick)
+    let refused = 0;
+    for (let i = 0; i <= API_PER_MINUTE && refused === 0; i++) {
+      if ((await request(stack.url).get('/api/auth/me').set(bearer(burst.token))).status === 429) refused++;
+    }
+    expect(refused).toBe(1);
+    // three uploads at once right after the refusal: a token may come back meanwhile (one per second), never three
+    const { body, type } = multipart(randomBytes(100_000), 'limited.bin');
+    const answers = await Promise.all([1, 2, 3].map(() => edge('POST', `/api/hosts/${host}/artifacts`, { authorization: `Bearer ${burst.token}`, 'content-type': type }, body)));
+    const limited = answers.filter((a) => a.status === 429);
+    expect(answers.map((a) => a.status).filter((st) => st !== 429 && st !== 201)).toEqual([]);
+    expect(limited.length).toBeGreaterThanOrEqual(2);
+    for (const a of limited) {
+      expect(a.headers['content-type']).toMatch(/application\/problem\+json/);
+      expect(Number(a.headers['retry-after'])).toBeGreaterThan(0);
+      expect(json(a).code).toBe('GATEWAY.RATE_LIMITED');
+    }
+    // what was refused never reached the artifacts service
+    const list = await request(stack.url).get(`/api/hosts/${host}/artifacts`).set(bearer(operator.token));
+    expect(list.body.items).toHaveLength(answers.length - limited.length);
+  });
+
+  it('with the ticket route unreachable the bytes take the gateway route: nothing is refused, nothing lost', async () => {
+    // this edge's opsdesk_gateway_internal upstream points nowhere (auth_request fails → 500 → the gateway's route)
+    const down = await startEdge({ artifacts: new URL(stack.env.ARTIFACTS_URL as string).host });
+    const host = await createHost();
+    const content = randomBytes(300_000);
+    const { body, type } = multipart(content, 'fallback.bin');
+    const before = await gatewayUploads();
+    const up = await edge('POST', `/api/hosts/${host}/artifacts`, { authorization: `Bearer ${operator.token}`, 'content-type': type }, body, down.tree.httpsPort);
+    expect({ status: up.status, body: up.status === 201 ? null : up.body.toString() }).toEqual({ status: 201, body: null });
+    expect(json(up).sha256).toBe(sha256(content));
+    // the gateway relayed this one itself
+    expect(await gatewayUploads()).toBe(before + 1);
+    const back = await edge('GET', `/api/artifacts/${String(json(up).id)}/download`, { authorization: `Bearer ${auditor.token}` }, undefined, down.tree.httpsPort);
+    expect(back.status).toBe(200);
+    expect(sha256(back.body)).toBe(sha256(content));
   });
 
   it('tickets are served on the gateway’s internal port only, and a ticket opens only its own route', async () => {

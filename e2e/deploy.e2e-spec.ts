@@ -1,11 +1,11 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { parseAllDocuments } from 'yaml';
-import { freePort, makeSelfSignedCert } from '@opsdesk/testing';
+import { NGINX_BIN, freePort, makeSelfSignedCert, startNginx, type RunningNginx } from '@opsdesk/testing';
 import { serviceNodeFlags } from '@opsdesk/config';
 import { natsPasswordVariable, natsPermissionSet } from '@opsdesk/contracts';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, createUser, login, randomIp, startStack, waitFor, type Stack } from './support/stack';
@@ -32,7 +32,7 @@ import {
  */
 
 const PROMTOOL = '/usr/bin/promtool';
-const NGINX = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
+const NGINX = NGINX_BIN;
 const NATS_SERVER = existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server';
 /** what deploy/backup/backup.sh writes to BACKUP_METRICS_FILE (node exporter textfile collector) */
 const BACKUP_TEXTFILE_METRICS = ['opsdesk_backup_last_success_timestamp_seconds', 'opsdesk_backup_last_size_bytes'];
@@ -222,23 +222,13 @@ describe('deploy: dashboards and alerts reference only metrics the services expo
   it('nginx in front of a real gateway proxies /api/auth/login with the security headers and hides /metrics', async () => {
     requireTool(NGINX, '-v', 'install nginx');
     const dir = mkdtempSync(join(tmpdir(), 'opsdesk-nginx-live-'));
-    let proc: ChildProcess | null = null;
+    let nginx: RunningNginx | null = null;
     try {
       const gatewayHostPort = new URL(stack.url).host;
       const tree = writeNginxTree(dir, gatewayHostPort, await freePort(), await freePort());
       makeSelfSignedCert(dir);
-      proc = spawn(NGINX, ['-c', tree.conf, '-p', dir, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
       const get = (path: string, body?: string) => httpsCall(tree.httpsPort, path, body);
-      const nginx = proc;
-      await waitFor(
-        async () => {
-          if (nginx.exitCode !== null) throw new Error(`nginx exited: ${stderr}`);
-          return (await get('/healthz').catch(() => null))?.status === 200;
-        },
-        { what: 'nginx to proxy /healthz' },
-      );
+      nginx = await startNginx(tree, async () => (await get('/healthz')).status === 200);
 
       const res = await get('/api/auth/login', JSON.stringify({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD }));
       expect(res.status).toBe(200);
@@ -266,11 +256,7 @@ describe('deploy: dashboards and alerts reference only metrics the services expo
       expect(statuses).toEqual([401, 401, 401, 401, 429]);
       expect(last.headers['content-type']).toMatch(/application\/problem\+json/);
     } finally {
-      if (proc && proc.exitCode === null) {
-        const exited = new Promise((r) => proc?.once('exit', r));
-        proc.kill('SIGTERM');
-        await exited;
-      }
+      await nginx?.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -1,11 +1,11 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { freePort, makeSelfSignedCert, writeNginxTree, type NginxTree } from '@opsdesk/testing';
+import { NGINX_BIN, freePort, makeSelfSignedCert, redRequestCount, startNginx, writeNginxTree, type NginxTree, type RunningNginx } from '@opsdesk/testing';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, createUser, login, startStack, waitFor, type Stack } from './support/stack';
 
 /**
@@ -14,7 +14,6 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, createUser, login, startStack, wai
  * from nginx straight to the artifacts service with a ticket the gateway issued (its internal port), and every
  * refusal is still the gateway's (problem document, denied event).
  */
-const NGINX = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 const WITH_AUDIT = existsSync(join(__dirname, '..', 'services', 'audit', 'src', 'bootstrap.ts'));
 const LIMIT_MB = 2;
 const API_PER_MINUTE = 60;
@@ -28,7 +27,7 @@ interface Answer {
 interface Edge {
   dir: string;
   tree: NginxTree;
-  proc: ChildProcess;
+  nginx: RunningNginx;
 }
 
 let stack: Stack;
@@ -75,11 +74,7 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** How many POST uploads the gateway itself answered (its RED histogram on its internal port). */
 async function gatewayUploads(): Promise<number> {
-  const text = (await request(stack.internalUrl).get('/metrics')).text;
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith('opsdesk_http_request_duration_seconds_count{') && l.includes('method="POST"') && l.includes('route="/api/hosts/:id/artifacts"'))
-    .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+  return redRequestCount((await request(stack.internalUrl).get('/metrics')).text, [['POST', '/api/hosts/:id/artifacts']]);
 }
 
 async function createHost(): Promise<string> {
@@ -92,7 +87,7 @@ async function createHost(): Promise<string> {
 }
 
 beforeAll(async () => {
-  if (spawnSync(NGINX, ['-v']).status !== 0) throw new Error(`${NGINX} is not installed: node scripts/ensure-tools.mjs installs it`);
+  if (spawnSync(NGINX_BIN, ['-v']).status !== 0) throw new Error(`${NGINX_BIN} is not installed: node scripts/ensure-tools.mjs installs it`);
   storage = mkdtempSync(join(tmpdir(), 'opsdesk-edge-artifacts-'));
   stack = await startStack('edgeart', {
     services: ['auth', 'inventory', ...(WITH_AUDIT ? ['audit'] : []), 'artifacts'],
@@ -109,11 +104,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const e of edges) {
-    if (e.proc.exitCode === null) {
-      const exited = new Promise((r) => e.proc.once('exit', r));
-      e.proc.kill('SIGTERM');
-      await exited;
-    }
+    await e.nginx.stop();
     rmSync(e.dir, { recursive: true, force: true });
   }
   await stack?.stop();
@@ -125,18 +116,9 @@ async function startEdge(more: { gatewayInternal?: string; artifacts?: string })
   const dir = mkdtempSync(join(tmpdir(), 'opsdesk-edge-nginx-'));
   const t = writeNginxTree(dir, new URL(stack.url).host, await freePort(), await freePort(), more);
   makeSelfSignedCert(dir);
-  const proc = spawn(NGINX, ['-c', t.conf, '-p', dir, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const e = { dir, tree: t, proc };
+  const nginx = await startNginx(t, async () => (await edge('GET', '/healthz', {}, undefined, t.httpsPort)).status === 200);
+  const e = { dir, tree: t, nginx };
   edges.push(e);
-  let stderr = '';
-  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  await waitFor(
-    async () => {
-      if (proc.exitCode !== null) throw new Error(`nginx exited: ${stderr}`);
-      return (await edge('GET', '/healthz', {}, undefined, t.httpsPort).catch(() => null))?.status === 200;
-    },
-    { what: 'nginx to proxy /healthz' },
-  );
   return e;
 }
 

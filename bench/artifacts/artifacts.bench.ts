@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serviceNodeFlags } from '@opsdesk/config';
 import { runMigrations } from '@opsdesk/database';
-import { createTestEnv, freePort, makeSelfSignedCert, waitFor, writeNginxTree } from '@opsdesk/testing';
+import { NGINX_BIN, createTestEnv, freePort, makeSelfSignedCert, redRequestCount, startNginx, waitFor, writeNginxTree, type RunningNginx } from '@opsdesk/testing';
 import { createOpsDeskClient } from '@opsdesk/client';
 import { bootstrapFromEnv as bootAuth } from '../../services/auth/src/bootstrap';
 import { createDataSource as authData } from '../../services/auth/src/database/data-source';
@@ -34,7 +34,6 @@ import type { TransferJob, TransferResult } from './transfer-client';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const MB = 1024 * 1024;
-const NGINX = '/usr/sbin/nginx';
 
 interface ServiceModule {
   bootstrapFromEnv(env: NodeJS.ProcessEnv, opts?: Record<string, unknown>): Promise<{ close(): Promise<void> }>;
@@ -136,18 +135,14 @@ function spawnBareHop(mode: 'sink' | 'hash-sink' | 'proxy' | 'hash-source', port
  */
 async function gatewayByteRequests(internalPort: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${internalPort}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter(
-      (l) =>
-        l.startsWith('opsdesk_http_request_duration_seconds_count{') &&
-        ((l.includes('method="POST"') && l.includes('route="/api/hosts/:id/artifacts"')) || (l.includes('method="GET"') && l.includes('route="/api/artifacts/:id/download"'))),
-    )
-    .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+  return redRequestCount(text, [
+    ['POST', '/api/hosts/:id/artifacts'],
+    ['GET', '/api/artifacts/:id/download'],
+  ]);
 }
 
 interface Edge {
-  proc: ChildProcess;
+  nginx: RunningNginx;
   dir: string;
   /** base URL of the route the bench measures (plain HTTP listener, or HTTPS with BENCH_ARTIFACT_EDGE_TLS=1) */
   url: string;
@@ -160,7 +155,6 @@ interface Edge {
  */
 async function startEdge(upstreams: { gateway: string; gatewayInternal: string; artifacts: string }): Promise<Edge> {
   const dir = mkdtempSync(join(tmpdir(), 'opsdesk-bench-nginx-'));
-  let proc: ChildProcess | null = null;
   try {
     const tree = writeNginxTree(dir, upstreams.gateway, await freePort(), await freePort(), { gatewayInternal: upstreams.gatewayInternal, artifacts: upstreams.artifacts });
     makeSelfSignedCert(dir);
@@ -171,33 +165,18 @@ async function startEdge(upstreams: { gateway: string; gatewayInternal: string; 
     // checked, not assumed: a reworded listen line in deploy/ would otherwise leave the plain port unbound
     if (text.split(tlsListen).length !== 2) throw new Error(`expected one "${tlsListen}" in the copied opsdesk.conf`);
     writeFileSync(conf, text.replace(tlsListen, `listen 127.0.0.1:${plainPort};\n    ${tlsListen}`));
-    const p = spawn(NGINX, ['-c', tree.conf, '-p', dir, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    proc = p;
-    let stderr = '';
-    p.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    await waitFor(
-      async () => {
-        if (p.exitCode !== null) throw new Error(`nginx exited ${p.exitCode}: ${stderr}`);
-        return (await fetch(`http://127.0.0.1:${plainPort}/healthz`).catch(() => null))?.status === 200;
-      },
-      { timeoutMs: 30_000, what: 'nginx to proxy /healthz' },
-    );
+    const nginx = await startNginx(tree, async () => (await fetch(`http://127.0.0.1:${plainPort}/healthz`)).status === 200);
     const url = process.env.BENCH_ARTIFACT_EDGE_TLS === '1' ? `https://127.0.0.1:${tree.httpsPort}` : `http://127.0.0.1:${plainPort}`;
-    return { proc: p, dir, url };
+    return { nginx, dir, url };
   } catch (err) {
-    await stopEdge({ proc, dir });
+    rmSync(dir, { recursive: true, force: true });
     throw err;
   }
 }
 
-/** SIGTERM to the nginx master (its workers exit with it), wait for it, remove its directory. */
-async function stopEdge(edge: { proc: ChildProcess | null; dir: string }): Promise<void> {
-  const p = edge.proc;
-  if (p && p.exitCode === null && p.signalCode === null) {
-    const exited = new Promise((r) => p.once('exit', r));
-    p.kill('SIGTERM');
-    await exited;
-  }
+/** Stops nginx and removes its directory. */
+async function stopEdge(edge: Edge): Promise<void> {
+  await edge.nginx.stop();
   rmSync(edge.dir, { recursive: true, force: true });
 }
 
@@ -275,10 +254,10 @@ async function main(): Promise<void> {
     children.push(hashSink);
     const oneHop = `http://127.0.0.1:${hashSinkPort}`;
     let edgeSkipped: string | null = null;
-    if (existsSync(NGINX)) {
+    if (spawnSync(NGINX_BIN, ['-v']).status === 0) {
       edge = await startEdge({ gateway: `127.0.0.1:${gatewayPort}`, gatewayInternal: `127.0.0.1:${gatewayInternalPort}`, artifacts: `127.0.0.1:${artifactsPort}` });
     } else {
-      edgeSkipped = `${NGINX} not found: the nginx one-hop figures (edge_*) are skipped`;
+      edgeSkipped = `${NGINX_BIN} not found: the nginx one-hop figures (edge_*) are skipped`;
       console.log(`NOTE: ${edgeSkipped}`);
     }
 
@@ -380,7 +359,7 @@ async function main(): Promise<void> {
         rmSync(dlDest, { force: true });
 
         if (edge) {
-          const nginxPid = edge.proc.pid!;
+          const nginxPid = edge.nginx.proc.pid!;
           const edgeCpuNow = () => ({ ...cpuNow(), nginx: childrenCpuSeconds(nginxPid) });
           const viaGateway0 = await gatewayByteRequests(gatewayInternalPort);
           // the metric this check relies on must count the gateway's own transfers (names changed → fail loudly)

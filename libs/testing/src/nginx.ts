@@ -1,7 +1,8 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './dist-system';
+import { waitFor } from './wait';
 
 /**
  * The edge nginx of deploy/nginx on a test machine: shared by the e2e suites (e2e/deploy, e2e/edge-artifacts, through
@@ -58,4 +59,53 @@ export function writeNginxTree(
 export function makeSelfSignedCert(dir: string): void {
   const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`openssl failed (${r.error?.message ?? `exit ${r.status}`}): ${r.stderr ?? ''}`);
+}
+
+/** The nginx binary: the Debian package's path, else whatever `nginx` is on PATH. */
+export const NGINX_BIN = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
+
+export interface RunningNginx {
+  proc: ChildProcess;
+  /** SIGTERM to the master (its workers exit with it) and wait for it; the tree's directory is the caller's */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs nginx in the foreground on a tree from writeNginxTree and waits until `ready` answers true (e.g. /healthz
+ * proxied through it); nginx's stderr is in the error when it exits first. Stopped again when it never gets ready.
+ */
+export async function startNginx(tree: NginxTree, ready: () => Promise<boolean>, timeoutMs = 30_000): Promise<RunningNginx> {
+  const proc = spawn(NGINX_BIN, ['-c', tree.conf, '-p', tree.dir, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const stop = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    await exited;
+  };
+  try {
+    await waitFor(
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`nginx exited ${proc.exitCode}: ${stderr}`);
+        return ready().catch(() => false);
+      },
+      { timeoutMs, what: 'nginx to get ready' },
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { proc, stop };
+}
+
+/**
+ * How many requests a service answered for the given (method, route) pairs, from its Prometheus text: the sum of its
+ * RED histogram's `_count` series (libs/observability). Tells whether a request passed through a process.
+ */
+export function redRequestCount(metrics: string, routes: ReadonlyArray<readonly [method: string, route: string]>): number {
+  return metrics
+    .split('\n')
+    .filter((l) => l.startsWith('opsdesk_http_request_duration_seconds_count{') && routes.some(([m, r]) => l.includes(`method="${m}"`) && l.includes(`route="${r}"`)))
+    .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
 }

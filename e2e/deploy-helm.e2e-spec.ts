@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { natsPermissionSet, natsPasswordVariable } from '@opsdesk/contracts';
+import { NATS_PASSWORD_PATTERN, natsPermissionSet, natsPasswordVariable } from '@opsdesk/contracts';
 import { DEPLOY, hasPath, isRecord, readYaml, walk } from './support/deploy-files';
 
 /**
@@ -75,6 +75,8 @@ describe('deploy: Helm chart (static, no cluster)', () => {
     expect(nats).toMatch(/requiredDuringSchedulingIgnoredDuringExecution/);
     // every login's password from the chart's NATS Secret, under the name the config reads
     expect(nats).toMatch(/range \$user, \$_ := \.Values\.nats\.passwords[\s\S]*- name: NATS_PASSWORD_\{\{ upper \$user \}\}[\s\S]*key: \{\{ \$user \}\}/);
+    // the chart refuses a password nats-server would misread, by the services' own rule
+    expect(tpl('nats-secret.yaml')).toContain(`(not (regexMatch ${JSON.stringify(NATS_PASSWORD_PATTERN.source)} $password))`);
     const logins = natsPermissionSet().map((u) => u.user).sort();
     expect(Object.keys(get(values, 'nats.passwords') as object).sort()).toEqual(logins);
     // the services' NATS_URL lists every node when nats.url is empty

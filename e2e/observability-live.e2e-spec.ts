@@ -218,7 +218,11 @@ it('a poison message: OpsDeskDeadLetters fires and stays firing until the letter
   await waitFor(
     async () => {
       const a = (await alerts()).find((x) => x.labels.alertname === 'OpsDeskDeadLetters' && x.state === 'firing');
-      if (!a) throw new Error('OpsDeskDeadLetters resolved while the letter is unresolved');
+      if (!a) {
+        // what the audit target's scrapes looked like meanwhile (a failed scrape used to resolve this alert)
+        const scrapes = await query('{__name__=~"up|scrape_duration_seconds", service="audit"}[1m]').catch(() => []);
+        throw new Error(`OpsDeskDeadLetters resolved while the letter is unresolved; audit scrapes: ${JSON.stringify(scrapes)}`);
+      }
       return Date.now() - Date.parse(a.activeAt) > 30_000;
     },
     { timeoutMs: 60_000, intervalMs: 1000, what: 'OpsDeskDeadLetters active for 30 s' },

@@ -180,9 +180,12 @@ function natsPasswords(users) {
   const file = join(state, 'nats-credentials.json');
   const saved = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
   let changed = false;
+  // a letter first (contracts' NATS_PASSWORD_PATTERN, which the services check at boot): one saved by an older
+  // version may start with a digit or "-" and is replaced
+  const { NATS_PASSWORD_PATTERN } = require(join(root, 'dist/libs/contracts/src/nats-permissions.js'));
   for (const u of users) {
-    if (!saved[u]) {
-      saved[u] = randomBytes(24).toString('base64url');
+    if (!saved[u] || !NATS_PASSWORD_PATTERN.test(saved[u])) {
+      saved[u] = `p${randomBytes(24).toString('base64url')}`;
       changed = true;
     }
   }

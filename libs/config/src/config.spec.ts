@@ -13,7 +13,7 @@ describe('parseConfig', () => {
 
   it('treats an unset ENVIRONMENT as production (its checks apply)', () => {
     expect(() => parseConfig(shape, { JWT_SECRET: 'x'.repeat(20) })).toThrow(new ConfigError('JWT_SECRET', 'must be at least 32 characters in production'));
-    const c = parseConfig(shape, { JWT_SECRET: 'x'.repeat(32), NATS_USER: 'auth', NATS_PASSWORD: 'p' });
+    const c = parseConfig(shape, { JWT_SECRET: 'x'.repeat(32), NATS_USER: 'auth', NATS_PASSWORD: 'p'.repeat(24) });
     expect(c.ENVIRONMENT).toBe('production');
   });
 
@@ -25,7 +25,7 @@ describe('parseConfig', () => {
 
   it('accepts a 32-character secret in production', () => {
     // production also needs the service's own NATS login (next test)
-    const prod = { ENVIRONMENT: 'production', JWT_SECRET: 'a'.repeat(32), NATS_USER: 'auth', NATS_PASSWORD: 'p' };
+    const prod = { ENVIRONMENT: 'production', JWT_SECRET: 'a'.repeat(32), NATS_USER: 'auth', NATS_PASSWORD: 'p'.repeat(24) };
     expect(parseConfig(shape, prod).JWT_SECRET).toHaveLength(32);
   });
 
@@ -35,8 +35,19 @@ describe('parseConfig', () => {
     expect(() => parseConfig(shape, { ...prod, NATS_USER: 'auth' })).toThrow(
       new ConfigError('NATS_PASSWORD', "is required in production (the service's own NATS login)"),
     );
-    expect(() => parseConfig(shape, { ...prod, NATS_USER: 'a.b', NATS_PASSWORD: 'p' })).toThrow(/NATS_USER must be a NATS user name/);
+    expect(() => parseConfig(shape, { ...prod, NATS_USER: 'a.b', NATS_PASSWORD: 'p'.repeat(24) })).toThrow(/NATS_USER must be a NATS user name/);
     expect(parseConfig(shape, { ENVIRONMENT: 'development', JWT_SECRET: 'a'.repeat(32) }).NATS_USER).toBeUndefined(); // development: an open local broker is fine
+  });
+
+  it('refuses a NATS password nats-server would misread from its environment, saying how to make one', () => {
+    const dev = { ENVIRONMENT: 'development', JWT_SECRET: 'a'.repeat(32), NATS_USER: 'auth' };
+    // each of these stops nats-server (a date, a number, a flag) or is cut short (",") when read as $NATS_PASSWORD_AUTH
+    for (const bad of ['10-6EQbdpnYiTXg1ZYUVkih4', '9G6zXnSC25xMFBaE7pCi_Smj', '-YfLn1X-lG7wGG7-akyvI0W7', 'pab,cdefgh', 'true', 'short']) {
+      expect(() => parseConfig(shape, { ...dev, NATS_PASSWORD: bad })).toThrow(/NATS_PASSWORD must start with a letter .*openssl rand -hex 24/);
+    }
+    for (const good of ['pKz4-_9x2Qw', 'p+Ab/cD=eF==', `p${'0123456789abcdef'.repeat(3)}`]) {
+      expect(parseConfig(shape, { ...dev, NATS_PASSWORD: good }).NATS_PASSWORD).toBe(good);
+    }
   });
 
   it('names a missing required variable', () => {

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ed25519KeyEnv } from './ed25519-keys';
-import { DEFAULT_EVENT_SUBJECT_PREFIX, DEFAULT_EVENTS_STREAM, DEFAULT_REVOCATION_BUCKET, DEFAULT_RPC_SUBJECT_PREFIX } from '@opsdesk/contracts';
+import { DEFAULT_EVENT_SUBJECT_PREFIX, DEFAULT_EVENTS_STREAM, DEFAULT_REVOCATION_BUCKET, DEFAULT_RPC_SUBJECT_PREFIX, natsPasswordProblem } from '@opsdesk/contracts';
 
 export const Environments = ['development', 'test', 'staging', 'production'] as const;
 export type Environment = (typeof Environments)[number];
@@ -28,7 +28,14 @@ export const commonEnvShape = {
     ),
   /** this component's own NATS login (SPEC §7); unset only against a broker without authorisation */
   NATS_USER: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a NATS user name (letters, digits, _ and -)').optional(),
-  NATS_PASSWORD: z.string().min(1).optional(),
+  NATS_PASSWORD: z
+    .string()
+    .min(1)
+    .superRefine((v, ctx) => {
+      const problem = natsPasswordProblem(v);
+      if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+    })
+    .optional(),
   EVENTS_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/).default(DEFAULT_EVENTS_STREAM),
   /** JetStream replicas of the events stream (3 on a 3-node NATS cluster) */
   NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),

@@ -168,3 +168,23 @@ export function renderNatsAuthorization(users: NatsUserPermissions[], password: 
 export function natsPasswordVariable(user: string): string {
   return `NATS_PASSWORD_${user.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 }
+
+/**
+ * What a NATS password must look like. nats-server reads `password: $NATS_PASSWORD_<USER>` (deploy/nats) by
+ * parsing the variable's value as a config value, not as a string: a value starting with `-` or a digit can read
+ * as a number, a size or a date and stop the server ("variable reference ... could not be parsed"; about 3 % of
+ * random base64url values, 1 % of `openssl rand -base64 32`), `true`/`no`/`off` read as booleans, and a `,` or `;`
+ * ends the value early (the login then fails). A letter first, then only base64/base64url characters, at least
+ * 8 long, always reads back as the same string (checked against nats-server by e2e/deploy-nats.e2e-spec.ts).
+ */
+export const NATS_PASSWORD_PATTERN = /^[A-Za-z][A-Za-z0-9+/=_-]{7,}$/;
+
+/** Why a value cannot serve as a NATS password (see NATS_PASSWORD_PATTERN), or null when it can. */
+export function natsPasswordProblem(password: string): string | null {
+  if (NATS_PASSWORD_PATTERN.test(password)) return null;
+  return (
+    'must start with a letter and use only letters, digits and + / = _ - (at least 8 characters): nats-server reads ' +
+    'it from its environment as a config value, and e.g. a leading digit or "-" stops the server; generate one with ' +
+    '`printf "p%s\\n" "$(openssl rand -hex 24)"`'
+  );
+}

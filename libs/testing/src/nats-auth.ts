@@ -36,7 +36,7 @@ export function testNatsPasswords(): Record<string, string> {
   const raw = process.env[CREDENTIALS_ENV];
   if (raw) return JSON.parse(raw) as Record<string, string>;
   const passwords: Record<string, string> = {};
-  for (const user of [...NATS_SERVICES, NATS_PROVISION_USER, TEST_NATS_ADMIN_USER]) passwords[user] = randomBytes(18).toString('base64url');
+  for (const user of [...NATS_SERVICES, NATS_PROVISION_USER, TEST_NATS_ADMIN_USER]) passwords[user] = `p${randomBytes(18).toString('base64url')}`; // a letter first: NATS_PASSWORD_PATTERN
   process.env[CREDENTIALS_ENV] = JSON.stringify(passwords);
   return passwords;
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +33,7 @@ export async function startOwnNatsCluster(): Promise<OwnNatsCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'opsdesk-rel-nats-'));
   const template = readFileSync(DEPLOY_CONF, 'utf8');
   const nodes: Array<NatsNode & { cluster: number; conf: string }> = [];
+  const clusterName = `opsdesk-${randomBytes(4).toString('hex')}`;
   for (let i = 1; i <= 3; i++)
     nodes.push({
       name: `nats-${i}`,
@@ -48,7 +50,10 @@ export async function startOwnNatsCluster(): Promise<OwnNatsCluster> {
       .replace(/^listen:.*$/m, `listen: 127.0.0.1:${n.port}`)
       .replace(/^http:.*$/m, '')
       .replace(/store_dir:.*$/m, `store_dir: ${JSON.stringify(store)}`)
-      .replace(/(cluster \{[\s\S]*?)listen:.*$/m, `$1listen: 127.0.0.1:${n.cluster}`);
+      .replace(/(cluster \{[\s\S]*?)listen:.*$/m, `$1listen: 127.0.0.1:${n.cluster}`)
+      // a name of its own: nats-server refuses routes from another cluster name, so two suites' clusters can never
+      // join each other (their nodes share the names nats-1..3, which would wreck both JetStream meta groups)
+      .replace(/(cluster \{\s*)name:.*$/m, `$1name: ${clusterName}`);
     for (const [i, o] of nodes.entries())
       conf = conf.replace(`nats-route://nats-${i + 1}:6222`, `nats-route://127.0.0.1:${o.cluster}`);
     // the operators' logins and permissions as shipped, plus the suite's own observer (consumer info, the poison
@@ -56,16 +61,32 @@ export async function startOwnNatsCluster(): Promise<OwnNatsCluster> {
     const admin = testNatsAdmin();
     conf = conf.replace(/authorization \{\n  users: \[\n/, (m) => `${m}    { user: ${JSON.stringify(TEST_NATS_ADMIN_USER)}, password: ${JSON.stringify(admin.pass)} }\n`);
     if (!conf.includes(TEST_NATS_ADMIN_USER)) throw new Error(`could not add the suite's login to ${DEPLOY_CONF}`);
-    if (conf.includes('0.0.0.0') || conf.includes(':6222'))
+    if (conf.includes('0.0.0.0') || conf.includes(':6222') || !conf.includes(`name: ${clusterName}`))
       throw new Error(`could not rewrite ${DEPLOY_CONF} for loopback`);
     n.conf = join(dir, `${n.name}.conf`);
     writeFileSync(n.conf, conf);
   }
   const bin = process.env.NATS_SERVER_BIN ?? 'nats-server';
+  const logOf = (name: string) => join(dir, `${name}.log`);
+  /** the last lines each node logged, for an error that explains itself */
+  const tails = (lines = 15) =>
+    nodes
+      .map((n) => {
+        let text = '';
+        try {
+          text = readFileSync(logOf(n.name), 'utf8');
+        } catch {
+          text = '(no log)';
+        }
+        const exit = n.proc && n.proc.exitCode !== null ? ` (exited ${n.proc.exitCode})` : '';
+        return `--- ${n.name}${exit}, client ${n.port}, cluster ${n.cluster}:\n${text.trimEnd().split('\n').slice(-lines).join('\n')}`;
+      })
+      .join('\n');
   const start = async (name: string) => {
     const n = nodes.find((x) => x.name === name)!;
     const passwords = Object.fromEntries(Object.entries(testNatsPasswords()).map(([u, p]) => [`NATS_PASSWORD_${u.toUpperCase()}`, p]));
-    n.proc = spawn(bin, ['-c', n.conf], { stdio: 'ignore', env: { ...process.env, ...passwords } });
+    // each node logs to its own file (appended across restarts), so a cluster that does not form says why
+    n.proc = spawn(bin, ['-c', n.conf, '-l', logOf(n.name)], { stdio: 'ignore', env: { ...process.env, ...passwords } });
   };
   const kill = async (name: string) => {
     const n = nodes.find((x) => x.name === name)!;
@@ -95,7 +116,11 @@ export async function startOwnNatsCluster(): Promise<OwnNatsCluster> {
       }
     },
     { timeoutMs: 60_000, intervalMs: 500, what: 'the 3-node NATS cluster to elect a JetStream leader' },
-  );
+  ).catch(async (e: unknown) => {
+    const why = `${e instanceof Error ? e.message : String(e)}\n${tails()}`;
+    for (const n of nodes) await kill(n.name);
+    throw new Error(why);
+  });
   return {
     url,
     nodes,

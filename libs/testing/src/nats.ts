@@ -28,14 +28,44 @@ export function natsIsolation(label = 't'): NatsIsolation {
   };
 }
 
+/**
+ * Ports for servers a test starts itself (nats-server, Postgres, nginx, Prometheus, a service on a fixed port).
+ *
+ * Under jest each worker takes them from a block of its own below the kernel's ephemeral range (32768+): a port
+ * found free by listen(0) and closed again could be handed by the kernel to another worker's listen(0) or connect()
+ * before our server binds it, and a NATS cluster whose route port another suite's cluster then held would join that
+ * cluster. Outside jest (the bench, scripts) the kernel picks, as nothing runs beside them.
+ */
+const PORT_BLOCK_BASE = 20_000;
+const PORT_BLOCK_SIZE = 1_000;
+let nextInBlock = -1;
+
 export async function freePort(): Promise<number> {
+  const worker = Number(process.env.JEST_WORKER_ID);
+  if (!Number.isInteger(worker) || worker < 1 || worker > 12) return listenOn(0);
+  const base = PORT_BLOCK_BASE + (worker - 1) * PORT_BLOCK_SIZE;
+  // a random start: each test file has its own copy of this module, and the previous file's ports may linger
+  if (nextInBlock < 0) nextInBlock = Math.floor(Math.random() * PORT_BLOCK_SIZE);
+  for (let tries = 0; tries < PORT_BLOCK_SIZE; tries++) {
+    const port = base + (nextInBlock++ % PORT_BLOCK_SIZE);
+    const ok = await listenOn(port).then(
+      () => true,
+      () => false,
+    );
+    if (ok) return port;
+  }
+  throw new Error(`no free port in ${base}-${base + PORT_BLOCK_SIZE - 1} (jest worker ${worker})`);
+}
+
+/** binds 127.0.0.1:port (0: the kernel picks), closes it again and answers the port */
+function listenOn(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
+    s.listen(port, '127.0.0.1', () => {
       const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
+      const bound = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => resolve(bound));
     });
   });
 }

@@ -1,4 +1,4 @@
-import { ContextSigner, ContextVerifier, generateContextKeyPair } from './context-keys';
+import { ContextDomains, ContextSigner, ContextVerifier, generateContextKeyPair } from './context-keys';
 import { InternalTokenIssuer, InternalTokens } from './internal-token';
 import { rpcContextSigner } from './rpc-caller-context';
 
@@ -22,6 +22,17 @@ describe('InternalTokens (Ed25519, signed by the gateway context key)', () => {
     const v = t.verify(token, 'post', '/internal/hosts/h1/artifacts');
     expect(v?.principal.user_id).toBe('u1');
     expect(v?.iss).toBe('gateway');
+  });
+
+  it('gives every token an id of its own (what the receiving service holds to one use), and refuses one without', () => {
+    const ids = new Set([0, 1, 2].map(() => t.verify(issuer.sign(claims), 'POST', claims.path)?.jti));
+    expect(ids.size).toBe(3);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    // signed by the gateway's own key, so only the missing id is wrong with it
+    const signer = new ContextSigner('gateway', gateway.privateKey);
+    expect(t.verify(signer.sign(ContextDomains.INTERNAL_HTTP, claims, 60_000), 'POST', claims.path)).toBeNull();
+    expect(t.verify(signer.sign(ContextDomains.INTERNAL_HTTP, { ...claims, jti: 'short' }, 60_000), 'POST', claims.path)).toBeNull();
+    expect(t.verify(signer.sign(ContextDomains.INTERNAL_HTTP, { ...claims, jti: 'an-id-of-sixteen-or-more' }, 60_000), 'POST', claims.path)?.jti).toBe('an-id-of-sixteen-or-more');
   });
 
   it('accepts a rotated key list that still holds the signing key', () => {

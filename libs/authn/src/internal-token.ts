@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Actor } from '@opsdesk/contracts';
 import { ContextDomains, type ContextSigner, type ContextVerifier } from './context-keys';
 import type { Principal } from './principal';
@@ -19,6 +20,8 @@ export interface InternalClaims {
   /** method and path the token was minted for: a token cannot be replayed against another route */
   method: string;
   path: string;
+  /** the token's own id: the receiving service accepts each id once (libs/platform InternalTokenLedger) */
+  jti: string;
   iss: string;
   iat: number;
   exp: number;
@@ -32,8 +35,8 @@ export const INTERNAL_TOKEN_ISSUER = 'gateway';
 export class InternalTokenIssuer {
   constructor(private readonly signer: ContextSigner) {}
 
-  sign(claims: Omit<InternalClaims, 'exp' | 'iat' | 'iss'>, ttlMs = INTERNAL_TOKEN_TTL_MS): string {
-    return this.signer.sign(ContextDomains.INTERNAL_HTTP, { ...claims, method: claims.method.toUpperCase() }, ttlMs);
+  sign(claims: Omit<InternalClaims, 'exp' | 'iat' | 'iss' | 'jti'>, ttlMs = INTERNAL_TOKEN_TTL_MS): string {
+    return this.signer.sign(ContextDomains.INTERNAL_HTTP, { ...claims, method: claims.method.toUpperCase(), jti: randomUUID() }, ttlMs);
   }
 }
 
@@ -45,7 +48,10 @@ export class InternalTokens {
     private readonly audience: string,
   ) {}
 
-  /** Returns the claims, or null when the token is malformed, forged, expired, for another service or route. */
+  /**
+   * Returns the claims, or null when the token is malformed, forged, expired, for another service or route. That it
+   * is used only once is the caller's to check (InternalAuthGuard, with the service's ledger).
+   */
   verify(token: string, method: string, path: string): InternalClaims | null {
     const v = this.verifier.verify<InternalClaims>(ContextDomains.INTERNAL_HTTP, token);
     if (!v.ok) return null;
@@ -54,6 +60,8 @@ export class InternalTokens {
     if (c.iss !== INTERNAL_TOKEN_ISSUER || c.aud !== this.audience) return null;
     if (c.method !== method.toUpperCase() || c.path !== path) return null;
     if (!c.principal || typeof c.principal.user_id !== 'string' || c.actor?.user_id !== c.principal.user_id) return null;
+    // without an id a token could not be held to one use
+    if (typeof c.jti !== 'string' || c.jti.length < 16) return null;
     return c;
   }
 }

@@ -50,6 +50,8 @@ export const AUDIT_TABLE_GRANTS: Readonly<Record<string, readonly string[]>> = {
   // the readiness check reads which migrations are applied (migrations-readiness.ts)
   typeorm_migrations: ['SELECT'],
   outbox: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  // ids of internal tokens already used (libs/platform InternalTokenLedger): claimed once, expired ones pruned
+  internal_tokens_used: ['SELECT', 'INSERT', 'DELETE'],
 };
 
 /** What the other services' logins get on every table of their own schema (no TRUNCATE, no DDL). */

@@ -4,3 +4,4 @@ export * from './service-infrastructure';
 export * from './rpc-caller.guard';
 export * from './service-config.module';
 export * from './internal-http-error.filter';
+export * from './internal-token-ledger';

@@ -1,6 +1,10 @@
-import { ExecutionContext, Injectable, UnauthorizedException, createParamDecorator, type CanActivate } from '@nestjs/common';
+import { ExecutionContext, Inject, Injectable, UnauthorizedException, createParamDecorator, type CanActivate } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { ContextVerifier, INTERNAL_TOKEN_ISSUER, InternalTokens, type InternalClaims } from '@opsdesk/authn';
+import type { InternalTokenLedger } from './internal-token-ledger';
+
+/** Injection token of the service's InternalTokenLedger (ServiceConfigModule provides it with internal routes). */
+export const INTERNAL_TOKEN_LEDGER = Symbol('INTERNAL_TOKEN_LEDGER');
 
 /**
  * The internal-token verifier of `service`: tokens signed by the gateway's context key (its public key from
@@ -12,19 +16,25 @@ export function internalTokensFor(service: string, config: { GATEWAY_CONTEXT_PUB
 
 /**
  * Guards an internal HTTP route (a service's own port): only the gateway, holding the context key, can
- * mint the `Authorization: Internal <token>` it requires. Put the verified claims on the request.
+ * mint the `Authorization: Internal <token>` it requires, and each token is accepted once. Puts the verified claims
+ * on the request.
  */
 @Injectable()
 export class InternalAuthGuard implements CanActivate {
-  constructor(private readonly tokens: InternalTokens) {}
+  constructor(
+    private readonly tokens: InternalTokens,
+    @Inject(INTERNAL_TOKEN_LEDGER) private readonly ledger: InternalTokenLedger,
+  ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<FastifyRequest & { internal?: InternalClaims }>();
     const header = req.headers.authorization ?? '';
     const m = /^Internal\s+(\S+)$/.exec(header);
     const path = (req.raw.url ?? req.url).split('?')[0];
     const claims = m ? this.tokens.verify(m[1], req.method, path) : null;
     if (!claims) throw new UnauthorizedException('Internal route: missing or invalid internal token');
+    // last, so only a token good in every other respect takes its one use
+    if (!(await this.ledger.claim(claims.jti, claims.exp))) throw new UnauthorizedException('Internal route: this internal token was already used');
     req.internal = claims;
     return true;
   }

@@ -140,6 +140,25 @@ describe.each(STORAGE_DRIVERS)('artifacts service with %s storage', (driver) => 
       await request(url).post(path).set('Authorization', internal('POST', ArtifactsInternalPaths.upload(await createHost()))).field('kind', 'log').attach('file', Buffer.from('x'), 'x.log').expect(401);
       await uploadReq(host, [['kind', 'log']], { name: 'x.log', content: Buffer.from('x') }, true, 'viewer').expect(403);
     });
+
+    it('accepts each token once: a replayed upload or download token is refused and stores nothing', async () => {
+      const host = await createHost();
+      const path = ArtifactsInternalPaths.upload(host);
+      const token = internal('POST', path);
+      const up = await request(url).post(path).set('Authorization', token).field('kind', 'log').attach('file', Buffer.from('once'), 'once.log').expect(201);
+      const replay = await request(url).post(path).set('Authorization', token).field('kind', 'log').attach('file', Buffer.from('twice'), 'twice.log').expect(401);
+      expect(replay.body).toMatchObject({ status: 401, detail: 'Internal route: this internal token was already used' });
+      const rows = await pg.query(`SELECT original_name FROM artifacts.artifacts WHERE host_id = $1`, [host]);
+      expect(rows.rows).toEqual([{ original_name: 'once.log' }]);
+
+      const dpath = ArtifactsInternalPaths.download(up.body.id as string);
+      const dtoken = internal('GET', dpath, 'auditor');
+      const first = await request(url).get(dpath).set('Authorization', dtoken).buffer(true).parse(rawBody).expect(200);
+      expect((first.body as Buffer).toString()).toBe('once');
+      await request(url).get(dpath).set('Authorization', dtoken).expect(401);
+      // a fresh token for the same request is fine
+      await downloadReq(up.body.id as string).expect(200);
+    });
   });
 
   describe('upload and download on the internal port', () => {

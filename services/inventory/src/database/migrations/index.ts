@@ -1,3 +1,4 @@
+import { internalTokensUsedMigration } from '@opsdesk/platform';
 import { deadLetterResolutionsMigration, inboxFailuresMigration, messagingTablesMigration } from '@opsdesk/messaging';
 import { InitInventory1732700000000 } from './1732700000000-init-inventory';
 import { InventoryIsoStable1732900000000 } from './1732900000000-iso-stable';
@@ -15,4 +16,5 @@ export const inventoryMigrations = [
   InventoryAccessTemplates1764600000000,
   deadLetterResolutionsMigration('inventory', 1764700000000),
   InventoryHostListIndexes1764800000000,
+  internalTokensUsedMigration('inventory', 1764900000000),
 ];

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { NATS_PASSWORD_PATTERN, natsPermissionSet, natsPasswordVariable } from '@opsdesk/contracts';
+import { ROUTE_TLS_DIR_IN_CONF, makeRouteTlsFiles } from '@opsdesk/testing';
 import { DEPLOY, hasPath, isRecord, readYaml, walk } from './support/deploy-files';
 
 /**
@@ -98,8 +99,10 @@ describe('deploy: Helm chart (static, no cluster)', () => {
     for (const r of routes) expect(rendered).toContain(r);
     const dir = mkdtempSync(join(tmpdir(), 'opsdesk-helm-nats-'));
     try {
+      // the routes' TLS files where the config names them, for the names the routes dial (as the chart makes them)
+      makeRouteTlsFiles(dir, { dns: [`*.${name}-headless`] });
       const file = join(dir, 'nats.conf');
-      writeFileSync(file, rendered);
+      writeFileSync(file, rendered.split(ROUTE_TLS_DIR_IN_CONF).join(`${dir}/`));
       const env: NodeJS.ProcessEnv = { ...process.env, NATS_SERVER_NAME: `${name}-0` };
       for (const u of natsPermissionSet()) env[natsPasswordVariable(u.user)] = `pw-${u.user}-0123456789abcdef`;
       const r = spawnSync(NATS_SERVER, ['-t', '-c', file], { encoding: 'utf8', env });
@@ -108,6 +111,26 @@ describe('deploy: Helm chart (static, no cluster)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('NATS routes: mutual TLS files from a Secret the chart makes and keeps (or yours), mounted where the config names them', () => {
+    const conf = readFileSync(join(CHART, 'files', 'nats-cluster.conf'), 'utf8');
+    for (const f of ['tls.crt', 'tls.key', 'ca.crt']) expect(conf).toContain(`"${ROUTE_TLS_DIR_IN_CONF}${f}"`);
+    const nats = tpl('nats.yaml');
+    expect(nats).toContain(`- { name: route-tls, mountPath: ${ROUTE_TLS_DIR_IN_CONF.replace(/\/$/, '')}, readOnly: true }`);
+    expect(nats).toMatch(/- name: route-tls\n\s+secret:\n\s+secretName: \{\{ include "opsdesk\.natsRouteTlsSecretName" \. \}\}/);
+    const secret = tpl('nats-route-tls.yaml');
+    // made once per release: looked up and reused on upgrade, never regenerated under running nodes
+    expect(secret).toContain('{{- if and .Values.natsCluster.enabled (not .Values.natsCluster.routeTls.existingSecret) }}');
+    expect(secret).toMatch(/\$existing := lookup "v1" "Secret" \.Release\.Namespace \$secretName/);
+    expect(secret).toContain('"helm.sh/resource-policy": keep');
+    expect(secret).toMatch(/genCA [\s\S]*genSignedCert \(printf "%s-route" \$name\) nil \$dns 3650 \$ca/);
+    // the certificate names what the routes dial: <pod>.<release>-nats-headless (templates/nats.yaml)
+    expect(secret).toContain('(printf "*.%s-headless" $name)');
+    expect(nats).toContain('(printf "nats-route://%s-%d.%s-headless:6222" $name $i $name)');
+    for (const key of ['ca.crt', 'tls.crt', 'tls.key']) expect(secret).toContain(`  ${key}: {{ index $existing.data "${key}" }}`);
+    expect(get(values, 'natsCluster.routeTls.existingSecret')).toBe('');
+    expect(tpl('_helpers.tpl')).toMatch(/define "opsdesk\.natsRouteTlsSecretName"[\s\S]*existingSecret \| default \(printf "%s-route-tls"/);
   });
 
   it('install order: no post-install hook anywhere (helm --wait deadlock); migrations a pre-install/pre-upgrade hook only with external dependencies, else a Job per revision', () => {

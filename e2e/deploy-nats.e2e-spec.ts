@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { connect } from 'nats';
 import { randomBytes, randomInt } from 'node:crypto';
 import { natsPasswordProblem, natsPasswordVariable, natsPermissionSet, natsInboxPrefix, renderNatsAuthorization, NATS_SERVICES } from '@opsdesk/contracts';
-import { freePort, waitFor } from '@opsdesk/testing';
+import { ROUTE_TLS_DIR_IN_CONF, freePort, makeRouteTlsFiles, waitFor } from '@opsdesk/testing';
 import { isRecord, readYaml } from './support/deploy-files';
 
 const ROOT = join(__dirname, '..');
@@ -78,11 +78,23 @@ describe('deploy: NATS authorisation is generated from the one permission model'
   it('nats-server -t accepts both configs with the passwords set, and refuses the single-node one without them', () => {
     const ok = spawnSync(NATS_SERVER, ['-t', '-c', join(DEPLOY, 'nats', 'nats-server.conf')], { encoding: 'utf8', env: { ...process.env, ...passwords } });
     expect({ status: ok.status, out: `${ok.stdout}${ok.stderr}` }).toEqual({ status: 0, out: expect.stringContaining('valid') });
-    const cluster = spawnSync(NATS_SERVER, ['-t', '-c', join(DEPLOY, 'nats', 'nats-cluster.conf')], {
-      encoding: 'utf8',
-      env: { ...process.env, ...passwords, NATS_SERVER_NAME: 'nats-1' },
-    });
-    expect({ status: cluster.status, out: `${cluster.stdout}${cluster.stderr}` }).toEqual({ status: 0, out: expect.stringContaining('valid') });
+    // the cluster config with its route TLS files where it names them (here in a temp dir; made as an operator would)
+    const tlsDir = mkdtempSync(join(tmpdir(), 'opsdesk-route-tls-'));
+    try {
+      const shipped = readFileSync(join(DEPLOY, 'nats', 'nats-cluster.conf'), 'utf8');
+      expect(shipped).toContain(`ca_file: "${ROUTE_TLS_DIR_IN_CONF}ca.crt"`);
+      const conf = join(tlsDir, 'nats-cluster.conf');
+      writeFileSync(conf, shipped.split(ROUTE_TLS_DIR_IN_CONF).join(`${tlsDir}/`));
+      const clusterEnv = { ...process.env, ...passwords, NATS_SERVER_NAME: 'nats-1' };
+      // without the files it does not start: the routes' TLS is not optional
+      const noFiles = spawnSync(NATS_SERVER, ['-t', '-c', conf], { encoding: 'utf8', env: clusterEnv });
+      expect({ status: noFiles.status, out: `${noFiles.stdout}${noFiles.stderr}` }).toEqual({ status: 1, out: expect.stringMatching(/tls\.crt|certificate/i) });
+      makeRouteTlsFiles(tlsDir, { dns: ['nats-1', 'nats-2', 'nats-3'] });
+      const cluster = spawnSync(NATS_SERVER, ['-t', '-c', conf], { encoding: 'utf8', env: clusterEnv });
+      expect({ status: cluster.status, out: `${cluster.stdout}${cluster.stderr}` }).toEqual({ status: 0, out: expect.stringContaining('valid') });
+    } finally {
+      rmSync(tlsDir, { recursive: true, force: true });
+    }
     const env: NodeJS.ProcessEnv = { ...process.env };
     for (const k of Object.keys(passwords)) delete env[k];
     const missing = spawnSync(NATS_SERVER, ['-t', '-c', join(DEPLOY, 'nats', 'nats-server.conf')], { encoding: 'utf8', env });

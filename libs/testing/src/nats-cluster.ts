@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,10 +10,35 @@ import { waitFor } from './wait';
 
 const DEPLOY_CONF = join(__dirname, '..', '..', '..', 'deploy', 'nats', 'nats-cluster.conf');
 
+/** Where deploy/nats/nats-cluster.conf expects the route certificate, its key and the cluster's CA. */
+export const ROUTE_TLS_DIR_IN_CONF = '/etc/nats-route-tls/';
+
+/**
+ * Route TLS files as deploy/nats/nats-cluster.conf names them (ca.crt, tls.crt, tls.key) in `dir`: a CA of their own
+ * and one certificate, for server and client use, naming `ips` and `dns` (what the route URLs dial). As an operator
+ * would make them with openssl (deploy/nats/README.md "Route TLS").
+ */
+export function makeRouteTlsFiles(dir: string, names: { ips?: string[]; dns?: string[] } = { ips: ['127.0.0.1'] }): void {
+  const run = (args: string[]) => {
+    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed (${r.error?.message ?? `exit ${r.status}`}): ${r.stderr ?? ''}`);
+  };
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  run(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=opsdesk-nats-route-ca', '-days', '2']);
+  run(['req', ...ec, '-keyout', 'tls.key', '-out', 'tls.csr', '-subj', '/CN=opsdesk-nats-route']);
+  const san = [...(names.ips ?? []).map((ip) => `IP:${ip}`), ...(names.dns ?? []).map((d) => `DNS:${d}`)].join(',');
+  writeFileSync(join(dir, 'ext.cnf'), `subjectAltName=${san}\nextendedKeyUsage=serverAuth,clientAuth\n`);
+  run(['x509', '-req', '-in', 'tls.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'tls.crt', '-days', '2', '-extfile', 'ext.cnf']);
+}
+
 export interface NatsNode {
   name: string;
   port: number;
   proc: ChildProcess | null;
+  /** the node's config file (deploy/nats/nats-cluster.conf rewritten for loopback) */
+  conf: string;
+  /** the directory of the route TLS files its config names (ca.crt, tls.crt, tls.key), with a trailing slash */
+  routeTlsDir: string;
 }
 
 export interface OwnNatsCluster {
@@ -32,7 +57,11 @@ export interface OwnNatsCluster {
 export async function startOwnNatsCluster(): Promise<OwnNatsCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'opsdesk-rel-nats-'));
   const template = readFileSync(DEPLOY_CONF, 'utf8');
-  const nodes: Array<NatsNode & { cluster: number; conf: string }> = [];
+  // the routes' mutual TLS as shipped, with a CA of this cluster's own (the route URLs dial 127.0.0.1)
+  const tlsDir = join(dir, 'route-tls');
+  mkdirSync(tlsDir);
+  makeRouteTlsFiles(tlsDir);
+  const nodes: Array<NatsNode & { cluster: number }> = [];
   const clusterName = `opsdesk-${randomBytes(4).toString('hex')}`;
   for (let i = 1; i <= 3; i++)
     nodes.push({
@@ -41,6 +70,7 @@ export async function startOwnNatsCluster(): Promise<OwnNatsCluster> {
       cluster: await freePort(),
       proc: null,
       conf: '',
+      routeTlsDir: `${tlsDir}/`,
     });
   for (const n of nodes) {
     const store = join(dir, n.name);
@@ -53,7 +83,9 @@ export async function startOwnNatsCluster(): Promise<OwnNatsCluster> {
       .replace(/(cluster \{[\s\S]*?)listen:.*$/m, `$1listen: 127.0.0.1:${n.cluster}`)
       // a name of its own: nats-server refuses routes from another cluster name, so two suites' clusters can never
       // join each other (their nodes share the names nats-1..3, which would wreck both JetStream meta groups)
-      .replace(/(cluster \{\s*)name:.*$/m, `$1name: ${clusterName}`);
+      .replace(/(cluster \{\s*)name:.*$/m, `$1name: ${clusterName}`)
+      .split(ROUTE_TLS_DIR_IN_CONF)
+      .join(`${tlsDir}/`);
     for (const [i, o] of nodes.entries())
       conf = conf.replace(`nats-route://nats-${i + 1}:6222`, `nats-route://127.0.0.1:${o.cluster}`);
     // the operators' logins and permissions as shipped, plus the suite's own observer (consumer info, the poison
@@ -61,7 +93,7 @@ export async function startOwnNatsCluster(): Promise<OwnNatsCluster> {
     const admin = testNatsAdmin();
     conf = conf.replace(/authorization \{\n  users: \[\n/, (m) => `${m}    { user: ${JSON.stringify(TEST_NATS_ADMIN_USER)}, password: ${JSON.stringify(admin.pass)} }\n`);
     if (!conf.includes(TEST_NATS_ADMIN_USER)) throw new Error(`could not add the suite's login to ${DEPLOY_CONF}`);
-    if (conf.includes('0.0.0.0') || conf.includes(':6222') || !conf.includes(`name: ${clusterName}`))
+    if (conf.includes('0.0.0.0') || conf.includes(':6222') || !conf.includes(`name: ${clusterName}`) || !conf.includes(`${tlsDir}/tls.crt`))
       throw new Error(`could not rewrite ${DEPLOY_CONF} for loopback`);
     n.conf = join(dir, `${n.name}.conf`);
     writeFileSync(n.conf, conf);

@@ -98,6 +98,11 @@ the chart expects one Secret per component named <existingSecret>-<component>, w
 {{- printf "%s-nats" (include "opsdesk.fullname" .) -}}
 {{- end -}}
 
+{{/* The Secret with the NATS routes' TLS files (ca.crt, tls.crt, tls.key): the chart's own or natsCluster.routeTls.existingSecret. */}}
+{{- define "opsdesk.natsRouteTlsSecretName" -}}
+{{- .Values.natsCluster.routeTls.existingSecret | default (printf "%s-route-tls" (include "opsdesk.natsName" .)) -}}
+{{- end -}}
+
 {{/* NATS_URL: nats.url, else every node of the chart's own cluster (the client fails over between them). */}}
 {{- define "opsdesk.natsUrl" -}}
 {{- if .Values.nats.url -}}

@@ -128,7 +128,8 @@ describe('deploy: Helm chart (static, no cluster)', () => {
     // the certificate names what the routes dial: <pod>.<release>-nats-headless (templates/nats.yaml)
     expect(secret).toContain('(printf "*.%s-headless" $name)');
     expect(nats).toContain('(printf "nats-route://%s-%d.%s-headless:6222" $name $i $name)');
-    for (const key of ['ca.crt', 'tls.crt', 'tls.key']) expect(secret).toContain(`  ${key}: {{ index $existing.data "${key}" }}`);
+    expect(secret).toContain('{{- if $existing }}{{ $data = $existing.data | default dict }}{{ end -}}');
+    for (const key of ['ca.crt', 'tls.crt', 'tls.key']) expect(secret).toContain(`  ${key}: {{ index $data "${key}" }}`);
     expect(get(values, 'natsCluster.routeTls.existingSecret')).toBe('');
     expect(tpl('_helpers.tpl')).toMatch(/define "opsdesk\.natsRouteTlsSecretName"[\s\S]*existingSecret \| default \(printf "%s-route-tls"/);
   });

@@ -33,8 +33,8 @@ export function natsIsolation(label = 't'): NatsIsolation {
  *
  * Under jest each worker takes them from a block of its own below the kernel's ephemeral range (32768+): a port
  * found free by listen(0) and closed again could be handed by the kernel to another worker's listen(0) or connect()
- * before our server binds it, and a NATS cluster whose route port another suite's cluster then held would join that
- * cluster. Outside jest (the bench, scripts) the kernel picks, as nothing runs beside them.
+ * before our server binds it: the server then fails to start, or (a route URL) reaches someone else's server.
+ * Outside jest (the bench, scripts) the kernel picks, as nothing runs beside them.
  */
 const PORT_BLOCK_BASE = 20_000;
 const PORT_BLOCK_SIZE = 1_000;

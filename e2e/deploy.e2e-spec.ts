@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { parseAllDocuments } from 'yaml';
-import { NGINX_BIN, freePort, makeSelfSignedCert, startNginx, type RunningNginx } from '@opsdesk/testing';
+import { NGINX_BIN, ROUTE_TLS_DIR_IN_CONF, freePort, makeRouteTlsFiles, makeSelfSignedCert, startNginx, type RunningNginx } from '@opsdesk/testing';
 import { serviceNodeFlags } from '@opsdesk/config';
 import { natsPasswordVariable, natsPermissionSet } from '@opsdesk/contracts';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, createUser, login, randomIp, startStack, waitFor, type Stack } from './support/stack';
@@ -324,9 +324,17 @@ describe('deploy: nginx and NATS configs (real binaries)', () => {
     const natsPasswords = Object.fromEntries(natsPermissionSet().map((u) => [natsPasswordVariable(u.user), 'x']));
     const single = run(NATS_SERVER, ['-t', '-c', join(DEPLOY, 'nats', 'nats-server.conf')], { env: natsPasswords });
     expect({ status: single.status, out: single.out }).toEqual({ status: 0, out: expect.stringContaining('valid') });
-    const cluster = run(NATS_SERVER, ['-t', '-c', join(DEPLOY, 'nats', 'nats-cluster.conf')], { env: { ...natsPasswords, NATS_SERVER_NAME: 'nats-1' } });
-    expect({ status: cluster.status, out: cluster.out }).toEqual({ status: 0, out: expect.stringContaining('valid') });
     const conf = readFileSync(join(DEPLOY, 'nats', 'nats-cluster.conf'), 'utf8');
+    // the routes' TLS files where the config names them (here in a temp dir; deploy/nats/README.md "Route TLS")
+    const tlsDir = mkdtempSync(join(tmpdir(), 'opsdesk-deploy-route-tls-'));
+    try {
+      makeRouteTlsFiles(tlsDir, { dns: ['nats-1', 'nats-2', 'nats-3'] });
+      writeFileSync(join(tlsDir, 'nats-cluster.conf'), conf.split(ROUTE_TLS_DIR_IN_CONF).join(`${tlsDir}/`));
+      const cluster = run(NATS_SERVER, ['-t', '-c', join(tlsDir, 'nats-cluster.conf')], { env: { ...natsPasswords, NATS_SERVER_NAME: 'nats-1' } });
+      expect({ status: cluster.status, out: cluster.out }).toEqual({ status: 0, out: expect.stringContaining('valid') });
+    } finally {
+      rmSync(tlsDir, { recursive: true, force: true });
+    }
     expect(conf).toMatch(/name: opsdesk/);
     expect(conf.match(/nats-route:\/\/nats-\d:6222/g)).toHaveLength(3);
   });

@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { queryRows, type SqlQuery } from '@opsdesk/messaging';
 
 /**
  * Internal tokens are single-use. A token (the gateway's `Authorization: Internal …`, and the edge nginx's artifact
@@ -12,11 +13,6 @@ export interface InternalTokenLedger {
   claim(tokenId: string, expiresAtMs: number): Promise<boolean>;
 }
 
-/** Anything that runs SQL with positional parameters (TypeORM DataSource, pg Client). */
-export interface LedgerSql {
-  query(sql: string, params?: unknown[]): Promise<unknown>;
-}
-
 /** how many claims between two prunes of expired ids */
 const PRUNE_EVERY = 500;
 /** kept past their expiry: the gateway's clock and the database's may differ a little */
@@ -27,7 +23,7 @@ export class PgInternalTokenLedger implements InternalTokenLedger {
   private readonly table: string;
 
   constructor(
-    private readonly db: LedgerSql,
+    private readonly db: SqlQuery,
     schema: string,
   ) {
     if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`not a schema name: ${schema}`);
@@ -35,13 +31,12 @@ export class PgInternalTokenLedger implements InternalTokenLedger {
   }
 
   async claim(tokenId: string, expiresAtMs: number): Promise<boolean> {
-    const r = await this.db.query(
+    const rows = await queryRows(
+      this.db,
       `INSERT INTO ${this.table} (token_id, expires_at) VALUES ($1, to_timestamp($2::double precision / 1000))
        ON CONFLICT (token_id) DO NOTHING RETURNING token_id`,
       [tokenId, expiresAtMs],
     );
-    // TypeORM answers the rows, node-postgres a result with `rows`
-    const rows = Array.isArray(r) ? r : (r as { rows: unknown[] }).rows;
     if (++this.claims % PRUNE_EVERY === 0) {
       // an expired id can never be claimed again (the token itself is refused), so its row is dead weight
       this.db.query(`DELETE FROM ${this.table} WHERE expires_at < now() - ${PRUNE_MARGIN}`).catch(() => undefined);

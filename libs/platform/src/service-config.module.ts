@@ -1,7 +1,8 @@
 import { Global, Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { InternalTokens } from '@opsdesk/authn';
 import { INTERNAL_TOKEN_LEDGER, InternalAuthGuard, internalTokensFor } from './internal-auth.guard';
-import { PgInternalTokenLedger, type LedgerSql } from './internal-token-ledger';
+import type { SqlQuery } from '@opsdesk/messaging';
+import { PgInternalTokenLedger } from './internal-token-ledger';
 
 /**
  * A service's validated config under its injection token, for every module of the app (global). A service with
@@ -25,7 +26,7 @@ export class ServiceConfigModule {
       providers.push(
         { provide: InternalTokens, useValue: tokens },
         // the ledger's table is in the service's own schema, named like the service (internalTokensUsedMigration)
-        { provide: INTERNAL_TOKEN_LEDGER, useFactory: (ds: LedgerSql) => new PgInternalTokenLedger(ds, opts.internalRoutesOf), inject: [getDataSourceToken()] },
+        { provide: INTERNAL_TOKEN_LEDGER, useFactory: (ds: SqlQuery) => new PgInternalTokenLedger(ds, opts.internalRoutesOf), inject: [getDataSourceToken()] },
         InternalAuthGuard,
       );
       // exported: a guard named in @UseGuards is built in its controller's module, which resolves from these

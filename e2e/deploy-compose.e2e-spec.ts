@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
@@ -59,8 +59,19 @@ describe('deploy: docker compose files', () => {
     expect(envOf(svc.migrate).ADMIN_PASSWORD).toMatch(/^\$\{ADMIN_PASSWORD:\?/);
   });
 
+  it('the proxy mounts every file of the edge the config includes, where nginx.conf includes it from', () => {
+    const proxy = services(load('docker-compose.yml')).proxy as { volumes?: string[] };
+    const mounts = new Map((proxy.volumes ?? []).map((v) => v.split(':')).map(([from, to]) => [from, to]));
+    // the host/compose layout: deploy/nginx minus the Kubernetes edge's own files (deploy/nginx/kubernetes)
+    const files = readdirSync(join(DEPLOY, 'nginx'), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && e.name.endsWith('.conf') && !e.parentPath.includes('kubernetes'))
+      .map((e) => relative(join(DEPLOY, 'nginx'), join(e.parentPath, e.name)));
+    expect(files.length).toBeGreaterThanOrEqual(5);
+    for (const f of files) expect({ f, to: mounts.get(`./nginx/${f}`) }).toEqual({ f, to: `/etc/nginx/${f}` });
+  });
+
   it("nginx's upstreams name compose services that run the gateway (public and internal port) and artifacts on the ports they listen on", () => {
-    const http = readFileSync(join(DEPLOY, 'nginx', 'conf.d', 'opsdesk-http.conf'), 'utf8');
+    const http = readFileSync(join(DEPLOY, 'nginx', 'conf.d', 'opsdesk-upstreams.conf'), 'utf8');
     const svc = services(load('docker-compose.yml'));
     // the one-hop artifact routes (opsdesk.conf) ask the gateway's internal port for a ticket and stream to artifacts
     for (const [name, service, portVar] of [

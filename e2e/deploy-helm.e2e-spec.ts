@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { NATS_PASSWORD_PATTERN, natsPermissionSet, natsPasswordVariable } from '@opsdesk/contracts';
-import { ROUTE_TLS_DIR_IN_CONF, makeRouteTlsFiles } from '@opsdesk/testing';
+import { ROUTE_TLS_DIR_IN_CONF, kubernetesEdgeUpstreams, makeRouteTlsFiles } from '@opsdesk/testing';
 import { DEPLOY, hasPath, isRecord, readYaml, walk } from './support/deploy-files';
 
 /**
@@ -61,6 +61,70 @@ describe('deploy: Helm chart (static, no cluster)', () => {
     expect(realpathSync(join(CHART, 'files', 'nats-cluster.conf'))).toBe(realpathSync(join(DEPLOY, 'nats', 'nats-cluster.conf')));
     expect(realpathSync(join(CHART, 'files', 'opsdesk-alerts.yml'))).toBe(realpathSync(join(DEPLOY, 'prometheus', 'opsdesk-alerts.yml')));
     expect(realpathSync(join(CHART, 'files', 'backup.sh'))).toBe(realpathSync(join(DEPLOY, 'backup', 'backup.sh')));
+    expect(realpathSync(join(CHART, 'files', 'nginx'))).toBe(realpathSync(join(DEPLOY, 'nginx')));
+  });
+
+  it('edge: the Ingress routes to an nginx with deploy/nginx\'s files (artifact bytes in one hop), the upstreams and trusted proxies rendered as the tested tree writes them', () => {
+    expect(get(values, 'edge.enabled')).toBe(true);
+    expect(get(prodValues, 'edge.enabled')).toBe(true);
+    expect(get(prodValues, 'ingress.enabled')).toBe(true);
+    expect(tpl('_helpers.tpl')).toMatch(/define "opsdesk\.edgeEnabled" -\}\}\n\{\{- if and \.Values\.ingress\.enabled \.Values\.edge\.enabled -\}\}true/);
+    const edge = tpl('edge.yaml');
+    const [config, deployment, service] = edge.split(/^---$/m);
+    // the ConfigMap: the very files e2e/edge-artifacts runs (writeKubernetesEdgeTree), mounted as that tree
+    const files = new Map([...config.matchAll(/^ {2}([\w.-]+): \|\n\s+\{\{- \.Files\.Get "files\/nginx\/([^"]+)" \| nindent 4 \}\}/gm)].map((m) => [m[1], m[2]]));
+    expect(Object.fromEntries(files)).toEqual({
+      'nginx.conf': 'kubernetes/nginx.conf',
+      'opsdesk-edge.conf': 'kubernetes/opsdesk-edge.conf',
+      'opsdesk-locations.conf': 'opsdesk-locations.conf',
+      'opsdesk-http.conf': 'conf.d/opsdesk-http.conf',
+    });
+    const items = Object.fromEntries([...deployment.matchAll(/- \{ key: ([\w.-]+), path: ([\w./-]+) \}/g)].map((m) => [m[1], m[2]]));
+    expect(items).toEqual({
+      'nginx.conf': 'nginx.conf',
+      'opsdesk-edge.conf': 'opsdesk-edge.conf',
+      'opsdesk-locations.conf': 'opsdesk-locations.conf',
+      'opsdesk-http.conf': 'conf.d/opsdesk-http.conf',
+      'opsdesk-upstreams.conf': 'conf.d/opsdesk-upstreams.conf',
+      'opsdesk-realip.conf': 'conf.d/opsdesk-realip.conf',
+    });
+    expect(deployment).toMatch(/mountPath: \/etc\/nginx\/opsdesk\n/);
+    expect(deployment).toContain('command: ["nginx", "-c", "/etc/nginx/opsdesk/nginx.conf", "-g", "daemon off;"]');
+    // the tree's include paths and listen ports are the ones the pod's spec names
+    const k8sMain = readFileSync(join(DEPLOY, 'nginx', 'kubernetes', 'nginx.conf'), 'utf8');
+    expect(k8sMain).toMatch(/include conf\.d\/\*\.conf;/);
+    expect(k8sMain).toMatch(/include opsdesk-edge\.conf;/);
+    expect(k8sMain).toMatch(/pid \/tmp\/nginx\.pid;/);
+    const k8sServer = readFileSync(join(DEPLOY, 'nginx', 'kubernetes', 'opsdesk-edge.conf'), 'utf8');
+    expect(k8sServer).toMatch(/listen 8080;[\s\S]*include opsdesk-locations\.conf;/);
+    expect(k8sServer).toMatch(/listen 8081;/);
+    expect(deployment).toMatch(/containerPort: 8080[\s\S]*containerPort: 8081/);
+    expect(deployment).toMatch(/readinessProbe:\n\s+httpGet: \{ path: \/healthz, port: probe \}/);
+    expect(deployment).toMatch(/mountPath: \/tmp\n/);
+    expect(deployment).toContain('{{- toYaml .Values.securityContext | nindent 12 }}');
+    expect(service).toMatch(/port: 8080\n\s+targetPort: http/);
+    expect(service).not.toMatch(/8081/);
+    // the upstreams: the same three names, servers and keepalives as the tree the e2e test runs
+    const rendered = (/opsdesk-upstreams\.conf: \|\n([\s\S]*?)\n {2}#/.exec(config)?.[1] ?? '')
+      .split('\n')
+      .map((l) => l.slice(4))
+      .join('\n')
+      .replace('{{ $fullname }}-gateway:{{ $svc.gateway.port }}', 'GW')
+      .replace('{{ $fullname }}-gateway:{{ $svc.gateway.internalPort }}', 'GWI')
+      .replace('{{ $fullname }}-artifacts:{{ $svc.artifacts.port }}', 'ART');
+    expect(`${rendered}\n`).toBe(kubernetesEdgeUpstreams({ gateway: 'GW', gatewayInternal: 'GWI', artifacts: 'ART' }));
+    // and the compose upstreams carry the same names
+    const composeUpstreams = readFileSync(join(DEPLOY, 'nginx', 'conf.d', 'opsdesk-upstreams.conf'), 'utf8');
+    for (const name of ['opsdesk_gateway', 'opsdesk_gateway_internal', 'opsdesk_artifacts']) expect(composeUpstreams).toContain(`upstream ${name} {`);
+    expect(config).toMatch(/opsdesk-realip\.conf: \|[\s\S]*\{\{- range \.Values\.ingress\.trustedProxies \}\}\n\s+set_real_ip_from \{\{ \. \}\};\n\s+\{\{- end \}\}/);
+    // the Ingress: to the edge's Service when the edge runs, else to the gateway
+    const ingress = tpl('ingress.yaml');
+    expect(ingress).toMatch(/\{\{- if \$edge \}\}\n[^\n]*\n\s+name: \{\{ \$fullname \}\}-edge\n\s+port:\n\s+number: 8080\n\s+\{\{- else \}\}\n\s+name: \{\{ \$fullname \}\}-\{\{ \.backend \}\}/);
+    // the gateway trusts the edge pods' X-Forwarded-For while the edge runs
+    expect(tpl('configmap.yaml')).toMatch(/if include "opsdesk\.edgeEnabled" \. \}\}\n[^\n]*\n\s+TRUST_PROXY: \{\{ join "," \(\.Values\.edge\.podAddresses \| default \.Values\.ingress\.trustedProxies\) \| quote \}\}/);
+    // the edge holds no secret and no API token
+    expect(edge).not.toMatch(/secretKeyRef|secretRef|secret:/);
+    expect(deployment).toContain('automountServiceAccountToken: false');
   });
 
   it('NATS: a 3-node JetStream StatefulSet on by default, the stream and bucket at 3 replicas, one password env per login', () => {
@@ -158,7 +222,7 @@ describe('deploy: Helm chart (static, no cluster)', () => {
     expect(tpl('nats.yaml')).toMatch(/kind: PodDisruptionBudget/);
   });
 
-  it('NetworkPolicies: default deny; the gateway public port from the ingress only; NATS and Postgres from the release pods only', () => {
+  it('NetworkPolicies: default deny; the edge from the ingress only, the gateway from the edge (or the ingress); NATS and Postgres from the release pods only', () => {
     expect(get(values, 'networkPolicy.enabled')).toBe(true);
     const docs = tpl('networkpolicy.yaml').split(/^---$/m);
     const byName = (re: RegExp) => docs.find((d) => re.test(d)) ?? '';
@@ -166,9 +230,21 @@ describe('deploy: Helm chart (static, no cluster)', () => {
     expect(deny).toMatch(/policyTypes: \[Ingress\]/);
     expect(deny).not.toMatch(/ingress:/);
     const gateway = byName(/name: \{\{ \$fullname \}\}-gateway/);
-    expect(gateway).toMatch(/- from:\n\s+\{\{- toYaml \.Values\.networkPolicy\.ingressFrom[^\n]*\n\s+ports:\n\s+- \{ port: \{\{ \.Values\.services\.gateway\.port \}\}/);
+    // edge on: the gateway's two ports from the edge pods only; edge off: the public port from the ingress controller
+    expect(gateway).toMatch(
+      /\{\{- if \$edge \}\}[^\n]*\n[^\n]*\n\s+- from:\n\s+- podSelector:\n\s+matchLabels:\n\s+\{\{- include "opsdesk\.edgeSelectorLabels" \. [^\n]*\n\s+ports:\n\s+- \{ port: \{\{ \.Values\.services\.gateway\.port \}\}, protocol: TCP \}\n\s+- \{ port: \{\{ \.Values\.services\.gateway\.internalPort \}\}, protocol: TCP \}\n\s+\{\{- else \}\}/,
+    );
+    expect(gateway).toMatch(/\{\{- else \}\}[^\n]*\n[^\n]*\n\s+- from:\n\s+\{\{- toYaml \.Values\.networkPolicy\.ingressFrom[^\n]*\n\s+ports:\n\s+- \{ port: \{\{ \.Values\.services\.gateway\.port \}\}/);
     // nothing else may open the gateway's public port
-    expect([...gateway.matchAll(/services\.gateway\.port/g)]).toHaveLength(1);
+    expect([...gateway.matchAll(/services\.gateway\.port/g)]).toHaveLength(2);
+    // the edge pods: their one port from the ingress controller only, and out of the release-wide selector
+    const edgePolicy = byName(/name: \{\{ \$fullname \}\}-edge\n/);
+    expect(edgePolicy).toMatch(/podSelector:\n\s+matchLabels:\n\s+\{\{- include "opsdesk\.edgeSelectorLabels" \. [^\n]*\n\s+policyTypes: \[Ingress\]\n\s+ingress:\n\s+- from:\n\s+\{\{- toYaml \.Values\.networkPolicy\.ingressFrom[^\n]*\n\s+ports:\n\s+- \{ port: 8080, protocol: TCP \}\n\{\{- end \}\}\n\{\{- if \.Values\.natsCluster/);
+    expect(tpl('_helpers.tpl')).toMatch(/define "opsdesk\.edgeSelectorLabels" -\}\}\napp\.kubernetes\.io\/name: \{\{ include "opsdesk\.name" \. \}\}-edge\n/);
+    // the artifacts service's port from the edge too (one-hop bytes), no other service's
+    const services = byName(/name: \{\{ \$fullname \}\}-\{\{ \$name \}\}/);
+    expect(services).toMatch(/\{\{- if and \$edge \(eq \$name "artifacts"\) \}\}[^\n]*\n[^\n]*\n\s+- from:\n\s+- podSelector:\n\s+matchLabels:\n\s+\{\{- include "opsdesk\.edgeSelectorLabels" \$root/);
+    expect([...tpl('networkpolicy.yaml').matchAll(/opsdesk\.edgeSelectorLabels/g)]).toHaveLength(3);
     const natsPolicy = byName(/opsdesk\.natsName/);
     expect(natsPolicy).toMatch(/podSelector:\n\s+matchLabels:\n\s+\{\{- toYaml \$opsdeskPods[^\n]*\n\s+ports:\n\s+- \{ port: 4222/);
     expect(natsPolicy).not.toMatch(/namespaceSelector/);

@@ -302,10 +302,14 @@ describe('deploy: nginx and NATS configs (real binaries)', () => {
 
   it('nginx keeps the guide: rate limits, security headers, streaming, body size, request id', () => {
     const http = readFileSync(join(DEPLOY, 'nginx', 'conf.d', 'opsdesk-http.conf'), 'utf8');
-    const server = readFileSync(join(DEPLOY, 'nginx', 'opsdesk.conf'), 'utf8');
+    const upstreams = readFileSync(join(DEPLOY, 'nginx', 'conf.d', 'opsdesk-upstreams.conf'), 'utf8');
+    // the TLS server includes the request handling it shares with the Kubernetes edge (deploy/nginx/kubernetes)
+    const tlsServer = readFileSync(join(DEPLOY, 'nginx', 'opsdesk.conf'), 'utf8');
+    expect(tlsServer).toMatch(/listen 443 ssl http2;[\s\S]*include opsdesk-locations\.conf;\n\}/);
+    const server = readFileSync(join(DEPLOY, 'nginx', 'opsdesk-locations.conf'), 'utf8');
     expect(http).toMatch(/limit_req_zone \$binary_remote_addr zone=api_limit:10m rate=10r\/s;/);
     expect(http).toMatch(/limit_req_zone \$binary_remote_addr zone=auth_limit:10m rate=5r\/m;/);
-    expect(http).toMatch(/upstream opsdesk_gateway \{[^}]*:8000[^}]*keepalive \d+;/s);
+    expect(upstreams).toMatch(/upstream opsdesk_gateway \{[^}]*:8000[^}]*keepalive \d+;/s);
     expect(server).toMatch(/location \/api\/auth\/ \{[^}]*limit_req zone=auth_limit burst=5 nodelay;/s);
     expect(server).toMatch(/location \/api\/ \{[^}]*limit_req zone=api_limit/s);
     for (const h of ['Strict-Transport-Security', 'X-Frame-Options', 'X-Content-Type-Options', 'X-XSS-Protection', 'Referrer-Policy']) {

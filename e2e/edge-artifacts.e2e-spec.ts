@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { NGINX_BIN, freePort, makeSelfSignedCert, redRequestCount, startNginx, writeNginxTree, type NginxTree, type RunningNginx } from '@opsdesk/testing';
+import { NGINX_BIN, freePort, makeSelfSignedCert, redRequestCount, startNginx, writeKubernetesEdgeTree, writeNginxTree, type NginxTree, type RunningNginx } from '@opsdesk/testing';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, createUser, login, startStack, waitFor, type Stack } from './support/stack';
 
 /**
@@ -293,5 +294,98 @@ describe('edge: artifact bytes in one hop (nginx → artifacts, ticket from the 
     }
     const anonymous = await request(stack.internalUrl).get('/api/edge/artifact-ticket').set('X-Original-Method', 'POST').set('X-Original-URI', `/api/hosts/${a}/artifacts`);
     expect(anonymous.status).toBe(401);
+  });
+});
+
+/**
+ * The Helm chart's edge (templates/edge.yaml): deploy/nginx/kubernetes with the shared request handling, laid out
+ * and rendered as the chart mounts it (writeKubernetesEdgeTree), behind an "ingress controller" at 127.0.0.2 — the
+ * only peer whose X-Forwarded-For it believes (ingress.trustedProxies → set_real_ip_from). Plain HTTP: TLS is the
+ * Ingress's.
+ */
+describe("the Helm chart's edge nginx (deploy/nginx/kubernetes) behind an ingress controller", () => {
+  const INGRESS_CONTROLLER = '127.0.0.2';
+  let k8s: { dir: string; port: number; nginx: RunningNginx };
+  let uploader: { id: string; token: string };
+
+  /** One plain HTTP request to the Kubernetes edge, sent from `from` (a loopback address of this machine). */
+  function viaIngress(from: string, method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port: k8s.port, localAddress: from, method, path, headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      if (body) for (let i = 0; i < body.length; i += 65536) req.write(body.subarray(i, i + 65536));
+      req.end();
+    });
+  }
+
+  /** The actor address audit recorded for one event of an entity (the address the whole path believed). */
+  async function auditedIp(entity: string, type: string, requestId: string): Promise<string | null> {
+    return waitFor(
+      async () => {
+        const r = await request(stack.url).get('/api/audit').query({ entity_id: entity, limit: 50 }).set(bearer(auditor.token));
+        const items = (r.body.items ?? []) as Array<{ type: string; request_id?: string; actor: { ip: string | null } | null }>;
+        const hit = items.find((i) => i.type === type && i.request_id === requestId);
+        return hit ? { ip: hit.actor?.ip ?? null } : null;
+      },
+      { timeoutMs: 20_000, what: `${type} (${requestId}) in the audit trail` },
+    ).then((h) => h.ip);
+  }
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opsdesk-edge-k8s-'));
+    const t = writeKubernetesEdgeTree(
+      dir,
+      { gateway: new URL(stack.url).host, gatewayInternal: new URL(stack.internalUrl).host, artifacts: new URL(stack.env.ARTIFACTS_URL as string).host },
+      await freePort(),
+      await freePort(),
+      [INGRESS_CONTROLLER],
+    );
+    const nginx = await startNginx(t, async () => (await fetch(`http://127.0.0.1:${t.probePort}/healthz`)).status === 200);
+    k8s = { dir, port: t.port, nginx };
+    edges.push({ dir, tree: { dir, conf: t.conf, httpPort: t.port, httpsPort: t.port }, nginx });
+    uploader = await createUser(stack.url, admin, 'k8s-uploader@edge.test', 'operator');
+  });
+
+  it('an upload and a download go one hop, audited with the address the ingress controller named', async () => {
+    const host = await createHost();
+    const content = randomBytes(512 * 1024);
+    const { body, type } = multipart(content, 'k8s-one-hop.bin');
+    const before = await gatewayUploads();
+    const up = await viaIngress(INGRESS_CONTROLLER, 'POST', `/api/hosts/${host}/artifacts`, { authorization: `Bearer ${uploader.token}`, 'content-type': type, 'x-request-id': 'k8s-upload-1', 'x-forwarded-for': '203.0.113.7' }, body);
+    expect({ status: up.status, body: up.status === 201 ? null : up.body.toString() }).toEqual({ status: 201, body: null });
+    const art = json(up) as { id: string; sha256: string };
+    expect(art.sha256).toBe(sha256(content));
+    expect(await gatewayUploads()).toBe(before);
+    expect(up.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+    const down = await viaIngress(INGRESS_CONTROLLER, 'GET', `/api/artifacts/${art.id}/download`, { authorization: `Bearer ${auditor.token}`, 'x-request-id': 'k8s-download-1', 'x-forwarded-for': '203.0.113.8' });
+    expect(down.status).toBe(200);
+    expect(sha256(down.body)).toBe(art.sha256);
+    if (WITH_AUDIT) {
+      expect(await auditedIp(art.id, 'artifacts.artifact.uploaded', 'k8s-upload-1')).toBe('203.0.113.7');
+      expect(await auditedIp(art.id, 'artifacts.artifact.downloaded', 'k8s-download-1')).toBe('203.0.113.8');
+    }
+    // the console and the API through the same edge, to the gateway
+    expect((await viaIngress(INGRESS_CONTROLLER, 'GET', '/api/auth/me', { authorization: `Bearer ${uploader.token}` })).status).toBe(200);
+    expect((await viaIngress(INGRESS_CONTROLLER, 'GET', '/metrics', {})).status).toBe(404);
+  });
+
+  it('X-Forwarded-For from any other peer is not believed; refusals are still the gateway’s problem documents', async () => {
+    const host = await createHost();
+    const { body, type } = multipart(randomBytes(1024), 'k8s-untrusted.bin');
+    const up = await viaIngress('127.0.0.1', 'POST', `/api/hosts/${host}/artifacts`, { authorization: `Bearer ${uploader.token}`, 'content-type': type, 'x-request-id': 'k8s-upload-2', 'x-forwarded-for': '198.51.100.9' }, body);
+    expect(up.status).toBe(201);
+    if (WITH_AUDIT) expect(await auditedIp((json(up) as { id: string }).id, 'artifacts.artifact.uploaded', 'k8s-upload-2')).toBe('127.0.0.1');
+    const forbidden = await viaIngress(INGRESS_CONTROLLER, 'POST', `/api/hosts/${host}/artifacts`, { authorization: `Bearer ${viewer.token}`, 'content-type': type, 'x-forwarded-for': '203.0.113.9' }, body);
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(json(forbidden).code).toBe('AUTH.FORBIDDEN');
   });
 });

@@ -34,11 +34,12 @@ export function writeNginxTree(
   more: { gatewayInternal?: string; artifacts?: string } = {},
 ): NginxTree {
   mkdirSync(dir, { recursive: true });
-  cpSync(DEPLOY_NGINX, dir, { recursive: true });
+  // the host/compose layout only: the Kubernetes edge's files (kubernetes/) have their own tree below
+  cpSync(DEPLOY_NGINX, dir, { recursive: true, filter: (src) => src !== join(DEPLOY_NGINX, 'kubernetes') });
   copyFileSync(existsSync('/etc/nginx/mime.types') ? '/etc/nginx/mime.types' : join(DEPLOY_NGINX, 'mime.types'), join(dir, 'mime.types'));
   const edit = (file: string, fn: (s: string) => string) => writeFileSync(join(dir, file), fn(readFileSync(join(dir, file), 'utf8')));
   edit('nginx.conf', (s) => s.replace(/^pid .*;$/m, `pid ${dir}/nginx.pid;`).replace(/\/var\/log\/nginx\//g, `${dir}/`));
-  edit('conf.d/opsdesk-http.conf', (s) =>
+  edit('conf.d/opsdesk-upstreams.conf', (s) =>
     s
       .replace(/^(\s*server\s+)[\w.-]+:8000\b/gm, `$1${upstream}`)
       .replace(/^(\s*server\s+)[\w.-]+:8010\b/gm, `$1${more.gatewayInternal ?? '127.0.0.1:9'}`)
@@ -53,6 +54,69 @@ export function writeNginxTree(
       .replace(/ssl_certificate_key \S+;/, `ssl_certificate_key ${dir}/key.pem;`),
   );
   return { dir, conf: join(dir, 'nginx.conf'), httpPort, httpsPort };
+}
+
+/** Where the Kubernetes edge's three upstreams point (host:port each). */
+export interface EdgeUpstreams {
+  gateway: string;
+  gatewayInternal: string;
+  artifacts: string;
+}
+
+export interface KubernetesEdgeTree {
+  dir: string;
+  conf: string;
+  /** the edge server's port (8080 in the pod) */
+  port: number;
+  /** the probe server's port (8081 in the pod) */
+  probePort: number;
+}
+
+/**
+ * The Helm chart's edge nginx (deploy/nginx/kubernetes, templates/edge.yaml) on a test machine, laid out as the chart
+ * mounts it at /etc/nginx/opsdesk/: kubernetes/nginx.conf and opsdesk-edge.conf, the shared opsdesk-locations.conf
+ * and conf.d/opsdesk-http.conf, plus the two files the chart renders from values, written here the way the template
+ * writes them — conf.d/opsdesk-upstreams.conf (the release's Services → `upstreams`) and conf.d/opsdesk-realip.conf
+ * (`set_real_ip_from` per ingress.trustedProxies entry → `trustedProxies`). Changed for the test machine only: the
+ * /tmp paths and the logs into `dir`, the two listen ports on 127.0.0.1, mime.types from the system's nginx.
+ */
+export function writeKubernetesEdgeTree(dir: string, upstreams: EdgeUpstreams, port: number, probePort: number, trustedProxies: readonly string[]): KubernetesEdgeTree {
+  mkdirSync(join(dir, 'conf.d'), { recursive: true });
+  const k8s = join(DEPLOY_NGINX, 'kubernetes');
+  copyFileSync(existsSync('/etc/nginx/mime.types') ? '/etc/nginx/mime.types' : join(DEPLOY_NGINX, 'mime.types'), join(dir, 'mime.types'));
+  const write = (file: string, text: string) => writeFileSync(join(dir, file), text);
+  const swapped = (text: string, from: RegExp, to: string, what: string) => {
+    // checked, not assumed: a reworded line in deploy/ would otherwise leave the test's nginx on the pod's paths
+    if (!from.test(text)) throw new Error(`writeKubernetesEdgeTree: ${what} not found (${from})`);
+    return text.replace(from, to);
+  };
+  let main = readFileSync(join(k8s, 'nginx.conf'), 'utf8');
+  main = swapped(main, /\/tmp\//g, `${dir}/`, 'the /tmp paths');
+  main = swapped(main, /\/dev\/stderr/, join(dir, 'error.log'), 'error_log /dev/stderr');
+  main = swapped(main, /\/dev\/stdout/, join(dir, 'access.log'), 'access_log /dev/stdout');
+  main = swapped(main, /\/etc\/nginx\/mime\.types/, join(dir, 'mime.types'), 'the image\'s mime.types');
+  write('nginx.conf', main);
+  let server = readFileSync(join(k8s, 'opsdesk-edge.conf'), 'utf8');
+  server = swapped(server, /listen 8080;/, `listen 127.0.0.1:${port};`, 'listen 8080');
+  server = swapped(server, /listen 8081;/, `listen 127.0.0.1:${probePort};`, 'listen 8081');
+  write('opsdesk-edge.conf', server);
+  copyFileSync(join(DEPLOY_NGINX, 'opsdesk-locations.conf'), join(dir, 'opsdesk-locations.conf'));
+  copyFileSync(join(DEPLOY_NGINX, 'conf.d', 'opsdesk-http.conf'), join(dir, 'conf.d', 'opsdesk-http.conf'));
+  write('conf.d/opsdesk-upstreams.conf', kubernetesEdgeUpstreams(upstreams));
+  write('conf.d/opsdesk-realip.conf', trustedProxies.map((p) => `set_real_ip_from ${p};\n`).join(''));
+  return { dir, conf: join(dir, 'nginx.conf'), port, probePort };
+}
+
+/**
+ * conf.d/opsdesk-upstreams.conf as templates/edge.yaml renders it (the same upstream names, servers and keepalive as
+ * deploy/nginx/conf.d/opsdesk-upstreams.conf; e2e/deploy-helm checks the template against this).
+ */
+export function kubernetesEdgeUpstreams(u: EdgeUpstreams): string {
+  return [
+    `upstream opsdesk_gateway {\n    server ${u.gateway};\n    keepalive 32;\n}\n`,
+    `upstream opsdesk_gateway_internal {\n    server ${u.gatewayInternal};\n    keepalive 8;\n}\n`,
+    `upstream opsdesk_artifacts {\n    server ${u.artifacts};\n    keepalive 16;\n}\n`,
+  ].join('');
 }
 
 /** The self-signed pair writeNginxTree's config points at (`dir`/cert.pem, `dir`/key.pem; CN=localhost, one day), by openssl. */
@@ -74,7 +138,7 @@ export interface RunningNginx {
  * Runs nginx in the foreground on a tree from writeNginxTree and waits until `ready` answers true (e.g. /healthz
  * proxied through it); nginx's stderr is in the error when it exits first. Stopped again when it never gets ready.
  */
-export async function startNginx(tree: NginxTree, ready: () => Promise<boolean>, timeoutMs = 30_000): Promise<RunningNginx> {
+export async function startNginx(tree: { dir: string; conf: string }, ready: () => Promise<boolean>, timeoutMs = 30_000): Promise<RunningNginx> {
   const proc = spawn(NGINX_BIN, ['-c', tree.conf, '-p', tree.dir, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));

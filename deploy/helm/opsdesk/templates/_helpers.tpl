@@ -144,3 +144,21 @@ stay not ready (/readyz `migrations`) until it has applied this version's migrat
 {{- define "opsdesk.inClusterDeps" -}}
 {{- if or .Values.postgresql.enabled .Values.cnpg.enabled .Values.natsCluster.enabled -}}true{{- end -}}
 {{- end -}}
+
+{{/*
+The edge nginx runs when the Ingress does (ingress.enabled) and edge.enabled: the Ingress then routes to it, and it
+to the gateway and, for artifact bytes, to the artifacts service (templates/edge.yaml). "true" or "".
+*/}}
+{{- define "opsdesk.edgeEnabled" -}}
+{{- if and .Values.ingress.enabled .Values.edge.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+The edge pods' labels: their own app.kubernetes.io/name, so the release-wide selectors (default deny, the NATS and
+Postgres clients, the services' HTTP ports) do not include them; templates/networkpolicy.yaml gives them their own.
+*/}}
+{{- define "opsdesk.edgeSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "opsdesk.name" . }}-edge
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: edge
+{{- end -}}

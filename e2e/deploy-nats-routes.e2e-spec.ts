@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
-import { freePort, makeRouteTlsFiles, startOwnNatsCluster, testNatsAdmin, testNatsPasswords, waitFor, type OwnNatsCluster } from '@opsdesk/testing';
+import { freePort, makeRouteTlsFiles, startOwnNatsCluster, testNatsAdmin, testNatsPasswordEnv, waitFor, type OwnNatsCluster } from '@opsdesk/testing';
 
 /**
  * The routes of deploy/nats/nats-cluster.conf prove who they are (SPEC §7): a route sees every message whatever the
@@ -37,7 +37,7 @@ async function startIntruder(label: string, mutate: (conf: string) => string): P
     .replace(/store_dir:.*$/m, `store_dir: ${JSON.stringify(join(dir, label))}`);
   const file = join(dir, `${label}.conf`);
   writeFileSync(file, conf);
-  const passwords = Object.fromEntries(Object.entries(testNatsPasswords()).map(([u, p]) => [`NATS_PASSWORD_${u.toUpperCase()}`, p]));
+  const passwords = testNatsPasswordEnv();
   const proc = spawn(process.env.NATS_SERVER_BIN ?? 'nats-server', ['-c', file, '-l', log], { stdio: 'ignore', env: { ...process.env, ...passwords } });
   return { proc, url: `nats://127.0.0.1:${port}`, log };
 }

@@ -8,6 +8,7 @@ import {
   NATS_PROVISION_USER,
   NATS_SERVICES,
   natsInboxPrefix,
+  natsPasswordVariable,
   natsPermissionSet,
   renderNatsAuthorization,
   type NatsNames,
@@ -39,6 +40,14 @@ export function testNatsPasswords(): Record<string, string> {
   for (const user of [...NATS_SERVICES, NATS_PROVISION_USER, TEST_NATS_ADMIN_USER]) passwords[user] = `p${randomBytes(18).toString('base64url')}`; // a letter first: NATS_PASSWORD_PATTERN
   process.env[CREDENTIALS_ENV] = JSON.stringify(passwords);
   return passwords;
+}
+
+/**
+ * The test logins' passwords as the deploy configs (deploy/nats/*.conf) read them: one NATS_PASSWORD_<LOGIN>
+ * variable per login (natsPasswordVariable), for a nats-server started on those configs.
+ */
+export function testNatsPasswordEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(testNatsPasswords()).map(([user, pass]) => [natsPasswordVariable(user), pass]));
 }
 
 /** nats-server config for a test server: JetStream, loopback, the permission model and the admin login. */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'nats';
 import { freePort } from './nats';
-import { TEST_NATS_ADMIN_USER, testNatsAdmin, testNatsPasswords } from './nats-auth';
+import { TEST_NATS_ADMIN_USER, testNatsAdmin, testNatsPasswordEnv } from './nats-auth';
 import { waitFor } from './wait';
 
 const DEPLOY_CONF = join(__dirname, '..', '..', '..', 'deploy', 'nats', 'nats-cluster.conf');
@@ -116,7 +116,7 @@ export async function startOwnNatsCluster(): Promise<OwnNatsCluster> {
       .join('\n');
   const start = async (name: string) => {
     const n = nodes.find((x) => x.name === name)!;
-    const passwords = Object.fromEntries(Object.entries(testNatsPasswords()).map(([u, p]) => [`NATS_PASSWORD_${u.toUpperCase()}`, p]));
+    const passwords = testNatsPasswordEnv();
     // each node logs to its own file (appended across restarts), so a cluster that does not form says why
     n.proc = spawn(bin, ['-c', n.conf, '-l', logOf(n.name)], { stdio: 'ignore', env: { ...process.env, ...passwords } });
   };

@@ -54,6 +54,14 @@ export interface InboxConsumerOptions {
   pauseBackoffMs?: { initial: number; max: number };
   /** the events subject prefix: when set, an event whose `source` is not its subject's producer is invalid */
   eventPrefix?: string;
+  /**
+   * The event types the handler has an effect for, when the filter subject is wider (nats-server 2.9 allows one
+   * filter subject per consumer, and event subjects are part of the contract). Any other type is validated like
+   * every message (an invalid or forged one is still dead-lettered) and then acknowledged without a transaction:
+   * no inbox row, no handler call — nothing happened, so there is nothing to make exactly-once. Counted as
+   * outcome `ignored`. Unset: every event goes to the handler.
+   */
+  handles?: ReadonlySet<string>;
 }
 
 /** What /readyz and the logs say about a consumer. */
@@ -255,6 +263,14 @@ export class InboxConsumer {
     m.nak();
   }
 
+  /** A valid event of a type the handler has no effect for (`handles`): acknowledged here, nothing else. */
+  private ignores(m: JsMsg, event: EventEnvelope): boolean {
+    if (!this.opts.handles || this.opts.handles.has(event.type)) return false;
+    this.ack(m);
+    this.consumed.inc({ consumer: this.opts.durable, outcome: 'ignored' });
+    return true;
+  }
+
   private ack(m: JsMsg): void {
     this.settled.add(m);
     m.ack();
@@ -435,6 +451,7 @@ export class InboxConsumer {
       const d = await this.decode(m);
       if (d === 'invalid') continue;
       if ('reason' in d) return d;
+      if (this.ignores(m, d.event)) continue;
       items.push({ m, ...d });
     }
     if (items.length === 0) return null;
@@ -483,6 +500,7 @@ export class InboxConsumer {
     if (decoded === 'invalid') return null;
     if ('reason' in decoded) return decoded;
     const { event, meta } = decoded;
+    if (this.ignores(m, event)) return null;
     const parent = contextFromHeaders((k) => m.headers?.get(k) || undefined);
     try {
       await withSpan(

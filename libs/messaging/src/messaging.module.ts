@@ -66,6 +66,11 @@ export interface EventHandlerOptions {
    * writers that gain from multi-row statements (the audit recorder).
    */
   batch?: boolean;
+  /**
+   * The event types the method has an effect for, when `filter` is wider: the others are acknowledged without
+   * a transaction or an inbox row (InboxConsumer `handles`). Unset: every event matching `filter`.
+   */
+  types?: readonly string[];
 }
 
 /**
@@ -156,6 +161,7 @@ export class EventConsumersService implements OnApplicationBootstrap, BeforeAppl
           batchHandler,
           ackWaitMs: this.opts.consumer?.ackWaitMs,
           afterCommit: this.opts.consumer?.afterCommit,
+          handles: meta.types ? new Set(meta.types) : undefined,
           logger: this.logger,
         });
         await consumer.start();

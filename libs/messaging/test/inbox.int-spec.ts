@@ -58,8 +58,16 @@ describe('inbox consumer (real Postgres + JetStream)', () => {
     });
   };
 
-  async function start(name: string, filter: string, handler: (e: EventEnvelope, m: import('typeorm').EntityManager) => Promise<void>, maxDeliver = 3, transactionBatch = 1) {
+  async function start(
+    name: string,
+    filter: string,
+    handler: (e: EventEnvelope, m: import('typeorm').EntityManager) => Promise<void>,
+    maxDeliver = 3,
+    transactionBatch = 1,
+    handles?: ReadonlySet<string>,
+  ) {
     const c = new InboxConsumer(nats, ds, (e, m) => handler(e, m), {
+      handles,
       transactionBatch,
       durable: name,
       stream: iso.EVENTS_STREAM,
@@ -88,6 +96,46 @@ describe('inbox consumer (real Postgres + JetStream)', () => {
     await waitFor(async () => (await effectsOf(marker.id)) === 1, { what: 'marker processed' });
     expect(await effectsOf(e.id)).toBe(1);
   });
+
+  it.each([1, 10])(
+    'with `handles`, other types are acknowledged without a transaction or an inbox row; invalid ones are still dead-lettered (transactionBatch %i)',
+    async (transactionBatch) => {
+      const durable = `handles-${transactionBatch}`;
+      const handled: string[] = [];
+      await start(
+        durable,
+        `h${transactionBatch}.>`,
+        async (e, m) => {
+          handled.push(e.type);
+          await m.query(`INSERT INTO ${SCHEMA}.effects VALUES ($1, 7)`, [e.id]);
+        },
+        3,
+        transactionBatch,
+        new Set([`h${transactionBatch}.wanted`]),
+      );
+      const others = Array.from({ length: 20 }, () => envelope(`h${transactionBatch}.other`));
+      for (const e of others) await publish(e.type, e);
+      await publish(`h${transactionBatch}.other`, '{not json');
+      const wanted = envelope(`h${transactionBatch}.wanted`);
+      await publish(wanted.type, wanted);
+      await waitFor(async () => (await effectsOf(wanted.id)) === 1, { what: 'the handled event applied' });
+      expect(handled).toEqual([wanted.type]);
+      const inbox = await ds.query(`SELECT event_id FROM ${SCHEMA}.inbox WHERE consumer = $1`, [durable]);
+      expect(inbox).toEqual([{ event_id: wanted.id }]);
+      const dl = await ds.query(`SELECT reason FROM ${SCHEMA}.dead_letters WHERE consumer = $1`, [durable]);
+      expect(dl).toEqual([{ reason: 'invalid' }]);
+      // every message settled: nothing waits for an ack or a redelivery
+      const info = await waitFor(
+        async () => {
+          const i = await nats.jsm.consumers.info(iso.EVENTS_STREAM, durable);
+          return i.num_ack_pending === 0 && i.num_pending === 0 ? i : null;
+        },
+        { what: 'every message acknowledged' },
+      );
+      expect(info.delivered.stream_seq).toBeGreaterThanOrEqual(info.ack_floor.stream_seq);
+      expect(info.num_redelivered).toBe(0);
+    },
+  );
 
   it('terminates malformed messages into the dead-letter table and keeps consuming', async () => {
     await start('poison', 'b.>', async (e, m) => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventTypes, type EventEnvelope } from '@opsdesk/contracts';
-import { revocationsForEvent } from './revocation.service';
+import { REVOCATION_EVENT_TYPES, revocationsForEvent } from './revocation.service';
 
 const ev = (type: string, data: Record<string, unknown>): EventEnvelope => ({
   id: randomUUID(),
@@ -33,5 +33,14 @@ describe('revocationsForEvent', () => {
   it('revokes API tokens and ignores unrelated events', () => {
     expect(revocationsForEvent(ev(EventTypes.TOKEN_REVOKED, { token_id: 't1' }))).toEqual([['tok.t1', { reason: 'auth.token.revoked' }]]);
     expect(revocationsForEvent(ev(EventTypes.LOGIN_SUCCEEDED, { session_id: 's1' }))).toEqual([]);
+  });
+
+  it('REVOCATION_EVENT_TYPES (what the consumer is handed) is exactly the auth events that imply a revocation', () => {
+    // every field any case reads: an event of a type outside the list must imply nothing even with all of them
+    const everything = { session_id: 's1', session_ids: ['s2'], user_id: 'u1', cutoff_ms: 42, token_id: 't1' };
+    const authTypes = Object.values(EventTypes).filter((t) => t.startsWith('auth.'));
+    expect(authTypes.length).toBeGreaterThan(REVOCATION_EVENT_TYPES.length);
+    const implying = authTypes.filter((t) => revocationsForEvent(ev(t, everything)).length > 0);
+    expect([...implying].sort()).toEqual([...REVOCATION_EVENT_TYPES].sort());
   });
 });

@@ -10,6 +10,19 @@ export interface RevocationEntry {
   reason: string;
 }
 
+/** The auth events that can imply a revocation: the cases of revocationsForEvent (its unit test keeps them equal). */
+export const REVOCATION_EVENT_TYPES: readonly string[] = [
+  EventTypes.LOGOUT,
+  EventTypes.SESSION_REVOKED,
+  EventTypes.SESSION_REUSE_DETECTED,
+  EventTypes.PASSWORD_CHANGED,
+  EventTypes.MFA_RESET,
+  EventTypes.USER_DEACTIVATED,
+  EventTypes.USER_DELETED,
+  EventTypes.USER_ROLE_CHANGED,
+  EventTypes.TOKEN_REVOKED,
+];
+
 /**
  * Writes revocations into the JetStream KV bucket every gateway replica watches.
  * Two paths, on purpose: the request path writes right after its transaction commits (fast: the caller's
@@ -56,7 +69,9 @@ export class RevocationService implements OnApplicationBootstrap {
     }
   }
 
-  @EventHandler({ filter: 'auth.>', name: 'revocations' })
+  // auth.> carries every auth event (logins above all); only these imply a revocation, the rest are acknowledged
+  // without a transaction (nats-server 2.9: one filter subject per consumer)
+  @EventHandler({ filter: 'auth.>', name: 'revocations', types: REVOCATION_EVENT_TYPES })
   async onAuthEvent(event: EventEnvelope): Promise<void> {
     for (const [key, entry] of revocationsForEvent(event)) await this.put(key, entry);
   }

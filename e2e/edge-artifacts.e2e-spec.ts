@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,28 +35,33 @@ let stack: Stack;
 let storage: string;
 let tree: NginxTree;
 /** every nginx a test started, stopped and removed in afterAll */
-const edges: Edge[] = [];
+const edges: Array<{ dir: string; nginx: RunningNginx }> = [];
 let operator: { id: string; token: string };
 let viewer: { id: string; token: string };
 let auditor: { id: string; token: string };
 let admin: string;
 
-/** One HTTPS request to nginx (self-signed certificate), the body sent in 64 KiB writes like a streaming client. */
-function edge(method: string, path: string, headers: Record<string, string>, body?: Buffer, port = tree.httpsPort): Promise<Answer> {
+/**
+ * One request (`open` makes it, with the given headers plus the body's length), the body sent in 64 KiB writes like a
+ * streaming client, the whole answer read.
+ */
+function exchange(open: (headers: Record<string, string>, onResponse: (res: IncomingMessage) => void) => ClientRequest, headers: Record<string, string>, body?: Buffer): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      { host: '127.0.0.1', port, method, path, rejectUnauthorized: false, headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      },
-    );
+    const req = open({ ...headers, ...(body ? { 'content-length': String(body.length) } : {}) }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
     req.on('error', reject);
     if (body) for (let i = 0; i < body.length; i += 65536) req.write(body.subarray(i, i + 65536));
     req.end();
   });
+}
+
+/** One HTTPS request to nginx (self-signed certificate). */
+function edge(method: string, path: string, headers: Record<string, string>, body?: Buffer, port = tree.httpsPort): Promise<Answer> {
+  return exchange((h, cb) => httpsRequest({ host: '127.0.0.1', port, method, path, rejectUnauthorized: false, headers: h }, cb), headers, body);
 }
 
 function multipart(content: Buffer, filename: string, kind = 'log'): { body: Buffer; type: string } {
@@ -310,20 +315,7 @@ describe("the Helm chart's edge nginx (deploy/nginx/kubernetes) behind an ingres
 
   /** One plain HTTP request to the Kubernetes edge, sent from `from` (a loopback address of this machine). */
   function viaIngress(from: string, method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<Answer> {
-    return new Promise((resolve, reject) => {
-      const req = httpRequest(
-        { host: '127.0.0.1', port: k8s.port, localAddress: from, method, path, headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      if (body) for (let i = 0; i < body.length; i += 65536) req.write(body.subarray(i, i + 65536));
-      req.end();
-    });
+    return exchange((h, cb) => httpRequest({ host: '127.0.0.1', port: k8s.port, localAddress: from, method, path, headers: h }, cb), headers, body);
   }
 
   /** The actor address audit recorded for one event of an entity (the address the whole path believed). */
@@ -350,7 +342,7 @@ describe("the Helm chart's edge nginx (deploy/nginx/kubernetes) behind an ingres
     );
     const nginx = await startNginx(t, async () => (await fetch(`http://127.0.0.1:${t.probePort}/healthz`)).status === 200);
     k8s = { dir, port: t.port, nginx };
-    edges.push({ dir, tree: { dir, conf: t.conf, httpPort: t.port, httpsPort: t.port }, nginx });
+    edges.push({ dir, nginx });
     uploader = await createUser(stack.url, admin, 'k8s-uploader@edge.test', 'operator');
   });
 

@@ -13,6 +13,11 @@ import { waitFor } from './wait';
 /** REPO_ROOT, not __dirname: this file runs from libs/testing/src (jest) and from dist/libs/testing/src (bench). */
 const DEPLOY_NGINX = join(REPO_ROOT, 'deploy', 'nginx');
 
+/** The system nginx's mime.types (the Debian package's), else deploy/nginx's, into `dir`. */
+function copyMimeTypes(dir: string): void {
+  copyFileSync(existsSync('/etc/nginx/mime.types') ? '/etc/nginx/mime.types' : join(DEPLOY_NGINX, 'mime.types'), join(dir, 'mime.types'));
+}
+
 export interface NginxTree {
   dir: string;
   conf: string;
@@ -36,7 +41,7 @@ export function writeNginxTree(
   mkdirSync(dir, { recursive: true });
   // the host/compose layout only: the Kubernetes edge's files (kubernetes/) have their own tree below
   cpSync(DEPLOY_NGINX, dir, { recursive: true, filter: (src) => src !== join(DEPLOY_NGINX, 'kubernetes') });
-  copyFileSync(existsSync('/etc/nginx/mime.types') ? '/etc/nginx/mime.types' : join(DEPLOY_NGINX, 'mime.types'), join(dir, 'mime.types'));
+  copyMimeTypes(dir);
   const edit = (file: string, fn: (s: string) => string) => writeFileSync(join(dir, file), fn(readFileSync(join(dir, file), 'utf8')));
   edit('nginx.conf', (s) => s.replace(/^pid .*;$/m, `pid ${dir}/nginx.pid;`).replace(/\/var\/log\/nginx\//g, `${dir}/`));
   edit('conf.d/opsdesk-upstreams.conf', (s) =>
@@ -83,7 +88,7 @@ export interface KubernetesEdgeTree {
 export function writeKubernetesEdgeTree(dir: string, upstreams: EdgeUpstreams, port: number, probePort: number, trustedProxies: readonly string[]): KubernetesEdgeTree {
   mkdirSync(join(dir, 'conf.d'), { recursive: true });
   const k8s = join(DEPLOY_NGINX, 'kubernetes');
-  copyFileSync(existsSync('/etc/nginx/mime.types') ? '/etc/nginx/mime.types' : join(DEPLOY_NGINX, 'mime.types'), join(dir, 'mime.types'));
+  copyMimeTypes(dir);
   const write = (file: string, text: string) => writeFileSync(join(dir, file), text);
   const swapped = (text: string, from: RegExp, to: string, what: string) => {
     // checked, not assumed: a reworded line in deploy/ would otherwise leave the test's nginx on the pod's paths

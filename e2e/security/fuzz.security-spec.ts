@@ -5,6 +5,12 @@
  * an RFC 9457 problem document, and the gateway is still healthy afterwards. At least 10,000 cases per run with a
  * fixed seed (SECURITY_FUZZ_SEED; printed on failure with the counterexample). SECURITY=full runs 5× more.
  */
+import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import { ArtifactKinds } from '@opsdesk/contracts';
+import { multipartForm, multipartUpload, waitFor } from '@opsdesk/testing';
 import fc from 'fast-check';
 import request from 'supertest';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, login, randomIp } from '../support/stack';
@@ -208,4 +214,92 @@ describe('oversized and deeply nested JSON', () => {
     await request(suite.stack.url).get('/healthz').expect(200);
     recordCheck(`nested-json-${_kind}`, 1, 'a 100,000-level JSON body gets a 4xx problem; the gateway keeps serving');
   });
+});
+
+/**
+ * The upload route reads multipart bodies itself (services/artifacts/src/uploads/multipart-parser.ts): the request
+ * fuzz above sends it strings, this sends it forms. Valid uploads (fields before or after the file, file bytes
+ * full of CRLFs, dashes and near-delimiters, the body cut anywhere) must be stored with their exact sha256;
+ * hostile forms (mutated framing, headers and fields past the limits, many parts, odd dispositions and
+ * charsets) must get a 4xx problem document. Never a 5xx; afterwards no temp upload is left.
+ */
+describe('hostile multipart uploads', () => {
+  const UPLOAD_CASES = Number(process.env.SECURITY_UPLOAD_CASES ?? (process.env.SECURITY === 'full' ? 5_000 : 600));
+  let host: string;
+
+  beforeAll(async () => {
+    host = (await request(suite.stack.url).post('/api/hosts').set('Authorization', `Bearer ${admin}`).send({ hostname: 'multipart-fuzz', ip: '10.97.0.1', environment: 'dev' }).expect(201)).body.id;
+  });
+
+  /** One upload written chunk by chunk, as a client on a slow network would. */
+  function upload(boundary: string, chunks: Buffer[]): Promise<{ status: number; type: string; body: Record<string, unknown> }> {
+    const url = new URL(`/api/hosts/${host}/artifacts`, suite.stack.url);
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(
+        url,
+        {
+          method: 'POST',
+          agent: false,
+          headers: { Authorization: `Bearer ${admin}`, 'X-Forwarded-For': randomIp(), 'Content-Type': `multipart/form-data; boundary="${boundary}"` },
+        },
+        (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (c: Buffer) => parts.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(parts).toString();
+            let body: Record<string, unknown> = {};
+            try {
+              body = JSON.parse(text) as Record<string, unknown>;
+            } catch {
+              body = { unparsed: text.slice(0, 200) };
+            }
+            resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.setTimeout(30_000, () => req.destroy(new Error('no answer in 30 s')));
+      const next = (i: number) => {
+        if (i === chunks.length) return void req.end();
+        if (req.write(chunks[i])) setImmediate(() => next(i + 1));
+        else req.once('drain', () => next(i + 1));
+      };
+      next(0);
+    });
+  }
+
+  it(`stores every valid upload exactly and refuses every hostile form with a 4xx problem (${UPLOAD_CASES} cases)`, async () => {
+    const statuses: Record<string, number> = {};
+    let stored = 0;
+    const cases = fc.oneof(
+      multipartUpload(ArtifactKinds).map((u) => ({ ...u, valid: true as const })),
+      multipartForm({ oversized: true }).map((f) => ({ ...f, valid: false as const, file: undefined, kind: undefined })),
+    );
+    await fc.assert(
+      fc.asyncProperty(cases, async (c) => {
+        const res = await upload(c.boundary, c.chunks);
+        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+        expect(res.status).toBeLessThan(500);
+        if (c.valid) {
+          expect({ status: res.status, sha256: res.body.sha256, size: res.body.size, kind: res.body.kind }).toEqual({
+            status: 201,
+            sha256: createHash('sha256').update(c.file).digest('hex'),
+            size: c.file.length,
+            kind: c.kind,
+          });
+          stored++;
+        } else if (res.status >= 400) {
+          expect(res.type).toContain('application/problem+json');
+          expect(res.body).toMatchObject({ status: res.status, code: expect.any(String) });
+        }
+      }),
+      { numRuns: UPLOAD_CASES, seed: SEED, endOnFailure: true },
+    );
+    // nothing half-written stays behind, and the system still serves
+    const tmp = join(suite.storage, 'tmp');
+    await waitFor(() => readdirSync(tmp).length === 0, { timeoutMs: 15_000, what: 'no temp uploads left' }).catch(() => expect(readdirSync(tmp)).toEqual([]));
+    await request(suite.stack.url).get('/healthz').expect(200);
+    expect(stored).toBeGreaterThan(UPLOAD_CASES / 4);
+    recordCheck('multipart-uploads', UPLOAD_CASES, `${stored} generated uploads stored with their exact sha256; hostile forms answered 4xx problems; no temp left`, { seed: SEED, statuses });
+  }, 1_800_000);
 });

@@ -108,6 +108,8 @@ export function fillPath(path: string, values: Record<string, string>): string {
 export interface SuiteStack {
   stack: Stack;
   doc: OpenApiDoc;
+  /** the artifacts service's storage directory (ARTIFACT_STORAGE_PATH) */
+  storage: string;
   stop(): Promise<void>;
 }
 
@@ -134,6 +136,7 @@ export async function startSuiteStack(label: string, env: NodeJS.ProcessEnv = {}
   return {
     stack,
     doc,
+    storage,
     async stop() {
       await stack.stop();
       rmSync(storage, { recursive: true, force: true });

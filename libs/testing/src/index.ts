@@ -14,3 +14,4 @@ export * from './nats-cluster';
 export * from './dist-system';
 export * from './otlp-receiver';
 export * from './nginx';
+export * from './multipart-forms';

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import busboy from 'busboy';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { AppError, ArtifactsErrors } from '@opsdesk/contracts';
 import type { BlobStore } from '../storage/blob-store';
 import { SNIFF_BYTES } from './content-type';
+import { MultipartError, MultipartParser, multipartBoundary, type MultipartLimits, type PartInfo } from './multipart-parser';
 
 export interface ReceivedFile {
   /** complete, durable temp upload (BlobStore name); the caller commits or removes it */
@@ -33,129 +33,181 @@ export interface ReceivingUpload {
   abort(err: Error, cut?: boolean): void;
 }
 
-const CHUNK = 1024 * 1024;
+/** The form an upload may be: one file part and a few short fields (`kind`, `description`). */
+export const UPLOAD_FORM_LIMITS: MultipartLimits & { fields: number; fieldName: number } = {
+  headerSize: 16 * 1024,
+  headerPairs: 20,
+  parts: 12,
+  fieldSize: 16 * 1024,
+  fields: 10,
+  fieldName: 100,
+};
+
+const invalid = (message: string, field?: string) =>
+  new AppError(ArtifactsErrors.INVALID_UPLOAD, message, field === undefined ? undefined : [{ field, message: 'is too long' }]);
+
+/** The problem a multipart error is for the client: what was wrong with the form, as INVALID_UPLOAD. */
+function uploadError(err: MultipartError): AppError {
+  switch (err.reason) {
+    case 'content-type':
+      return invalid(err.message);
+    case 'parts':
+      return invalid('Too many parts in the form');
+    case 'field-size': {
+      const name = (err.field ?? '').slice(0, UPLOAD_FORM_LIMITS.fieldName);
+      return invalid(`Field ${name} is too long`, name);
+    }
+    default:
+      return invalid(`Malformed multipart body: ${err.message}`);
+  }
+}
 
 /**
- * Counts, hashes and samples the bytes on their way to disk, and fails the moment the limit is passed, so
- * an oversized upload never reaches storage beyond MAX_ARTIFACT_SIZE_MB.
+ * The file part on its way to a temp upload: counted, hashed and sampled inline (no Transform between the
+ * request and the storage stream), and refused the moment it passes the limit, so an oversized upload never
+ * reaches storage beyond it.
  */
-class MeterStream extends Transform {
+class FileSink {
   size = 0;
   private readonly hash = createHash('sha256');
   private readonly headChunks: Buffer[] = [];
   private headLength = 0;
+  readonly tempName: string;
+  readonly stream: Writable;
+  /** resolves once the bytes are durable (fsync; the S3 upload completed) */
+  readonly done: Promise<Omit<ReceivedFile, 'fields'>>;
 
-  constructor(private readonly maxBytes: number) {
-    super({ highWaterMark: CHUNK });
+  constructor(
+    store: BlobStore,
+    private readonly maxBytes: number,
+    clientName: string | null,
+  ) {
+    const temp = store.createTemp();
+    this.tempName = temp.name;
+    this.stream = temp.stream;
+    this.done = (async () => {
+      // the writable side only (S3's temp stream is a PassThrough whose reading side belongs to the upload)
+      await finished(temp.stream, { readable: false });
+      // durable before anything refers to it: the commit and the metadata come after this
+      await temp.finish();
+      return { tempName: temp.name, size: this.size, sha256: this.hash.digest('hex'), head: Buffer.concat(this.headChunks), clientName };
+    })();
   }
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+  /** false when the storage stream wants the request paused until 'drain' */
+  write(chunk: Buffer): boolean {
     this.size += chunk.length;
-    if (this.size > this.maxBytes) {
-      cb(new AppError(ArtifactsErrors.TOO_LARGE, `The file is larger than the limit of ${this.maxBytes} bytes`, undefined, { max_bytes: this.maxBytes }));
-      return;
-    }
+    if (this.size > this.maxBytes) throw new AppError(ArtifactsErrors.TOO_LARGE, `The file is larger than the limit of ${this.maxBytes} bytes`, undefined, { max_bytes: this.maxBytes });
     this.hash.update(chunk);
     if (this.headLength < SNIFF_BYTES) {
       const part = chunk.subarray(0, SNIFF_BYTES - this.headLength);
       this.headChunks.push(Buffer.from(part));
       this.headLength += part.length;
     }
-    cb(null, chunk);
-  }
-
-  result(): { size: number; sha256: string; head: Buffer } {
-    return { size: this.size, sha256: this.hash.digest('hex'), head: Buffer.concat(this.headChunks) };
+    return this.stream.write(chunk);
   }
 }
 
 /**
  * Receives a multipart/form-data upload without buffering the file: the `file` part is streamed to a temp
- * upload in the blob store (hashed and size-checked on the way), fields (`kind`, `description`) are collected whether they come
- * before or after the file. On any failure the temp upload is removed before the promise rejects, and the
- * rest of the request body is read and discarded so the connection stays usable for the answer.
+ * upload in the blob store (hashed and size-checked on the way), fields (`kind`, `description`) are collected
+ * whether they come before or after the file. The request is paused while storage catches up. On any failure the
+ * temp upload is removed before the promise rejects, and the rest of the request body is read and discarded so
+ * the connection stays usable for the answer.
  */
 export function receiveMultipart(req: IncomingMessage, store: BlobStore, maxBytes: number): ReceivingUpload {
   let abortFn: (err: Error) => void = () => undefined;
   const done = new Promise<ReceivedFile>((resolve, reject) => {
-    let bb: busboy.Busboy;
-    try {
-      bb = busboy({
-        headers: req.headers,
-        defParamCharset: 'utf8',
-        // the raw name is kept for display (never used as a path); busboy would otherwise cut it to a basename
-        preservePath: true,
-        highWaterMark: 256 * 1024,
-        fileHwm: CHUNK,
-        limits: { files: 1, fields: 10, parts: 12, fieldSize: 16 * 1024, fieldNameSize: 100, headerPairs: 20 },
-      });
-    } catch (err) {
-      req.resume();
-      reject(new AppError(ArtifactsErrors.INVALID_UPLOAD, `Expected a multipart/form-data body: ${(err as Error).message}`));
-      return;
-    }
-    const fields: Record<string, string> = {};
-    let fileStream: Readable | null = null;
-    let fileWork: Promise<Omit<ReceivedFile, 'fields'>> | null = null;
-    let tempName: string | null = null;
+    const fields = new Map<string, string>();
+    let file: FileSink | null = null;
+    let fileEnded = false;
+    let paused = false;
     let settled = false;
 
     const fail = (err: Error) => {
       if (settled) return;
       settled = true;
-      // stop parsing and discard the rest of the body (the answer goes out on this connection)
-      req.unpipe(bb);
+      // discard the rest of the body (the answer goes out on this connection); 'data' ignores it from now on
       req.resume();
-      fileStream?.destroy(err);
+      const sink = file;
+      sink?.stream.destroy(err);
       const cleanup = async () => {
-        await fileWork?.catch(() => undefined);
-        if (tempName) await store.removeTemp(tempName).catch(() => undefined);
+        await sink?.done.catch(() => undefined);
+        if (sink) await store.removeTemp(sink.tempName).catch(() => undefined);
       };
       void cleanup().then(() => reject(err));
     };
     abortFn = fail;
 
-    bb.on('file', (name: string, stream: Readable, info: busboy.FileInfo) => {
-      if (name !== 'file' || fileWork) {
-        stream.resume();
-        fail(new AppError(ArtifactsErrors.INVALID_UPLOAD, 'Exactly one file part, named "file", is expected'));
-        return;
-      }
-      fileStream = stream;
-      fileWork = (async () => {
-        const temp = store.createTemp();
-        tempName = temp.name;
-        const meter = new MeterStream(maxBytes);
-        await pipeline(stream, meter, temp.stream);
-        // durable before anything refers to it (fsync; the S3 upload completed): the commit and the metadata come after this
-        await temp.finish();
-        return { tempName: temp.name, ...meter.result(), clientName: info.filename ?? null };
-      })();
-      fileWork.catch((err: Error) => fail(err));
-    });
-    bb.on('field', (name: string, value: string, info: busboy.FieldInfo) => {
-      if (info.nameTruncated || info.valueTruncated) {
-        fail(new AppError(ArtifactsErrors.INVALID_UPLOAD, `Field ${name.slice(0, 100)} is too long`, [{ field: name.slice(0, 100), message: 'is too long' }]));
-        return;
-      }
-      fields[name] = value;
-    });
-    const limit = (what: string) => () => fail(new AppError(ArtifactsErrors.INVALID_UPLOAD, `Too many ${what} in the form`));
-    bb.on('partsLimit', limit('parts'));
-    bb.on('filesLimit', limit('files'));
-    bb.on('fieldsLimit', limit('fields'));
-    bb.on('error', (err: Error) => fail(new AppError(ArtifactsErrors.INVALID_UPLOAD, `Malformed multipart body: ${err.message}`)));
-    bb.on('close', () => {
+    let parser: MultipartParser;
+    try {
+      parser = new MultipartParser(multipartBoundary(req.headers['content-type']), UPLOAD_FORM_LIMITS, {
+        fileStart: (info: PartInfo) => {
+          if (file) throw invalid('Too many files in the form');
+          if (info.name !== 'file') throw invalid('Exactly one file part, named "file", is expected');
+          file = new FileSink(store, maxBytes, info.filename ?? null);
+          const sink = file;
+          sink.stream.on('drain', () => {
+            if (paused && !settled) {
+              paused = false;
+              req.resume();
+            }
+          });
+          sink.done.catch((err: Error) => fail(err));
+        },
+        fileData: (chunk: Buffer) => {
+          if (!file!.write(chunk)) paused = true;
+        },
+        fileEnd: () => {
+          fileEnded = true;
+          file!.stream.end();
+          // an ending stream emits 'finish', never 'drain': the rest of the body (a few fields at most) is read now
+          paused = false;
+        },
+        field: (info: PartInfo, value: string | undefined) => {
+          if (info.name === undefined) throw invalid('Every form field needs a name');
+          if (info.name.length > UPLOAD_FORM_LIMITS.fieldName) throw invalid(`Field ${info.name.slice(0, UPLOAD_FORM_LIMITS.fieldName)} is too long`, info.name.slice(0, UPLOAD_FORM_LIMITS.fieldName));
+          if (value === undefined) throw invalid(`Field ${info.name} has a charset this service cannot read (${info.charset.slice(0, 40)}); send UTF-8`);
+          if (fields.size >= UPLOAD_FORM_LIMITS.fields) throw invalid('Too many fields in the form');
+          fields.set(info.name, value);
+        },
+      });
+    } catch (err) {
+      req.resume();
+      reject(err instanceof MultipartError ? uploadError(err) : err);
+      return;
+    }
+
+    const failWith = (err: unknown) => fail(err instanceof MultipartError ? uploadError(err) : (err as Error));
+    req.on('data', (chunk: Buffer) => {
       if (settled) return;
-      if (!fileWork) {
+      try {
+        parser.write(chunk);
+      } catch (err) {
+        failWith(err);
+        return;
+      }
+      // storage is behind: stop reading the socket until it drains (TCP pushes back on the client)
+      if (paused) req.pause();
+    });
+    req.on('end', () => {
+      if (settled) return;
+      try {
+        parser.end();
+      } catch (err) {
+        failWith(err);
+        return;
+      }
+      if (!file || !fileEnded) {
         fail(new AppError(ArtifactsErrors.FILE_REQUIRED, 'The form has no file part named "file"', [{ field: 'file', message: 'is required' }]));
         return;
       }
-      fileWork.then(
-        (file) => {
+      file.done.then(
+        (received) => {
           if (settled) return;
           settled = true;
-          resolve({ ...file, fields });
+          // own properties only: a field named __proto__ is data, never a prototype
+          resolve({ ...received, fields: Object.fromEntries(fields) });
         },
         (err: Error) => fail(err),
       );
@@ -164,7 +216,6 @@ export function receiveMultipart(req: IncomingMessage, store: BlobStore, maxByte
     req.on('close', () => {
       if (!req.complete) fail(new UploadAborted('request closed before the body was complete'));
     });
-    req.pipe(bb);
   });
   return {
     done,

@@ -207,7 +207,8 @@ describe.each(STORAGE_DRIVERS)('multipart receiver into the %s store', (driver) 
         last = now;
       }
       expect(last).toBeGreaterThan(0);
-      expect(last).toBeLessThan(24 * MB);
+      // the storage stream's 1 MiB buffer and a socket read or two (1.18 MB measured), never the file
+      expect(last).toBeLessThan(4 * MB);
       release();
       const res = await Promise.race([answer, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer 30 s after storage caught up')), 30_000))]);
       expect(res.status).toBe(201);

@@ -112,8 +112,11 @@ export class MultipartParser {
    * bytes after one. Starts as CRLF because the body's first delimiter usually opens the body without one.
    */
   private held: Buffer = CRLF;
-  /** the current part's header bytes so far */
-  private header: Buffer = EMPTY;
+  /** the current part's header bytes so far, as they came */
+  private headerChunks: Buffer[] = [];
+  private headerLength = 0;
+  /** the last bytes before the next header piece (the part's opening CRLF first), see headers() */
+  private headerTail: Buffer = CRLF;
   private part: Part | null = null;
   private parts = 0;
 
@@ -199,32 +202,46 @@ export class MultipartParser {
     if (buf[pos] === CR && buf[pos + 1] === LF) {
       if (++this.parts > this.limits.parts) throw new MultipartError('Too many parts in the form', 'parts');
       this.state = State.Headers;
-      this.header = EMPTY;
+      this.headerChunks = [];
+      this.headerLength = 0;
+      this.headerTail = CRLF;
       return pos + 2;
     }
     this.state = State.Ignore;
     return pos;
   }
 
+  /**
+   * Collects a part's header block. Linear in its size however it is cut (a client sending one byte per packet
+   * must not make the reader copy the block again for every byte): the pieces are kept as they come, and only the
+   * last few bytes before a new piece (`headerTail`) are joined to it to find what straddles pieces.
+   */
   private headers(buf: Buffer, pos: number): number {
-    const before = this.header.length;
-    const room = this.limits.headerSize + HEADER_END.length - before;
-    const taken = buf.subarray(pos, pos + room);
-    const acc = before > 0 ? Buffer.concat([this.header, taken]) : taken;
-    // a part must have at least its Content-Disposition
-    if (acc.length >= 2 && acc[0] === CR && acc[1] === LF) throw new MultipartError('Malformed part header', 'malformed');
-    const end = acc.indexOf(HEADER_END, Math.max(0, before - (HEADER_END.length - 1)));
-    // with the CRLF that opened the part in front: a delimiter here would share a CRLF with a header line
-    if (Buffer.concat([CRLF, end === -1 ? acc : acc.subarray(0, end)]).includes(this.delimiter))
-      throw new MultipartError('A delimiter inside a part header', 'ambiguous');
+    const before = this.headerLength;
+    const taken = buf.subarray(pos, pos + this.limits.headerSize + HEADER_END.length - before);
+    // a part must have at least its Content-Disposition: its header block cannot open with the empty line
+    if (before < 2) {
+      const opening = Buffer.concat([...this.headerChunks, taken.subarray(0, 2)]);
+      if (opening.length >= 2 && opening[0] === CR && opening[1] === LF) throw new MultipartError('Malformed part header', 'malformed');
+    }
+    // the tail holds the CRLF that opened the part while the block is short: a delimiter right at its start counts
+    const view = Buffer.concat([this.headerTail, taken]);
+    const offset = this.headerTail.length;
+    const end = view.indexOf(HEADER_END, Math.max(0, offset - Math.min(HEADER_END.length - 1, before)));
+    if (view.subarray(0, end === -1 ? view.length : end).includes(this.delimiter)) throw new MultipartError('A delimiter inside a part header', 'ambiguous');
     if (end === -1) {
-      if (acc.length >= this.limits.headerSize + HEADER_END.length) throw new MultipartError('Part header too large', 'header-size');
-      this.header = Buffer.from(acc);
+      if (before + taken.length >= this.limits.headerSize + HEADER_END.length) throw new MultipartError('Part header too large', 'header-size');
+      this.headerChunks.push(Buffer.from(taken));
+      this.headerLength += taken.length;
+      this.headerTail = Buffer.from(view.subarray(Math.max(0, view.length - (this.delimiter.length - 1))));
       return pos + taken.length;
     }
-    this.header = EMPTY;
-    this.beginPart(acc.toString('latin1', 0, end));
-    return pos + end + HEADER_END.length - before;
+    // `end` is in view coordinates; the block is the header bytes before it
+    const block = Buffer.concat([...this.headerChunks, taken]).toString('latin1', 0, before + end - offset);
+    this.headerChunks = [];
+    this.headerLength = 0;
+    this.beginPart(block);
+    return pos + end - offset + HEADER_END.length;
   }
 
   private bodyStart(buf: Buffer, pos: number): number {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { parse as parseContentDisposition } from 'content-disposition';
@@ -242,6 +243,54 @@ describe.each(harness.STORAGE_DRIVERS)('artifacts with %s storage', (driver) => 
       expect(await rowCount(`SELECT count(*) AS n FROM artifacts.artifacts WHERE host_id = $1`, [host])).toBe(0);
       // exactly at the limit is fine
       await upload(operator.token, host, [{ name: 'kind', value: 'crash_dump' }, { name: 'file', filename: 'core', content: randomBytes(LIMIT) }]).expect(201);
+    });
+
+    it.each([
+      ['413 while streaming', 'too-large', false],
+      ['a field too long before the file', 'long-field', false],
+      // a client that does not close its side when the gateway closes its own: cut after the linger time
+      ['413 while streaming, half-open client', 'too-large', true],
+    ])('an upload refused (%s) while its body still comes is answered, then its connection closed', async (_what, how, allowHalfOpen) => {
+      // the client declares 8 MB, sends 3 and then neither finishes nor closes: the refusal must reach it, and the
+      // gateway must neither keep relaying nor keep the socket (it once stayed open, unread, for 5 minutes)
+      const host = await createHost();
+      const boundary = `----refused${randomBytes(6).toString('hex')}`;
+      const description = how === 'long-field' ? 'd'.repeat(17 * 1024) : 'ok';
+      const head = Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nlog\r\n--${boundary}\r\nContent-Disposition: form-data; name="description"\r\n\r\n${description}\r\n` +
+          `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n\r\n`,
+      );
+      const url = new URL(stack.url);
+      const socket = connect({ port: Number(url.port), host: url.hostname, allowHalfOpen });
+      const received: Buffer[] = [];
+      socket.on('data', (c: Buffer) => received.push(c));
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.on('error', () => undefined);
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.write(
+        `POST /api/hosts/${host}/artifacts HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${operator.token}\r\n` +
+          `Content-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${head.length + 8 * LIMIT}\r\n\r\n`,
+      );
+      socket.write(head);
+      for (let i = 0; i < 3 && !socket.destroyed; i++) await new Promise<void>((resolve) => socket.write(randomBytes(LIMIT), () => resolve()));
+      const answer = await waitFor(() => {
+        const text = Buffer.concat(received).toString('latin1');
+        return /\r\n\r\n\{[\s\S]*\}$/.test(text) ? text : null;
+      }, { timeoutMs: 15_000, what: 'the refusal' });
+      expect(answer).toMatch(how === 'too-large' ? /^HTTP\/1\.1 413 / : /^HTTP\/1\.1 400 /);
+      expect(answer).toContain(how === 'too-large' ? 'ARTIFACTS.TOO_LARGE' : 'description is too long');
+      // closed by the gateway at the end of its linger time (5 s after the answer: time to read the answer before a
+      // reset), though this client never finishes its body nor closes; the half-open client goes on sending a
+      // little: read and dropped until then
+      await waitFor(
+        async () => {
+          if (allowHalfOpen && !socket.destroyed) socket.write(randomBytes(1024));
+          return Promise.race([closed.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 300))]);
+        },
+        { timeoutMs: 15_000, what: 'the gateway closing the refused connection' },
+      );
+      expect(await tempFiles()).toEqual([]);
+      expect(await rowCount(`SELECT count(*) AS n FROM artifacts.artifacts WHERE host_id = $1`, [host])).toBe(0);
     });
   });
 

@@ -29,6 +29,9 @@ const STREAMED_TYPES = ['multipart/form-data', 'text/csv', 'application/octet-st
 /** Request headers the gateway forwards. */
 const FORWARD_HEADERS = ['content-type', 'content-length', 'range', 'if-none-match', 'if-match', 'if-range', 'accept'];
 
+/** How long a client may go on sending a body that was already answered (refused) before its socket is closed. */
+export const LINGER_AFTER_ANSWER_MS = 5_000;
+
 export interface ForwardOptions {
   /** stream the client's request body upstream (uploads, CSV import) */
   streamBody?: boolean;
@@ -79,7 +82,7 @@ export class InternalProxy {
    * re-armed a timer per chunk: on a 500 MB upload that was ~8,000 listener calls and timer objects, each also
    * wrapped by the tracing context of the request (issue 12 profile).
    */
-  private guardIdleBody(req: AuthedRequest, reply: FastifyReply, upstream: ClientRequest, onTimeout: () => void): void {
+  private guardIdleBody(req: AuthedRequest, reply: FastifyReply, upstream: ClientRequest, onTimeout: () => void): () => void {
     const idleMs = this.config.BODY_IDLE_TIMEOUT_SECONDS * 1000;
     const raw = req.raw;
     const socket = raw.socket as (typeof raw.socket | null);
@@ -117,6 +120,36 @@ export class InternalProxy {
     const stop = () => clearInterval(timer);
     raw.once('end', stop);
     raw.once('close', stop);
+    return stop;
+  }
+
+  /**
+   * The service answered (a refusal: 413 while streaming, a malformed form, a quota) or failed before the client
+   * finished sending its body. Relaying stops and what the client still sends is read and dropped: a client that
+   * finishes its body within LINGER_AFTER_ANSWER_MS of the answer keeps its connection; one that does not has it
+   * closed then. Left paused instead (as before), nobody read the socket again: its receive window stayed full,
+   * the client's FIN waited behind its unsent bytes, and the connection stayed open for Node's requestTimeout
+   * (5 min) — one per refused upload, and graceful shutdown waited on them. Not `Connection: close`: Node closes
+   * such a socket as soon as the answer is written, and unread bytes at close mean a reset that can discard the
+   * answer before the client reads it; the linger gives the client time to read it first.
+   */
+  private lingerAfterAnswer(req: AuthedRequest, reply: FastifyReply, upstream: ClientRequest): void {
+    const raw = req.raw;
+    if (raw.complete) return;
+    raw.unpipe(upstream);
+    raw.resume();
+    const socket = raw.socket;
+    const close = () => {
+      if (!socket || socket.destroyed) return;
+      // the socket, not the request: a request reports 'close' as soon as its answer is finished
+      const timer = setTimeout(() => {
+        if (!raw.complete) socket.destroy();
+      }, LINGER_AFTER_ANSWER_MS);
+      timer.unref();
+      socket.once('close', () => clearTimeout(timer));
+    };
+    if (reply.raw.writableFinished) close();
+    else reply.raw.once('finish', close);
   }
 
   forward(req: AuthedRequest, reply: FastifyReply, baseUrl: string, path: string, opts: ForwardOptions = {}): Promise<void> {
@@ -158,7 +191,12 @@ export class InternalProxy {
           resolve();
         }
       };
+      let stopIdleGuard = () => undefined as void;
       const fail = (status: number, code: string, detail: string, errors?: FieldError[]) => {
+        if (opts.streamBody && !req.raw.complete) {
+          stopIdleGuard();
+          this.lingerAfterAnswer(req, reply, upstream);
+        }
         if (!reply.sent) {
           void reply.status(status).type('application/problem+json').send(problem(status, code, detail, requestId, errors ? { errors } : {}));
         }
@@ -168,7 +206,9 @@ export class InternalProxy {
       upstream.on('error', (err) => {
         this.logger.warn(`internal ${method} ${url.pathname}: ${err.message}`);
         if (!reply.sent) fail(503, ErrorCodes.UPSTREAM_UNAVAILABLE, 'Service unavailable');
-        else reply.raw.destroy(err);
+        else if (!reply.raw.writableFinished) reply.raw.destroy(err);
+        // the answer is out (a refusal the service sent before closing its end): the client's rest is dropped
+        else if (opts.streamBody) this.lingerAfterAnswer(req, reply, upstream);
         done();
       });
       upstream.on('response', (res: IncomingMessage) => {
@@ -215,7 +255,7 @@ export class InternalProxy {
         if (!req.raw.complete && opts.streamBody) upstream.destroy(new Error('client aborted'));
       });
       if (opts.streamBody) {
-        this.guardIdleBody(req, reply, upstream, () =>
+        stopIdleGuard = this.guardIdleBody(req, reply, upstream, () =>
           fail(408, ErrorCodes.BODY_TIMEOUT, `No body bytes for ${this.config.BODY_IDLE_TIMEOUT_SECONDS} s: the upload was cut`),
         );
         req.raw.pipe(upstream);

@@ -204,7 +204,9 @@ export class InternalProxy {
       };
       upstream.on('timeout', () => upstream.destroy(new Error('upstream idle timeout')));
       upstream.on('error', (err) => {
-        this.logger.warn(`internal ${method} ${url.pathname}: ${err.message}`);
+        // after the service's own answer (it refused, then closed its end under our relay) this is expected
+        if (reply.raw.writableFinished) this.logger.debug(`internal ${method} ${url.pathname} after its answer: ${err.message}`);
+        else this.logger.warn(`internal ${method} ${url.pathname}: ${err.message}`);
         if (!reply.sent) fail(503, ErrorCodes.UPSTREAM_UNAVAILABLE, 'Service unavailable');
         else if (!reply.raw.writableFinished) reply.raw.destroy(err);
         // the answer is out (a refusal the service sent before closing its end): the client's rest is dropped

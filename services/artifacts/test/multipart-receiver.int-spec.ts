@@ -135,6 +135,7 @@ describe.each(STORAGE_DRIVERS)('multipart receiver into the %s store', (driver) 
     ['two files', () => form([{ name: 'file', filename: 'a', body: 'x' }, { name: 'file', filename: 'b', body: 'y' }]), ArtifactsErrors.INVALID_UPLOAD, /Too many files/],
     ['eleven fields', () => form([...Array.from({ length: 11 }, (_, i) => ({ name: `f${i}`, body: 'v' })), { name: 'file', filename: 'a', body: 'x' }]), ArtifactsErrors.INVALID_UPLOAD, /Too many (fields|parts)/],
     ['a field over 16 KiB', () => form([{ name: 'description', body: 'd'.repeat(UPLOAD_FORM_LIMITS.fieldSize + 1) }, { name: 'file', filename: 'a', body: 'x' }]), ArtifactsErrors.INVALID_UPLOAD, /description is too long/],
+    ['a field name over 100 characters', () => form([{ name: 'n'.repeat(101), body: 'v' }, { name: 'file', filename: 'a', body: 'x' }]), ArtifactsErrors.INVALID_UPLOAD, new RegExp(`Field ${'n'.repeat(100)} is too long`)],
     ['a field in an unknown charset', () => form([{ name: 'kind', type: 'text/plain; charset=x-opsdesk', body: 'log' }, { name: 'file', filename: 'a', body: 'x' }]), ArtifactsErrors.INVALID_UPLOAD, /charset/],
     ['a nameless field', () => Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data\r\n\r\nv\r\n--${BOUNDARY}--`), ArtifactsErrors.INVALID_UPLOAD, /needs a name/],
     ['a malformed part header', () => Buffer.from(`--${BOUNDARY}\r\nContent-Disposition form-data\r\n\r\nv\r\n--${BOUNDARY}--`), ArtifactsErrors.INVALID_UPLOAD, /Malformed multipart body: Malformed part header/],

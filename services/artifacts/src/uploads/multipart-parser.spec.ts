@@ -16,21 +16,20 @@ const WIDE: MultipartLimits = { headerSize: 16 * 1024, headerPairs: 2000, parts:
 function parse(boundary: string, chunks: Buffer[], limits: MultipartLimits = WIDE): Outcome & { views: Buffer[] } {
   const events: Event[] = [];
   const views: Buffer[] = [];
-  let file: { bytes: Buffer[] } | null = null;
+  // the file being read: its event (filled in at its end) and its bytes so far
+  let file: { event: Event & { bytes: string }; bytes: Buffer[] } | null = null;
   const parser = new MultipartParser(boundary, limits, {
     field: (info: PartInfo, value) => events.push({ field: info.name, value }),
     fileStart: (info: PartInfo) => {
-      const ev = { file: info.name, filename: info.filename, mimeType: info.mimeType, bytes: '' };
-      events.push(ev);
-      file = { bytes: [] };
-      Object.defineProperty(file, 'event', { value: ev });
+      file = { event: { file: info.name, filename: info.filename, mimeType: info.mimeType, bytes: '' }, bytes: [] };
+      events.push(file.event);
     },
     fileData: (chunk) => {
       views.push(chunk);
       file!.bytes.push(Buffer.from(chunk));
     },
     fileEnd: () => {
-      (file as unknown as { event: { bytes: string } }).event.bytes = Buffer.concat(file!.bytes).toString('latin1');
+      file!.event.bytes = Buffer.concat(file!.bytes).toString('latin1');
       file = null;
     },
   });

@@ -43,8 +43,13 @@ export const UPLOAD_FORM_LIMITS: MultipartLimits & { fields: number; fieldName: 
   fieldName: 100,
 };
 
-const invalid = (message: string, field?: string) =>
-  new AppError(ArtifactsErrors.INVALID_UPLOAD, message, field === undefined ? undefined : [{ field, message: 'is too long' }]);
+const invalid = (message: string) => new AppError(ArtifactsErrors.INVALID_UPLOAD, message);
+
+/** a field's name or value past its limit (the name cut to the limit: it is echoed back) */
+function fieldTooLong(name: string): AppError {
+  const shown = name.slice(0, UPLOAD_FORM_LIMITS.fieldName);
+  return new AppError(ArtifactsErrors.INVALID_UPLOAD, `Field ${shown} is too long`, [{ field: shown, message: 'is too long' }]);
+}
 
 /** The problem a multipart error is for the client: what was wrong with the form, as INVALID_UPLOAD. */
 function uploadError(err: MultipartError): AppError {
@@ -53,10 +58,8 @@ function uploadError(err: MultipartError): AppError {
       return invalid(err.message);
     case 'parts':
       return invalid('Too many parts in the form');
-    case 'field-size': {
-      const name = (err.field ?? '').slice(0, UPLOAD_FORM_LIMITS.fieldName);
-      return invalid(`Field ${name} is too long`, name);
-    }
+    case 'field-size':
+      return fieldTooLong(err.field ?? '');
     default:
       return invalid(`Malformed multipart body: ${err.message}`);
   }
@@ -120,7 +123,6 @@ export function receiveMultipart(req: IncomingMessage, store: BlobStore, maxByte
   const done = new Promise<ReceivedFile>((resolve, reject) => {
     const fields = new Map<string, string>();
     let file: FileSink | null = null;
-    let fileEnded = false;
     let paused = false;
     let settled = false;
 
@@ -159,14 +161,13 @@ export function receiveMultipart(req: IncomingMessage, store: BlobStore, maxByte
           if (!file!.write(chunk)) paused = true;
         },
         fileEnd: () => {
-          fileEnded = true;
           file!.stream.end();
           // an ending stream emits 'finish', never 'drain': the rest of the body (a few fields at most) is read now
           paused = false;
         },
         field: (info: PartInfo, value: string | undefined) => {
           if (info.name === undefined) throw invalid('Every form field needs a name');
-          if (info.name.length > UPLOAD_FORM_LIMITS.fieldName) throw invalid(`Field ${info.name.slice(0, UPLOAD_FORM_LIMITS.fieldName)} is too long`, info.name.slice(0, UPLOAD_FORM_LIMITS.fieldName));
+          if (info.name.length > UPLOAD_FORM_LIMITS.fieldName) throw fieldTooLong(info.name);
           if (value === undefined) throw invalid(`Field ${info.name} has a charset this service cannot read (${info.charset.slice(0, 40)}); send UTF-8`);
           if (fields.size >= UPLOAD_FORM_LIMITS.fields) throw invalid('Too many fields in the form');
           fields.set(info.name, value);
@@ -198,7 +199,8 @@ export function receiveMultipart(req: IncomingMessage, store: BlobStore, maxByte
         failWith(err);
         return;
       }
-      if (!file || !fileEnded) {
+      // a complete form (parser.end() passed) has ended every part, the file's too
+      if (!file) {
         fail(new AppError(ArtifactsErrors.FILE_REQUIRED, 'The form has no file part named "file"', [{ field: 'file', message: 'is required' }]));
         return;
       }

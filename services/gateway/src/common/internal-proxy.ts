@@ -135,7 +135,6 @@ export class InternalProxy {
    */
   private lingerAfterAnswer(req: AuthedRequest, reply: FastifyReply, upstream: ClientRequest): void {
     const raw = req.raw;
-    if (raw.complete) return;
     raw.unpipe(upstream);
     raw.resume();
     const socket = raw.socket;
@@ -191,12 +190,17 @@ export class InternalProxy {
           resolve();
         }
       };
-      let stopIdleGuard = () => undefined as void;
+      let stopIdleGuard: () => void = () => undefined;
+      let lingering = false;
+      // answered before the client's body was complete: stop relaying and the idle guard, drop the rest (once)
+      const linger = () => {
+        if (lingering || !opts.streamBody || req.raw.complete) return;
+        lingering = true;
+        stopIdleGuard();
+        this.lingerAfterAnswer(req, reply, upstream);
+      };
       const fail = (status: number, code: string, detail: string, errors?: FieldError[]) => {
-        if (opts.streamBody && !req.raw.complete) {
-          stopIdleGuard();
-          this.lingerAfterAnswer(req, reply, upstream);
-        }
+        linger();
         if (!reply.sent) {
           void reply.status(status).type('application/problem+json').send(problem(status, code, detail, requestId, errors ? { errors } : {}));
         }
@@ -210,7 +214,7 @@ export class InternalProxy {
         if (!reply.sent) fail(503, ErrorCodes.UPSTREAM_UNAVAILABLE, 'Service unavailable');
         else if (!reply.raw.writableFinished) reply.raw.destroy(err);
         // the answer is out (a refusal the service sent before closing its end): the client's rest is dropped
-        else if (opts.streamBody) this.lingerAfterAnswer(req, reply, upstream);
+        else linger();
         done();
       });
       upstream.on('response', (res: IncomingMessage) => {

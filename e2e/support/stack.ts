@@ -118,14 +118,14 @@ export async function startStack(label: string, opts: StackOptions = {}): Promis
     // Each service connects with its own database login and its own NATS login (SPEC §7); the rest is shared.
     const own = { ...serviceEnv({ env, logins }, name), ...natsServiceEnv(name) };
     if (opts.serviceDatabaseUrl && own.DATABASE_URL) own.DATABASE_URL = opts.serviceDatabaseUrl(own.DATABASE_URL);
-    const app = await serviceModule(name).bootstrapFromEnv(own, { quiet: true, ...(opts.options?.[name] ?? {}), ...(o ?? {}) });
+    const app = await serviceModule(name).bootstrapFromEnv(own, { quiet: !process.env.E2E_LOGS, ...(opts.options?.[name] ?? {}), ...(o ?? {}) });
     apps[name] = app;
     env[`${name.toUpperCase()}_URL`] = urlOf(app);
     return app;
   };
   for (const name of names) await start(name);
   const gateways: NestFastifyApplication[] = [];
-  for (let i = 0; i < (opts.gateways ?? 1); i++) gateways.push(await serviceModule('gateway').bootstrapFromEnv({ ...serviceEnv({ env, logins }, 'gateway'), ...natsServiceEnv('gateway') }, { quiet: true }));
+  for (let i = 0; i < (opts.gateways ?? 1); i++) gateways.push(await serviceModule('gateway').bootstrapFromEnv({ ...serviceEnv({ env, logins }, 'gateway'), ...natsServiceEnv("gateway") }, { quiet: !process.env.E2E_LOGS }));
   const urls = gateways.map(urlOf);
   const internalUrls = gateways.map(gatewayInternalUrl);
   const stopService = async (name: string) => {

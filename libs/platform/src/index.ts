@@ -5,3 +5,4 @@ export * from './rpc-caller.guard';
 export * from './service-config.module';
 export * from './internal-http-error.filter';
 export * from './internal-token-ledger';
+export * from './linger-after-answer';

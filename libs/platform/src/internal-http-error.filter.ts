@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, Logger, type ExceptionFilter } from '@nestjs/comm
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { problem } from '@opsdesk/contracts';
 import { httpErrorOf } from '@opsdesk/messaging';
+import { lingerAfterAnswer } from './linger-after-answer';
 
 /**
  * Errors of a service's internal HTTP routes (streamed bodies: uploads, downloads, CSV import, exports): an RFC 9457
@@ -28,12 +29,16 @@ export class InternalHttpErrorFilter implements ExceptionFilter {
     if (typeof range === 'string') void reply.header('Content-Range', range);
     const retryAfter = body.meta?.['retry_after'];
     if (typeof retryAfter === 'number') void reply.header('Retry-After', String(retryAfter));
-    // an upload may not have been read to the end (413, 415, 507): do not keep the connection for another request
     const doc = problem(status, body.code, body.message, String(req.id), {
       ...(body.errors ? { errors: body.errors } : {}),
       ...(typeof retryAfter === 'number' ? { retry_after: retryAfter } : {}),
       message: body.message,
     });
-    void reply.status(status).header('connection', 'close').header('x-request-id', String(req.id)).type('application/problem+json').send(doc);
+    // an upload not read to the end (413 while streaming, a malformed form, a failed guard): the rest is read and
+    // dropped, the socket closed after a linger if the peer goes on sending — never a reset under a peer that is
+    // still writing, which could tear its socket down before it reads this answer. A route that let its request be
+    // destroyed (stream.pipeline on req.raw) leaves nothing to read it with: that connection closes with the answer.
+    if (!lingerAfterAnswer(req.raw, reply.raw)) void reply.header('connection', 'close');
+    void reply.status(status).header('x-request-id', String(req.id)).type('application/problem+json').send(doc);
   }
 }

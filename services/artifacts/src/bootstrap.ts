@@ -12,7 +12,7 @@ export function bootstrapArtifacts(config: ArtifactsConfig, overrides: Artifacts
     port: config.ARTIFACTS_PORT,
     quiet: overrides.quiet,
     configure: (app) => {
-      // Upload bodies are streamed by the route itself (busboy on req.raw): Fastify must not parse or buffer them.
+      // Upload bodies are streamed by the route itself (its multipart reader on req.raw): Fastify must not parse or buffer them.
       app.getHttpAdapter().getInstance().addContentTypeParser('multipart/form-data', (_req, _payload, done) => done(null));
     },
   });

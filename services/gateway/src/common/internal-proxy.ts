@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { InternalTokenIssuer } from '@opsdesk/authn';
 import { AppError, ErrorCodes, type FieldError } from '@opsdesk/contracts';
 import { traceHeaders } from '@opsdesk/observability';
+import { lingerAfterAnswer } from '@opsdesk/platform';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
 import { SecurityEventReporter } from '../events/security-event-reporter';
 import { deniedEvent } from '../events/security-events';
@@ -28,9 +29,6 @@ const PASS_HEADERS = [
 const STREAMED_TYPES = ['multipart/form-data', 'text/csv', 'application/octet-stream'];
 /** Request headers the gateway forwards. */
 const FORWARD_HEADERS = ['content-type', 'content-length', 'range', 'if-none-match', 'if-match', 'if-range', 'accept'];
-
-/** How long a client may go on sending a body that was already answered (refused) before its socket is closed. */
-export const LINGER_AFTER_ANSWER_MS = 5_000;
 
 export interface ForwardOptions {
   /** stream the client's request body upstream (uploads, CSV import) */
@@ -123,34 +121,6 @@ export class InternalProxy {
     return stop;
   }
 
-  /**
-   * The service answered (a refusal: 413 while streaming, a malformed form, a quota) or failed before the client
-   * finished sending its body. Relaying stops and what the client still sends is read and dropped: a client that
-   * finishes its body within LINGER_AFTER_ANSWER_MS of the answer keeps its connection; one that does not has it
-   * closed then. Left paused instead (as before), nobody read the socket again: its receive window stayed full,
-   * the client's FIN waited behind its unsent bytes, and the connection stayed open for Node's requestTimeout
-   * (5 min) — one per refused upload, and graceful shutdown waited on them. Not `Connection: close`: Node closes
-   * such a socket as soon as the answer is written, and unread bytes at close mean a reset that can discard the
-   * answer before the client reads it; the linger gives the client time to read it first.
-   */
-  private lingerAfterAnswer(req: AuthedRequest, reply: FastifyReply, upstream: ClientRequest): void {
-    const raw = req.raw;
-    raw.unpipe(upstream);
-    raw.resume();
-    const socket = raw.socket;
-    const close = () => {
-      if (!socket || socket.destroyed) return;
-      // the socket, not the request: a request reports 'close' as soon as its answer is finished
-      const timer = setTimeout(() => {
-        if (!raw.complete) socket.destroy();
-      }, LINGER_AFTER_ANSWER_MS);
-      timer.unref();
-      socket.once('close', () => clearTimeout(timer));
-    };
-    if (reply.raw.writableFinished) close();
-    else reply.raw.once('finish', close);
-  }
-
   forward(req: AuthedRequest, reply: FastifyReply, baseUrl: string, path: string, opts: ForwardOptions = {}): Promise<void> {
     const method = (opts.method ?? req.method).toUpperCase();
     const requestId = String(req.id);
@@ -192,12 +162,18 @@ export class InternalProxy {
       };
       let stopIdleGuard: () => void = () => undefined;
       let lingering = false;
-      // answered before the client's body was complete: stop relaying and the idle guard, drop the rest (once)
+      // Answered (the service refused, failed, or the client's body idled) before the client's body was complete:
+      // once. Relaying and the idle guard stop, the upstream request is closed (its answer, if any, is read: the
+      // service has nothing more to say and must not wait for a body that will not come), and the client's rest is
+      // read and dropped for a bounded time (libs/platform lingerAfterAnswer: why neither `Connection: close` nor
+      // leaving it unread).
       const linger = () => {
         if (lingering || !opts.streamBody || req.raw.complete) return;
         lingering = true;
         stopIdleGuard();
-        this.lingerAfterAnswer(req, reply, upstream);
+        req.raw.unpipe(upstream);
+        upstream.destroy();
+        lingerAfterAnswer(req.raw, reply.raw);
       };
       const fail = (status: number, code: string, detail: string, errors?: FieldError[]) => {
         linger();
@@ -208,9 +184,9 @@ export class InternalProxy {
       };
       upstream.on('timeout', () => upstream.destroy(new Error('upstream idle timeout')));
       upstream.on('error', (err) => {
-        // after the service's own answer (it refused, then closed its end under our relay) this is expected
-        if (reply.raw.writableFinished) this.logger.debug(`internal ${method} ${url.pathname} after its answer: ${err.message}`);
-        else this.logger.warn(`internal ${method} ${url.pathname}: ${err.message}`);
+        // after an answer (the relay was stopped and the upstream closed: linger) this is expected
+        if (lingering) return void this.logger.debug(`internal ${method} ${url.pathname} after its answer: ${err.message}`);
+        this.logger.warn(`internal ${method} ${url.pathname}: ${err.message}`);
         if (!reply.sent) fail(503, ErrorCodes.UPSTREAM_UNAVAILABLE, 'Service unavailable');
         else if (!reply.raw.writableFinished) reply.raw.destroy(err);
         // the answer is out (a refusal the service sent before closing its end): the client's rest is dropped

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { Controller, Get, HttpCode, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import Busboy from 'busboy';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -57,7 +57,10 @@ export class CsvController {
     const q = parseRpcData(importQuerySchema, query ?? {});
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     let input: Readable;
-    if (type === 'text/csv' || type === 'text/plain' || type === 'application/csv') input = req.raw;
+    // through a PassThrough, not req.raw itself: the import's pipeline destroys what it reads when a stage fails
+    // (413, bad CSV), and a destroyed request cannot be drained, so its refusal would have to close the connection
+    // under a gateway still relaying the body (libs/platform lingerAfterAnswer)
+    if (type === 'text/csv' || type === 'text/plain' || type === 'application/csv') input = req.raw.pipe(new PassThrough());
     else if (type === 'multipart/form-data') input = await multipartFile(req.raw, this.imports.maxBytes);
     else throw new AppError(InventoryErrors.IMPORT_UNSUPPORTED_MEDIA_TYPE, 'Send the CSV as text/csv or multipart/form-data (field file)');
     return this.imports.run(input, q, ctxOf(caller));

@@ -2,7 +2,8 @@
  * Slow-loris at the edge (issue 11, "Hostile input"): clients that open uploads and then stall, and clients that
  * never finish their headers. They must time out without exhausting the service: each stalled upload is cut
  * with a 408 problem and its socket closed, the user's upload slots come back, stalled headers are dropped, and
- * other users are served meanwhile. A slow but moving upload is not cut (the timeout is idle, not total).
+ * other users are served meanwhile. A slow but moving upload is not cut (the timeout is idle, not total). The
+ * opposite abuse: an upload refused before it is read is not read to its end (closed within the linger).
  * The gateway runs with short timeouts (2 s) so the suite stays quick; the shipped defaults are in gateway.config.ts.
  */
 import { randomBytes } from 'node:crypto';
@@ -192,4 +193,50 @@ it('connections that never finish their headers are dropped while other requests
   }
   await request(stack.url).get('/api/hosts').set(bearer(admin)).expect(200);
   recordCheck('slow-loris-headers', sockets.length, `connections dripping header bytes without ever ending them are dropped after the ${IDLE_SECONDS} s headers timeout; other requests are served`);
+}, 60_000);
+
+const refusedBeforeRead: Array<[string, 'viewer' | undefined]> = [
+  ['without a token (401)', undefined],
+  ['by a role that may not upload (403)', 'viewer'],
+];
+it.each(refusedBeforeRead)('an upload refused before it is read %s is answered at once and not read to the end: closed within the linger while the client keeps sending', async (_what, role) => {
+  const token = role ? (await createUser(stack.url, admin, `refused-${role}@secloris.test`, role)).token : undefined;
+  const port = Number(new URL(stack.url).port);
+  const socket = connect(port, '127.0.0.1');
+  let text = '';
+  let closed = false;
+  let error: Error | null = null;
+  socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
+  socket.on('close', () => (closed = true));
+  socket.on('error', (err) => (error = err));
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  // declares 64 GB and sends as fast as the gateway reads: before, the gateway read a refused body to its end (a
+  // 2 GB one in 1.5 s on loopback), for up to Node's 5-minute request timeout
+  const declared = 64 * 1024 ** 3;
+  const m = multipart(0);
+  socket.write(
+    `POST /api/hosts/${host}/artifacts HTTP/1.1\r\nHost: 127.0.0.1\r\n${token ? `Authorization: Bearer ${token}\r\n` : ''}` +
+      `Content-Type: ${m.type}\r\nContent-Length: ${declared}\r\n\r\n`,
+  );
+  socket.write(m.head);
+  const chunk = Buffer.alloc(1024 * 1024, 1);
+  let sent = m.head.length;
+  let answeredAt = 0;
+  while (!closed && !error && sent < declared) {
+    if (!answeredAt && /\r\n\r\n\{[\s\S]*\}$/.test(text)) answeredAt = Date.now();
+    // LINGER_AFTER_ANSWER_MS (5 s) after the answer, plus slack for a loaded CI machine
+    if (answeredAt && Date.now() - answeredAt > 15_000) break;
+    const flushed = socket.write(chunk);
+    sent += chunk.length;
+    if (!flushed) await new Promise<void>((resolve) => socket.once('drain', () => resolve()).once('close', () => resolve()));
+  }
+  socket.destroy();
+  expect(text).toMatch(role ? /^HTTP\/1\.1 403 / : /^HTTP\/1\.1 401 /);
+  expect(answeredAt).toBeGreaterThan(0);
+  // the gateway closed the connection (a close or a reset once the linger was over), well before the body's end
+  expect(closed || error !== null).toBe(true);
+  expect(sent).toBeLessThan(declared);
+  recordCheck(`refused-upload-not-read-${role ?? 'anonymous'}`, 1, 'an upload refused before it is read is answered at once and its connection closed within the 5 s linger, not read to its declared end', {
+    mb_read_before_close: Math.round(sent / 1024 ** 2),
+  });
 }, 60_000);

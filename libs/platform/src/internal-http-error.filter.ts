@@ -2,7 +2,6 @@ import { ArgumentsHost, Catch, Logger, type ExceptionFilter } from '@nestjs/comm
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { problem } from '@opsdesk/contracts';
 import { httpErrorOf } from '@opsdesk/messaging';
-import { lingerAfterAnswer } from './linger-after-answer';
 
 /**
  * Errors of a service's internal HTTP routes (streamed bodies: uploads, downloads, CSV import, exports): an RFC 9457
@@ -34,11 +33,10 @@ export class InternalHttpErrorFilter implements ExceptionFilter {
       ...(typeof retryAfter === 'number' ? { retry_after: retryAfter } : {}),
       message: body.message,
     });
-    // an upload not read to the end (413 while streaming, a malformed form, a failed guard): the rest is read and
-    // dropped, the socket closed after a linger if the peer goes on sending — never a reset under a peer that is
-    // still writing, which could tear its socket down before it reads this answer. A route that let its request be
-    // destroyed (stream.pipeline on req.raw) leaves nothing to read it with: that connection closes with the answer.
-    if (!lingerAfterAnswer(req.raw, reply.raw)) void reply.header('connection', 'close');
+    // An upload not read to the end (413 while streaming, a malformed form, a failed guard): its rest is read and
+    // dropped, the socket closed after a linger if the peer goes on sending (the app's onSend hook: service-app.ts,
+    // lingerAfterAnswer) — never `Connection: close` here, whose reset under a peer still writing could reach it
+    // before this answer.
     void reply.status(status).header('x-request-id', String(req.id)).type('application/problem+json').send(doc);
   }
 }

@@ -11,6 +11,7 @@ import type { NewEvent } from '@opsdesk/contracts';
 import { MESSAGING_DATA_SOURCE, OutboxWriter, PrefixedNatsServer, RpcErrorFilter, natsAuthOptions, type NatsCredentials } from '@opsdesk/messaging';
 import { JsonLogger, initMetrics, installHttpMetrics, requestContext, requestTraceContext, runInContext, stopTracing } from '@opsdesk/observability';
 import { natsServers as natsServersOf, trustedCallerKeys } from '@opsdesk/config';
+import { lingerAfterAnswer } from './linger-after-answer';
 import { RpcCallerGuard } from './rpc-caller.guard';
 
 export interface ServiceAppOptions {
@@ -83,6 +84,14 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestFas
   // runs after reading a body keeps both (service-app.int-spec checks it with a multi-read body).
   fastify.addHook('onRequest', (req, _reply, done) => {
     runInContext(requestTraceContext(req.url, req.headers), () => requestContext.run({ request_id: String(req.id) }, done));
+  });
+  // Every process (gateway included): a request answered before its body was complete — a refusal (401/403/415/429
+  // before an upload was read, 413 while streaming, a malformed form) — has the rest read and dropped for a bounded
+  // time, never left unread for Node's 5-minute request timeout nor reset under a peer still sending (see
+  // lingerAfterAnswer). Checked per answer: `complete` is a field read; a body-less request is complete at once.
+  fastify.addHook('onSend', (req, reply, payload, done) => {
+    if (!req.raw.complete && !lingerAfterAnswer(req.raw, reply.raw)) void reply.header('connection', 'close');
+    done(null, payload);
   });
   const rpcServer = opts.rpc
     ? new PrefixedNatsServer(

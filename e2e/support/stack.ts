@@ -125,7 +125,7 @@ export async function startStack(label: string, opts: StackOptions = {}): Promis
   };
   for (const name of names) await start(name);
   const gateways: NestFastifyApplication[] = [];
-  for (let i = 0; i < (opts.gateways ?? 1); i++) gateways.push(await serviceModule('gateway').bootstrapFromEnv({ ...serviceEnv({ env, logins }, 'gateway'), ...natsServiceEnv("gateway") }, { quiet: !process.env.E2E_LOGS }));
+  for (let i = 0; i < (opts.gateways ?? 1); i++) gateways.push(await serviceModule('gateway').bootstrapFromEnv({ ...serviceEnv({ env, logins }, 'gateway'), ...natsServiceEnv('gateway') }, { quiet: !process.env.E2E_LOGS }));
   const urls = gateways.map(urlOf);
   const internalUrls = gateways.map(gatewayInternalUrl);
   const stopService = async (name: string) => {

@@ -5,4 +5,3 @@ export * from './rpc-caller.guard';
 export * from './service-config.module';
 export * from './internal-http-error.filter';
 export * from './internal-token-ledger';
-export * from './linger-after-answer';

@@ -21,18 +21,6 @@ export const LINGER_AFTER_ANSWER_MS = 5_000;
  */
 export function lingerAfterAnswer(req: IncomingMessage, res: ServerResponse, ms = LINGER_AFTER_ANSWER_MS): boolean {
   if (req.complete) return true;
-  // once per request: the gateway's relay lingers when the service refuses, and every answer passes the app's
-  // onSend hook (service-app.ts) too
-  const already = lingering.get(req);
-  if (already !== undefined) return already;
-  const drained = startLinger(req, res, ms);
-  lingering.set(req, drained);
-  return drained;
-}
-
-const lingering = new WeakMap<IncomingMessage, boolean>();
-
-function startLinger(req: IncomingMessage, res: ServerResponse, ms: number): boolean {
   // Destroyed (stream.pipeline does that to a server request it reads when a later stage fails, and detaches its
   // socket): its rest can no longer be read — Node stops reading the socket for good, and a connection kept alive
   // would hang the next request sent on it. The caller closes the connection with its answer instead.

@@ -67,7 +67,8 @@ interface RawClient {
   socket: Socket;
   /** everything the server sent, as text */
   text(): string;
-  closed: Promise<void>;
+  /** the socket has closed */
+  closed(): boolean;
   /** the socket's error (a reset, a failed write), if any */
   error(): Error | null;
 }
@@ -77,22 +78,29 @@ async function rawClient(port: number): Promise<RawClient> {
   const socket = connect({ port, host: '127.0.0.1' });
   const received: Buffer[] = [];
   let error: Error | null = null;
+  let closed = false;
   socket.on('data', (c: Buffer) => received.push(c));
   socket.on('error', (err) => (error = err));
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.once('close', () => (closed = true));
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
     socket.once('error', reject);
   });
-  return { socket, text: () => Buffer.concat(received).toString('latin1'), closed, error: () => error };
+  return { socket, text: () => Buffer.concat(received).toString('latin1'), closed: () => closed, error: () => error };
 }
 
 const write = (socket: Socket, data: string | Buffer) => new Promise<void>((resolve) => socket.write(data, () => resolve()));
+/** a POST's head to a probe route, declaring `length` body bytes */
+const postHead = (client: RawClient, route: string, length: number) =>
+  write(client.socket, `POST /internal/probe/${route} HTTP/1.1\r\nHost: probe\r\nContent-Type: application/octet-stream\r\nContent-Length: ${length}\r\n\r\n`);
+const closedByService = (client: RawClient, timeoutMs: number) => waitFor(() => client.closed(), { timeoutMs, what: 'the service closing the socket' });
 /** the answer to the request, once its JSON body is complete */
 const answered = (client: RawClient) =>
   waitFor(() => (/\r\n\r\n\{[\s\S]*\}$/.test(client.text()) ? client.text() : null), { timeoutMs: 10_000, what: 'the answer' });
 
-describe('internal routes: a body refused before it is complete is answered, read and dropped, then closed (real HTTP)', () => {
+// The linger is the bootstrap's (createServiceApp's onSend hook), so every process has it; the probe is an internal
+// route like the upload and the CSV import, answered by InternalHttpErrorFilter.
+describe('a body refused before it is complete is answered, read and dropped, then closed (real HTTP)', () => {
   let app: NestFastifyApplication;
   let port: number;
 
@@ -118,11 +126,7 @@ describe('internal routes: a body refused before it is complete is answered, rea
     '%s: a peer still writing after the answer gets no reset while it writes, and the socket is closed after the linger',
     async (route) => {
       const client = await rawClient(port);
-      const declared = 64 * 1024 * 1024;
-      await write(
-        client.socket,
-        `POST /internal/probe/${route} HTTP/1.1\r\nHost: probe\r\nContent-Type: application/octet-stream\r\nContent-Length: ${declared}\r\n\r\n`,
-      );
+      await postHead(client, route, 64 * 1024 * 1024);
       // like the gateway relaying an upload: it keeps writing until it has read the answer...
       const chunk = Buffer.alloc(64 * 1024, 7);
       let sent = 0;
@@ -143,35 +147,25 @@ describe('internal routes: a body refused before it is complete is answered, rea
       expect(client.error()).toBeNull();
       expect(client.socket.destroyed).toBe(false);
       // this peer never finishes its body: the service closes the socket at the end of the linger
-      let closed = false;
-      void client.closed.then(() => (closed = true));
-      await waitFor(() => closed, { timeoutMs: LINGER_AFTER_ANSWER_MS + 5_000, what: 'the service closing the socket' });
+      await closedByService(client, LINGER_AFTER_ANSWER_MS + 5_000);
     },
   );
 
   it('a route whose pipeline destroyed its request answers with Connection: close and closes, never keeps the connection (it would hang)', async () => {
     const client = await rawClient(port);
     const body = 256 * 1024;
-    await write(
-      client.socket,
-      `POST /internal/probe/refuse-in-pipeline HTTP/1.1\r\nHost: probe\r\nContent-Type: application/octet-stream\r\nContent-Length: ${body}\r\n\r\n`,
-    );
+    await postHead(client, 'refuse-in-pipeline', body);
     await write(client.socket, Buffer.alloc(body / 2, 1));
     const answer = await answered(client);
     expect(answer).toMatch(/^HTTP\/1\.1 413 /);
     expect(answer.toLowerCase()).toContain('connection: close');
-    let closed = false;
-    void client.closed.then(() => (closed = true));
-    await waitFor(() => closed, { timeoutMs: 5_000, what: 'the service closing the socket' });
+    await closedByService(client, 5_000);
   });
 
   it('a peer that finishes its body after the answer keeps its connection: the next request on it is served', async () => {
     const client = await rawClient(port);
     const body = 256 * 1024;
-    await write(
-      client.socket,
-      `POST /internal/probe/refuse-after-reading HTTP/1.1\r\nHost: probe\r\nContent-Type: application/octet-stream\r\nContent-Length: ${body}\r\n\r\n`,
-    );
+    await postHead(client, 'refuse-after-reading', body);
     await write(client.socket, Buffer.alloc(body / 2, 1));
     const answer = await answered(client);
     expect(answer).toMatch(/^HTTP\/1\.1 413 /);

@@ -4,7 +4,6 @@ import type { FastifyReply } from 'fastify';
 import { InternalTokenIssuer } from '@opsdesk/authn';
 import { AppError, ErrorCodes, type FieldError } from '@opsdesk/contracts';
 import { traceHeaders } from '@opsdesk/observability';
-import { lingerAfterAnswer } from '@opsdesk/platform';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
 import { SecurityEventReporter } from '../events/security-event-reporter';
 import { deniedEvent } from '../events/security-events';
@@ -163,17 +162,16 @@ export class InternalProxy {
       let stopIdleGuard: () => void = () => undefined;
       let lingering = false;
       // Answered (the service refused, failed, or the client's body idled) before the client's body was complete:
-      // once. Relaying and the idle guard stop, the upstream request is closed (its answer, if any, is read: the
-      // service has nothing more to say and must not wait for a body that will not come), and the client's rest is
-      // read and dropped for a bounded time (libs/platform lingerAfterAnswer: why neither `Connection: close` nor
-      // leaving it unread).
+      // once. Relaying and the idle guard stop and the upstream request is closed (its answer, if any, is read: the
+      // service has nothing more to say and must not wait for a body that will not come). The client's rest is read
+      // and dropped for a bounded time by the bootstrap's linger on the answer (libs/platform lingerAfterAnswer: why
+      // neither `Connection: close` nor leaving it unread).
       const linger = () => {
         if (lingering || !opts.streamBody || req.raw.complete) return;
         lingering = true;
         stopIdleGuard();
         req.raw.unpipe(upstream);
         upstream.destroy();
-        lingerAfterAnswer(req.raw, reply.raw);
       };
       const fail = (status: number, code: string, detail: string, errors?: FieldError[]) => {
         linger();

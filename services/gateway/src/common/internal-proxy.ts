@@ -160,21 +160,21 @@ export class InternalProxy {
         }
       };
       let stopIdleGuard: () => void = () => undefined;
-      let lingering = false;
+      let relayStopped = false;
       // Answered (the service refused, failed, or the client's body idled) before the client's body was complete:
-      // once. Relaying and the idle guard stop and the upstream request is closed (its answer, if any, is read: the
+      // once, relaying and the idle guard stop and the upstream request is closed (its answer, if any, is read: the
       // service has nothing more to say and must not wait for a body that will not come). The client's rest is read
       // and dropped for a bounded time by the bootstrap's linger on the answer (libs/platform lingerAfterAnswer: why
       // neither `Connection: close` nor leaving it unread).
-      const linger = () => {
-        if (lingering || !opts.streamBody || req.raw.complete) return;
-        lingering = true;
+      const stopRelay = () => {
+        if (relayStopped || !opts.streamBody || req.raw.complete) return;
+        relayStopped = true;
         stopIdleGuard();
         req.raw.unpipe(upstream);
         upstream.destroy();
       };
       const fail = (status: number, code: string, detail: string, errors?: FieldError[]) => {
-        linger();
+        stopRelay();
         if (!reply.sent) {
           void reply.status(status).type('application/problem+json').send(problem(status, code, detail, requestId, errors ? { errors } : {}));
         }
@@ -182,13 +182,13 @@ export class InternalProxy {
       };
       upstream.on('timeout', () => upstream.destroy(new Error('upstream idle timeout')));
       upstream.on('error', (err) => {
-        // after an answer (the relay was stopped and the upstream closed: linger) this is expected
-        if (lingering) return void this.logger.debug(`internal ${method} ${url.pathname} after its answer: ${err.message}`);
+        // after an answer (the relay was stopped and the upstream closed by stopRelay) this is expected
+        if (relayStopped) return void this.logger.debug(`internal ${method} ${url.pathname} after its answer: ${err.message}`);
         this.logger.warn(`internal ${method} ${url.pathname}: ${err.message}`);
         if (!reply.sent) fail(503, ErrorCodes.UPSTREAM_UNAVAILABLE, 'Service unavailable');
         else if (!reply.raw.writableFinished) reply.raw.destroy(err);
-        // the answer is out (a refusal the service sent before closing its end): the client's rest is dropped
-        else linger();
+        // the answer is out (a refusal the service sent before closing its end): stop relaying the client's rest
+        else stopRelay();
         done();
       });
       upstream.on('response', (res: IncomingMessage) => {
